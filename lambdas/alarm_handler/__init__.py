@@ -1,0 +1,1 @@
+"""Lambda package: see handler.py."""

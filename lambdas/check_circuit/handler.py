@@ -1,0 +1,46 @@
+"""State check: the first state of every execution. Decides call, probe or short-circuit.
+
+Input (from the state machine): {"circuit": name, "caller": execution id, "input": execution
+input (only when the module allows the input to choose the circuit)}.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from circuit.breaker import Breaker
+from circuit.settings import Settings
+from circuit.store import CircuitStore
+from circuit.telemetry import count, logger, metrics
+
+settings = Settings.from_environment()
+# Module level on purpose: the state cache lives as long as the execution environment.
+breaker = Breaker(settings, CircuitStore(settings.table_name))
+
+
+class InvalidCircuitRequest(ValueError):
+    """The execution input names a circuit this state machine may not use."""
+
+
+def circuit_name(event: object) -> str:
+    if not isinstance(event, dict):
+        raise InvalidCircuitRequest("state check input must be a JSON object")
+    execution_input = event.get("input")
+    requested = execution_input.get("circuit") if isinstance(execution_input, dict) else None
+    if requested is None or requested == settings.circuit_name:
+        return settings.circuit_name
+    if isinstance(requested, str) and requested in settings.allowed_circuits:
+        return requested
+    raise InvalidCircuitRequest(f"execution input may not select circuit {str(requested)[:100]!r}")
+
+
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    try:
+        name = circuit_name(event)
+    except InvalidCircuitRequest as error:
+        count("InvalidRequests")
+        logger.error("invalid state check request", extra={"error": str(error)})
+        raise
+    caller = str(event.get("caller") or getattr(context, "aws_request_id", "unknown"))[:256]
+    return breaker.check(name, caller).to_output()

@@ -1,0 +1,1 @@
+"""The circuit rules shared by every handler and by the operator command (`circuitctl`)."""

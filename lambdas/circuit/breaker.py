@@ -1,0 +1,409 @@
+"""The circuit rules: when to call, trip, probe, close and reopen.
+
+Every transition is one conditional UpdateItem that requires the generation the caller
+observed and writes generation + 1, so an outcome or a notification that raced with a
+newer transition can never change the newer state. Losing such a race is normal
+("someone else won") and never an error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+from circuit.model import (
+    CLOSED,
+    FORCED_CLOSED,
+    FORCED_OPEN,
+    FORCED_OPEN_OWNER,
+    HALF_OPEN,
+    OPEN,
+    OVERRIDES,
+    Attr,
+    Circuit,
+    to_number,
+)
+from circuit.settings import Settings
+from circuit.store import CircuitStore, StoreError, Update
+from circuit.telemetry import count, logger
+
+CALL = "call"
+CALL_AND_RECORD = "call_and_record"
+SHORT_CIRCUIT = "short_circuit"
+
+ALARM = "ALARM"
+OK = "OK"
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+# Attributes that only mean something while a probe window is open.
+_PROBE_ATTRS = {Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY, Attr.PROBES_IN_FLIGHT, Attr.SUCCESS_COUNT}
+_OPEN_ATTRS = {Attr.OPENED_AT, Attr.OPEN_UNTIL}
+_OVERRIDE_ATTRS = {Attr.OVERRIDE, Attr.OVERRIDE_BY, Attr.OVERRIDE_REASON, Attr.OVERRIDE_AT, Attr.OVERRIDE_EXPIRES_AT}
+_CONFLICT_RETRIES = 5
+
+
+class CircuitNotFound(LookupError):
+    """The operator named a circuit that has no record."""
+
+
+class Contention(StoreError):
+    """The record kept changing under a read-modify-write; the caller should retry later."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the state machine does with one call. `generation` is None when the store could not be read."""
+
+    circuit: str
+    action: str
+    state: str
+    generation: int | None
+    probe: bool = False
+    reason: str = ""
+
+    def to_output(self) -> dict:
+        return asdict(self)
+
+
+class Breaker:
+    def __init__(
+        self,
+        settings: Settings,
+        store: CircuitStore,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.jitter = jitter
+        self._cache: dict[str, tuple[float, Circuit]] = {}
+
+    # ------------------------------------------------------------------ the call path
+
+    def check(self, name: str, caller: str) -> Decision:
+        """Decide whether this call goes to the downstream, goes as a probe, or is short-circuited."""
+        now = self.clock()
+        try:
+            circuit = self._settle_expired_override(self._read_cached(name, now), now)
+            decision = self._decide(circuit, caller, now)
+        except StoreError as error:
+            count("StoreErrors")
+            policy = self.settings.on_store_error
+            logger.warning("circuit store unavailable", extra={"circuit": name, "policy": policy, "error": str(error)})
+            action = CALL if policy == "fail_open" else SHORT_CIRCUIT
+            decision = Decision(name, action, state="UNKNOWN", generation=None,
+                                reason=f"circuit store unavailable ({policy})")
+        if decision.action == SHORT_CIRCUIT:
+            count("ShortCircuited")
+        return decision
+
+    def _decide(self, circuit: Circuit, caller: str, now: float) -> Decision:
+        if circuit.override == FORCED_OPEN:
+            return self._short(circuit, circuit.reason)
+        if circuit.override == FORCED_CLOSED:
+            return Decision(circuit.name, CALL, circuit.state, circuit.generation, reason=circuit.reason)
+        if circuit.state == CLOSED:
+            action = CALL_AND_RECORD if circuit.failure_count else CALL
+            return Decision(circuit.name, action, CLOSED, circuit.generation)
+        if circuit.healthcheck_alarm == ALARM:
+            return self._short(circuit, f"{circuit.reason}; healthcheck alarm in ALARM vetoes probes")
+        if circuit.state == OPEN and now < circuit.probe_allowed_at(self.settings.open_duration_seconds):
+            return self._short(circuit, circuit.reason)
+        return self._admit_probe(circuit, caller, now)
+
+    def _short(self, circuit: Circuit, reason: str) -> Decision:
+        return Decision(circuit.name, SHORT_CIRCUIT, circuit.state, circuit.generation, reason=reason)
+
+    def _admit_probe(self, circuit: Circuit, caller: str, now: float) -> Decision:
+        """Elect this caller as a probe with one conditional write: at most `half_open_max_probes` win."""
+        lease = to_number(now + self.settings.probe_lease_seconds)
+        update = Update().when("attribute_not_exists(#override)").when(
+            "attribute_not_exists(#healthcheck_alarm) OR #healthcheck_alarm <> :alarm", alarm=ALARM)
+        new_window = {Attr.HALF_OPEN_OWNER: caller, Attr.PROBE_LEASE_EXPIRY: lease,
+                      Attr.PROBES_IN_FLIGHT: 1, Attr.SUCCESS_COUNT: 0}
+        lease_lapsed = (circuit.state == HALF_OPEN and circuit.probes_in_flight > 0
+                        and circuit.probe_lease_expiry is not None and circuit.probe_lease_expiry <= now)
+        if circuit.state == OPEN:
+            update.when("#state = :open AND attribute_not_exists(#half_open_owner)", open=OPEN)
+            if circuit.opened_at is not None:
+                update.when("#opened_at = :opened_at", opened_at=circuit.opened_at)
+            update.sets.update(new_window)
+            new = self._transition(circuit, update, HALF_OPEN, "open duration elapsed; probing")
+        elif lease_lapsed:
+            update.when("#state = :half_open AND #probe_lease_expiry <= :now",
+                        half_open=HALF_OPEN, now=to_number(now))
+            update.sets.update(new_window)
+            new = self._transition(circuit, update, HALF_OPEN, "probe lease lapsed; probing again")
+        elif circuit.probes_in_flight < self.settings.half_open_max_probes:
+            update.when_generation(circuit.generation).when(
+                "#state = :half_open AND (attribute_not_exists(#probes_in_flight) OR #probes_in_flight < :max)",
+                half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
+            update.adds[Attr.PROBES_IN_FLIGHT] = 1
+            update.sets.update({Attr.PROBE_LEASE_EXPIRY: lease, Attr.UPDATED_AT: self._timestamp(now)})
+            update.set_if_missing[Attr.HALF_OPEN_OWNER] = caller
+            new = self.store.update(circuit.name, update)
+        else:
+            return self._short(circuit, "a probe is in flight")
+        if new is None:
+            self._cache.pop(circuit.name, None)
+            return self._short(circuit, "another caller won the probe")
+        self._remember(new, now)
+        count("ProbesAdmitted")
+        return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def record(self, name: str, generation: int | None, probe: bool, error: str | None) -> str:
+        """Record a downstream outcome (`error` None = success). Returns what happened, for logs and tests."""
+        if generation is None:
+            return "not recorded: the call was admitted while the store was unavailable"
+        if error is not None and error in self.settings.ignored_errors:
+            if probe:
+                self._release_probe_slot(name, generation)
+            return "ignored"
+        if probe:
+            return self._probe_succeeded(name, generation) if error is None else self._probe_failed(
+                name, generation, error)
+        if error is None:
+            update = Update(sets={Attr.FAILURE_COUNT: 0}).when(
+                "#state = :closed AND #failure_count > :zero", closed=CLOSED, zero=0).when_generation(generation)
+            return "failure count reset" if self.store.update(name, update) else "nothing to reset"
+        return self._count_failure(name, generation, error)
+
+    def _count_failure(self, name: str, generation: int, error: str) -> str:
+        update = Update(adds={Attr.FAILURE_COUNT: 1}, sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
+                        set_if_missing={Attr.STATE: CLOSED})
+        update.when("attribute_not_exists(#state) OR #state = :closed", closed=CLOSED)
+        update.when("attribute_not_exists(#override)").when_generation(generation)
+        counted = self.store.update(name, update)
+        if counted is None:
+            return self._stale(name, generation)
+        if counted.failure_count < self.settings.failure_threshold:
+            return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
+        trip = self._open_update(counted, open_count=0).when(
+            "#state = :closed AND #failure_count >= :threshold AND attribute_not_exists(#override)",
+            closed=CLOSED, threshold=self.settings.failure_threshold)
+        reason = f"{counted.failure_count} consecutive failures (last: {error})"
+        return "tripped" if self._transition(counted, trip, OPEN, reason) else "another caller tripped it"
+
+    def _probe_succeeded(self, name: str, generation: int) -> str:
+        update = Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1}).when(
+            "#state = :half_open", half_open=HALF_OPEN).when_generation(generation)
+        probed = self.store.update(name, update)
+        if probed is None:
+            return self._stale(name, generation)
+        if probed.success_count < self.settings.success_threshold:
+            return f"probe success {probed.success_count} of {self.settings.success_threshold}"
+        close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
+        reason = f"{probed.success_count} probe(s) succeeded"
+        return "closed" if self._transition(probed, close, CLOSED, reason) else self._stale(name, generation)
+
+    def _probe_failed(self, name: str, generation: int, error: str) -> str:
+        circuit = self.store.read(name, consistent=True)
+        if circuit.state != HALF_OPEN or circuit.generation != generation:
+            return self._stale(name, generation)
+        reopen = self._open_update(circuit, open_count=circuit.open_count + 1).when(
+            "#state = :half_open", half_open=HALF_OPEN)
+        reason = f"probe failed ({error})"
+        return "reopened" if self._transition(circuit, reopen, OPEN, reason) else self._stale(name, generation)
+
+    def _release_probe_slot(self, name: str, generation: int) -> None:
+        update = Update(adds={Attr.PROBES_IN_FLIGHT: -1}).when(
+            "#state = :half_open AND #probes_in_flight > :zero", half_open=HALF_OPEN, zero=0)
+        self.store.update(name, update.when_generation(generation))
+
+    def _stale(self, name: str, generation: int) -> str:
+        count("StaleOutcomes")
+        logger.info("outcome not applied: the circuit moved on or is overridden", extra={"circuit": name, "generation": generation})
+        return "stale"
+
+    # ------------------------------------------------------------------ alarms
+
+    def on_alarm(self, alarm_name: str, new_state: str, changed_at_ms: int) -> str:
+        """Apply one CloudWatch alarm state change. Older or repeated notifications change nothing."""
+        binding = self.settings.alarms.get(alarm_name)
+        if binding is None:
+            count("UnknownAlarms")
+            logger.error("notification for an alarm this module does not own", extra={"alarm": alarm_name})
+            return "unknown alarm"
+        if new_state == INSUFFICIENT_DATA:
+            if self.settings.insufficient_data == "ignore":
+                count("IgnoredNotifications")
+                return "ignored"
+            new_state = self.settings.insufficient_data.upper()
+        if new_state not in (ALARM, OK):
+            count("MalformedNotifications")
+            logger.error("unknown alarm state", extra={"alarm": alarm_name, "state": new_state})
+            return "unknown state"
+        changed_attr = Attr.alarm_changed_at(binding.role)
+        for _ in range(_CONFLICT_RETRIES):
+            now = self.clock()
+            circuit = self.store.read(binding.circuit, consistent=True)
+            last = circuit.alarm_changed_at(binding.role)
+            if last is not None and last >= changed_at_ms:
+                count("StaleNotifications")
+                logger.info("older or repeated alarm notification ignored",
+                            extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state})
+                return "stale"
+            circuit = self._settle_expired_override(circuit, now)
+            update = Update(sets={Attr.alarm_state(binding.role): new_state, changed_attr: changed_at_ms})
+            update.when(f"attribute_not_exists(#{changed_attr}) OR #{changed_attr} < :changed_at",
+                        changed_at=changed_at_ms)
+            target = self._alarm_target(circuit, binding.role, new_state, alarm_name)
+            if target is None:
+                new = self.store.update(circuit.name, update.when_generation(circuit.generation))
+                outcome = "recorded"
+            else:
+                to_state, reason, target_update = target
+                target_update.sets.update(update.sets)
+                target_update.conditions += update.conditions
+                target_update.values.update(update.values)
+                new = self._transition(circuit, target_update, to_state, reason)
+                outcome = f"{circuit.state} -> {to_state}"
+            if new is not None:
+                return outcome
+        raise Contention(f"circuit {binding.circuit!r} kept changing while applying alarm {alarm_name!r}")
+
+    def _alarm_target(self, circuit: Circuit, role: str, state: str, alarm: str):
+        """The transition an alarm state asks for, or None when it only needs recording."""
+        if circuit.override:
+            return None
+        if state == ALARM and circuit.state != OPEN:
+            open_count = circuit.open_count + 1 if circuit.state == HALF_OPEN else 0
+            return OPEN, f"{role} alarm {alarm} in ALARM", self._open_update(circuit, open_count)
+        if state == OK and role == "healthcheck" and circuit.state != CLOSED and circuit.healthcheck_alarm == ALARM:
+            if self.settings.healthcheck_recovery == "close":
+                return CLOSED, f"healthcheck alarm {alarm} back to OK", self._close_update()
+            if circuit.state == OPEN:
+                update = Update(sets={Attr.PROBES_IN_FLIGHT: 0, Attr.SUCCESS_COUNT: 0},
+                                removes={Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY})
+                return HALF_OPEN, f"healthcheck alarm {alarm} back to OK; probing", update
+        return None
+
+    # ------------------------------------------------------------------ operator overrides
+
+    def force(self, name: str, override: str, who: str, why: str, expires_at: float | None = None) -> Circuit:
+        """Hold a circuit FORCED_OPEN or FORCED_CLOSED; automation never changes it until released or expired."""
+        if override not in OVERRIDES:
+            raise ValueError(f"override must be one of {', '.join(OVERRIDES)}")
+        now = self.clock()
+        if expires_at is not None and expires_at <= now:
+            raise ValueError("the override would already have expired")
+        audit = {Attr.OVERRIDE: override, Attr.OVERRIDE_BY: who, Attr.OVERRIDE_REASON: why,
+                 Attr.OVERRIDE_AT: self._timestamp(now)}
+        removes = {Attr.OVERRIDE_EXPIRES_AT}
+        if expires_at is not None:
+            audit[Attr.OVERRIDE_EXPIRES_AT] = to_number(expires_at)
+            removes = set()
+        reason = f"{override.lower().replace('_', ' ')} by {who}: {why}"
+        for _ in range(_CONFLICT_RETRIES):
+            circuit = self.store.read(name, consistent=True)
+            if override == FORCED_OPEN:
+                update = Update(sets={Attr.OPENED_AT: int(now), Attr.HALF_OPEN_OWNER: FORCED_OPEN_OWNER},
+                                removes=(_PROBE_ATTRS - {Attr.HALF_OPEN_OWNER}) | {Attr.OPEN_UNTIL})
+                to_state = OPEN
+            else:
+                update = self._close_update()
+                to_state = CLOSED
+            update.sets.update(audit)
+            update.removes |= removes
+            new = self._transition(circuit, update, to_state, reason)
+            if new is not None:
+                return new
+        raise Contention(f"circuit {name!r} kept changing; try again")
+
+    def release(self, name: str, who: str, why: str) -> Circuit:
+        """End an override. A released FORCED_OPEN admits a probe next; a released FORCED_CLOSED stays CLOSED."""
+        for _ in range(_CONFLICT_RETRIES):
+            circuit = self.store.read(name, consistent=True)
+            if circuit.override is None:
+                raise ValueError(f"circuit {name!r} has no override to release")
+            new = self._release(circuit, who, why)
+            if new is not None:
+                return new
+        raise Contention(f"circuit {name!r} kept changing; try again")
+
+    def get(self, name: str) -> Circuit:
+        circuit = self.store.read(name, consistent=True)
+        if not circuit.stored:
+            raise CircuitNotFound(f"no circuit named {name!r} in table {self.store.table_name}")
+        return circuit
+
+    def _release(self, circuit: Circuit, who: str, why: str) -> Circuit | None:
+        now = self.clock()
+        if circuit.override == FORCED_OPEN:
+            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now), Attr.OPEN_COUNT: 0},
+                            removes=_PROBE_ATTRS | _OVERRIDE_ATTRS)
+            to_state, reason = OPEN, f"override released by {who}: {why}; probing next"
+        else:
+            update = self._close_update()
+            update.removes |= _OVERRIDE_ATTRS
+            to_state, reason = CLOSED, f"override released by {who}: {why}"
+        return self._transition(circuit, update.when("#override = :override", override=circuit.override),
+                                to_state, reason)
+
+    def _settle_expired_override(self, circuit: Circuit, now: float) -> Circuit:
+        if circuit.override is None or circuit.override_expires_at is None or circuit.override_expires_at > now:
+            return circuit
+        released = self._release(circuit, "expiry", "override expired")
+        return released or self.store.read(circuit.name, consistent=True)
+
+    # ------------------------------------------------------------------ shared pieces
+
+    def _open_update(self, circuit: Circuit, open_count: int) -> Update:
+        now = self.clock()
+        return Update(
+            sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count)),
+                  Attr.OPEN_COUNT: open_count},
+            removes=set(_PROBE_ATTRS),
+        )
+
+    def _close_update(self) -> Update:
+        return Update(sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS)
+
+    def open_duration(self, open_count: int) -> float:
+        """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped."""
+        base, cap = self.settings.open_duration_seconds, self.settings.max_open_duration_seconds
+        if open_count <= 0:
+            return base
+        ceiling = min(cap, base * 2 ** min(open_count, 32))
+        return base + self.jitter() * (ceiling - base)
+
+    def _transition(self, circuit: Circuit, update: Update, to_state: str, reason: str) -> Circuit | None:
+        """Write `update` as a transition to `to_state`: generation + 1, conditional on the generation read."""
+        now = self.clock()
+        generation = circuit.generation + 1
+        update.sets.update({Attr.STATE: to_state, Attr.GENERATION: generation, Attr.REASON: reason[:1000],
+                            Attr.UPDATED_AT: self._timestamp(now)})
+        # Powertools stamps a TTL on its records; a circuit this module holds must never be reaped.
+        update.removes.add(Attr.EXPIRATION)
+        new = self.store.update(circuit.name, update.when_generation(circuit.generation))
+        if new is None:
+            self._cache.pop(circuit.name, None)
+            return None
+        self._remember(new, now)
+        count(f"TransitionTo{to_state.title().replace('_', '')}")
+        logger.info("circuit transition", extra={
+            "circuit": circuit.name, "generation": generation, "from_state": circuit.state,
+            "to_state": to_state, "reason": new.reason})
+        return new
+
+    def _read_cached(self, name: str, now: float) -> Circuit:
+        cached = self._cache.get(name)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        circuit = self.store.read(name)
+        self._remember(circuit, now)
+        return circuit
+
+    def _remember(self, circuit: Circuit, now: float) -> None:
+        if self.settings.state_cache_seconds > 0:
+            self._cache[circuit.name] = (now + self.settings.state_cache_seconds, circuit)
+
+    @staticmethod
+    def _timestamp(now: float) -> str:
+        return datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")

@@ -1,0 +1,159 @@
+"""The circuit record as stored in DynamoDB.
+
+Attribute names and state strings are those of Powertools' circuit-breaker persistence
+(`CircuitBreakerDynamoDBPersistence`), so a function using `@circuit_breaker` on the same
+table sees the same circuit. Everything else is an extra attribute Powertools ignores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+CLOSED = "CLOSED"
+OPEN = "OPEN"
+HALF_OPEN = "HALF_OPEN"
+STATES = (CLOSED, OPEN, HALF_OPEN)
+
+FORCED_OPEN = "FORCED_OPEN"
+FORCED_CLOSED = "FORCED_CLOSED"
+OVERRIDES = (FORCED_OPEN, FORCED_CLOSED)
+
+# Stored as `half_open_owner` on a forced-open circuit: no probe election (ours or
+# Powertools') can win while an owner is present, and no real caller has this id.
+FORCED_OPEN_OWNER = "FORCED_OPEN"
+
+
+class Attr:
+    """Attribute names. The first block is Powertools' record; the rest are this module's."""
+
+    ID = "id"
+    STATE = "state"
+    FAILURE_COUNT = "failure_count"
+    OPENED_AT = "opened_at"
+    HALF_OPEN_OWNER = "half_open_owner"
+    PROBE_LEASE_EXPIRY = "probe_lease_expiry"
+    EXPIRATION = "expiration"
+
+    GENERATION = "generation"
+    REASON = "reason"
+    UPDATED_AT = "updated_at"
+    OPEN_COUNT = "open_count"
+    OPEN_UNTIL = "open_until"
+    PROBES_IN_FLIGHT = "probes_in_flight"
+    SUCCESS_COUNT = "success_count"
+    OVERRIDE = "override"
+    OVERRIDE_BY = "override_by"
+    OVERRIDE_REASON = "override_reason"
+    OVERRIDE_AT = "override_at"
+    OVERRIDE_EXPIRES_AT = "override_expires_at"
+
+    @staticmethod
+    def alarm_state(role: str) -> str:
+        return f"{role}_alarm"
+
+    @staticmethod
+    def alarm_changed_at(role: str) -> str:
+        return f"{role}_alarm_changed_at"
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """One circuit as read from the table. A missing item is a CLOSED circuit at generation 0."""
+
+    name: str
+    state: str = CLOSED
+    generation: int = 0
+    failure_count: int = 0
+    opened_at: int | None = None
+    open_until: float | None = None
+    open_count: int = 0
+    half_open_owner: str | None = None
+    probe_lease_expiry: float | None = None
+    probes_in_flight: int = 0
+    success_count: int = 0
+    reason: str = ""
+    override: str | None = None
+    override_by: str | None = None
+    override_reason: str | None = None
+    override_expires_at: float | None = None
+    downstream_alarm: str | None = None
+    healthcheck_alarm: str | None = None
+    downstream_alarm_changed_at: int | None = None
+    healthcheck_alarm_changed_at: int | None = None
+    updated_at: str | None = None
+    stored: bool = False
+
+    @classmethod
+    def from_item(cls, name: str, item: dict[str, Any] | None) -> Circuit:
+        """Build from a deserialized item. Unknown states are an error, never a guess."""
+        if not item:
+            return cls(name=name)
+        state = item.get(Attr.STATE, CLOSED)
+        if state not in STATES:
+            raise ValueError(f"circuit {name!r} has unknown state {state!r}")
+        return cls(
+            name=name,
+            state=state,
+            generation=_int(item.get(Attr.GENERATION)) or 0,
+            failure_count=_int(item.get(Attr.FAILURE_COUNT)) or 0,
+            opened_at=_int(item.get(Attr.OPENED_AT)),
+            open_until=_float(item.get(Attr.OPEN_UNTIL)),
+            open_count=_int(item.get(Attr.OPEN_COUNT)) or 0,
+            half_open_owner=item.get(Attr.HALF_OPEN_OWNER),
+            probe_lease_expiry=_float(item.get(Attr.PROBE_LEASE_EXPIRY)),
+            probes_in_flight=_int(item.get(Attr.PROBES_IN_FLIGHT)) or 0,
+            success_count=_int(item.get(Attr.SUCCESS_COUNT)) or 0,
+            reason=item.get(Attr.REASON, ""),
+            override=item.get(Attr.OVERRIDE),
+            override_by=item.get(Attr.OVERRIDE_BY),
+            override_reason=item.get(Attr.OVERRIDE_REASON),
+            override_expires_at=_float(item.get(Attr.OVERRIDE_EXPIRES_AT)),
+            downstream_alarm=item.get(Attr.alarm_state("downstream")),
+            healthcheck_alarm=item.get(Attr.alarm_state("healthcheck")),
+            downstream_alarm_changed_at=_int(item.get(Attr.alarm_changed_at("downstream"))),
+            healthcheck_alarm_changed_at=_int(item.get(Attr.alarm_changed_at("healthcheck"))),
+            updated_at=item.get(Attr.UPDATED_AT),
+            stored=True,
+        )
+
+    def alarm_changed_at(self, role: str) -> int | None:
+        return getattr(self, f"{role}_alarm_changed_at")
+
+    def probe_allowed_at(self, open_duration_seconds: float) -> float:
+        """When an OPEN circuit admits a probe. Records written by Powertools carry only `opened_at`."""
+        if self.open_until is not None:
+            return self.open_until
+        return (self.opened_at or 0) + open_duration_seconds
+
+    def summary(self) -> dict[str, Any]:
+        """The fields an operator or a caller needs, JSON-ready."""
+        return {
+            "circuit": self.name,
+            "state": self.state,
+            "override": self.override,
+            "generation": self.generation,
+            "failure_count": self.failure_count,
+            "reason": self.reason,
+            "open_until": self.open_until,
+            "override_by": self.override_by,
+            "override_reason": self.override_reason,
+            "override_expires_at": self.override_expires_at,
+            "healthcheck_alarm": self.healthcheck_alarm,
+            "downstream_alarm": self.downstream_alarm,
+            "updated_at": self.updated_at,
+        }
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def to_number(value: float) -> Decimal:
+    """DynamoDB numbers: millisecond precision is plenty for epoch seconds."""
+    return Decimal(str(round(value, 3)))

@@ -1,0 +1,148 @@
+"""Circuit settings, read once per execution environment from the variables Terraform sets.
+
+`ENVIRONMENT` is the single list of variable names: the HCL contract test compares it
+with what `lambda.tf` sets, so a renamed variable fails a test instead of a deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ON_STORE_ERROR = ("fail_open", "fail_closed")
+HEALTHCHECK_RECOVERY = ("close", "half_open")
+INSUFFICIENT_DATA = ("ignore", "alarm", "ok")
+ALARM_ROLES = ("downstream", "healthcheck")
+
+# name -> (required, default). Defaults mirror variables.tf.
+ENVIRONMENT: dict[str, tuple[bool, str]] = {
+    "TABLE_NAME": (True, ""),
+    "CIRCUIT_NAME": (True, ""),
+    "ALLOWED_CIRCUITS": (False, "[]"),
+    "FAILURE_THRESHOLD": (False, "5"),
+    "SUCCESS_THRESHOLD": (False, "1"),
+    "HALF_OPEN_MAX_PROBES": (False, "1"),
+    "OPEN_DURATION_SECONDS": (False, "30"),
+    "MAX_OPEN_DURATION_SECONDS": (False, "300"),
+    "PROBE_LEASE_SECONDS": (False, "30"),
+    "STATE_CACHE_SECONDS": (False, "2"),
+    "ON_STORE_ERROR": (False, "fail_open"),
+    "IGNORED_ERRORS": (False, "[]"),
+    "HEALTHCHECK_RECOVERY": (False, "close"),
+    "INSUFFICIENT_DATA": (False, "ignore"),
+    "ALARMS": (False, "{}"),
+    "FALLBACK_MODE": (False, "fail"),
+}
+
+
+class ConfigurationError(ValueError):
+    """An environment variable is missing or out of its domain."""
+
+
+@dataclass(frozen=True)
+class AlarmBinding:
+    """Which circuit an alarm belongs to, and whether it watches the downstream or the healthcheck."""
+
+    circuit: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    circuit_name: str
+    allowed_circuits: frozenset[str] = frozenset()
+    failure_threshold: int = 5
+    success_threshold: int = 1
+    half_open_max_probes: int = 1
+    open_duration_seconds: float = 30.0
+    max_open_duration_seconds: float = 300.0
+    probe_lease_seconds: float = 30.0
+    state_cache_seconds: float = 2.0
+    on_store_error: str = "fail_open"
+    ignored_errors: frozenset[str] = frozenset()
+    healthcheck_recovery: str = "close"
+    insufficient_data: str = "ignore"
+    alarms: Mapping[str, AlarmBinding] = field(default_factory=dict)
+    fallback_mode: str = "fail"
+
+    def __post_init__(self) -> None:
+        for name in ("failure_threshold", "success_threshold", "half_open_max_probes"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("open_duration_seconds", "probe_lease_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be greater than 0, got {getattr(self, name)}")
+        if self.max_open_duration_seconds < self.open_duration_seconds:
+            raise ConfigurationError("max_open_duration_seconds must be >= open_duration_seconds")
+        if self.state_cache_seconds < 0:
+            raise ConfigurationError("state_cache_seconds must be >= 0")
+        _one_of("on_store_error", self.on_store_error, ON_STORE_ERROR)
+        _one_of("healthcheck_recovery", self.healthcheck_recovery, HEALTHCHECK_RECOVERY)
+        _one_of("insufficient_data", self.insufficient_data, INSUFFICIENT_DATA)
+        _one_of("fallback_mode", self.fallback_mode, ("fail", "payload", "function"))
+        for alarm, binding in self.alarms.items():
+            _one_of(f"role of alarm {alarm!r}", binding.role, ALARM_ROLES)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        missing = [name for name, (required, _) in ENVIRONMENT.items() if required and not env.get(name)]
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+
+        def get(name: str) -> str:
+            return env.get(name) or ENVIRONMENT[name][1]
+
+        return cls(
+            table_name=get("TABLE_NAME"),
+            circuit_name=get("CIRCUIT_NAME"),
+            allowed_circuits=frozenset(_json(get, "ALLOWED_CIRCUITS", list)),
+            failure_threshold=_number(get, "FAILURE_THRESHOLD", int),
+            success_threshold=_number(get, "SUCCESS_THRESHOLD", int),
+            half_open_max_probes=_number(get, "HALF_OPEN_MAX_PROBES", int),
+            open_duration_seconds=_number(get, "OPEN_DURATION_SECONDS", float),
+            max_open_duration_seconds=_number(get, "MAX_OPEN_DURATION_SECONDS", float),
+            probe_lease_seconds=_number(get, "PROBE_LEASE_SECONDS", float),
+            state_cache_seconds=_number(get, "STATE_CACHE_SECONDS", float),
+            on_store_error=get("ON_STORE_ERROR"),
+            ignored_errors=frozenset(_json(get, "IGNORED_ERRORS", list)),
+            healthcheck_recovery=get("HEALTHCHECK_RECOVERY"),
+            insufficient_data=get("INSUFFICIENT_DATA"),
+            alarms=_alarm_bindings(_json(get, "ALARMS", dict)),
+            fallback_mode=get("FALLBACK_MODE"),
+        )
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _number(get, name: str, kind: type) -> int | float:
+    raw = get(name)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+
+
+def _json(get, name: str, kind: type):
+    try:
+        value = json.loads(get(name))
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(value, kind):
+        raise ConfigurationError(f"{name} must be a JSON {kind.__name__}")
+    return value
+
+
+def _alarm_bindings(raw: dict) -> dict[str, AlarmBinding]:
+    bindings = {}
+    for alarm, binding in raw.items():
+        if not isinstance(binding, dict) or not {"circuit", "role"} <= binding.keys():
+            raise ConfigurationError(f"ALARMS[{alarm!r}] must be an object with circuit and role")
+        bindings[alarm] = AlarmBinding(circuit=str(binding["circuit"]), role=str(binding["role"]))
+    return bindings

@@ -1,0 +1,161 @@
+"""DynamoDB access for circuit records: one read, one conditional update. Nothing else writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from circuit.model import Attr, Circuit
+
+_serializer = None
+_deserializer = None
+
+
+class StoreError(Exception):
+    """The table could not be read or written (throttled, unavailable, timed out, denied)."""
+
+
+@dataclass
+class Update:
+    """A conditional UpdateItem built from named parts; placeholders are generated, never hand-written."""
+
+    sets: dict[str, Any] = field(default_factory=dict)
+    set_if_missing: dict[str, Any] = field(default_factory=dict)
+    adds: dict[str, Any] = field(default_factory=dict)
+    removes: set[str] = field(default_factory=set)
+    conditions: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def when(self, condition: str, **values: Any) -> Update:
+        """Add a condition; attribute names are written `#name`, values `:name`."""
+        self.conditions.append(condition)
+        self.values.update({f":{key}": value for key, value in values.items()})
+        return self
+
+    def when_generation(self, generation: int) -> Update:
+        # A record written by Powertools (a PUT) carries no generation: that reads as 0.
+        if generation == 0:
+            return self.when("attribute_not_exists(#generation) OR #generation = :expected_generation",
+                             expected_generation=0)
+        return self.when("#generation = :expected_generation", expected_generation=generation)
+
+    def expression(self) -> dict[str, Any]:
+        names: set[str] = set()
+        values = dict(self.values)
+        clauses = []
+        set_parts = []
+        for attr, value in self.sets.items():
+            names.add(attr)
+            values[f":set_{attr}"] = value
+            set_parts.append(f"#{attr} = :set_{attr}")
+        for attr, value in self.set_if_missing.items():
+            names.add(attr)
+            values[f":init_{attr}"] = value
+            set_parts.append(f"#{attr} = if_not_exists(#{attr}, :init_{attr})")
+        if set_parts:
+            clauses.append("SET " + ", ".join(set_parts))
+        if self.adds:
+            names.update(self.adds)
+            values.update({f":add_{attr}": value for attr, value in self.adds.items()})
+            clauses.append("ADD " + ", ".join(f"#{attr} :add_{attr}" for attr in self.adds))
+        removes = sorted(self.removes - set(self.sets) - set(self.adds))
+        if removes:
+            names.update(removes)
+            clauses.append("REMOVE " + ", ".join(f"#{attr}" for attr in removes))
+        # DynamoDB rejects redundant parentheses: only an OR needs them to join with AND.
+        condition = " AND ".join(f"({c})" if " OR " in c else c for c in self.conditions)
+        names.update(_names_in(condition))
+        expression = {
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": {f"#{name}": name for name in sorted(names)},
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            expression["ConditionExpression"] = condition
+        if values:
+            expression["ExpressionAttributeValues"] = {k: _serialize(v) for k, v in values.items()}
+        return expression
+
+
+class CircuitStore:
+    """The table of circuits. The boto3 client is created on first use, so tests can start moto first."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def read(self, name: str, consistent: bool = False) -> Circuit:
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name, Key={Attr.ID: {"S": name}}, ConsistentRead=consistent
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreError(f"reading circuit {name!r} failed: {error}") from error
+        return Circuit.from_item(name, _deserialize(response.get("Item")))
+
+    def update(self, name: str, update: Update) -> Circuit | None:
+        """Apply `update`; return the new record, or None when its condition did not hold."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name, Key={Attr.ID: {"S": name}}, **update.expression()
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StoreError(f"updating circuit {name!r} failed: {error}") from error
+        except BotoCoreError as error:
+            raise StoreError(f"updating circuit {name!r} failed: {error}") from error
+        return Circuit.from_item(name, _deserialize(response.get("Attributes")))
+
+    def scan(self) -> list[Circuit]:
+        """Every circuit in the table (operator use only: a full scan)."""
+        circuits = []
+        try:
+            for page in self.client.get_paginator("scan").paginate(TableName=self.table_name):
+                for raw in page.get("Items", []):
+                    item = _deserialize(raw)
+                    circuits.append(Circuit.from_item(item[Attr.ID], item))
+        except (ClientError, BotoCoreError) as error:
+            raise StoreError(f"listing circuits failed: {error}") from error
+        return sorted(circuits, key=lambda c: c.name)
+
+
+def _names_in(expression: str) -> set[str]:
+    names, i = set(), 0
+    while (i := expression.find("#", i)) != -1:
+        j = i + 1
+        while j < len(expression) and (expression[j].isalnum() or expression[j] == "_"):
+            j += 1
+        names.add(expression[i + 1 : j])
+        i = j
+    return names
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    global _serializer
+    if _serializer is None:
+        from boto3.dynamodb.types import TypeSerializer
+
+        _serializer = TypeSerializer()
+    return _serializer.serialize(value)
+
+
+def _deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    global _deserializer
+    if item is None:
+        return None
+    if _deserializer is None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        _deserializer = TypeDeserializer()
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}

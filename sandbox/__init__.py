@@ -1,0 +1,1 @@
+"""Local sandbox: the module running against a local AWS emulator."""
