@@ -1,0 +1,117 @@
+"""circuitctl: list circuits, force them open or closed, release them.
+
+    circuitctl --table payments-circuits list
+    circuitctl --table payments-circuits force-open payments --reason "provider maintenance" --expires-in 2h
+    circuitctl --table payments-circuits release payments --reason "maintenance over"
+
+Every change goes through the same rules as the Lambda handlers (circuit.breaker), so an
+override is a generation-checked transition with who, why and when recorded on the item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+
+from circuit.breaker import Breaker, CircuitNotFound
+from circuit.model import FORCED_CLOSED, FORCED_OPEN, Circuit
+from circuit.settings import Settings
+from circuit.store import CircuitStore, StoreError
+from circuit.telemetry import logger
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class UsageError(Exception):
+    pass
+
+
+def duration_seconds(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h or 1d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="circuitctl", description="Show and override circuits.")
+    root.add_argument("--table", default=os.environ.get("CIRCUIT_TABLE"),
+                      help="circuit table name (default: $CIRCUIT_TABLE)")
+    root.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="every circuit with state, reason and generation")
+    show = commands.add_parser("show", help="one circuit in full")
+    show.add_argument("circuit")
+    for command, override in (("force-open", FORCED_OPEN), ("force-closed", FORCED_CLOSED)):
+        force = commands.add_parser(command, help=f"hold the circuit {override} until released or expired")
+        force.set_defaults(override=override)
+        force.add_argument("circuit")
+        force.add_argument("--reason", required=True, help="why (recorded on the item)")
+        force.add_argument("--by", default=None, help="who (default: the current user)")
+        force.add_argument("--expires-in", type=duration_seconds, default=None,
+                           help="release automatically after this long, e.g. 30m or 2h")
+        force.add_argument("--create", action="store_true",
+                           help="allow a circuit that has no record yet (guards against typos)")
+    release = commands.add_parser("release", help="end an override")
+    release.add_argument("circuit")
+    release.add_argument("--reason", required=True)
+    release.add_argument("--by", default=None)
+    return root
+
+
+def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
+    args = parser().parse_args(argv)
+    if breaker is None:
+        if not args.table:
+            raise UsageError("name the circuit table with --table or $CIRCUIT_TABLE")
+        breaker = Breaker(Settings(table_name=args.table, circuit_name="-"), CircuitStore(args.table))
+    if args.command == "list":
+        return breaker.store.scan()
+    if args.command == "show":
+        return [breaker.get(args.circuit)]
+    who = args.by or getpass.getuser()
+    if args.command == "release":
+        breaker.get(args.circuit)
+        return [breaker.release(args.circuit, who, args.reason)]
+    if not args.create:
+        breaker.get(args.circuit)
+    expires_at = time.time() + args.expires_in if args.expires_in else None
+    return [breaker.force(args.circuit, args.override, who, args.reason, expires_at)]
+
+
+def render(circuits: list[Circuit], as_json: bool) -> str:
+    if as_json:
+        return json.dumps([c.summary() for c in circuits], indent=2, default=str)
+    if not circuits:
+        return "no circuits"
+    rows = [("CIRCUIT", "STATE", "OVERRIDE", "GEN", "FAILURES", "REASON")]
+    rows += [(c.name, c.state, c.override or "-", str(c.generation), str(c.failure_count), c.reason or "-")
+             for c in circuits]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5]
+                     for row in rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logger.setLevel("ERROR")  # transition logs are for Lambda's log group, not the terminal
+    try:
+        args_json = "--json" in (argv if argv is not None else sys.argv[1:])
+        print(render(run(argv if argv is not None else sys.argv[1:]), args_json))
+    except (UsageError, CircuitNotFound, ValueError) as error:
+        print(f"circuitctl: {error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"circuitctl: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""The circuit rules of SPEC section 2, one behaviour per test, against moto's DynamoDB."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from circuit.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, Breaker, CircuitNotFound
+from circuit.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
+from circuit.store import StoreError
+
+CIRCUIT = "orders"
+T0 = "2027-01-15T08:00:00.000+0000"
+
+
+def trip(breaker: Breaker, failures: int | None = None) -> None:
+    for _ in range(failures or breaker.settings.failure_threshold):
+        decision = breaker.check(CIRCUIT, "caller")
+        breaker.record(CIRCUIT, decision.generation, decision.probe, "DependencyUnavailable")
+
+
+def millis(clock) -> int:
+    return int(clock.now * 1000)
+
+
+# ---------------------------------------------------------------- trip
+
+
+def test_healthy_circuit_is_called_without_any_write(make_breaker):
+    breaker = make_breaker()
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.action, decision.state, decision.generation) == (CALL, CLOSED, 0)
+    assert breaker.store.client.calls.get("update_item", 0) == 0
+
+
+def test_trips_after_exactly_failure_threshold_consecutive_failures(make_breaker):
+    breaker = make_breaker(failure_threshold=3)
+    trip(breaker, 2)
+    assert breaker.store.read(CIRCUIT).state == CLOSED
+    trip(breaker, 1)
+    circuit = breaker.store.read(CIRCUIT)
+    assert (circuit.state, circuit.generation, circuit.failure_count) == (OPEN, 1, 3)
+    assert "3 consecutive failures (last: DependencyUnavailable)" == circuit.reason
+
+
+def test_a_success_resets_the_failure_count(make_breaker):
+    breaker = make_breaker(failure_threshold=3)
+    trip(breaker, 2)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert decision.action == CALL_AND_RECORD  # failures pending: the success must be recorded
+    assert breaker.record(CIRCUIT, decision.generation, False, None) == "failure count reset"
+    trip(breaker, 2)
+    assert breaker.store.read(CIRCUIT).state == CLOSED
+
+
+def test_an_ignored_error_neither_counts_nor_resets(make_breaker):
+    breaker = make_breaker(failure_threshold=2, ignored_errors=frozenset({"ValidationError"}))
+    trip(breaker, 1)
+    assert breaker.record(CIRCUIT, 0, False, "ValidationError") == "ignored"
+    assert breaker.store.read(CIRCUIT).failure_count == 1
+    trip(breaker, 1)
+    assert breaker.store.read(CIRCUIT).state == OPEN
+
+
+def test_concurrent_failures_trip_exactly_once(make_breaker):
+    breaker = make_breaker(failure_threshold=5)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(lambda _: breaker.record(CIRCUIT, 0, False, "Boom"), range(40)))
+    assert outcomes.count("tripped") == 1
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.generation) == (OPEN, 1)
+
+
+def test_a_late_failure_from_an_older_generation_changes_nothing(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)                                   # generation 1: OPEN
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")         # generation 2: HALF_OPEN
+    breaker.record(CIRCUIT, probe.generation, True, None)  # generation 3: CLOSED
+    before = breaker.store.read(CIRCUIT, consistent=True)
+    assert breaker.record(CIRCUIT, 0, False, "Boom") == "stale"
+    after = breaker.store.read(CIRCUIT, consistent=True)
+    assert (after.state, after.generation, after.failure_count) == (CLOSED, 3, 0) == (
+        before.state, before.generation, before.failure_count)
+
+
+# ---------------------------------------------------------------- open, probe, recover
+
+
+def test_open_circuit_short_circuits_until_the_open_duration_has_passed(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(29)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.action, decision.state) == (SHORT_CIRCUIT, OPEN)
+    assert "consecutive failures" in decision.reason
+
+
+def test_exactly_one_probe_is_elected_among_racing_callers(make_breaker, clock):
+    breakers = [make_breaker(failure_threshold=1) for _ in range(8)]  # 8 execution environments
+    trip(breakers[0])
+    clock.advance(31)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        decisions = list(pool.map(lambda i: breakers[i % 8].check(CIRCUIT, f"caller-{i}"), range(100)))
+    probes = [d for d in decisions if d.probe]
+    assert len(probes) == 1
+    assert probes[0].action == CALL_AND_RECORD
+    assert all(d.action == SHORT_CIRCUIT for d in decisions if not d.probe)
+    assert breakers[0].store.read(CIRCUIT, consistent=True).state == HALF_OPEN
+
+
+def test_half_open_max_probes_admits_that_many_and_no_more(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, half_open_max_probes=3)
+    trip(breaker)
+    clock.advance(31)
+    decisions = [breaker.check(CIRCUIT, f"caller-{i}") for i in range(10)]
+    assert sum(d.probe for d in decisions) == 3
+
+
+def test_probe_success_closes_the_circuit(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.failure_count, circuit.half_open_owner, circuit.opened_at) == (CLOSED, 0, None, None)
+    assert breaker.check(CIRCUIT, "next").action == CALL
+
+
+def test_success_threshold_needs_that_many_probe_successes(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, success_threshold=2)
+    trip(breaker)
+    clock.advance(31)
+    first = breaker.check(CIRCUIT, "probe-1")
+    assert breaker.record(CIRCUIT, first.generation, True, None) == "probe success 1 of 2"
+    second = breaker.check(CIRCUIT, "probe-2")
+    assert second.probe
+    assert breaker.record(CIRCUIT, second.generation, True, None) == "closed"
+
+
+def test_probe_failure_reopens_with_a_doubled_open_duration(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, jitter=1.0)
+    trip(breaker)
+    first_open = breaker.store.read(CIRCUIT).open_until - clock.now
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, "Boom") == "reopened"
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert circuit.state == OPEN and circuit.open_count == 1
+    assert first_open == pytest.approx(30)
+    assert circuit.open_until - clock.now == pytest.approx(60)
+
+
+def test_open_duration_backoff_is_jittered_and_capped(make_breaker):
+    breaker = make_breaker(open_duration_seconds=30, max_open_duration_seconds=300, jitter=0.5)
+    assert breaker.open_duration(0) == 30
+    assert breaker.open_duration(1) == pytest.approx(45)       # halfway between 30 and 60
+    assert breaker.open_duration(10) == pytest.approx(165)     # halfway between 30 and the 300 cap
+    assert make_breaker(jitter=1.0).open_duration(50) == 300
+
+
+def test_a_probe_that_never_reports_back_is_freed_by_its_lease(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, probe_lease_seconds=10)
+    trip(breaker)
+    clock.advance(31)
+    lost = breaker.check(CIRCUIT, "lost-probe")
+    assert lost.probe
+    assert not breaker.check(CIRCUIT, "early").probe
+    clock.advance(11)
+    takeover = breaker.check(CIRCUIT, "takeover")
+    assert takeover.probe and takeover.generation == lost.generation + 1
+    assert breaker.record(CIRCUIT, lost.generation, True, None) == "stale"  # the lost probe reports late
+    assert breaker.store.read(CIRCUIT, consistent=True).state == HALF_OPEN
+
+
+# ---------------------------------------------------------------- alarms
+
+
+def test_downstream_alarm_trips_a_closed_circuit(make_breaker, clock):
+    breaker = make_breaker()
+    assert breaker.on_alarm("orders-downstream", "ALARM", millis(clock)) == "CLOSED -> OPEN"
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert circuit.state == OPEN and circuit.reason == "downstream alarm orders-downstream in ALARM"
+
+
+def test_healthcheck_alarm_vetoes_probes_until_it_is_ok_and_then_closes(make_breaker, clock):
+    breaker = make_breaker()
+    breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
+    clock.advance(600)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert decision.action == SHORT_CIRCUIT and "vetoes" in decision.reason
+    assert breaker.on_alarm("orders-healthcheck", "OK", millis(clock)) == "OPEN -> CLOSED"
+    assert breaker.check(CIRCUIT, "caller").action == CALL
+
+
+def test_healthcheck_ok_can_go_half_open_instead(make_breaker, clock):
+    breaker = make_breaker(healthcheck_recovery="half_open")
+    breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
+    clock.advance(1)
+    assert breaker.on_alarm("orders-healthcheck", "OK", millis(clock)) == "OPEN -> HALF_OPEN"
+    assert breaker.check(CIRCUIT, "probe").probe
+
+
+def test_healthcheck_ok_without_a_previous_alarm_does_not_close_an_in_band_trip(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    assert breaker.on_alarm("orders-healthcheck", "OK", millis(clock)) == "recorded"
+    assert breaker.store.read(CIRCUIT, consistent=True).state == OPEN
+
+
+def test_in_band_trip_recovers_by_probe_when_the_healthcheck_never_alarmed(make_breaker, clock):
+    """The seed design stays OPEN forever here; this one probes after the open duration."""
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert probe.probe
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+
+
+def test_older_and_duplicate_notifications_change_nothing(make_breaker, clock):
+    breaker = make_breaker()
+    newer, older = millis(clock), millis(clock) - 60_000
+    assert breaker.on_alarm("orders-healthcheck", "ALARM", newer) == "CLOSED -> OPEN"
+    assert breaker.on_alarm("orders-healthcheck", "ALARM", newer) == "stale"   # SNS delivered it twice
+    assert breaker.on_alarm("orders-healthcheck", "OK", older) == "stale"      # out of order
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.generation, circuit.healthcheck_alarm) == (OPEN, 1, "ALARM")
+
+
+def test_insufficient_data_changes_nothing_by_default(make_breaker, clock):
+    breaker = make_breaker()
+    assert breaker.on_alarm("orders-downstream", "INSUFFICIENT_DATA", millis(clock)) == "ignored"
+    assert not breaker.store.read(CIRCUIT, consistent=True).stored
+
+
+def test_insufficient_data_can_be_treated_as_alarm(make_breaker, clock):
+    breaker = make_breaker(insufficient_data="alarm")
+    assert breaker.on_alarm("orders-downstream", "INSUFFICIENT_DATA", millis(clock)) == "CLOSED -> OPEN"
+
+
+def test_unknown_alarms_and_states_change_nothing(make_breaker, clock):
+    breaker = make_breaker()
+    assert breaker.on_alarm("someone-elses-alarm", "ALARM", millis(clock)) == "unknown alarm"
+    assert breaker.on_alarm("orders-downstream", "SIDEWAYS", millis(clock)) == "unknown state"
+    assert not breaker.store.read(CIRCUIT, consistent=True).stored
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def test_forced_open_never_probes_and_alarms_do_not_undo_it(make_breaker, clock):
+    breaker = make_breaker()
+    forced = breaker.force(CIRCUIT, FORCED_OPEN, "ana", "provider maintenance")
+    assert (forced.state, forced.override, forced.half_open_owner) == (OPEN, FORCED_OPEN, FORCED_OPEN_OWNER)
+    clock.advance(10_000)
+    assert breaker.check(CIRCUIT, "caller").action == SHORT_CIRCUIT
+    breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
+    clock.advance(1)
+    breaker.on_alarm("orders-healthcheck", "OK", millis(clock))
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.override, circuit.override_by) == (OPEN, FORCED_OPEN, "ana")
+
+
+def test_releasing_forced_open_admits_a_probe_next(make_breaker, clock):
+    breaker = make_breaker()
+    breaker.force(CIRCUIT, FORCED_OPEN, "ana", "maintenance")
+    released = breaker.release(CIRCUIT, "ana", "done")
+    assert (released.state, released.override) == (OPEN, None)
+    assert breaker.check(CIRCUIT, "caller").probe
+
+
+def test_forced_closed_is_never_tripped(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    breaker.force(CIRCUIT, FORCED_CLOSED, "ana", "known noisy errors")
+    trip(breaker, 3)
+    breaker.on_alarm("orders-downstream", "ALARM", millis(clock))
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.override, circuit.downstream_alarm) == (CLOSED, FORCED_CLOSED, "ALARM")
+    assert breaker.check(CIRCUIT, "caller").action == CALL
+
+
+def test_an_expired_override_is_released_by_the_next_check(make_breaker, clock):
+    breaker = make_breaker()
+    breaker.force(CIRCUIT, FORCED_OPEN, "ana", "maintenance", expires_at=clock.now + 60)
+    assert breaker.check(CIRCUIT, "caller").action == SHORT_CIRCUIT
+    clock.advance(61)
+    assert breaker.check(CIRCUIT, "caller").probe
+    assert breaker.store.read(CIRCUIT, consistent=True).override is None
+
+
+def test_override_arguments_are_validated(make_breaker, clock):
+    breaker = make_breaker()
+    with pytest.raises(ValueError, match="override must be one of"):
+        breaker.force(CIRCUIT, "FORCED_SIDEWAYS", "ana", "why")
+    with pytest.raises(ValueError, match="already have expired"):
+        breaker.force(CIRCUIT, FORCED_OPEN, "ana", "why", expires_at=clock.now - 1)
+    with pytest.raises(ValueError, match="no override"):
+        breaker.release(CIRCUIT, "ana", "why")
+    with pytest.raises(CircuitNotFound):
+        breaker.get("no-such-circuit")
+
+
+# ---------------------------------------------------------------- cost and store failures
+
+
+def test_state_cache_serves_repeated_checks_from_memory(make_breaker, clock):
+    breaker = make_breaker(state_cache_seconds=5)
+    for _ in range(50):
+        breaker.check(CIRCUIT, "caller")
+        clock.advance(0.05)
+    assert breaker.store.client.calls == {"get_item": 1}
+    clock.advance(5)
+    breaker.check(CIRCUIT, "caller")
+    assert breaker.store.client.calls == {"get_item": 2}
+
+
+@pytest.mark.parametrize("policy, action", [("fail_open", CALL), ("fail_closed", SHORT_CIRCUIT)])
+def test_store_errors_follow_the_configured_policy(make_breaker, policy, action):
+    breaker = make_breaker(on_store_error=policy)
+    boto3.client("dynamodb").delete_table(TableName=breaker.store.table_name)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.action, decision.generation) == (action, None)
+    assert "store unavailable" in decision.reason
+    assert breaker.record(CIRCUIT, None, False, "Boom").startswith("not recorded")
+
+
+def test_store_failures_on_writes_raise_store_error(make_breaker):
+    breaker = make_breaker()
+    boto3.client("dynamodb").delete_table(TableName=breaker.store.table_name)
+    with pytest.raises(StoreError):
+        breaker.record(CIRCUIT, 0, False, "Boom")
+    with pytest.raises(StoreError):
+        breaker.store.scan()
+
+
+def test_a_record_with_an_unknown_state_is_an_error_not_a_guess(make_breaker):
+    breaker = make_breaker()
+    boto3.client("dynamodb").put_item(TableName=breaker.store.table_name,
+                                      Item={"id": {"S": CIRCUIT}, "state": {"S": "SIDEWAYS"}})
+    with pytest.raises(ValueError, match="unknown state"):
+        breaker.store.read(CIRCUIT)
+    assert "SIDEWAYS" not in STATES
+
+
+def test_only_client_errors_other_than_condition_failures_are_store_errors(make_breaker):
+    breaker = make_breaker()
+    error = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "GetItem")
+
+    class Throttled:
+        def get_item(self, **_):
+            raise error
+
+    breaker.store._client = Throttled()
+    with pytest.raises(StoreError, match="ProvisionedThroughputExceeded"):
+        breaker.store.read(CIRCUIT)
