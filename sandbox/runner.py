@@ -159,6 +159,9 @@ def _load_fresh(source: Path, environment: dict[str, str]) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_module_ids)}_{source.stem}", source)
     module = importlib.util.module_from_spec(spec)
     with _environ_lock:
+        # Sibling modules of the handler (e.g. the example's `health`) are per environment too.
+        for sibling in source.parent.glob("*.py"):
+            sys.modules.pop(sibling.stem, None)
         saved = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         try:

@@ -1,0 +1,150 @@
+"""The real ASL, rendered as Terraform renders it, executed by moto's interpreter with the real handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+HEALTHY = ["CheckCircuit", "Route", "CallDownstream"]
+SHORT_CIRCUITED = ["CheckCircuit", "Route", "ShortCircuit"]
+FAILING = ["CheckCircuit", "Route", "CallDownstream", "RecordFailure", "DownstreamFailed"]
+# Once a failure is counted, calls take the path that records a success (to reset the count).
+FAILING_COUNTED = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordFailure", "DownstreamFailed"]
+PROBE_SUCCESS = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordSuccess"]
+PROBE_FAILURE = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordFailure", "DownstreamFailed"]
+
+
+def end_open_duration(stack) -> None:
+    """Move open_until into the past instead of sleeping through it."""
+    stack.ddb.update_item(TableName=stack.config.table_name, Key={"id": {"S": stack.config.name}},
+                          UpdateExpression="SET open_until = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+
+
+def trip(stack) -> None:
+    stack.set_health(False)
+    for _ in range(stack.config.failure_threshold):
+        assert stack.call()["status"] == "FAILED"
+    assert stack.item()["state"] == "OPEN"
+
+
+def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make_stack):
+    stack = make_stack(name="healthy", state_cache_seconds=0)
+    result = stack.call({"order": 42})
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"]) == {"ok": True, "request": {"order": 42}}
+    assert result["states"] == HEALTHY
+    assert stack.item() == {}  # zero writes on the healthy path
+
+
+def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_stack):
+    stack = make_stack(name="failing", failure_threshold=3, state_cache_seconds=0)
+    stack.set_health(False)
+    results = [stack.call() for _ in range(4)]
+    assert [r["states"] for r in results[:3]] == [FAILING, FAILING_COUNTED, FAILING_COUNTED]
+    assert [r["error"] for r in results[:3]] == ["DependencyUnavailable"] * 3
+    assert "dependency is failing" in results[0]["cause"]  # the downstream's own cause, unchanged
+    assert results[3]["states"] == SHORT_CIRCUITED
+    assert results[3]["error"] == "CircuitOpen"
+    assert results[3]["cause"] == "circuit failing is OPEN: 3 consecutive failures (last: DependencyUnavailable)"
+    downstream_calls = [i for i in stack.runner.invocations if i.function == "failing-downstream"]
+    assert len(downstream_calls) == 3
+
+
+def test_ignored_errors_fail_the_call_but_do_not_count(make_stack):
+    stack = make_stack(name="ignored", failure_threshold=1, state_cache_seconds=0, ignored_errors=["ValidationError"])
+    result = stack.call({"invalid": True})
+    assert (result["status"], result["error"]) == ("FAILED", "ValidationError")
+    assert stack.item().get("state") in (None, "CLOSED")
+
+
+def test_probe_success_closes_the_circuit(make_stack):
+    stack = make_stack(name="probe-ok", failure_threshold=2, state_cache_seconds=0)
+    trip(stack)
+    stack.set_health(True)
+    assert stack.call()["states"] == SHORT_CIRCUITED
+    end_open_duration(stack)
+    result = stack.call({"probe": 1})
+    assert result["states"] == PROBE_SUCCESS
+    assert json.loads(result["output"]) == {"ok": True, "request": {"probe": 1}}
+    assert stack.item()["state"] == "CLOSED"
+    assert stack.call()["states"] == HEALTHY
+
+
+def test_probe_failure_reopens_with_a_longer_open_duration(make_stack):
+    stack = make_stack(name="probe-fail", failure_threshold=2, state_cache_seconds=0, open_duration_seconds=30)
+    trip(stack)
+    first = stack.item()
+    assert float(first["open_until"]) - float(first["opened_at"]) == pytest.approx(30, abs=1)
+    end_open_duration(stack)
+    result = stack.call()
+    assert result["states"] == PROBE_FAILURE and result["error"] == "DependencyUnavailable"
+    reopened = stack.item()
+    assert reopened["state"] == "OPEN" and reopened["open_count"] == 1
+    assert float(reopened["open_until"]) - time.time() > 30
+
+
+def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
+    from circuitctl.cli import run
+
+    stack = make_stack(name="forced", state_cache_seconds=0)
+    run(["--table", stack.config.table_name, "force-open", "forced", "--reason", "maintenance", "--create",
+         "--by", "ana"])
+    result = stack.call()
+    assert (result["error"], result["states"]) == ("CircuitOpen", SHORT_CIRCUITED)
+    assert "forced open by ana: maintenance" in result["cause"]
+    run(["--table", stack.config.table_name, "force-closed", "forced", "--reason", "known noise", "--by", "ana"])
+    stack.set_health(False)
+    for _ in range(stack.config.failure_threshold + 1):
+        assert stack.call()["states"] == FAILING  # forced closed: failures are not even counted
+    assert stack.item()["state"] == "CLOSED"
+
+
+@pytest.mark.parametrize("policy, status, states", [
+    ("fail_open", "SUCCEEDED", HEALTHY),
+    ("fail_closed", "FAILED", SHORT_CIRCUITED),
+])
+def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
+    stack = make_stack(name=f"store-{policy.replace('_', '-')}", state_cache_seconds=0, on_store_error=policy)
+    boto3.client("dynamodb").delete_table(TableName=stack.config.table_name)
+    result = stack.call()
+    assert (result["status"], result["states"]) == (status, states)
+    if status == "FAILED":
+        assert result["error"] == "CircuitOpen" and "circuit store unavailable (fail_closed)" in result["cause"]
+
+
+def test_fallback_payload_is_returned_as_success_when_open(make_stack):
+    payload = {"ok": False, "message": "try again later"}
+    stack = make_stack(name="fallback-payload", failure_threshold=1, state_cache_seconds=0,
+                       fallback_mode="payload", fallback_payload=payload)
+    trip(stack)
+    result = stack.call()
+    assert (result["status"], json.loads(result["output"]), result["states"]) == ("SUCCEEDED", payload, SHORT_CIRCUITED)
+
+
+def test_fallback_function_answers_when_open(make_stack):
+    stack = make_stack(name="fallback-fn", failure_threshold=1, state_cache_seconds=0, fallback_mode="function")
+    trip(stack)
+    result = stack.call()
+    assert result["status"] == "SUCCEEDED" and result["states"] == SHORT_CIRCUITED
+    output = json.loads(result["output"])
+    assert output["degraded"] is True and output["circuit"] == "fallback-fn"
+
+
+def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
+    stack = make_stack(name="multi", state_cache_seconds=0, allowed_circuits=["multi-eu"])
+    stack.set_health(False)
+    for _ in range(stack.config.failure_threshold):
+        stack.call({"circuit": "multi-eu"})
+    assert stack.call({"circuit": "multi-eu"})["error"] == "CircuitOpen"
+    assert stack.call({"circuit": "multi"})["states"] == FAILING  # its own circuit has no failures yet
+    denied = stack.call({"circuit": "someone-else"})
+    assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit"]
+
+
+def test_input_cannot_choose_a_circuit_unless_allowed(make_stack):
+    stack = make_stack(name="single", state_cache_seconds=0)
+    result = stack.call({"circuit": "other"})  # without allowed_circuits the input is not even passed
+    assert result["status"] == "SUCCEEDED" and result["states"] == HEALTHY
