@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from sandbox.emulator import atomic_dynamodb
 from sandbox.runner import InProcessRunner
 from sandbox.stack import ModuleConfig, Stack, provision
 
@@ -35,7 +36,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), atomic_dynamodb():
         yield
 
 
@@ -45,3 +46,10 @@ def make_stack(aws: None) -> Iterator[Callable[..., Stack]]:
     runner = InProcessRunner()
     with runner.hooked_into_moto():
         yield lambda **variables: provision(ModuleConfig(**variables), runner)
+
+
+@pytest.fixture
+def lambda_context():
+    from sandbox.runner import _Context
+
+    return _Context("test-function")

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from circuitctl.cli import duration_seconds, main
+
+
+@pytest.fixture
+def table(aws) -> str:
+    boto3.client("dynamodb").create_table(
+        TableName="ops-circuits", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return "ops-circuits"
+
+
+def test_force_list_show_release(table, capsys):
+    assert main(["--table", table, "force-open", "payments", "--reason", "maintenance", "--by", "ana",
+                 "--expires-in", "2h", "--create"]) == 0
+    assert main(["--table", table, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "payments" in listing and "FORCED_OPEN" in listing and "forced open by ana: maintenance" in listing
+    assert main(["--table", table, "--json", "show", "payments"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)
+    assert (shown["state"], shown["override"], shown["override_by"], shown["generation"]) == ("OPEN", "FORCED_OPEN", "ana", 1)
+    assert shown["override_expires_at"] > 0
+    assert main(["--table", table, "--json", "release", "payments", "--reason", "done", "--by", "ana"]) == 0
+    [released] = json.loads(capsys.readouterr().out)
+    assert (released["override"], released["generation"]) == (None, 2)
+
+
+def test_unknown_circuits_and_bad_arguments_are_clear_errors(table, capsys, monkeypatch):
+    assert main(["--table", table, "force-open", "paymnets", "--reason", "typo"]) == 2
+    assert "no circuit named 'paymnets'" in capsys.readouterr().err
+    assert main(["--table", table, "release", "paymnets", "--reason", "x"]) == 2
+    main(["--table", table, "force-closed", "payments", "--reason", "x", "--create"])
+    main(["--table", table, "release", "payments", "--reason", "x"])
+    capsys.readouterr()
+    assert main(["--table", table, "release", "payments", "--reason", "again"]) == 2
+    assert "has no override to release" in capsys.readouterr().err
+    monkeypatch.delenv("CIRCUIT_TABLE", raising=False)
+    assert main(["list"]) == 2
+    assert "--table" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--table", table, "force-open", "payments"])  # --reason is required
+    assert main(["--table", "no-such-table", "list"]) == 1
+    assert main(["--table", table, "list"]) == 0
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("2h", 7200), ("1.5d", 129600)])
+def test_durations(text, seconds):
+    assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "-5m", "0s", "2 weeks"])
+def test_bad_durations(text):
+    with pytest.raises(Exception, match="is not a duration"):
+        duration_seconds(text)

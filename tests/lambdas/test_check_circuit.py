@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import load_event
+
+
+def test_given_a_new_circuit_when_checked_then_the_call_goes_ahead(load_handler, lambda_context):
+    handler = load_handler("check_circuit")
+    decision = handler.lambda_handler(load_event("check_circuit.json"), lambda_context)
+    assert decision == {"circuit": "orders", "action": "call", "state": "CLOSED", "generation": 0,
+                        "probe": False, "reason": ""}
+
+
+def test_the_input_may_select_only_allowed_circuits(load_handler, lambda_context):
+    handler = load_handler("check_circuit", allowed_circuits=["orders-eu"])
+    chosen = handler.lambda_handler({"circuit": "orders", "input": {"circuit": "orders-eu"}}, lambda_context)
+    assert chosen["circuit"] == "orders-eu"
+    with pytest.raises(handler.InvalidCircuitRequest, match="may not select circuit 'payments'"):
+        handler.lambda_handler({"circuit": "orders", "input": {"circuit": "payments"}}, lambda_context)
+    with pytest.raises(handler.InvalidCircuitRequest, match="JSON object"):
+        handler.lambda_handler(["not", "an", "object"], lambda_context)
+
+
+def test_missing_configuration_fails_the_cold_start_with_a_clear_message(load_handler, monkeypatch):
+    from circuit.settings import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError, match="missing environment variables: TABLE_NAME"):
+        Settings.from_environment({"CIRCUIT_NAME": "orders"})
+    with pytest.raises(ConfigurationError, match="ON_STORE_ERROR|on_store_error"):
+        Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "ON_STORE_ERROR": "shrug"})
+    with pytest.raises(ConfigurationError, match="FAILURE_THRESHOLD must be a int"):
+        Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "FAILURE_THRESHOLD": "five"})
+    with pytest.raises(ConfigurationError, match="ALARMS is not valid JSON"):
+        Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "ALARMS": "{"})
+    with pytest.raises(ConfigurationError, match="must be an object with circuit and role"):
+        Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "ALARMS": '{"a": 1}'})
+    with pytest.raises(ConfigurationError, match="failure_threshold must be at least 1"):
+        Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "FAILURE_THRESHOLD": "0"})

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.conftest import load_event
+from tests.lambdas.conftest import circuit_item
+
+
+def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(load_handler, orders_table, lambda_context):
+    handler = load_handler("record_outcome", failure_threshold=2)
+    first = handler.lambda_handler(load_event("record_failure.json"), lambda_context)
+    assert first == {"recorded": True, "outcome": "failure 1 of 2"}
+    second = handler.lambda_handler(load_event("record_failure.json"), lambda_context)
+    assert second == {"recorded": True, "outcome": "tripped"}
+    assert circuit_item(orders_table)["state"] == "OPEN"
+
+
+def test_a_success_after_failures_resets_the_count(load_handler, orders_table, lambda_context):
+    handler = load_handler("record_outcome")
+    handler.lambda_handler(load_event("record_failure.json"), lambda_context)
+    assert handler.lambda_handler(load_event("record_success.json"), lambda_context)["outcome"] == "failure count reset"
+    assert circuit_item(orders_table)["failure_count"] == 0
+
+
+@pytest.mark.parametrize("event", [
+    None, [], {}, {"circuit": ""}, {"circuit": "orders", "generation": "1", "probe": False},
+    {"circuit": "orders", "generation": -1, "probe": False}, {"circuit": "orders", "generation": True, "probe": False},
+    {"circuit": "orders", "generation": 0, "probe": "yes"}, {"circuit": "orders", "generation": 0, "probe": False, "error": 7},
+])
+def test_malformed_outcomes_are_reported_and_change_nothing(load_handler, orders_table, lambda_context, event):
+    handler = load_handler("record_outcome")
+    result = handler.lambda_handler(event, lambda_context)
+    assert result["recorded"] is False and result["outcome"].startswith("malformed")
+    assert circuit_item(orders_table) == {}
+
+
+def test_an_unavailable_table_never_fails_the_execution(load_handler, orders_table, lambda_context):
+    handler = load_handler("record_outcome")
+    boto3.client("dynamodb").delete_table(TableName=orders_table)
+    assert handler.lambda_handler(load_event("record_failure.json"), lambda_context) == {
+        "recorded": False, "outcome": "circuit store unavailable"}
