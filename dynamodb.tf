@@ -1,0 +1,33 @@
+################################################################################
+# Circuit table: one item per circuit, key `id` (Powertools' circuit-breaker layout)
+################################################################################
+
+resource "aws_dynamodb_table" "this" {
+  count = var.create_table ? 1 : 0
+
+  name         = local.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  # Powertools stamps `expiration` on the records it writes; this module's transitions clear it.
+  ttl {
+    attribute_name = "expiration"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = var.table_point_in_time_recovery
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.table_kms_key_arn
+  }
+
+  tags = var.tags
+}

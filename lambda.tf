@@ -1,0 +1,115 @@
+################################################################################
+# The module's functions: each zip holds its handler package and the shared `circuit` core
+################################################################################
+
+locals {
+  # Mirrored by sandbox/stack.py (MODULE_FUNCTIONS).
+  functions = {
+    check_circuit  = { handler = "check_circuit.handler.lambda_handler", timeout = 10 }
+    record_outcome = { handler = "record_outcome.handler.lambda_handler", timeout = 10 }
+    alarm_handler  = { handler = "alarm_handler.handler.lambda_handler", timeout = 30 }
+  }
+
+  powertools_layer_arn = coalesce(
+    var.powertools_layer_arn,
+    "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-${replace(var.lambda_runtime, ".", "")}-${var.lambda_architecture}:${var.powertools_layer_version}",
+  )
+
+  alarm_bindings = merge(
+    var.downstream_alarm.enabled ? { (local.alarm_names.downstream) = { circuit = local.circuit_name, role = "downstream" } } : {},
+    local.healthcheck_enabled ? { (local.alarm_names.healthcheck) = { circuit = local.circuit_name, role = "healthcheck" } } : {},
+  )
+
+  # Read by lambdas/circuit/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
+  function_environment = {
+    TABLE_NAME                   = local.table_name
+    CIRCUIT_NAME                 = local.circuit_name
+    ALLOWED_CIRCUITS             = jsonencode(var.allowed_circuits)
+    FAILURE_THRESHOLD            = tostring(var.failure_threshold)
+    SUCCESS_THRESHOLD            = tostring(var.success_threshold)
+    HALF_OPEN_MAX_PROBES         = tostring(var.half_open_max_probes)
+    OPEN_DURATION_SECONDS        = tostring(var.open_duration_seconds)
+    MAX_OPEN_DURATION_SECONDS    = tostring(var.max_open_duration_seconds)
+    PROBE_LEASE_SECONDS          = tostring(var.downstream_timeout_seconds)
+    STATE_CACHE_SECONDS          = tostring(var.state_cache_seconds)
+    ON_STORE_ERROR               = var.on_store_error
+    IGNORED_ERRORS               = jsonencode(var.ignored_errors)
+    HEALTHCHECK_RECOVERY         = var.healthcheck_recovery
+    INSUFFICIENT_DATA            = var.insufficient_data
+    ALARMS                       = jsonencode(local.alarm_bindings)
+    FALLBACK_MODE                = var.fallback_mode
+    POWERTOOLS_SERVICE_NAME      = var.name
+    POWERTOOLS_METRICS_NAMESPACE = "CircuitBreaker"
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+}
+
+data "archive_file" "function" {
+  for_each = local.functions
+
+  type        = "zip"
+  output_path = "${path.module}/.build/${each.key}.zip"
+
+  dynamic "source" {
+    for_each = merge(
+      { for file in fileset("${path.module}/lambdas/circuit", "*.py") : "circuit/${file}" => "${path.module}/lambdas/circuit/${file}" },
+      { for file in fileset("${path.module}/lambdas/${each.key}", "*.py") : "${each.key}/${file}" => "${path.module}/lambdas/${each.key}/${file}" },
+    )
+    content {
+      content  = file(source.value)
+      filename = source.key
+    }
+  }
+}
+
+resource "aws_lambda_function" "this" {
+  for_each = local.functions
+  #checkov:skip=CKV_AWS_116:The state machine retries and records failures of the synchronous functions; the alarm handler relies on SNS's asynchronous retries (event_invoke_config below).
+  #checkov:skip=CKV_AWS_117:The functions only call DynamoDB and CloudWatch Logs; a VPC would add NAT or endpoints for nothing.
+  #checkov:skip=CKV_AWS_173:The environment holds configuration only (names, thresholds), no secrets.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; out of scope for the module's own small packages.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency would throttle the state check exactly when traffic peaks; the account limit applies.
+
+  function_name    = "${var.name}-${replace(each.key, "_", "-")}"
+  description      = "Circuit breaker ${var.name}: ${replace(each.key, "_", " ")}"
+  role             = aws_iam_role.function[each.key].arn
+  handler          = each.value.handler
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  memory_size      = var.lambda_memory_size
+  timeout          = each.value.timeout
+  filename         = data.archive_file.function[each.key].output_path
+  source_code_hash = data.archive_file.function[each.key].output_base64sha256
+  layers           = [local.powertools_layer_arn]
+
+  environment {
+    variables = local.function_environment
+  }
+
+  tracing_config {
+    mode = var.tracing_enabled ? "Active" : "PassThrough"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function[each.key].name
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each = local.functions
+  #checkov:skip=CKV_AWS_158:Handlers log circuit names and states, never payloads or secrets; the default encryption suffices.
+  #checkov:skip=CKV_AWS_338:Retention is a variable (log_retention_days).
+
+  name              = "/aws/lambda/${var.name}-${replace(each.key, "_", "-")}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_lambda_function_event_invoke_config" "alarm_handler" {
+  function_name                = aws_lambda_function.this["alarm_handler"].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+}

@@ -1,0 +1,89 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  circuit_name = coalesce(var.circuit_name, var.name)
+  table_name   = var.create_table ? coalesce(var.table_name, "${var.name}-circuits") : var.table_name
+  table_arn    = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/${local.table_name}"
+
+  healthcheck_enabled = var.healthcheck_function_arn != null
+
+  # A qualified ARN (arn:...:function:name:qualifier) names a version or alias.
+  downstream_arn_parts  = split(":", var.downstream_function_arn)
+  healthcheck_arn_parts = local.healthcheck_enabled ? split(":", var.healthcheck_function_arn) : []
+
+  # Mirrored by sandbox/definition.py (check_payload, short_circuit_state).
+  check_payload = merge(
+    { "circuit" = local.circuit_name, "caller.$" = "$$.Execution.Id" },
+    length(var.allowed_circuits) > 0 ? { "input.$" = "$$.Execution.Input" } : {},
+  )
+  short_circuit_states = {
+    fail = {
+      Type      = "Fail"
+      Comment   = "Fail fast: the circuit is open."
+      Error     = "CircuitOpen"
+      CausePath = "States.Format('circuit {} is {}: {}', $.circuit, $.state, $.reason)"
+    }
+    payload = {
+      Type    = "Pass"
+      Comment = "The circuit is open: return the configured fallback payload."
+      Result  = var.fallback_payload
+      End     = true
+    }
+    function = {
+      Type       = "Task"
+      Comment    = "The circuit is open: the fallback function answers instead."
+      Resource   = "arn:${data.aws_partition.current.partition}:states:::lambda:invoke"
+      Parameters = { FunctionName = var.fallback_function_arn, Payload = { "input.$" = "$$.Execution.Input", "circuit.$" = "$" } }
+      OutputPath = "$.Payload"
+      Retry = [{
+        ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
+        IntervalSeconds = 1
+        MaxAttempts     = 3
+        BackoffRate     = 2
+      }]
+      End = true
+    }
+  }
+
+  definition = templatefile("${path.module}/statemachine/circuit_breaker.asl.json", {
+    check_circuit_function_arn  = aws_lambda_function.this["check_circuit"].arn
+    record_outcome_function_arn = aws_lambda_function.this["record_outcome"].arn
+    downstream_function_arn     = var.downstream_function_arn
+    downstream_timeout_seconds  = var.downstream_timeout_seconds
+    check_payload               = jsonencode(local.check_payload)
+    short_circuit_state         = jsonencode(local.short_circuit_states[var.fallback_mode])
+  })
+}
+
+################################################################################
+# State machine
+################################################################################
+
+resource "aws_sfn_state_machine" "this" {
+  name       = var.name
+  type       = var.type
+  role_arn   = aws_iam_role.state_machine.arn
+  definition = local.definition
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+    include_execution_data = false
+    level                  = var.state_machine_log_level
+  }
+
+  tracing_configuration {
+    enabled = var.tracing_enabled
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "state_machine" {
+  #checkov:skip=CKV_AWS_158:Execution data is not logged (include_execution_data = false); the default encryption suffices.
+  #checkov:skip=CKV_AWS_338:Retention is a variable (log_retention_days); a year's minimum is the user's choice.
+  name              = "/aws/vendedlogs/states/${var.name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}

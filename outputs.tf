@@ -1,0 +1,75 @@
+output "state_machine_arn" {
+  description = "ARN of the state machine to call instead of the downstream function."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "state_machine_name" {
+  description = "Name of the state machine."
+  value       = aws_sfn_state_machine.this.name
+}
+
+output "state_machine_role_arn" {
+  description = "ARN of the state machine's IAM role."
+  value       = aws_iam_role.state_machine.arn
+}
+
+output "circuit_name" {
+  description = "Circuit (table item id) this state machine checks."
+  value       = local.circuit_name
+}
+
+output "dynamodb_table_name" {
+  description = "Name of the circuit table (created or existing)."
+  value       = local.table_name
+}
+
+output "dynamodb_table_arn" {
+  description = "ARN of the circuit table."
+  value       = var.create_table ? aws_dynamodb_table.this[0].arn : local.table_arn
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the alarm topic; add your own alarms' actions here only if their names start with \"<name>-\"."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "cloudwatch_alarm_names" {
+  description = "Names of the downstream and healthcheck alarms (absent when disabled)."
+  value = merge(
+    { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.alarm_name },
+    { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.alarm_name },
+  )
+}
+
+output "cloudwatch_alarm_arns" {
+  description = "ARNs of the downstream and healthcheck alarms (absent when disabled)."
+  value = merge(
+    { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
+  )
+}
+
+output "lambda_function_names" {
+  description = "Names of the module's functions: check_circuit, record_outcome, alarm_handler."
+  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+}
+
+output "lambda_function_arns" {
+  description = "ARNs of the module's functions."
+  value       = { for key, function in aws_lambda_function.this : key => function.arn }
+}
+
+output "lambda_role_arns" {
+  description = "ARNs of the module's function roles."
+  value       = { for key, role in aws_iam_role.function : key => role.arn }
+}
+
+output "scheduler_role_arn" {
+  description = "ARN of the healthcheck schedule's role (null without a healthcheck)."
+  value       = one(aws_iam_role.scheduler[*].arn)
+}
+
+output "healthcheck_schedule_arn" {
+  description = "ARN of the healthcheck schedule (null without a healthcheck)."
+  value       = one(aws_scheduler_schedule.healthcheck[*].arn)
+}

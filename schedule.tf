@@ -1,0 +1,25 @@
+################################################################################
+# Healthcheck schedule (EventBridge Scheduler)
+################################################################################
+
+resource "aws_scheduler_schedule" "healthcheck" {
+  count = local.healthcheck_enabled ? 1 : 0
+
+  name                = "${var.name}-healthcheck"
+  description         = "Circuit breaker ${var.name}: runs the healthcheck; its Errors alarm drives the circuit."
+  schedule_expression = var.healthcheck_schedule_expression
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = var.healthcheck_function_arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    input    = jsonencode({ source = "circuit-breaker", circuit = local.circuit_name })
+
+    retry_policy {
+      maximum_retry_attempts = 0 # a missed run is a missing datapoint, not something to replay
+    }
+  }
+}

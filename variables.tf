@@ -1,0 +1,445 @@
+################################################################################
+# Circuit
+################################################################################
+
+variable "name" {
+  description = "Name of this circuit breaker: the state machine's name, the prefix of every resource, and the default circuit name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
+    error_message = "name must be 1 to 40 letters, digits, hyphens or underscores (it prefixes function and alarm names)."
+  }
+}
+
+variable "circuit_name" {
+  description = "Circuit (DynamoDB item id) this state machine checks. Defaults to var.name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.circuit_name == null || can(regex("^[A-Za-z0-9_.:/-]{1,255}$", var.circuit_name))
+    error_message = "circuit_name must be 1 to 255 letters, digits or _ . : / - characters."
+  }
+}
+
+variable "allowed_circuits" {
+  description = "Other circuits the execution input may select with a top-level \"circuit\" key. Empty: the input cannot choose."
+  type        = list(string)
+  default     = []
+}
+
+variable "failure_threshold" {
+  description = "Consecutive downstream failures, counted fleet-wide, that trip the circuit."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.failure_threshold >= 1 && floor(var.failure_threshold) == var.failure_threshold
+    error_message = "failure_threshold must be a whole number of at least 1."
+  }
+}
+
+variable "success_threshold" {
+  description = "Probe successes that close a half-open circuit."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.success_threshold >= 1 && floor(var.success_threshold) == var.success_threshold
+    error_message = "success_threshold must be a whole number of at least 1."
+  }
+}
+
+variable "half_open_max_probes" {
+  description = "Probes admitted at once, fleet-wide, while the circuit is half open."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.half_open_max_probes >= 1 && floor(var.half_open_max_probes) == var.half_open_max_probes
+    error_message = "half_open_max_probes must be a whole number of at least 1."
+  }
+}
+
+variable "open_duration_seconds" {
+  description = "How long the circuit stays open before a probe is admitted. Doubled (with jitter) on each consecutive reopen."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.open_duration_seconds > 0
+    error_message = "open_duration_seconds must be greater than 0."
+  }
+}
+
+variable "max_open_duration_seconds" {
+  description = "Cap on the backed-off open duration."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.max_open_duration_seconds >= var.open_duration_seconds
+    error_message = "max_open_duration_seconds must be at least open_duration_seconds."
+  }
+}
+
+variable "state_cache_seconds" {
+  description = "How long each state-check execution environment caches the circuit state. 0 reads the table on every call."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.state_cache_seconds >= 0 && var.state_cache_seconds <= 60
+    error_message = "state_cache_seconds must be between 0 and 60."
+  }
+}
+
+variable "on_store_error" {
+  description = "What a call does when the circuit table cannot be read: fail_open (call the downstream) or fail_closed (short-circuit)."
+  type        = string
+  default     = "fail_open"
+
+  validation {
+    condition     = contains(["fail_open", "fail_closed"], var.on_store_error)
+    error_message = "on_store_error must be fail_open or fail_closed."
+  }
+}
+
+variable "ignored_errors" {
+  description = "Downstream error names (errorType) that neither count as failures nor reset the count, e.g. [\"ValidationError\"]."
+  type        = list(string)
+  default     = []
+}
+
+variable "healthcheck_recovery" {
+  description = "What the healthcheck alarm returning to OK does to an open circuit: close, or half_open (admit a probe)."
+  type        = string
+  default     = "close"
+
+  validation {
+    condition     = contains(["close", "half_open"], var.healthcheck_recovery)
+    error_message = "healthcheck_recovery must be close or half_open."
+  }
+}
+
+variable "insufficient_data" {
+  description = "How an alarm going to INSUFFICIENT_DATA is treated: ignore, alarm or ok."
+  type        = string
+  default     = "ignore"
+
+  validation {
+    condition     = contains(["ignore", "alarm", "ok"], var.insufficient_data)
+    error_message = "insufficient_data must be ignore, alarm or ok."
+  }
+}
+
+################################################################################
+# Downstream and healthcheck
+################################################################################
+
+variable "downstream_function_arn" {
+  description = "ARN of the Lambda function to protect; a qualified ARN (version or alias) is invoked and alarmed as such."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.downstream_function_arn))
+    error_message = "downstream_function_arn must be a Lambda function ARN, optionally qualified with a version or alias."
+  }
+}
+
+variable "downstream_timeout_seconds" {
+  description = "Timeout of the downstream call in the state machine; also the probe lease. Set it to the function's own timeout."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.downstream_timeout_seconds >= 1 && var.downstream_timeout_seconds <= 900 && floor(var.downstream_timeout_seconds) == var.downstream_timeout_seconds
+    error_message = "downstream_timeout_seconds must be a whole number from 1 to 900."
+  }
+}
+
+variable "healthcheck_function_arn" {
+  description = "ARN of a Lambda function that fails while the downstream's dependency is unhealthy. null: no healthcheck, schedule or healthcheck alarm."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.healthcheck_function_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.healthcheck_function_arn))
+    error_message = "healthcheck_function_arn must be null or a Lambda function ARN."
+  }
+}
+
+variable "healthcheck_schedule_expression" {
+  description = "EventBridge Scheduler expression that runs the healthcheck."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.healthcheck_schedule_expression))
+    error_message = "healthcheck_schedule_expression must be rate(...) or cron(...)."
+  }
+}
+
+variable "downstream_alarm" {
+  description = <<-EOT
+    CloudWatch alarm on the downstream function that trips the circuit. metric_name: Errors, Throttles, Duration, or ErrorRate
+    (metric math: 100 * Errors / Invocations, 0 below min_invocations). statistic: Sum, Average, Minimum, Maximum, SampleCount or pNN.
+  EOT
+  type = object({
+    enabled             = optional(bool, true)
+    metric_name         = optional(string, "Errors")
+    statistic           = optional(string, "Sum")
+    period              = optional(number, 60)
+    evaluation_periods  = optional(number, 3)
+    datapoints_to_alarm = optional(number, 3)
+    threshold           = optional(number, 1)
+    comparison_operator = optional(string, "GreaterThanThreshold")
+    treat_missing_data  = optional(string, "notBreaching")
+    min_invocations     = optional(number, 10)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["Errors", "Throttles", "Duration", "ErrorRate"], var.downstream_alarm.metric_name)
+    error_message = "downstream_alarm.metric_name must be Errors, Throttles, Duration or ErrorRate."
+  }
+  validation {
+    condition     = can(regex("^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\\.[0-9]+)?)$", var.downstream_alarm.statistic))
+    error_message = "downstream_alarm.statistic must be Sum, Average, Minimum, Maximum, SampleCount or a percentile like p99."
+  }
+  validation {
+    condition     = contains([10, 20, 30], var.downstream_alarm.period) || (var.downstream_alarm.period >= 60 && var.downstream_alarm.period % 60 == 0)
+    error_message = "downstream_alarm.period must be 10, 20, 30 or a multiple of 60 seconds."
+  }
+  validation {
+    condition     = var.downstream_alarm.evaluation_periods >= 1 && var.downstream_alarm.datapoints_to_alarm >= 1 && var.downstream_alarm.datapoints_to_alarm <= var.downstream_alarm.evaluation_periods
+    error_message = "downstream_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = contains(["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"], var.downstream_alarm.comparison_operator)
+    error_message = "downstream_alarm.comparison_operator must be GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold."
+  }
+  validation {
+    condition     = contains(["missing", "ignore", "breaching", "notBreaching"], var.downstream_alarm.treat_missing_data)
+    error_message = "downstream_alarm.treat_missing_data must be missing, ignore, breaching or notBreaching."
+  }
+  validation {
+    condition     = var.downstream_alarm.min_invocations >= 0
+    error_message = "downstream_alarm.min_invocations must be 0 or more."
+  }
+}
+
+variable "healthcheck_alarm" {
+  description = "CloudWatch alarm on the healthcheck's Errors: ALARM opens the circuit and vetoes probes; back to OK closes it."
+  type = object({
+    period              = optional(number, 60)
+    evaluation_periods  = optional(number, 1)
+    datapoints_to_alarm = optional(number, 1)
+    threshold           = optional(number, 1)
+    treat_missing_data  = optional(string, "notBreaching")
+  })
+  default = {}
+
+  validation {
+    condition     = contains([10, 20, 30], var.healthcheck_alarm.period) || (var.healthcheck_alarm.period >= 60 && var.healthcheck_alarm.period % 60 == 0)
+    error_message = "healthcheck_alarm.period must be 10, 20, 30 or a multiple of 60 seconds."
+  }
+  validation {
+    condition     = var.healthcheck_alarm.evaluation_periods >= 1 && var.healthcheck_alarm.datapoints_to_alarm >= 1 && var.healthcheck_alarm.datapoints_to_alarm <= var.healthcheck_alarm.evaluation_periods
+    error_message = "healthcheck_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = contains(["missing", "ignore", "breaching", "notBreaching"], var.healthcheck_alarm.treat_missing_data)
+    error_message = "healthcheck_alarm.treat_missing_data must be missing, ignore, breaching or notBreaching."
+  }
+}
+
+################################################################################
+# Fallback
+################################################################################
+
+variable "fallback_mode" {
+  description = "What a short-circuited call returns: fail (error CircuitOpen), payload (fallback_payload as success) or function (fallback_function_arn's answer)."
+  type        = string
+  default     = "fail"
+
+  validation {
+    condition     = contains(["fail", "payload", "function"], var.fallback_mode)
+    error_message = "fallback_mode must be fail, payload or function."
+  }
+  validation {
+    condition     = var.fallback_mode != "function" || var.fallback_function_arn != null
+    error_message = "fallback_mode = \"function\" needs fallback_function_arn."
+  }
+}
+
+variable "fallback_payload" {
+  description = "Result returned as success while the circuit is open, with fallback_mode = \"payload\"."
+  type        = any
+  default     = null
+}
+
+variable "fallback_function_arn" {
+  description = "Lambda function called with {input, circuit} while the circuit is open, with fallback_mode = \"function\"."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# State machine
+################################################################################
+
+variable "type" {
+  description = "State machine type: STANDARD or EXPRESS (call it with StartSyncExecution)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXPRESS"], var.type)
+    error_message = "type must be STANDARD or EXPRESS."
+  }
+}
+
+variable "state_machine_log_level" {
+  description = "Step Functions execution log level: ALL, ERROR, FATAL or OFF. Execution data (payloads) is never logged."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be ALL, ERROR, FATAL or OFF."
+  }
+}
+
+variable "tracing_enabled" {
+  description = "Enable X-Ray tracing on the state machine and the module's functions."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Table
+################################################################################
+
+variable "create_table" {
+  description = "Create the circuit table. false: use an existing one named table_name (e.g. shared by several instances)."
+  type        = bool
+  default     = true
+}
+
+variable "table_name" {
+  description = "Name of the circuit table. Required with create_table = false; defaults to \"<name>-circuits\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_table || var.table_name != null
+    error_message = "table_name is required when create_table is false."
+  }
+}
+
+variable "table_point_in_time_recovery" {
+  description = "Enable point-in-time recovery on the created table."
+  type        = bool
+  default     = true
+}
+
+variable "table_kms_key_arn" {
+  description = "Customer managed KMS key for the created table. null: the AWS managed key for DynamoDB."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Alarm topic
+################################################################################
+
+variable "create_sns_kms_key" {
+  description = "Create a customer managed KMS key for the alarm topic (CloudWatch cannot publish to a topic encrypted with the AWS managed key)."
+  type        = bool
+  default     = true
+}
+
+variable "sns_kms_master_key_id" {
+  description = "Your own KMS key for the alarm topic; its policy must let cloudwatch.amazonaws.com use it. Overrides create_sns_kms_key."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Module functions
+################################################################################
+
+variable "lambda_runtime" {
+  description = "Python runtime of the module's functions."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be python3.12 or newer."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Architecture of the module's functions: x86_64 or arm64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory (MB) of the module's functions."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "lambda_memory_size must be between 128 and 10240."
+  }
+}
+
+variable "powertools_layer_arn" {
+  description = "Lambda layer providing aws-lambda-powertools (e.g. one you build to bundle it). null: the public Powertools layer for the region, runtime and architecture."
+  type        = string
+  default     = null
+}
+
+variable "powertools_layer_version" {
+  description = "Version of the public Powertools v3 layer used when powertools_layer_arn is null."
+  type        = number
+  default     = 27
+}
+
+variable "log_level" {
+  description = "Log level of the module's functions (Powertools): DEBUG, INFO, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the module's log groups."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
