@@ -358,3 +358,22 @@ def test_only_client_errors_other_than_condition_failures_are_store_errors(make_
     breaker.store._client = Throttled()
     with pytest.raises(StoreError, match="ProvisionedThroughputExceeded"):
         breaker.store.read(CIRCUIT)
+
+
+def test_an_alarm_that_raced_with_an_override_never_undoes_it(make_breaker, clock):
+    """The operator forces the circuit between the alarm handler's read and its write."""
+    breaker, operator = make_breaker(), make_breaker()
+    real_read = breaker.store.read
+    raced: list = []
+
+    def read_then_race(name, consistent=False):
+        circuit = real_read(name, consistent)
+        if not raced:
+            raced.append(operator.force(CIRCUIT, FORCED_CLOSED, "ana", "noisy alarm"))
+        return circuit
+
+    breaker.store.read = read_then_race
+    assert breaker.on_alarm("orders-downstream", "ALARM", millis(clock)) == "recorded"
+    circuit = operator.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.override, circuit.generation) == (CLOSED, FORCED_CLOSED, 1)
+    assert circuit.downstream_alarm == "ALARM"
