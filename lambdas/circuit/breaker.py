@@ -184,7 +184,7 @@ class Breaker:
             return self._stale(name, generation)
         if counted.failure_count < self.settings.failure_threshold:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
-        trip = self._open_update(counted, open_count=0).when(
+        trip = self._open_update(open_count=0).when(
             "#state = :closed AND #failure_count >= :threshold AND attribute_not_exists(#override)",
             closed=CLOSED, threshold=self.settings.failure_threshold)
         reason = f"{counted.failure_count} consecutive failures (last: {error})"
@@ -206,7 +206,7 @@ class Breaker:
         circuit = self.store.read(name, consistent=True)
         if circuit.state != HALF_OPEN or circuit.generation != generation:
             return self._stale(name, generation)
-        reopen = self._open_update(circuit, open_count=circuit.open_count + 1).when(
+        reopen = self._open_update(open_count=circuit.open_count + 1).when(
             "#state = :half_open", half_open=HALF_OPEN)
         reason = f"probe failed ({error})"
         return "reopened" if self._transition(circuit, reopen, OPEN, reason) else self._stale(name, generation)
@@ -274,7 +274,7 @@ class Breaker:
             return None
         if state == ALARM and circuit.state != OPEN:
             open_count = circuit.open_count + 1 if circuit.state == HALF_OPEN else 0
-            return OPEN, f"{role} alarm {alarm} in ALARM", self._open_update(circuit, open_count)
+            return OPEN, f"{role} alarm {alarm} in ALARM", self._open_update(open_count)
         if state == OK and role == "healthcheck" and circuit.state != CLOSED and circuit.healthcheck_alarm == ALARM:
             if self.settings.healthcheck_recovery == "close":
                 return CLOSED, f"healthcheck alarm {alarm} back to OK", self._close_update()
@@ -354,7 +354,7 @@ class Breaker:
 
     # ------------------------------------------------------------------ shared pieces
 
-    def _open_update(self, circuit: Circuit, open_count: int) -> Update:
+    def _open_update(self, open_count: int) -> Update:
         now = self.clock()
         return Update(
             sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count)),
