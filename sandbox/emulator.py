@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +38,80 @@ def atomic_dynamodb() -> Iterator[None]:
     finally:
         for name, operation in originals.items():
             setattr(DynamoDBBackend, name, operation)
+
+
+@contextmanager
+def lighter_interpreter() -> Iterator[None]:
+    """Let moto's Step Functions interpreter reuse its parsed definition and its Lambda client.
+
+    It parses the ASL (ANTLR) and builds a boto3 client for every Lambda task of every
+    execution: tens of milliseconds of CPU each, which made the emulator, not the circuit
+    breaker, the bottleneck. The parsed program holds no per-execution state (that lives in
+    the interpreter's Environment), so one parse per definition serves every execution.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original_client, original_entrypoint = lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint
+    clients: dict[tuple[str, str], object] = {}
+    programs: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def client(region: str, service: str, state_credentials: object = None):
+        with lock:
+            if (region, service) not in clients:
+                clients[region, service] = original_client(region=region, service=service,
+                                                           state_credentials=state_credentials)
+            return clients[region, service]
+
+    def entrypoint(worker: ExecutionWorker):
+        definition = worker._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                programs[definition] = original_entrypoint(worker)
+            return programs[definition]
+
+    lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = client, entrypoint
+    try:
+        yield
+    finally:
+        lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = original_client, original_entrypoint
+
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
+
+
+@contextmanager
+def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
+    """Run moto as a server on 127.0.0.1 (a free port unless given), with Step Functions executing ASL.
+
+    Yields the endpoint URL and points this process's boto3 at it (AWS_ENDPOINT_URL); the
+    variables are restored afterwards. Only loopback listens.
+    """
+    from moto.core.config import default_user_config
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    endpoint = f"http://{host}:{bound_port}"
+    variables = {**CREDENTIALS, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint,
+                 # moto's Step Functions interpreter calls Lambda through a client on this port.
+                 "MOTO_PORT": str(bound_port)}
+    saved_environment = {key: os.environ.get(key) for key in (*variables, "AWS_PROFILE")}
+    saved_config = dict(default_user_config["stepfunctions"])
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(variables)
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    try:
+        with atomic_dynamodb(), lighter_interpreter():
+            yield endpoint
+    finally:
+        default_user_config["stepfunctions"].clear()
+        default_user_config["stepfunctions"].update(saved_config)
+        for key, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()

@@ -1,10 +1,17 @@
 """Runs Lambda handlers for moto, which cannot run Lambda code without Docker.
 
-`hooked_into_moto` replaces moto's `LambdaFunction.invoke`, the single point through which
-both the Step Functions interpreter and SNS subscriptions invoke functions, so they reach
-the real handlers. Each function gets execution environments of its own: a fresh copy of
-its handler module (own module state, own state cache) loaded with its own environment
-variables. Errors come back as Lambda reports them: FunctionError plus errorType/errorMessage.
+`Runner.hooked_into_moto` replaces moto's `LambdaFunction.invoke`, the single point through
+which the Step Functions interpreter, SNS subscriptions and Invoke API calls reach a
+function, so they all run the real handlers. Errors come back as Lambda reports them:
+FunctionError plus errorType/errorMessage. Every invocation is recorded with its start time,
+duration and outcome: the figures CloudWatch's `AWS/Lambda` metrics are made of.
+
+Two runners share that contract:
+- `ProcessRunner` (the sandbox): each execution environment is a process with the function's
+  own environment variables and module state, talking to the emulator over HTTP. A function
+  gets another environment whenever all of its environments are busy, up to a limit.
+- `InProcessRunner` (unit tests, with moto in-process): each environment is a fresh copy of
+  the handler module in this process, so tests stay fast and coverage sees the handlers.
 """
 
 from __future__ import annotations
@@ -12,18 +19,21 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import multiprocessing
 import os
 import sys
 import threading
-import traceback
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-_module_ids = itertools.count()
+from sandbox import worker
+
+_ids = itertools.count()
 _environ_lock = threading.Lock()
 
 
@@ -33,6 +43,7 @@ class FunctionSpec:
     handler: str  # "package.module.function", as in aws_lambda_function.handler
     code_dir: Path
     environment: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 30
 
 
 @dataclass
@@ -40,80 +51,58 @@ class Invocation:
     function: str
     payload: bytes
     error_type: str | None = None
+    started_at: float = 0.0  # epoch seconds
+    duration_ms: float = 0.0
+    logs: str = ""
 
     @property
     def function_error(self) -> str | None:
         return "Unhandled" if self.error_type else None
 
-
-class ExecutionEnvironment:
-    """One warm environment: the handler module loaded once, with the function's variables."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        module_path, _, function_name = spec.handler.rpartition(".")
-        source = spec.code_dir.joinpath(*module_path.split(".")).with_suffix(".py")
-        if not source.is_file():
-            raise FileNotFoundError(f"handler {spec.handler!r} of {spec.name}: no file {source}")
-        if str(spec.code_dir) not in sys.path:  # Lambda puts the package root on the path
-            sys.path.append(str(spec.code_dir))
-        self.module = _load_fresh(source, spec.environment)
-        self.handler = getattr(self.module, function_name)
-        self.lock = threading.Lock()
-
-    def invoke(self, event: Any, context: Any) -> tuple[Any, BaseException | None]:
-        with self.lock:
-            try:
-                return self.handler(event, context), None
-            except Exception as error:  # noqa: BLE001 - reported to the caller as Lambda does
-                return None, error
+    def response(self) -> Any:
+        return json.loads(self.payload)
 
 
-class InProcessRunner:
-    """Functions run in this process; a function gets a new environment whenever all of its are busy."""
+class Runner:
+    """What both runners share: registration, the moto hook and the invocation record."""
 
     def __init__(self, max_environments: int = 10) -> None:
         self.functions: dict[str, FunctionSpec] = {}
-        self.environments: dict[str, list[ExecutionEnvironment]] = {}
         self.invocations: list[Invocation] = []
+        self.listeners: list[Callable[[Invocation], None]] = []
         self.max_environments = max_environments
         self._lock = threading.Lock()
 
     def register(self, spec: FunctionSpec) -> None:
         self.functions[spec.name] = spec
-        self.environments[spec.name] = []
 
     def invoke(self, function: str, event: Any) -> Invocation:
+        started_at = time.time()
         spec = self.functions.get(function)
         if spec is None:
-            result = Invocation(function, _error_payload("ResourceNotFoundException", f"no function {function}"),
+            result = Invocation(function, json.dumps({"errorMessage": f"no function {function}",
+                                                      "errorType": "ResourceNotFoundException"}).encode(),
                                 "ResourceNotFoundException")
         else:
-            environment = self._acquire(spec)
-            response, error = environment.invoke(event, _Context(spec.name))
-            if error is None:
-                result = Invocation(function, json.dumps(response).encode())
-            else:
-                result = Invocation(function, _error_payload(type(error).__name__, str(error), error),
-                                    type(error).__name__)
+            result = self._run(spec, event)
+        result.started_at = started_at
         with self._lock:
             self.invocations.append(result)
+        for listener in self.listeners:
+            listener(result)
         return result
 
-    def _acquire(self, spec: FunctionSpec) -> ExecutionEnvironment:
-        with self._lock:
-            pool = self.environments[spec.name]
-            for environment in pool:
-                if not environment.lock.locked():
-                    return environment
-            if len(pool) >= self.max_environments:
-                return pool[len(self.invocations) % len(pool)]
-        environment = ExecutionEnvironment(spec)
-        with self._lock:
-            pool.append(environment)
-        return environment
+    def environment_count(self, function: str) -> int:
+        raise NotImplementedError
+
+    def _run(self, spec: FunctionSpec, event: Any) -> Invocation:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop every execution environment."""
 
     @contextmanager
-    def hooked_into_moto(self) -> Iterator[InProcessRunner]:
+    def hooked_into_moto(self) -> Iterator[Runner]:
         from moto.awslambda.models import LambdaFunction
 
         runner = self
@@ -133,30 +122,176 @@ class InProcessRunner:
             LambdaFunction.invoke = original
 
 
-class _Context:
-    """The parts of LambdaContext the handlers and Powertools read."""
-
-    def __init__(self, function_name: str) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 128
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        self.aws_request_id = f"local-{next(_module_ids)}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+# ---------------------------------------------------------------------------- processes
 
 
-def _error_payload(error_type: str, message: str, error: BaseException | None = None) -> bytes:
-    body: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
-    if error is not None:
-        body["stackTrace"] = traceback.format_tb(error.__traceback__)[-5:]
-    return json.dumps(body).encode()
+class _ProcessEnvironment:
+    def __init__(self, context: Any, spec: FunctionSpec, extra_environment: dict[str, str]) -> None:
+        self.connection, child = context.Pipe()
+        environment = {**extra_environment, **spec.environment}
+        self.process = context.Process(
+            target=worker.serve, daemon=True, name=f"lambda-{spec.name}",
+            args=(child, spec.name, spec.handler, str(spec.code_dir), environment, spec.timeout_seconds))
+        self.process.start()
+        child.close()
+        hello = self.connection.recv()
+        self.init_logs: str = hello["init_logs"]
+
+    def invoke(self, event: Any) -> dict:
+        self.connection.send({"payload": json.dumps(event), "request_id": f"local-{next(_ids)}"})
+        return self.connection.recv()
+
+    def stop(self) -> None:
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class ProcessRunner(Runner):
+    """Each execution environment is a worker process; busy functions get more, up to `max_environments`.
+
+    `environment` is added to every function's variables (credentials, region and
+    AWS_ENDPOINT_URL of the emulator). When a function already has `max_environments`
+    busy environments, the invocation waits for one to free up.
+    """
+
+    def __init__(self, environment: dict[str, str], max_environments: int = 10) -> None:
+        super().__init__(max_environments)
+        self.environment = environment
+        self._idle: dict[str, list[_ProcessEnvironment]] = {}
+        self._all: dict[str, list[_ProcessEnvironment]] = {}
+        self._freed = threading.Condition(self._lock)
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(worker.PRELOAD)
+
+    def register(self, spec: FunctionSpec) -> None:
+        super().register(spec)
+        self._idle[spec.name], self._all[spec.name] = [], []
+
+    def environment_count(self, function: str) -> int:
+        return len(self._all.get(function, []))
+
+    def warm(self, per_function: int = 1) -> None:
+        """Start `per_function` environments of every function now (in parallel), not on first use."""
+        def start(spec: FunctionSpec) -> None:
+            environment = self._acquire(spec)
+            with self._lock:
+                self._idle[spec.name].append(environment)
+
+        specs = [spec for spec in self.functions.values() for _ in range(per_function)]
+        threads = [threading.Thread(target=start, args=(spec,)) for spec in specs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _run(self, spec: FunctionSpec, event: Any) -> Invocation:
+        environment = self._acquire(spec)
+        try:
+            reply = environment.invoke(event)
+        except (EOFError, OSError) as error:  # the environment died: Lambda reports a runtime exit
+            with self._lock:
+                self._all[spec.name].remove(environment)
+                self._freed.notify()
+            body = {"errorMessage": f"execution environment exited: {error}", "errorType": "Runtime.ExitError"}
+            return Invocation(spec.name, json.dumps(body).encode(), "Runtime.ExitError")
+        with self._lock:
+            self._idle[spec.name].append(environment)
+            self._freed.notify()
+        error_type = json.loads(reply["payload"]).get("errorType", "Unhandled") if reply["failed"] else None
+        return Invocation(spec.name, reply["payload"], error_type, duration_ms=reply["duration_ms"], logs=reply["logs"])
+
+    def _acquire(self, spec: FunctionSpec) -> _ProcessEnvironment:
+        with self._lock:
+            while not self._idle[spec.name] and len(self._all[spec.name]) >= self.max_environments:
+                self._freed.wait()
+            if self._idle[spec.name]:
+                return self._idle[spec.name].pop()
+            placeholder = object()  # reserve the slot while the process starts, outside the lock
+            self._all[spec.name].append(placeholder)
+        try:
+            environment = _ProcessEnvironment(self._context, spec, self.environment)
+        finally:
+            with self._lock:
+                self._all[spec.name].remove(placeholder)
+        with self._lock:
+            self._all[spec.name].append(environment)
+        return environment
+
+    def close(self) -> None:
+        with self._lock:
+            environments = [e for pool in self._all.values() for e in pool if isinstance(e, _ProcessEnvironment)]
+            for pool in (*self._all.values(), *self._idle.values()):
+                pool.clear()
+        for environment in environments:
+            environment.stop()
+
+
+# ---------------------------------------------------------------------------- in process
+
+
+class ModuleEnvironment:
+    """One environment in this process: the handler module loaded once, with the function's variables."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        module_path, _, function_name = spec.handler.rpartition(".")
+        source = spec.code_dir.joinpath(*module_path.split(".")).with_suffix(".py")
+        if not source.is_file():
+            raise FileNotFoundError(f"handler {spec.handler!r} of {spec.name}: no file {source}")
+        if str(spec.code_dir) not in sys.path:  # Lambda puts the package root on the path
+            sys.path.append(str(spec.code_dir))
+        self.module = _load_fresh(source, spec.environment)
+        self.handler = getattr(self.module, function_name)
+        self.lock = threading.Lock()
+
+
+class InProcessRunner(Runner):
+    """Functions run in this process; a function gets a new environment whenever all of its are busy."""
+
+    def __init__(self, max_environments: int = 10) -> None:
+        super().__init__(max_environments)
+        self.environments: dict[str, list[ModuleEnvironment]] = {}
+
+    def register(self, spec: FunctionSpec) -> None:
+        super().register(spec)
+        self.environments[spec.name] = []
+
+    def environment_count(self, function: str) -> int:
+        return len(self.environments.get(function, []))
+
+    def _run(self, spec: FunctionSpec, event: Any) -> Invocation:
+        environment = self._acquire(spec)
+        started = time.perf_counter()
+        with environment.lock:
+            try:
+                body, error_type = environment.handler(event, worker.Context(spec.name, f"local-{next(_ids)}",
+                                                                             spec.timeout_seconds, "us-east-1")), None
+            except Exception as error:  # noqa: BLE001 - reported to the caller as Lambda does
+                body, error_type = worker.error_body(error), type(error).__name__
+        return Invocation(spec.name, json.dumps(body).encode(), error_type,
+                          duration_ms=(time.perf_counter() - started) * 1000)
+
+    def _acquire(self, spec: FunctionSpec) -> ModuleEnvironment:
+        with self._lock:
+            pool = self.environments[spec.name]
+            for environment in pool:
+                if not environment.lock.locked():
+                    return environment
+            if len(pool) >= self.max_environments:
+                return pool[len(self.invocations) % len(pool)]
+        environment = ModuleEnvironment(spec)
+        with self._lock:
+            pool.append(environment)
+        return environment
 
 
 def _load_fresh(source: Path, environment: dict[str, str]) -> ModuleType:
     """Import `source` as a new module with `environment` applied while its module code runs."""
-    spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_module_ids)}_{source.stem}", source)
+    spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_ids)}_{source.stem}", source)
     module = importlib.util.module_from_spec(spec)
     with _environ_lock:
         # Sibling modules of the handler (e.g. the example's `health`) are per environment too.

@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 
 from sandbox import definition
-from sandbox.runner import FunctionSpec, InProcessRunner
+from sandbox.cloudwatch import notification
+from sandbox.runner import FunctionSpec, InProcessRunner, Runner
 
 ROOT = definition.ROOT
 LAMBDAS = ROOT / "lambdas"
@@ -46,6 +47,7 @@ class AlarmConfig:
     comparison_operator: str = "GreaterThanOrEqualToThreshold"
     treat_missing_data: str = "notBreaching"
     min_invocations: int = 10
+    enabled: bool = True
 
 
 @dataclass
@@ -70,6 +72,8 @@ class ModuleConfig:
     downstream_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(
         evaluation_periods=3, datapoints_to_alarm=3, comparison_operator="GreaterThanThreshold"))
     healthcheck_alarm: AlarmConfig = field(default_factory=AlarmConfig)
+    healthcheck_schedule_expression: str = "rate(1 minute)"
+    log_level: str = "INFO"
 
     @property
     def table_name(self) -> str:
@@ -103,7 +107,7 @@ class ModuleConfig:
             "FALLBACK_MODE": self.fallback_mode,
             "POWERTOOLS_SERVICE_NAME": self.name,
             "POWERTOOLS_METRICS_NAMESPACE": "CircuitBreaker",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
         }
 
 
@@ -112,7 +116,7 @@ class Stack:
     """Handles to what `provision` created."""
 
     config: ModuleConfig
-    runner: InProcessRunner
+    runner: Runner
     state_machine_arn: str
     topic_arn: str
     function_arns: dict[str, str]
@@ -123,10 +127,14 @@ class Stack:
         self.ddb = boto3.client("dynamodb", region_name=REGION)
         self.ssm = boto3.client("ssm", region_name=REGION)
         self.sns = boto3.client("sns", region_name=REGION)
+        self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
 
-    def set_health(self, healthy: bool) -> None:
-        self.ssm.put_parameter(Name=self.health_parameter, Value="healthy" if healthy else "failing",
-                               Type="String", Overwrite=True)
+    def set_health(self, health: bool | str) -> None:
+        """Flip the example dependency: True/"healthy", "degraded" (one call in four fails), False/"failing"."""
+        value = {True: "healthy", False: "failing"}.get(health, health)
+        if value not in ("healthy", "degraded", "failing"):
+            raise ValueError(f"health must be healthy, degraded or failing; got {health!r}")
+        self.ssm.put_parameter(Name=self.health_parameter, Value=value, Type="String", Overwrite=True)
 
     def start(self, payload: dict | None = None) -> str:
         return self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex,
@@ -160,24 +168,43 @@ class Stack:
         return {k: TypeDeserializer().deserialize(v) for k, v in raw.items()}
 
     def publish_alarm(self, role: str, new_state: str, changed_at: str, old_state: str = "OK") -> None:
-        """Publish the CloudWatch alarm notification JSON, as CloudWatch does, to the module's topic."""
-        self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(
-            alarm_message(self.config.alarm_name(role), new_state, old_state, changed_at)))
+        """Publish the notification CloudWatch would send for this module's `role` alarm to its topic."""
+        alarm = self.cloudwatch.describe_alarms(AlarmNames=[self.config.alarm_name(role)])["MetricAlarms"][0]
+        message = notification(alarm, old_state, new_state, "published by the sandbox", changed_at)
+        self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message))
 
 
-def alarm_message(alarm_name: str, new_state: str, old_state: str, changed_at: str, reason: str = "") -> dict:
-    return {
-        "AlarmName": alarm_name,
-        "AlarmDescription": None,
-        "AWSAccountId": "123456789012",
-        "NewStateValue": new_state,
-        "NewStateReason": reason or f"Threshold crossed: {new_state}",
-        "StateChangeTime": changed_at,
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm_name}",
-        "OldStateValue": old_state,
-        "Trigger": {},
-    }
+def alarm_definitions(config: ModuleConfig, function_names: dict[str, str], topic_arn: str) -> list[dict[str, Any]]:
+    """PutMetricAlarm requests for the aws_cloudwatch_metric_alarm resources of alarms.tf."""
+    actions = {"AlarmActions": [topic_arn], "OKActions": [topic_arn],
+               "InsufficientDataActions": [] if config.insufficient_data == "ignore" else [topic_arn]}
+    definitions = []
+    for role, alarm in (("downstream", config.downstream_alarm), ("healthcheck", config.healthcheck_alarm)):
+        if not alarm.enabled:
+            continue
+        dimensions = [{"Name": "FunctionName", "Value": function_names[role]}]
+        request: dict[str, Any] = {
+            "AlarmName": config.alarm_name(role),
+            "AlarmDescription": f"Circuit breaker {config.name}: {role} alarm.",
+            "ComparisonOperator": alarm.comparison_operator, "EvaluationPeriods": alarm.evaluation_periods,
+            "DatapointsToAlarm": alarm.datapoints_to_alarm, "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data, **actions}
+        if alarm.metric_name == "ErrorRate":
+            request["Metrics"] = [
+                *({"Id": key, "ReturnData": False, "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
+                    "Period": alarm.period, "Stat": "Sum"}} for key, metric in (("errors", "Errors"),
+                                                                               ("invocations", "Invocations"))),
+                {"Id": "error_rate", "Label": "Error rate (%)", "ReturnData": True,
+                 "Expression": f"IF(invocations >= {alarm.min_invocations}, 100 * errors / invocations, 0)"},
+            ]
+        else:
+            statistic = ("Statistic" if alarm.statistic in ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+                         else "ExtendedStatistic")
+            request.update({"Namespace": "AWS/Lambda", "MetricName": alarm.metric_name, "Period": alarm.period,
+                            statistic: alarm.statistic, "Dimensions": dimensions})
+        definitions.append(request)
+    return definitions
 
 
 def _zip(source_dir: Path) -> bytes:
@@ -188,7 +215,7 @@ def _zip(source_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def provision(config: ModuleConfig, runner: InProcessRunner | None = None) -> Stack:
+def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     """Create table, functions, topic, subscription, alarms and state machine for `config`."""
     runner = runner or InProcessRunner()
     iam = boto3.client("iam", region_name=REGION)
@@ -224,11 +251,20 @@ def provision(config: ModuleConfig, runner: InProcessRunner | None = None) -> St
             FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=handler,
             Code={"ZipFile": _zip(code_dir)}, Timeout=config.downstream_timeout_seconds,
             Environment={"Variables": environment})["FunctionArn"]
-        runner.register(FunctionSpec(name, handler, code_dir, environment))
+        runner.register(FunctionSpec(name, handler, code_dir, environment, config.downstream_timeout_seconds))
 
     sns = boto3.client("sns", region_name=REGION)
     topic_arn = sns.create_topic(Name=f"{config.name}-alarms")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=arns["alarm_handler"])
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    function_names = {key: config.function_name(key) for key in arns}
+    for request in alarm_definitions(config, function_names, topic_arn):
+        cloudwatch.put_metric_alarm(**request)
+    boto3.client("scheduler", region_name=REGION).create_schedule(
+        Name=f"{config.name}-healthcheck", ScheduleExpression=config.healthcheck_schedule_expression,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": arns["healthcheck"], "RoleArn": role_arn,
+                "Input": json.dumps({"source": "circuit-breaker", "circuit": config.name})})
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
     asl = definition.definition(

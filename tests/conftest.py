@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from sandbox.emulator import atomic_dynamodb
+from sandbox.emulator import atomic_dynamodb, lighter_interpreter
 from sandbox.runner import InProcessRunner
 from sandbox.stack import ModuleConfig, Stack, provision
 
@@ -36,7 +36,8 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), atomic_dynamodb():
+    with (mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), atomic_dynamodb(),
+          lighter_interpreter()):
         yield
 
 
@@ -50,6 +51,6 @@ def make_stack(aws: None) -> Iterator[Callable[..., Stack]]:
 
 @pytest.fixture
 def lambda_context():
-    from sandbox.runner import _Context
+    from sandbox.worker import Context
 
-    return _Context("test-function")
+    return Context("test-function", "test-request", 30, "us-east-1")

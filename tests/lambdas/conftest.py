@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from sandbox.runner import ExecutionEnvironment, FunctionSpec
+from sandbox.runner import ModuleEnvironment, FunctionSpec
 from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 
 
@@ -26,7 +26,7 @@ def load_handler(orders_table):
         config = ModuleConfig(name="orders", **variables)
         spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS,
                             config.lambda_environment())
-        return ExecutionEnvironment(spec).module
+        return ModuleEnvironment(spec).module
     return load
 
 

@@ -1,7 +1,10 @@
-"""The example dependency's health switch: an SSM parameter whose value is `healthy` or `failing`.
+"""The example dependency's health switch: an SSM parameter whose value is `healthy`, `degraded` or `failing`.
 
 Shared by the example downstream and healthcheck so that flipping one parameter
-(`aws ssm put-parameter --overwrite`) simulates an outage and its recovery.
+(`aws ssm put-parameter --overwrite`) simulates an outage and its recovery:
+`failing` fails every call and the healthcheck; `degraded` fails one call in four
+in each execution environment while the healthcheck still passes (a partial outage
+only the downstream's error alarm sees).
 """
 
 import os
@@ -11,25 +14,34 @@ import boto3
 
 PARAMETER = os.environ.get("HEALTH_PARAMETER", "")
 CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
+STATES = ("healthy", "degraded", "failing")
 
 _ssm = None
-_cached = (0.0, True)
+_cached = (0.0, "healthy")
 
 
 class DependencyUnavailable(Exception):
-    """The example dependency is switched to `failing`."""
+    """The example dependency is switched to `failing` (or this call was `degraded`'s one in four)."""
 
 
-def dependency_healthy() -> bool:
-    """True unless the parameter says `failing`; cached briefly to stay inside SSM's request rate."""
+def dependency_state() -> str:
+    """`healthy`, `degraded` or `failing`; cached briefly to stay inside SSM's request rate.
+
+    Without HEALTH_PARAMETER the HEALTHY variable decides (`true` or `false`). An unknown
+    parameter value counts as `failing`, so a typo is visible rather than silently healthy.
+    """
     global _ssm, _cached
     if not PARAMETER:
-        return os.environ.get("HEALTHY", "true").lower() == "true"
+        return "healthy" if os.environ.get("HEALTHY", "true").lower() == "true" else "failing"
     now = time.monotonic()
     if now < _cached[0]:
         return _cached[1]
     if _ssm is None:
         _ssm = boto3.client("ssm")
-    value = _ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"]
-    _cached = (now + CACHE_SECONDS, value.strip().lower() != "failing")
+    value = _ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"].strip().lower()
+    _cached = (now + CACHE_SECONDS, value if value in STATES else "failing")
     return _cached[1]
+
+
+def dependency_healthy() -> bool:
+    return dependency_state() != "failing"

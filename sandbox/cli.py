@@ -1,0 +1,134 @@
+"""`circuit-sandbox`: run the circuit breaker end to end on this machine (the README's `make demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from sandbox.definition import ROOT
+from sandbox.report import LiveTimeline, chart, print_summary
+from sandbox.scenario import Options, play, running
+
+DEFAULT_CHART = ROOT / "out" / "sandbox.png"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = Options()
+    parser = argparse.ArgumentParser(
+        prog="circuit-sandbox",
+        description="Run the module's state machine and handlers against a local AWS emulator, through a total "
+                    "outage (in-band trip, healthcheck recovery) and a partial one (alarm trip, probe recovery).")
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="executions per second (default %(default)s)")
+    parser.add_argument("--outage-start", type=float, default=defaults.warmup_seconds, dest="warmup_seconds",
+                        help="seconds of healthy traffic before each outage (default %(default)s)")
+    parser.add_argument("--outage-seconds", type=float, default=defaults.outage_seconds,
+                        help="length of the total outage (default %(default)s)")
+    parser.add_argument("--failure-threshold", type=int, default=defaults.failure_threshold)
+    parser.add_argument("--open-duration", type=float, default=defaults.open_duration_seconds,
+                        dest="open_duration_seconds", help="seconds OPEN before a probe (default %(default)s)")
+    parser.add_argument("--state-cache-seconds", type=float, default=defaults.state_cache_seconds)
+    parser.add_argument("--alarm-period", type=int, default=defaults.alarm_period_seconds, dest="alarm_period_seconds",
+                        help="CloudWatch alarm period in seconds (default %(default)s; the module's is 60)")
+    parser.add_argument("--max-environments", type=int, default=defaults.max_environments,
+                        help="execution environments per function at most (default %(default)s)")
+    parser.add_argument("--chart", type=Path, default=DEFAULT_CHART, help="PNG to write (default out/sandbox.png)")
+    parser.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="write the summary as JSON")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave the emulator up afterwards and print how to reach it")
+    parser.add_argument("--port", type=int, default=0, help="emulator port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+    problems = [f"--{name.replace('_', '-')} must be positive" for name in
+                ("rate", "outage_seconds", "open_duration_seconds", "alarm_period_seconds", "max_environments",
+                 "failure_threshold") if getattr(args, name) <= 0]
+    problems += [f"--{name.replace('_', '-')} must not be negative" for name in
+                 ("warmup_seconds", "state_cache_seconds") if getattr(args, name) < 0]
+    if args.rate > 200:
+        problems.append("--rate above 200 per second is more than one machine's emulator can serve")
+    if problems:
+        parser.error("; ".join(problems))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    option_names = set(Options.__dataclass_fields__)
+    options = Options(**{k: v for k, v in vars(args).items() if k in option_names})
+    options.max_open_duration_seconds = max(options.max_open_duration_seconds, 4 * options.open_duration_seconds)
+    config = options.module_config()
+    console = Console(highlight=False)
+    console.rule("[bold]Circuit breaker sandbox")
+    console.print("The module's state machine (statemachine/circuit_breaker.asl.json) and handlers (lambdas/) run "
+                  "against moto on 127.0.0.1, with the example downstream and healthcheck (examples/basic).")
+    console.print("Sandbox settings that differ from the module's defaults, so the run takes under a minute:")
+    for line in options_differences(config):
+        console.print(f"  • {line}")
+    started = time.monotonic()
+    with running(config, options.max_environments, port=args.port) as sandbox:
+        console.print(f"Emulator at {sandbox.endpoint}; rate {options.rate:g} executions/s.\n")
+        with LiveTimeline(sandbox.recorder, console) as timeline:
+            summary = play(sandbox, options, on_tick=timeline.tick)
+        summary["seconds_total"] = round(time.monotonic() - started, 1)
+        print_summary(console, summary)
+        path = chart(sandbox.recorder, summary, args.chart)
+        console.print(f"Chart: {path}")
+        if args.json_path:
+            args.json_path.parent.mkdir(parents=True, exist_ok=True)
+            args.json_path.write_text(json.dumps(summary, indent=2))
+            console.print(f"Summary JSON: {args.json_path}")
+        verdict = check(summary)
+        console.print(f"[bold {'green' if not verdict else 'red'}]"
+                      f"{'Both acts played as expected.' if not verdict else 'Unexpected: ' + '; '.join(verdict)}")
+        if args.keep_running:
+            keep_running(console, sandbox)
+    return 0 if not verdict else 1
+
+
+def options_differences(config) -> list[str]:
+    from sandbox.scenario import differences_from_defaults
+
+    return differences_from_defaults(config)
+
+
+def check(summary: dict) -> list[str]:
+    """What a newcomer should have seen; anything else is reported and makes the exit status 1."""
+    reasons = [t["reason"] for t in summary["transitions"] if t["to"] == "OPEN"]
+    problems = []
+    if not any("consecutive failures" in r for r in reasons):
+        problems.append("the total outage did not trip the circuit in band")
+    if not any("downstream alarm" in r for r in reasons):
+        problems.append("the partial outage did not trip the circuit through the downstream alarm")
+    if summary["seconds_healthcheck_ok_to_closed"] is None:
+        problems.append("the healthcheck alarm's return to OK did not close the circuit")
+    if summary["final_state"] != "CLOSED":
+        problems.append(f"the circuit ended {summary['final_state']}, not CLOSED")
+    return problems
+
+
+def keep_running(console: Console, sandbox) -> None:
+    stack = sandbox.stack
+    endpoint = sandbox.endpoint
+    console.rule("[bold]Emulator still running")
+    console.print(f"Endpoint: {endpoint}   (Ctrl-C stops it)\n")
+    console.print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION=us-east-1")
+    console.print(f"aws --endpoint-url {endpoint} stepfunctions start-execution "
+                  f"--state-machine-arn {stack.state_machine_arn} --input '{{\"request\": 1}}'")
+    console.print(f"aws --endpoint-url {endpoint} stepfunctions describe-execution --execution-arn <executionArn>")
+    console.print(f"aws --endpoint-url {endpoint} ssm put-parameter --overwrite --name {stack.health_parameter} "
+                  f"--type String --value failing   # or degraded, healthy")
+    console.print(f"AWS_ENDPOINT_URL={endpoint} circuitctl --table {stack.config.table_name} show {stack.config.name}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopping")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

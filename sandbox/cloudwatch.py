@@ -1,0 +1,332 @@
+"""CloudWatch as the module sees it: `AWS/Lambda` metrics, alarm evaluation and notifications.
+
+moto stores metric alarms but never evaluates them. Here the runner's invocations become
+the `AWS/Lambda` metrics Lambda would publish (Invocations, Errors, Throttles, Duration per
+function), and `AlarmEvaluator` evaluates the alarms stored in the emulator as CloudWatch
+does:
+
+- the last `EvaluationPeriods` complete periods of `Period` seconds, each reduced with the
+  alarm's statistic (Sum, Average, Minimum, Maximum, SampleCount or a pNN percentile);
+- ALARM when at least `DatapointsToAlarm` of them breach the threshold under the
+  comparison operator, otherwise OK;
+- a period without data is missing: `notBreaching` counts it as good, `breaching` as bad,
+  `ignore` and `missing` leave it out; when every period is missing, `ignore` keeps the
+  current state and `missing` goes to INSUFFICIENT_DATA;
+- the module's error-rate metric math, `IF(invocations >= N, 100 * errors / invocations, 0)`.
+
+On a state change it records the new state in the emulator (`SetAlarmState`) and publishes
+the standard alarm notification JSON to the actions of the new state.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+
+from sandbox.runner import Invocation
+
+ACCOUNT = "123456789012"
+REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": lambda value, threshold: value > threshold,
+    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
+    "LessThanThreshold": lambda value, threshold: value < threshold,
+    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
+}
+OPERATOR_WORDS = {"GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
+                  "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}
+ERROR_RATE = re.compile(r"IF\((\w+) >= ([0-9.]+), 100 \* (\w+) / (\w+), 0\)")
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    function: str
+    error: bool
+    throttled: bool
+    duration_ms: float
+
+    def value(self, metric: str) -> float | None:
+        if metric == "Invocations":
+            return 0.0 if self.throttled else 1.0
+        if metric == "Errors":
+            return float(self.error and not self.throttled)
+        if metric == "Throttles":
+            return float(self.throttled)
+        if metric == "Duration":
+            return None if self.throttled else self.duration_ms
+        raise ValueError(f"the sandbox does not publish AWS/Lambda metric {metric!r}")
+
+
+class LambdaMetrics:
+    """Per-invocation `AWS/Lambda` data, fed by the runner (`runner.listeners.append(metrics.record)`)."""
+
+    def __init__(self) -> None:
+        self._samples: list[Sample] = []
+        self._lock = threading.Lock()
+
+    def record(self, invocation: Invocation) -> None:
+        throttled = invocation.error_type == "TooManyRequestsException"
+        sample = Sample(invocation.started_at, invocation.function, invocation.error_type is not None, throttled,
+                        invocation.duration_ms)
+        with self._lock:
+            self._samples.append(sample)
+
+    def values(self, function: str, metric: str, start: float, end: float) -> list[float]:
+        with self._lock:
+            samples = [s for s in self._samples if s.function == function and start <= s.at < end]
+        return [v for v in (s.value(metric) for s in samples) if v is not None]
+
+
+def statistic(name: str, values: list[float]) -> float | None:
+    """One period's datapoint, or None when the period has no data."""
+    if not values:
+        return None
+    if name == "Sum":
+        return sum(values)
+    if name == "Average":
+        return sum(values) / len(values)
+    if name == "Minimum":
+        return min(values)
+    if name == "Maximum":
+        return max(values)
+    if name == "SampleCount":
+        return float(len(values))
+    if re.fullmatch(r"p\d{1,2}(\.\d+)?", name):
+        ordered = sorted(values)
+        rank = max(0, math.ceil(float(name[1:]) / 100 * len(ordered)) - 1)
+        return ordered[rank]
+    raise ValueError(f"unsupported statistic {name!r}")
+
+
+def decide(datapoints: list[float | None], alarm: dict[str, Any]) -> tuple[str | None, str]:
+    """The state the alarm's last periods call for (None: keep the current state), and why."""
+    operator, threshold = alarm["ComparisonOperator"], float(alarm["Threshold"])
+    treat_missing = alarm.get("TreatMissingData", "missing")
+    needed = alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"]
+    if all(value is None for value in datapoints):
+        if treat_missing == "ignore":
+            return None, "no data; state kept (treat_missing_data = ignore)"
+        if treat_missing == "missing":
+            return "INSUFFICIENT_DATA", "Insufficient Data: no datapoints in the evaluation periods."
+    breaching = 0
+    for value in datapoints:
+        if value is None:
+            breaching += treat_missing == "breaching"
+        else:
+            breaching += OPERATORS[operator](value, threshold)
+    shown = ", ".join("missing" if v is None else f"{v:g}" for v in datapoints)
+    words = OPERATOR_WORDS[operator]
+    if breaching >= needed:
+        return "ALARM", (f"Threshold Crossed: {breaching} out of the last {len(datapoints)} datapoints [{shown}] "
+                         f"were {words} the threshold ({threshold:g}) (minimum {needed} datapoints for OK -> ALARM transition).")
+    return "OK", (f"Threshold Crossed: {len(datapoints) - breaching} out of the last {len(datapoints)} datapoints "
+                  f"[{shown}] were not {words} the threshold ({threshold:g}).")
+
+
+def state_change_time(at: float) -> str:
+    """CloudWatch's format: 2026-11-26T10:00:00.123+0000."""
+    stamp = datetime.fromtimestamp(at, timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
+
+
+def notification(alarm: dict[str, Any], old_state: str, new_state: str, reason: str, changed_at: str,
+                 region: str = "us-east-1") -> dict[str, Any]:
+    """The JSON CloudWatch publishes to an alarm's SNS actions."""
+    if alarm.get("Metrics"):
+        trigger: dict[str, Any] = {"Metrics": alarm["Metrics"]}
+    else:
+        extended = alarm.get("ExtendedStatistic")
+        trigger = {"MetricName": alarm.get("MetricName"), "Namespace": alarm.get("Namespace"),
+                   "StatisticType": "ExtendedStatistic" if extended else "Statistic",
+                   "Statistic": extended or str(alarm.get("Statistic", "")).upper(), "Unit": None,
+                   "Dimensions": [{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
+                   "Period": alarm.get("Period")}
+    trigger.update({"EvaluationPeriods": alarm["EvaluationPeriods"], "DatapointsToAlarm": alarm.get("DatapointsToAlarm"),
+                    "ComparisonOperator": alarm["ComparisonOperator"], "Threshold": float(alarm["Threshold"]),
+                    "TreatMissingData": alarm.get("TreatMissingData", "missing"), "EvaluateLowSampleCountPercentile": ""})
+    return {
+        "AlarmName": alarm["AlarmName"],
+        "AlarmDescription": alarm.get("AlarmDescription"),
+        "AWSAccountId": ACCOUNT,
+        "AlarmConfigurationUpdatedTimestamp": state_change_time(time.time()),
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": changed_at,
+        "Region": REGION_NAMES.get(region, region),
+        "AlarmArn": alarm.get("AlarmArn", f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm['AlarmName']}"),
+        "OldStateValue": old_state,
+        "OKActions": alarm.get("OKActions", []),
+        "AlarmActions": alarm.get("AlarmActions", []),
+        "InsufficientDataActions": alarm.get("InsufficientDataActions", []),
+        "Trigger": trigger,
+    }
+
+
+@dataclass(frozen=True)
+class AlarmChange:
+    at: float
+    alarm: str
+    old_state: str
+    new_state: str
+    reason: str
+
+
+class AlarmEvaluator:
+    """Evaluates every metric alarm stored in the emulator against `metrics`."""
+
+    def __init__(self, metrics: LambdaMetrics, clock: Callable[[], float] = time.time) -> None:
+        self.metrics = metrics
+        self.clock = clock
+        self.changes: list[AlarmChange] = []
+        self.listeners: list[Callable[[AlarmChange], None]] = []
+        self.evaluations = 0
+        self._cloudwatch = boto3.client("cloudwatch")
+        self._sns = boto3.client("sns")
+
+    def evaluate(self) -> list[AlarmChange]:
+        now = self.clock()
+        changes = []
+        for alarm in self._cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+            new_state, reason = decide(self.datapoints(alarm, now), alarm)
+            old_state = alarm["StateValue"]
+            if new_state is None or new_state == old_state:
+                continue
+            self._cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=new_state, StateReason=reason)
+            change = AlarmChange(now, alarm["AlarmName"], old_state, new_state, reason)
+            message = json.dumps(notification(alarm, old_state, new_state, reason, state_change_time(now)))
+            actions = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+            for topic in alarm.get(actions[new_state], []):
+                self._sns.publish(TopicArn=topic, Subject=f'{new_state}: "{alarm["AlarmName"]}"', Message=message)
+            changes.append(change)
+            for listener in self.listeners:
+                listener(change)
+        self.changes.extend(changes)
+        self.evaluations += 1
+        return changes
+
+    def datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
+        """One value (or None) per evaluation period, oldest first, over complete periods only."""
+        if alarm.get("Metrics"):
+            return self._error_rate_datapoints(alarm, now)
+        period = alarm["Period"]
+        statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
+        function = _function_dimension(alarm.get("Dimensions", []))
+        return [statistic(statistic_name, self.metrics.values(function, alarm["MetricName"], start, start + period))
+                for start in _period_starts(now, period, alarm["EvaluationPeriods"])]
+
+    def _error_rate_datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
+        queries = {q["Id"]: q for q in alarm["Metrics"]}
+        expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
+        match = ERROR_RATE.fullmatch(expression.strip())
+        if match is None:
+            raise ValueError(f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
+                             f"expression, not {expression!r}")
+        guard, minimum, numerator, denominator = match.groups()
+        if guard != denominator:
+            raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
+        stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
+        period = stats[denominator]["Period"]
+        values = []
+        for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
+            sums = {}
+            for key, stat in stats.items():
+                function = _function_dimension(stat["Metric"].get("Dimensions", []))
+                sums[key] = statistic(stat["Stat"], self.metrics.values(function, stat["Metric"]["MetricName"],
+                                                                        start, start + period))
+            if sums[denominator] is None:
+                values.append(None)
+            elif sums[denominator] >= float(minimum):
+                values.append(100 * (sums[numerator] or 0) / sums[denominator])
+            else:
+                values.append(0.0)
+        return values
+
+    @contextmanager
+    def running(self, interval: float) -> Iterator[AlarmEvaluator]:
+        """Evaluate every `interval` seconds in a background thread."""
+        with _every(interval, self.evaluate, "alarm-evaluator"):
+            yield self
+
+
+def _period_starts(now: float, period: float, count: int) -> list[float]:
+    end = math.floor(now / period) * period  # the last complete period ends here
+    return [end - (count - i) * period for i in range(count)]
+
+
+def _function_dimension(dimensions: list[dict[str, str]]) -> str:
+    for dimension in dimensions:
+        if dimension["Name"] == "FunctionName":
+            return dimension["Value"]
+    raise ValueError("the sandbox evaluates AWS/Lambda alarms with a FunctionName dimension only")
+
+
+@contextmanager
+def _every(interval: float, action: Callable[[], Any], name: str) -> Iterator[None]:
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                action()
+            except Exception as error:  # noqa: BLE001 - surfaced when the loop stops
+                errors.append(error)
+                return
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{name} stopped") from errors[0]
+
+
+class Scheduler:
+    """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target."""
+
+    UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
+
+    def __init__(self) -> None:
+        self._scheduler = boto3.client("scheduler")
+        self._lambda = boto3.client("lambda")
+        self.runs = 0
+
+    def schedules(self) -> list[tuple[float, dict[str, Any]]]:
+        found = []
+        for summary in self._scheduler.list_schedules()["Schedules"]:
+            schedule = self._scheduler.get_schedule(Name=summary["Name"])
+            found.append((self.interval(schedule["ScheduleExpression"]), schedule["Target"]))
+        return found
+
+    @classmethod
+    def interval(cls, expression: str) -> float:
+        match = re.fullmatch(r"rate\((\d+) (\w+)\)", expression)
+        if match is None or match.group(2) not in cls.UNITS:
+            raise ValueError(f"the sandbox runs rate(N seconds|minutes|hours) schedules, not {expression!r}")
+        return int(match.group(1)) * cls.UNITS[match.group(2)]
+
+    def run(self, target: dict[str, Any]) -> None:
+        self._lambda.invoke(FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode())
+        self.runs += 1
+
+    @contextmanager
+    def running(self) -> Iterator[Scheduler]:
+        with ExitStack() as loops:
+            for interval, target in self.schedules():
+                loops.enter_context(_every(interval, functools.partial(self.run, target), "scheduler"))
+            yield self

@@ -1,0 +1,170 @@
+"""How the sandbox shows a run: a live timeline in the terminal, a PNG chart and a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from sandbox.scenario import STATES, Recorder, Second
+
+STATE_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "red"}
+STATE_COLOUR = {"CLOSED": "#2e7d32", "HALF_OPEN": "#f9a825", "OPEN": "#c62828"}
+
+
+def row_text(at: int, second: Second) -> Text:
+    text = Text(f"{at:>4}s  ")
+    text.append(f"{second.state:<9}", style=f"bold {STATE_STYLE.get(second.state, 'white')}")
+    text.append(f"  calls {second.calls:>3}  ok {second.succeeded:>3}  failed {second.failed:>3}  "
+                f"short {second.short_circuited:>3}  probes {second.probes:>2}")
+    for event in second.events:
+        text.append(f"\n        {event}", style="bold cyan" if event.startswith("▶") else "magenta")
+    return text
+
+
+class LiveTimeline:
+    """Prints each completed second as a row, with the current state in a live status line below."""
+
+    def __init__(self, recorder: Recorder, console: Console) -> None:
+        self.recorder = recorder
+        self.console = console
+        self.printed = 0
+        self.live = Live(Text(""), console=console, refresh_per_second=4, transient=True)
+
+    def __enter__(self) -> LiveTimeline:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tick(final=True)
+        self.live.__exit__(*exc)
+
+    def tick(self, final: bool = False) -> None:
+        rows = self.recorder.seconds()
+        complete = len(rows) if final else len(rows) - 1
+        for at in range(self.printed, complete):
+            self.live.console.print(row_text(at, rows[at]))
+        self.printed = max(self.printed, complete)
+        state = self.recorder.state
+        status = Text("  now: ")
+        status.append(state, style=f"bold {STATE_STYLE.get(state, 'white')}")
+        status.append(f"   executions {len(self.recorder.calls)}")
+        self.live.update(status)
+
+
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title="Summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key in ("calls_total", "short_circuited", "downstream_calls_after_outage_before_open",
+                "downstream_failures_after_open_from_cached_state", "seconds_outage_to_open", "probes_admitted",
+                "seconds_healthcheck_ok_to_closed", "final_state"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("execution environments", ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items()))
+    console.print(table)
+    transitions = Table(title="Transitions", title_justify="left")
+    for column in ("at (s)", "from", "to", "reason"):
+        transitions.add_column(column)
+    for t in summary["transitions"]:
+        transitions.add_row(f"{t['at']:.1f}", t["from"], Text(t["to"], style=STATE_STYLE.get(t["to"], "")), t["reason"])
+    console.print(transitions)
+
+
+def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
+    """State and outcomes over time, with the phases and alarm states shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    rows = recorder.seconds()
+    end = len(rows)
+    seconds = list(range(end))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True,
+                                         gridspec_kw={"height_ratios": [1.1, 1.6]})
+    figure.suptitle("Circuit breaker sandbox: state and calls over time", fontsize=14, fontweight="bold")
+
+    # Top: the circuit state as a step line, from the transitions the handlers logged.
+    level = {state: index for index, state in enumerate(STATES)}
+    times, states = [0.0], ["CLOSED"]
+    for t in summary["transitions"]:
+        times.append(t["at"])
+        states.append(t["to"])
+    times.append(float(end))
+    states.append(states[-1])
+    for start, stop, state in zip(times, times[1:], states):
+        top.axvspan(start, stop, ymin=0, ymax=1, color=STATE_COLOUR[state], alpha=0.12, linewidth=0)
+    top.step(times, [level[s] for s in states], where="post", color="black", linewidth=2)
+    top.set_yticks(range(len(STATES)), STATES)
+    top.set_ylim(-0.5, len(STATES) - 0.5)
+    top.set_ylabel("circuit state")
+    for t in summary["transitions"]:
+        top.annotate(_short_reason(t["reason"]), (t["at"], level[t["to"]]), xytext=(4, 6), textcoords="offset points",
+                     fontsize=7.5, color=STATE_COLOUR[t["to"]], rotation=12)
+    # Alarm states as bars under the state line.
+    for role, y in (("healthcheck", -0.42), ("downstream", -0.3)):
+        for start, stop in _alarm_spans(summary, role, end):
+            top.plot([start, stop], [y, y], color="#6a1b9a" if role == "healthcheck" else "#ef6c00",
+                     linewidth=5, solid_capstyle="butt")
+
+    # Bottom: outcomes per second.
+    ok = [r.succeeded for r in rows]
+    failed = [r.failed for r in rows]
+    short = [r.short_circuited for r in rows]
+    probes = [r.probes for r in rows]
+    bottom.bar(seconds, ok, width=0.9, align="edge", color="#66bb6a", label="downstream succeeded")
+    bottom.bar(seconds, failed, width=0.9, align="edge", bottom=ok, color="#e53935", label="downstream failed")
+    bottom.bar(seconds, short, width=0.9, align="edge", bottom=[a + b for a, b in zip(ok, failed)], color="#9e9e9e",
+               label="short-circuited (no downstream call)")
+    probe_x = [s + 0.45 for s, p in zip(seconds, probes) if p]
+    probe_y = [a + b + c + 0.6 for a, b, c, p in zip(ok, failed, short, probes) if p]
+    bottom.scatter(probe_x, probe_y, marker="v", color="#1565c0", zorder=3, label="probe admitted")
+    bottom.set_ylabel("calls per second")
+    bottom.set_xlabel("seconds since start")
+
+    # Phases shaded on both panels.
+    phases = [(at, name) for at, name in recorder.phases]
+    for (start, name), (stop, _) in zip(phases, phases[1:] + [(float(end), "")]):
+        if "outage:" in name:
+            for axis in (top, bottom):
+                axis.axvspan(start, stop, color="#ffcdd2" if "total" in name else "#ffe0b2", alpha=0.45, linewidth=0,
+                             zorder=0)
+        bottom.annotate(name.split(":")[0], (start, 1), xycoords=("data", "axes fraction"), xytext=(2, -12),
+                        textcoords="offset points", fontsize=8, color="#37474f")
+    handles, labels = bottom.get_legend_handles_labels()
+    handles += [Patch(color="#ffcdd2", alpha=0.6), Patch(color="#ffe0b2", alpha=0.6),
+                Patch(color="#6a1b9a"), Patch(color="#ef6c00")]
+    labels += ["total outage", "partial outage (1 call in 4 fails)", "healthcheck alarm in ALARM",
+               "downstream alarm in ALARM"]
+    bottom.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4, fontsize=8.5, frameon=False)
+    bottom.set_xlim(0, end)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _alarm_spans(summary: dict[str, Any], role: str, end: float) -> list[tuple[float, float]]:
+    spans, opened = [], None
+    for change in summary["alarm_changes"]:
+        if not change["alarm"].endswith(f"-{role}"):
+            continue
+        if change["to"] == "ALARM" and opened is None:
+            opened = change["at"]
+        elif change["to"] != "ALARM" and opened is not None:
+            spans.append((opened, change["at"]))
+            opened = None
+    if opened is not None:
+        spans.append((opened, end))
+    return spans
+
+
+def _short_reason(reason: str) -> str:
+    reason = reason.replace("sandbox-", "")
+    return reason if len(reason) <= 48 else reason[:45] + "..."

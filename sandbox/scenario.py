@@ -1,0 +1,368 @@
+"""The sandbox: the module's real state machine and handlers, driven through an outage and back.
+
+`Sandbox` starts the emulator, the process runner, the alarm evaluator and the healthcheck
+schedule, and provisions one module instance into it. `Recorder` turns what the runner
+sees into a timeline: calls, outcomes, probes, and the transitions the handlers log.
+`play` runs the scenario in two acts:
+
+1. healthy traffic -> total outage -> in-band trip after `failure_threshold` failures ->
+   fast failures -> healthcheck alarm (vetoes probes) -> outage over -> healthcheck alarm
+   OK -> CLOSED;
+2. healthy traffic -> partial outage (one call in four fails and the healthcheck passes;
+   successes keep resetting the in-band count) -> downstream error-rate alarm -> OPEN ->
+   outage over -> probe -> CLOSED.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from sandbox.cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
+from sandbox.emulator import CREDENTIALS, local_aws
+from sandbox.runner import Invocation, ProcessRunner
+from sandbox.stack import REGION, AlarmConfig, ModuleConfig, Stack, provision
+
+STATES = ("CLOSED", "HALF_OPEN", "OPEN")
+
+
+@dataclass
+class Options:
+    """What a user can change from the command line. Periods are shortened so a run takes under a minute."""
+
+    rate: float = 10.0  # executions started per second
+    warmup_seconds: float = 3.0  # healthy traffic before each act
+    outage_seconds: float = 8.0  # act 1: total outage
+    partial_outage_seconds: float = 20.0  # act 2: longest partial outage (ends soon after the trip)
+    failure_threshold: int = 5
+    open_duration_seconds: float = 4.0
+    max_open_duration_seconds: float = 16.0
+    state_cache_seconds: float = 2.0
+    alarm_period_seconds: int = 2
+    healthcheck_every_seconds: int = 1
+    max_environments: int = 10
+
+    def module_config(self) -> ModuleConfig:
+        period = self.alarm_period_seconds
+        return ModuleConfig(
+            name="sandbox",
+            failure_threshold=self.failure_threshold,
+            open_duration_seconds=self.open_duration_seconds,
+            max_open_duration_seconds=self.max_open_duration_seconds,
+            state_cache_seconds=self.state_cache_seconds,
+            # Error-rate mode: a partial outage trips it while successes keep resetting the in-band count.
+            downstream_alarm=AlarmConfig(metric_name="ErrorRate", period=period, evaluation_periods=3,
+                                         datapoints_to_alarm=3, threshold=10, min_invocations=5,
+                                         comparison_operator="GreaterThanOrEqualToThreshold"),
+            healthcheck_alarm=AlarmConfig(period=period),
+            healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
+                                            f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
+        )
+
+
+def differences_from_defaults(config: ModuleConfig) -> list[str]:
+    """`name = value (module default: x)` for every module variable the sandbox sets differently."""
+    default = ModuleConfig()
+    changed = []
+    for item in fields(ModuleConfig):
+        if item.name == "name":
+            continue
+        value, usual = getattr(config, item.name), getattr(default, item.name)
+        if isinstance(value, AlarmConfig):
+            for sub in fields(AlarmConfig):
+                if getattr(value, sub.name) != getattr(usual, sub.name):
+                    changed.append(f"{item.name}.{sub.name} = {getattr(value, sub.name)} "
+                                   f"(module default: {getattr(usual, sub.name)})")
+        elif value != usual:
+            changed.append(f"{item.name} = {value} (module default: {usual})")
+    return changed
+
+
+# ---------------------------------------------------------------------------- observing
+
+
+@dataclass
+class Transition:
+    at: float  # seconds since the scenario started
+    from_state: str
+    to_state: str
+    reason: str
+    generation: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": round(self.at, 3), "from": self.from_state, "to": self.to_state, "reason": self.reason,
+                "generation": self.generation}
+
+
+@dataclass
+class Second:
+    """One second of the timeline."""
+
+    calls: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    short_circuited: int = 0
+    probes: int = 0
+    state: str = ""
+    events: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    """Listens to the runner and the alarm evaluator; keeps what happened, second by second."""
+
+    def __init__(self, config: ModuleConfig, started: float) -> None:
+        self.config = config
+        self.started = started
+        self.calls: list[tuple[float, str]] = []  # (at, call | probe | short_circuit)
+        self.downstream: list[tuple[float, bool]] = []  # (started at, succeeded)
+        self.transitions: list[Transition] = []
+        self.alarms: list[tuple[float, str, str, str]] = []  # (at, role, old, new)
+        self.phases: list[tuple[float, str]] = []
+        self.state = "CLOSED"
+        self._lock = threading.Lock()
+        self._names = {config.function_name(key): key for key in
+                       ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")}
+
+    def since(self, at: float) -> float:
+        return at - self.started
+
+    def phase(self, name: str) -> None:
+        with self._lock:
+            self.phases.append((self.since(time.time()), name))
+
+    def on_invocation(self, invocation: Invocation) -> None:
+        key = self._names.get(invocation.function)
+        at = self.since(invocation.started_at)
+        with self._lock:
+            if key == "check_circuit" and invocation.error_type is None:
+                decision = invocation.response()
+                kind = "short_circuit" if decision["action"] == "short_circuit" else (
+                    "probe" if decision.get("probe") else "call")
+                self.calls.append((at, kind))
+            elif key == "downstream":
+                self.downstream.append((at, invocation.error_type is None))
+            for line in invocation.logs.splitlines():
+                self._read_log(line)
+
+    def on_alarm(self, at: float, alarm: str, old: str, new: str) -> None:
+        role = alarm.removeprefix(f"{self.config.name}-")
+        with self._lock:
+            self.alarms.append((self.since(at), role, old, new))
+
+    def _read_log(self, line: str) -> None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(entry, dict) or entry.get("message") != "circuit transition":
+            return
+        try:
+            at = datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
+        except (KeyError, ValueError):
+            at = time.time()
+        self.transitions.append(Transition(self.since(at), entry["from_state"], entry["to_state"],
+                                           entry.get("reason", ""), int(entry.get("generation", 0))))
+        self.transitions.sort(key=lambda t: (t.generation, t.at))
+        self.state = self.transitions[-1].to_state
+
+    def seconds(self, until: float | None = None) -> list[Second]:
+        """The timeline in one-second rows, up to `until` seconds (default: now)."""
+        with self._lock:
+            end = self.since(time.time()) if until is None else until
+            rows = [Second() for _ in range(max(0, int(end)) + 1)]
+
+            def row(at: float) -> Second | None:
+                return rows[int(at)] if 0 <= at < len(rows) else None
+
+            for at, kind in self.calls:
+                if (r := row(at)) is not None:
+                    r.calls += 1
+                    r.short_circuited += kind == "short_circuit"
+                    r.probes += kind == "probe"
+            for at, ok in self.downstream:
+                if (r := row(at)) is not None:
+                    r.succeeded += ok
+                    r.failed += not ok
+            state, events = "CLOSED", sorted(
+                [(t.at, f"{t.from_state} → {t.to_state}: {t.reason}") for t in self.transitions]
+                + [(at, f"{role} alarm {old} → {new}") for at, role, old, new in self.alarms if old != "INSUFFICIENT_DATA"]
+                + [(at, f"▶ {name}") for at, name in self.phases])
+            transitions = sorted(self.transitions, key=lambda t: t.at)
+            for index, r in enumerate(rows):
+                for t in transitions:
+                    if t.at < index + 1:
+                        state = t.to_state
+                r.state = state
+            for at, text in events:
+                if (r := row(at)) is not None:
+                    r.events.append(text)
+            return rows
+
+
+# ---------------------------------------------------------------------------- running
+
+
+@dataclass
+class Sandbox:
+    """A running emulator with one module instance provisioned, its alarms evaluated and healthcheck scheduled."""
+
+    stack: Stack
+    runner: ProcessRunner
+    evaluator: AlarmEvaluator
+    scheduler: Scheduler
+    endpoint: str
+    recorder: Recorder
+
+
+@contextmanager
+def running(config: ModuleConfig, max_environments: int = 10, alarm_interval: float | None = None,
+            port: int = 0) -> Iterator[Sandbox]:
+    """Start everything for `config`; stop it all on exit."""
+    for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(local_aws(REGION, port))
+        runner = ProcessRunner({**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
+                                "AWS_DEFAULT_REGION": REGION}, max_environments)
+        stack.callback(runner.close)
+        stack.enter_context(runner.hooked_into_moto())
+        metrics = LambdaMetrics()
+        runner.listeners.append(metrics.record)
+        module = provision(config, runner)
+        runner.warm()  # one warm environment per function, as in a system that has been serving traffic
+        recorder = Recorder(config, time.time())
+        runner.listeners.append(recorder.on_invocation)
+        evaluator = AlarmEvaluator(metrics)
+        evaluator.listeners.append(lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state,
+                                                                    change.new_state))
+        periods = [config.downstream_alarm.period, config.healthcheck_alarm.period]
+        stack.enter_context(evaluator.running(alarm_interval or min(periods) / 4))
+        scheduler = stack.enter_context(Scheduler().running())
+        yield Sandbox(module, runner, evaluator, scheduler, endpoint, recorder)
+
+
+class Traffic:
+    """Starts executions at a steady rate from a background thread."""
+
+    def __init__(self, stack: Stack, rate: float) -> None:
+        self.stack, self.rate = stack, rate
+        self.started = 0
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="traffic")
+        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+
+    def _run(self) -> None:
+        interval, next_at = 1 / self.rate, time.monotonic()
+        while not self._stop.is_set():
+            self._pool.submit(self.stack.start, {"request": self.started})
+            self.started += 1
+            next_at += interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Run both acts; return the summary."""
+    stack, recorder = sandbox.stack, sandbox.recorder
+
+    def state() -> str:
+        return stack.item().get("state", "CLOSED")
+
+    def hold(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            on_tick()
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def until(condition: Callable[[], bool], timeout: float) -> bool:
+        return wait_for(lambda: (on_tick(), condition())[1], timeout)
+
+    marks: dict[str, float] = {}
+    with Traffic(stack, options.rate) as traffic:
+        recorder.phase("act 1: healthy traffic")
+        hold(options.warmup_seconds)
+        recorder.phase("total outage: downstream and healthcheck fail")
+        marks["outage"] = recorder.since(time.time())
+        stack.set_health("failing")
+        until(lambda: state() == "OPEN", options.outage_seconds)
+        hold(max(0.0, options.outage_seconds - (recorder.since(time.time()) - marks["outage"])))
+        recorder.phase("outage over")
+        stack.set_health("healthy")
+        until(lambda: state() == "CLOSED", 6 * options.alarm_period_seconds + options.max_open_duration_seconds)
+
+        recorder.phase("act 2: healthy traffic")
+        hold(options.warmup_seconds)
+        recorder.phase("partial outage: 1 call in 4 fails, healthcheck passes")
+        marks["partial"] = recorder.since(time.time())
+        stack.set_health("degraded")
+        until(lambda: state() == "OPEN", options.partial_outage_seconds)
+        hold(1.0)
+        recorder.phase("partial outage over")
+        stack.set_health("healthy")
+        until(lambda: state() == "CLOSED", options.max_open_duration_seconds + 4 * options.alarm_period_seconds)
+        hold(2.0)
+        calls_started = traffic.started
+    hold(1.0)  # let the last executions finish
+    return summarize(recorder, marks, calls_started, state(), sandbox, options)
+
+
+def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, final_state: str,
+              sandbox: Sandbox, options: Options) -> dict[str, Any]:
+    transitions = sorted(recorder.transitions, key=lambda t: t.at)
+    outage = marks.get("outage", 0.0)
+    opened = next((t.at for t in transitions if t.to_state == "OPEN" and t.at >= outage), None)
+    hc_ok = next((at for at, role, old, new in recorder.alarms
+                  if role == "healthcheck" and old == "ALARM" and new == "OK"), None)
+    closed_after_ok = next((t.at for t in transitions if t.to_state == "CLOSED" and hc_ok is not None
+                            and t.at >= hc_ok - 0.001), None)
+    next_act = marks.get("partial", float("inf"))
+    before_open = [at for at, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
+    after_open = [at for at, ok in recorder.downstream
+                  if opened is not None and opened < at < next_act and not ok]
+    config = sandbox.stack.config
+    return {
+        "transitions": [t.to_json() for t in transitions],
+        "calls_total": len(recorder.calls),
+        "executions_started": calls_started,
+        "short_circuited": sum(kind == "short_circuit" for _, kind in recorder.calls),
+        "downstream_calls_after_outage_before_open": len(before_open),
+        "downstream_failures_after_open_from_cached_state": len(after_open),
+        "seconds_outage_to_open": None if opened is None else round(opened - outage, 3),
+        "probes_admitted": sum(kind == "probe" for _, kind in recorder.calls),
+        "seconds_healthcheck_ok_to_closed": (None if closed_after_ok is None else round(closed_after_ok - hc_ok, 3)),
+        "final_state": final_state,
+        "alarm_changes": [{"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}
+                          for at, role, old, new in recorder.alarms],
+        "healthcheck_runs": sandbox.scheduler.runs,
+        "alarm_evaluations": sandbox.evaluator.evaluations,
+        "execution_environments": {key: sandbox.runner.environment_count(config.function_name(key))
+                                   for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream",
+                                               "healthcheck")},
+        "settings_differing_from_defaults": differences_from_defaults(config),
+        "options": asdict(options),
+    }
