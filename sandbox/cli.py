@@ -23,7 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="circuit-sandbox",
         description="Run the module's state machine and handlers against a local AWS emulator, through a total "
-                    "outage (in-band trip, healthcheck recovery) and a partial one (alarm trip, probe recovery).")
+                    "outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe recovery).")
     parser.add_argument("--rate", type=float, default=defaults.rate, help="executions per second (default %(default)s)")
     parser.add_argument("--outage-start", type=float, default=defaults.warmup_seconds, dest="warmup_seconds",
                         help="seconds of healthy traffic before each outage (default %(default)s)")
@@ -102,7 +102,7 @@ def check(summary: dict) -> list[str]:
     if not any("consecutive failures" in r for r in reasons):
         problems.append("the total outage did not trip the circuit in band")
     if not any("downstream alarm" in r for r in reasons):
-        problems.append("the partial outage did not trip the circuit through the downstream alarm")
+        problems.append("the brown-out did not trip the circuit through the downstream alarm")
     if summary["seconds_healthcheck_ok_to_closed"] is None:
         problems.append("the healthcheck alarm's return to OK did not close the circuit")
     if summary["final_state"] != "CLOSED":

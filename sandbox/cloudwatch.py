@@ -20,14 +20,13 @@ the standard alarm notification JSON to the actions of the new state.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -297,21 +296,20 @@ def _every(interval: float, action: Callable[[], Any], name: str) -> Iterator[No
 
 
 class Scheduler:
-    """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target."""
+    """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target when due.
+
+    Schedules are read from the emulator on every tick, so instances provisioned later run too.
+    """
 
     UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._scheduler = boto3.client("scheduler")
         self._lambda = boto3.client("lambda")
+        self.clock = clock
         self.runs = 0
-
-    def schedules(self) -> list[tuple[float, dict[str, Any]]]:
-        found = []
-        for summary in self._scheduler.list_schedules()["Schedules"]:
-            schedule = self._scheduler.get_schedule(Name=summary["Name"])
-            found.append((self.interval(schedule["ScheduleExpression"]), schedule["Target"]))
-        return found
+        self._due: dict[str, float] = {}
+        self._schedules: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def interval(cls, expression: str) -> float:
@@ -320,13 +318,22 @@ class Scheduler:
             raise ValueError(f"the sandbox runs rate(N seconds|minutes|hours) schedules, not {expression!r}")
         return int(match.group(1)) * cls.UNITS[match.group(2)]
 
-    def run(self, target: dict[str, Any]) -> None:
-        self._lambda.invoke(FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode())
-        self.runs += 1
+    def tick(self) -> None:
+        now = self.clock()
+        for summary in self._scheduler.list_schedules()["Schedules"]:
+            name = summary["Name"]
+            if name not in self._due:
+                schedule = self._scheduler.get_schedule(Name=name)
+                self._due[name] = now + self.interval(schedule["ScheduleExpression"])
+                self._schedules[name] = schedule
+            elif now >= self._due[name]:
+                schedule = self._schedules[name]
+                self._due[name] += self.interval(schedule["ScheduleExpression"])
+                target = schedule["Target"]
+                self._lambda.invoke(FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode())
+                self.runs += 1
 
     @contextmanager
-    def running(self) -> Iterator[Scheduler]:
-        with ExitStack() as loops:
-            for interval, target in self.schedules():
-                loops.enter_context(_every(interval, functools.partial(self.run, target), "scheduler"))
+    def running(self, resolution: float = 0.1) -> Iterator[Scheduler]:
+        with _every(resolution, self.tick, "scheduler"):
             yield self

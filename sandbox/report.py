@@ -88,29 +88,34 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True,
                                          gridspec_kw={"height_ratios": [1.1, 1.6]})
     figure.suptitle("Circuit breaker sandbox: state and calls over time", fontsize=14, fontweight="bold")
+    top.set_title(f"after the outage began, {summary['downstream_calls_after_outage_before_open']} downstream calls "
+                  f"before OPEN · probes admitted: {summary['probes_admitted']} · healthcheck OK → CLOSED in "
+                  f"{summary['seconds_healthcheck_ok_to_closed']} s · final state {summary['final_state']}",
+                  fontsize=9.5, color="#37474f")
 
-    # Top: the circuit state as a step line, from the transitions the handlers logged.
+    # Top: the circuit state as a step line, from the transitions the handlers logged, coloured by state.
     level = {state: index for index, state in enumerate(STATES)}
     times, states = [0.0], ["CLOSED"]
     for t in summary["transitions"]:
         times.append(t["at"])
         states.append(t["to"])
     times.append(float(end))
-    states.append(states[-1])
-    for start, stop, state in zip(times, times[1:], states):
-        top.axvspan(start, stop, ymin=0, ymax=1, color=STATE_COLOUR[state], alpha=0.12, linewidth=0)
-    top.step(times, [level[s] for s in states], where="post", color="black", linewidth=2)
+    for index, (start, stop, state) in enumerate(zip(times, times[1:], states)):
+        top.plot([start, stop], [level[state]] * 2, color=STATE_COLOUR[state], linewidth=4, solid_capstyle="butt")
+        if index:
+            top.plot([start, start], [level[states[index - 1]], level[state]], color="#424242", linewidth=1)
     top.set_yticks(range(len(STATES)), STATES)
-    top.set_ylim(-0.5, len(STATES) - 0.5)
+    top.set_ylim(-0.8, len(STATES) - 0.3)
     top.set_ylabel("circuit state")
     for t in summary["transitions"]:
-        top.annotate(_short_reason(t["reason"]), (t["at"], level[t["to"]]), xytext=(4, 6), textcoords="offset points",
-                     fontsize=7.5, color=STATE_COLOUR[t["to"]], rotation=12)
+        top.annotate(_short_reason(t["reason"]), (t["at"], level[t["to"]]), xytext=(4, 5), textcoords="offset points",
+                     fontsize=8, color="#263238")
     # Alarm states as bars under the state line.
-    for role, y in (("healthcheck", -0.42), ("downstream", -0.3)):
+    for role, y, colour in (("downstream", -0.45, "#ef6c00"), ("healthcheck", -0.65, "#6a1b9a")):
         for start, stop in _alarm_spans(summary, role, end):
-            top.plot([start, stop], [y, y], color="#6a1b9a" if role == "healthcheck" else "#ef6c00",
-                     linewidth=5, solid_capstyle="butt")
+            top.plot([start, stop], [y, y], color=colour, linewidth=5, solid_capstyle="butt")
+            top.annotate(f"{role} alarm", (start, y), xytext=(0, 4), textcoords="offset points", fontsize=7.5,
+                         color=colour)
 
     # Bottom: outcomes per second.
     ok = [r.succeeded for r in rows]
@@ -125,21 +130,22 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     probe_y = [a + b + c + 0.6 for a, b, c, p in zip(ok, failed, short, probes) if p]
     bottom.scatter(probe_x, probe_y, marker="v", color="#1565c0", zorder=3, label="probe admitted")
     bottom.set_ylabel("calls per second")
+    bottom.set_ylim(0, max([a + b + c for a, b, c in zip(ok, failed, short)] + [1]) * 1.3)
     bottom.set_xlabel("seconds since start")
 
     # Phases shaded on both panels.
     phases = [(at, name) for at, name in recorder.phases]
     for (start, name), (stop, _) in zip(phases, phases[1:] + [(float(end), "")]):
-        if "outage:" in name:
+        if ":" in name and not name.startswith("act"):
             for axis in (top, bottom):
-                axis.axvspan(start, stop, color="#ffcdd2" if "total" in name else "#ffe0b2", alpha=0.45, linewidth=0,
+                axis.axvspan(start, stop, color="#ffcdd2" if "outage" in name else "#ffe0b2", alpha=0.45, linewidth=0,
                              zorder=0)
         bottom.annotate(name.split(":")[0], (start, 1), xycoords=("data", "axes fraction"), xytext=(2, -12),
                         textcoords="offset points", fontsize=8, color="#37474f")
     handles, labels = bottom.get_legend_handles_labels()
     handles += [Patch(color="#ffcdd2", alpha=0.6), Patch(color="#ffe0b2", alpha=0.6),
                 Patch(color="#6a1b9a"), Patch(color="#ef6c00")]
-    labels += ["total outage", "partial outage (1 call in 4 fails)", "healthcheck alarm in ALARM",
+    labels += ["total outage", "brown-out (slow calls, no failures)", "healthcheck alarm in ALARM",
                "downstream alarm in ALARM"]
     bottom.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4, fontsize=8.5, frameon=False)
     bottom.set_xlim(0, end)
@@ -166,5 +172,4 @@ def _alarm_spans(summary: dict[str, Any], role: str, end: float) -> list[tuple[f
 
 
 def _short_reason(reason: str) -> str:
-    reason = reason.replace("sandbox-", "")
-    return reason if len(reason) <= 48 else reason[:45] + "..."
+    return reason if len(reason) <= 52 else reason[:49] + "..."

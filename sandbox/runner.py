@@ -175,14 +175,14 @@ class ProcessRunner(Runner):
     def environment_count(self, function: str) -> int:
         return len(self._all.get(function, []))
 
-    def warm(self, per_function: int = 1) -> None:
-        """Start `per_function` environments of every function now (in parallel), not on first use."""
+    def warm(self) -> None:
+        """Start one environment now (in parallel) for every function that has none yet."""
         def start(spec: FunctionSpec) -> None:
             environment = self._acquire(spec)
             with self._lock:
                 self._idle[spec.name].append(environment)
 
-        specs = [spec for spec in self.functions.values() for _ in range(per_function)]
+        specs = [spec for spec in self.functions.values() if not self._all[spec.name]]
         threads = [threading.Thread(target=start, args=(spec,)) for spec in specs]
         for thread in threads:
             thread.start()

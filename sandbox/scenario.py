@@ -8,9 +8,9 @@ sees into a timeline: calls, outcomes, probes, and the transitions the handlers 
 1. healthy traffic -> total outage -> in-band trip after `failure_threshold` failures ->
    fast failures -> healthcheck alarm (vetoes probes) -> outage over -> healthcheck alarm
    OK -> CLOSED;
-2. healthy traffic -> partial outage (one call in four fails and the healthcheck passes;
-   successes keep resetting the in-band count) -> downstream error-rate alarm -> OPEN ->
-   outage over -> probe -> CLOSED.
+2. healthy traffic -> brown-out (every call succeeds, slowly; the healthcheck passes, and
+   no failure is counted) -> downstream Duration alarm -> OPEN -> brown-out over -> probe
+   -> CLOSED.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class Options:
     rate: float = 10.0  # executions started per second
     warmup_seconds: float = 3.0  # healthy traffic before each act
     outage_seconds: float = 8.0  # act 1: total outage
-    partial_outage_seconds: float = 20.0  # act 2: longest partial outage (ends soon after the trip)
+    brownout_seconds: float = 20.0  # act 2: longest brown-out (it ends soon after the trip)
+    slow_seconds: float = 0.8  # act 2: how long each downstream call takes
     failure_threshold: int = 5
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
@@ -58,13 +59,14 @@ class Options:
             open_duration_seconds=self.open_duration_seconds,
             max_open_duration_seconds=self.max_open_duration_seconds,
             state_cache_seconds=self.state_cache_seconds,
-            # Error-rate mode: a partial outage trips it while successes keep resetting the in-band count.
-            downstream_alarm=AlarmConfig(metric_name="ErrorRate", period=period, evaluation_periods=3,
-                                         datapoints_to_alarm=3, threshold=10, min_invocations=5,
-                                         comparison_operator="GreaterThanOrEqualToThreshold"),
+            # On latency: act 2's brown-out has no failures for the in-band count to see.
+            downstream_alarm=AlarmConfig(metric_name="Duration", statistic="p90", period=period, evaluation_periods=3,
+                                         datapoints_to_alarm=2, threshold=self.slow_seconds * 500,
+                                         comparison_operator="GreaterThanThreshold"),
             healthcheck_alarm=AlarmConfig(period=period),
             healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
                                             f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
+            example_slow_seconds=self.slow_seconds,
         )
 
 
@@ -210,22 +212,24 @@ class Recorder:
 # ---------------------------------------------------------------------------- running
 
 
-@dataclass
-class Sandbox:
-    """A running emulator with one module instance provisioned, its alarms evaluated and healthcheck scheduled."""
+class Emulator:
+    """moto on loopback with the pieces it lacks: Lambda environments, alarm evaluation, the scheduler."""
 
-    stack: Stack
-    runner: ProcessRunner
-    evaluator: AlarmEvaluator
-    scheduler: Scheduler
-    endpoint: str
-    recorder: Recorder
+    def __init__(self, endpoint: str, runner: ProcessRunner, metrics: LambdaMetrics, evaluator: AlarmEvaluator,
+                 scheduler: Scheduler) -> None:
+        self.endpoint, self.runner, self.metrics = endpoint, runner, metrics
+        self.evaluator, self.scheduler = evaluator, scheduler
+
+    def provision(self, config: ModuleConfig) -> Stack:
+        """Create a module instance; its functions start with one warm environment each."""
+        stack = provision(config, self.runner)
+        self.runner.warm()
+        return stack
 
 
 @contextmanager
-def running(config: ModuleConfig, max_environments: int = 10, alarm_interval: float | None = None,
-            port: int = 0) -> Iterator[Sandbox]:
-    """Start everything for `config`; stop it all on exit."""
+def emulator(max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0) -> Iterator[Emulator]:
+    """Start the emulator and its helpers; stop them all on exit."""
     for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with ExitStack() as stack:
@@ -236,17 +240,35 @@ def running(config: ModuleConfig, max_environments: int = 10, alarm_interval: fl
         stack.enter_context(runner.hooked_into_moto())
         metrics = LambdaMetrics()
         runner.listeners.append(metrics.record)
-        module = provision(config, runner)
-        runner.warm()  # one warm environment per function, as in a system that has been serving traffic
-        recorder = Recorder(config, time.time())
-        runner.listeners.append(recorder.on_invocation)
-        evaluator = AlarmEvaluator(metrics)
-        evaluator.listeners.append(lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state,
-                                                                    change.new_state))
-        periods = [config.downstream_alarm.period, config.healthcheck_alarm.period]
-        stack.enter_context(evaluator.running(alarm_interval or min(periods) / 4))
+        evaluator = stack.enter_context(AlarmEvaluator(metrics).running(alarm_interval))
         scheduler = stack.enter_context(Scheduler().running())
-        yield Sandbox(module, runner, evaluator, scheduler, endpoint, recorder)
+        yield Emulator(endpoint, runner, metrics, evaluator, scheduler)
+
+
+@dataclass
+class Sandbox:
+    """A running emulator with the scenario's module instance provisioned into it."""
+
+    emulator: Emulator
+    stack: Stack
+    recorder: Recorder
+
+    @property
+    def endpoint(self) -> str:
+        return self.emulator.endpoint
+
+
+@contextmanager
+def running(config: ModuleConfig, max_environments: int = 10, port: int = 0) -> Iterator[Sandbox]:
+    """The emulator with `config` provisioned and recorded from now on."""
+    interval = min(config.downstream_alarm.period, config.healthcheck_alarm.period) / 4
+    with emulator(max_environments, interval, port) as emu:
+        stack = emu.provision(config)
+        recorder = Recorder(config, time.time())
+        emu.runner.listeners.append(recorder.on_invocation)
+        emu.evaluator.listeners.append(
+            lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state))
+        yield Sandbox(emu, stack, recorder)
 
 
 class Traffic:
@@ -317,12 +339,12 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
 
         recorder.phase("act 2: healthy traffic")
         hold(options.warmup_seconds)
-        recorder.phase("partial outage: 1 call in 4 fails, healthcheck passes")
-        marks["partial"] = recorder.since(time.time())
-        stack.set_health("degraded")
-        until(lambda: state() == "OPEN", options.partial_outage_seconds)
+        recorder.phase(f"brown-out: every call takes {options.slow_seconds:g} s, healthcheck passes")
+        marks["brownout"] = recorder.since(time.time())
+        stack.set_health("slow")
+        until(lambda: state() == "OPEN", options.brownout_seconds)
         hold(1.0)
-        recorder.phase("partial outage over")
+        recorder.phase("brown-out over")
         stack.set_health("healthy")
         until(lambda: state() == "CLOSED", options.max_open_duration_seconds + 4 * options.alarm_period_seconds)
         hold(2.0)
@@ -340,7 +362,7 @@ def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, f
                   if role == "healthcheck" and old == "ALARM" and new == "OK"), None)
     closed_after_ok = next((t.at for t in transitions if t.to_state == "CLOSED" and hc_ok is not None
                             and t.at >= hc_ok - 0.001), None)
-    next_act = marks.get("partial", float("inf"))
+    next_act = marks.get("brownout", float("inf"))
     before_open = [at for at, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
     after_open = [at for at, ok in recorder.downstream
                   if opened is not None and opened < at < next_act and not ok]
@@ -358,9 +380,9 @@ def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, f
         "final_state": final_state,
         "alarm_changes": [{"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}
                           for at, role, old, new in recorder.alarms],
-        "healthcheck_runs": sandbox.scheduler.runs,
-        "alarm_evaluations": sandbox.evaluator.evaluations,
-        "execution_environments": {key: sandbox.runner.environment_count(config.function_name(key))
+        "healthcheck_runs": sandbox.emulator.scheduler.runs,
+        "alarm_evaluations": sandbox.emulator.evaluator.evaluations,
+        "execution_environments": {key: sandbox.emulator.runner.environment_count(config.function_name(key))
                                    for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream",
                                                "healthcheck")},
         "settings_differing_from_defaults": differences_from_defaults(config),

@@ -74,6 +74,7 @@ class ModuleConfig:
     healthcheck_alarm: AlarmConfig = field(default_factory=AlarmConfig)
     healthcheck_schedule_expression: str = "rate(1 minute)"
     log_level: str = "INFO"
+    example_slow_seconds: float = 1.0  # not a module variable: how slow examples/basic's downstream is when `slow`
 
     @property
     def table_name(self) -> str:
@@ -130,10 +131,10 @@ class Stack:
         self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
 
     def set_health(self, health: bool | str) -> None:
-        """Flip the example dependency: True/"healthy", "degraded" (one call in four fails), False/"failing"."""
+        """Flip the example dependency: True/"healthy", "slow" (every call takes SLOW_SECONDS), False/"failing"."""
         value = {True: "healthy", False: "failing"}.get(health, health)
-        if value not in ("healthy", "degraded", "failing"):
-            raise ValueError(f"health must be healthy, degraded or failing; got {health!r}")
+        if value not in ("healthy", "slow", "failing"):
+            raise ValueError(f"health must be healthy, slow or failing; got {health!r}")
         self.ssm.put_parameter(Name=self.health_parameter, Value=value, Type="String", Overwrite=True)
 
     def start(self, payload: dict | None = None) -> str:
@@ -240,7 +241,8 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     lam = boto3.client("lambda", region_name=REGION)
     arns: dict[str, str] = {}
     functions = {key: (handler, LAMBDAS, config.lambda_environment()) for key, handler in MODULE_FUNCTIONS.items()}
-    example_env = {"HEALTH_PARAMETER": health_parameter, "HEALTH_CACHE_SECONDS": "0"}
+    example_env = {"HEALTH_PARAMETER": health_parameter, "HEALTH_CACHE_SECONDS": "0",
+                   "SLOW_SECONDS": str(config.example_slow_seconds)}
     functions["downstream"] = ("downstream.lambda_handler", EXAMPLE_FUNCTIONS, example_env)
     functions["healthcheck"] = ("healthcheck.lambda_handler", EXAMPLE_FUNCTIONS, example_env)
     if config.fallback_mode == "function":

@@ -401,8 +401,23 @@ class Breaker:
         return circuit
 
     def _remember(self, circuit: Circuit, now: float) -> None:
-        if self.settings.state_cache_seconds > 0:
-            self._cache[circuit.name] = (now + self.settings.state_cache_seconds, circuit)
+        """Cache a read for `state_cache_seconds`, except where a stale copy would slow recovery down.
+
+        HALF_OPEN is never cached: it lasts one probe, and a cached "probe in flight" would keep
+        short-circuiting after the probe closed the circuit. An OPEN circuit is cached no later
+        than the moment it admits a probe, so the first call after the open duration reads it.
+        """
+        ttl = self.settings.state_cache_seconds
+        if circuit.state == HALF_OPEN and not circuit.override:
+            ttl = 0
+        elif circuit.state == OPEN and not circuit.override:
+            probe_at = circuit.probe_allowed_at(self.settings.open_duration_seconds)
+            if probe_at > now:
+                ttl = min(ttl, probe_at - now)
+        if ttl > 0:
+            self._cache[circuit.name] = (now + ttl, circuit)
+        else:
+            self._cache.pop(circuit.name, None)
 
     @staticmethod
     def _timestamp(now: float) -> str:

@@ -1,10 +1,10 @@
-"""The example dependency's health switch: an SSM parameter whose value is `healthy`, `degraded` or `failing`.
+"""The example dependency's health switch: an SSM parameter whose value is `healthy`, `slow` or `failing`.
 
 Shared by the example downstream and healthcheck so that flipping one parameter
 (`aws ssm put-parameter --overwrite`) simulates an outage and its recovery:
-`failing` fails every call and the healthcheck; `degraded` fails one call in four
-in each execution environment while the healthcheck still passes (a partial outage
-only the downstream's error alarm sees).
+`failing` fails every call and the healthcheck; `slow` makes every call succeed
+only after SLOW_SECONDS while the healthcheck still passes (a brown-out that no
+failure count sees, only an alarm on the downstream's Duration).
 """
 
 import os
@@ -14,18 +14,18 @@ import boto3
 
 PARAMETER = os.environ.get("HEALTH_PARAMETER", "")
 CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
-STATES = ("healthy", "degraded", "failing")
+STATES = ("healthy", "slow", "failing")
 
 _ssm = None
 _cached = (0.0, "healthy")
 
 
 class DependencyUnavailable(Exception):
-    """The example dependency is switched to `failing` (or this call was `degraded`'s one in four)."""
+    """The example dependency is switched to `failing`."""
 
 
 def dependency_state() -> str:
-    """`healthy`, `degraded` or `failing`; cached briefly to stay inside SSM's request rate.
+    """`healthy`, `slow` or `failing`; cached briefly to stay inside SSM's request rate.
 
     Without HEALTH_PARAMETER the HEALTHY variable decides (`true` or `false`). An unknown
     parameter value counts as `failing`, so a typo is visible rather than silently healthy.

@@ -319,6 +319,32 @@ def test_state_cache_serves_repeated_checks_from_memory(make_breaker, clock):
     assert breaker.store.client.calls == {"get_item": 2}
 
 
+def test_an_open_circuit_is_cached_only_until_it_may_probe(make_breaker, clock):
+    breaker = make_breaker(state_cache_seconds=5, open_duration_seconds=2, failure_threshold=1)
+    breaker.record(CIRCUIT, 0, False, "Boom")
+    assert breaker.check(CIRCUIT, "a").action == SHORT_CIRCUIT
+    reads = breaker.store.client.calls.get("get_item", 0)
+    clock.advance(1)
+    assert breaker.check(CIRCUIT, "b").action == SHORT_CIRCUIT
+    assert breaker.store.client.calls.get("get_item", 0) == reads  # served from the cache
+    clock.advance(1.5)  # past the open duration, still inside the 5 s cache period
+    decision = breaker.check(CIRCUIT, "c")
+    assert decision.probe
+    assert breaker.store.client.calls.get("get_item", 0) == reads + 1
+
+
+def test_half_open_is_read_on_every_check_so_a_closed_probe_is_seen_at_once(make_breaker, clock):
+    breaker = make_breaker(state_cache_seconds=5, open_duration_seconds=1, failure_threshold=1)
+    other = make_breaker(state_cache_seconds=5, open_duration_seconds=1, failure_threshold=1)
+    breaker.record(CIRCUIT, 0, False, "Boom")
+    clock.advance(2)
+    probe = breaker.check(CIRCUIT, "prober")
+    assert probe.probe
+    assert other.check(CIRCUIT, "waiter").reason == "a probe is in flight"
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+    assert other.check(CIRCUIT, "waiter").action == CALL  # not a cached "probe in flight"
+
+
 @pytest.mark.parametrize("policy, action", [("fail_open", CALL), ("fail_closed", SHORT_CIRCUIT)])
 def test_store_errors_follow_the_configured_policy(make_breaker, policy, action):
     breaker = make_breaker(on_store_error=policy)
