@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 demo: install
-	@echo "The local sandbox arrives with its own issue; until then run: make test"
+	$(BIN)/circuit-sandbox
 
 test: install
 	$(BIN)/python -m pytest

@@ -43,10 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="leave the emulator up afterwards and print how to reach it")
     parser.add_argument("--port", type=int, default=0, help="emulator port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
-    problems = [f"--{name.replace('_', '-')} must be positive" for name in
+    flags = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
+    problems = [f"{flags[name]} must be positive" for name in
                 ("rate", "outage_seconds", "open_duration_seconds", "alarm_period_seconds", "max_environments",
                  "failure_threshold") if getattr(args, name) <= 0]
-    problems += [f"--{name.replace('_', '-')} must not be negative" for name in
+    problems += [f"{flags[name]} must not be negative" for name in
                  ("warmup_seconds", "state_cache_seconds") if getattr(args, name) < 0]
     if args.rate > 200:
         problems.append("--rate above 200 per second is more than one machine's emulator can serve")

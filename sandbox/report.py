@@ -58,7 +58,7 @@ class LiveTimeline:
 
 def print_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(title="Summary", show_header=False, title_justify="left")
-    table.add_column(style="bold")
+    table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key in ("calls_total", "short_circuited", "downstream_calls_after_outage_before_open",
                 "downstream_failures_after_open_from_cached_state", "seconds_outage_to_open", "probes_admitted",

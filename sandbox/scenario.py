@@ -230,7 +230,7 @@ class Emulator:
 @contextmanager
 def emulator(max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0) -> Iterator[Emulator]:
     """Start the emulator and its helpers; stop them all on exit."""
-    for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials"):
+    for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials", "urllib3.connectionpool"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with ExitStack() as stack:
         endpoint = stack.enter_context(local_aws(REGION, port))

@@ -47,7 +47,7 @@ class AlarmConfig:
     comparison_operator: str = "GreaterThanOrEqualToThreshold"
     treat_missing_data: str = "notBreaching"
     min_invocations: int = 10
-    enabled: bool = True
+    enabled: bool = True  # downstream_alarm.enabled; for the healthcheck alarm, whether a healthcheck is given
 
 
 @dataclass
@@ -85,6 +85,10 @@ class ModuleConfig:
 
     def alarm_name(self, role: str) -> str:
         return f"{self.name}-{role}"
+
+    @property
+    def schedule_name(self) -> str:
+        return f"{self.name}-healthcheck"
 
     def lambda_environment(self) -> dict[str, str]:
         """The `environment.variables` lambda.tf sets on each of the module's functions."""
@@ -263,7 +267,7 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     for request in alarm_definitions(config, function_names, topic_arn):
         cloudwatch.put_metric_alarm(**request)
     boto3.client("scheduler", region_name=REGION).create_schedule(
-        Name=f"{config.name}-healthcheck", ScheduleExpression=config.healthcheck_schedule_expression,
+        Name=config.schedule_name, ScheduleExpression=config.healthcheck_schedule_expression,
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": arns["healthcheck"], "RoleArn": role_arn,
                 "Input": json.dumps({"source": "circuit-breaker", "circuit": config.name})})

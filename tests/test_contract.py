@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from circuit.model import Attr
 from circuit.settings import ENVIRONMENT
 from sandbox import definition
-from sandbox.stack import MODULE_FUNCTIONS, ModuleConfig
+from sandbox.stack import MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, alarm_definitions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,3 +126,54 @@ def test_readme_documents_every_variable_and_output():
     assert not missing, f"README tables lack: {missing}"
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.MULTILINE))
     assert documented <= set(variables) | set(outputs), f"README documents unknown names: {documented - set(variables) - set(outputs)}"
+
+
+def variables() -> dict[str, dict]:
+    return {name: body for block in unquote(hcl("variables.tf")["variable"]) for name, body in block.items()}
+
+
+def test_sandbox_module_defaults_are_the_variables_defaults():
+    """The sandbox says which settings it changes; that list is only true if its defaults are the module's."""
+    declared, config = variables(), ModuleConfig()
+    mirrored = [f.name for f in dataclasses.fields(ModuleConfig) if f.name in declared and f.name != "name"]
+    assert len(mirrored) >= 15
+    for name in mirrored:
+        value, default = getattr(config, name), declared[name].get("default")
+        if isinstance(value, AlarmConfig):
+            optional = dict(re.findall(r"(\w+) = optional\(\w+, \"?([^\")]*)\"?\)", declared[name]["type"]))
+            assert optional, name
+            for field, hcl_default in optional.items():
+                assert str(getattr(value, field)).lower() in {hcl_default.lower(), f"{hcl_default}.0"}, f"{name}.{field}"
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert float(value) == float(default), name
+        elif value is None or isinstance(value, (list, str, bool)):
+            assert value == default, name
+
+
+def test_sandbox_alarms_are_the_alarms_hcl_creates():
+    config = ModuleConfig(name="x")
+    requests = {r["AlarmName"]: r for r in alarm_definitions(config, {"downstream": "d", "healthcheck": "h"}, "arn:t")}
+    for role in ("downstream", "healthcheck"):
+        alarm = resource("alarms.tf", "aws_cloudwatch_metric_alarm", role)
+        request = requests[config.alarm_name(role)]
+        assert request["Dimensions"] == [{"Name": "FunctionName", "Value": role[0]}]
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_topic_actions}"
+        assert request["AlarmActions"] == request["OKActions"] == ["arn:t"]
+        assert request["InsufficientDataActions"] == []  # insufficient_data = "ignore" by default
+    healthcheck = resource("alarms.tf", "aws_cloudwatch_metric_alarm", "healthcheck")
+    sandbox = requests["x-healthcheck"]
+    assert (sandbox["Namespace"], sandbox["MetricName"], sandbox["Statistic"], sandbox["ComparisonOperator"]) == (
+        healthcheck["namespace"], healthcheck["metric_name"], healthcheck["statistic"],
+        healthcheck["comparison_operator"])
+    hcl_expression = re.search(r'expression\s*=\s*"(IF\(.*\))"', (ROOT / "alarms.tf").read_text()).group(1)
+    rate = ModuleConfig(name="x", downstream_alarm=AlarmConfig(metric_name="ErrorRate", min_invocations=7))
+    queries = alarm_definitions(rate, {"downstream": "d", "healthcheck": "h"}, "arn:t")[0]["Metrics"]
+    assert queries[-1]["Expression"] == hcl_expression.replace("${var.downstream_alarm.min_invocations}", "7")
+    assert [q["Id"] for q in queries] == ["errors", "invocations", "error_rate"]
+
+
+def test_sandbox_schedule_is_the_schedule_hcl_creates():
+    schedule = resource("schedule.tf", "aws_scheduler_schedule", "healthcheck")
+    assert schedule["name"] == "${var.name}-healthcheck"
+    assert schedule["schedule_expression"] == "${var.healthcheck_schedule_expression}"
+    assert ModuleConfig(name="x").schedule_name == "x-healthcheck"

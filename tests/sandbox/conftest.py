@@ -1,0 +1,35 @@
+"""One emulator for the module: moto on loopback, handlers in worker processes, alarms evaluated."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sandbox.scenario import Emulator, emulator
+from sandbox.stack import AlarmConfig, ModuleConfig, Stack
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def local_emulator() -> Iterator[Emulator]:
+    with emulator(max_environments=10, alarm_interval=0.25) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Stack]:
+    """Provision a fresh module instance (its own table, functions, alarms) into the shared emulator."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_emulator.endpoint)
+
+    def make(**variables) -> Stack:
+        variables.setdefault("name", f"sbx{next(_names)}")
+        variables.setdefault("healthcheck_schedule_expression", "rate(1 second)")
+        # One-second alarms, so that a test waits seconds rather than minutes.
+        variables.setdefault("downstream_alarm", AlarmConfig(period=1, evaluation_periods=1, datapoints_to_alarm=1,
+                                                             comparison_operator="GreaterThanOrEqualToThreshold"))
+        variables.setdefault("healthcheck_alarm", AlarmConfig(period=1))
+        return local_emulator.provision(ModuleConfig(**variables))
+    return make

@@ -1,0 +1,140 @@
+"""The sandbox drives the real state machine and handlers: trips, vetoes, recoveries and races.
+
+Each test provisions its own module instance into one shared emulator, with one-second
+alarm periods. Nothing here asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from circuit.model import Attr
+from sandbox.scenario import wait_for
+from sandbox.stack import AlarmConfig
+
+NO_ALARM = AlarmConfig(enabled=False)
+
+
+def invocations(emulator, stack, key: str, since: int = 0):
+    name = stack.config.function_name(key)
+    return [i for i in emulator.runner.invocations[since:] if i.function == name]
+
+
+def state(stack) -> str | None:
+    return stack.item().get("state")
+
+
+def test_in_band_trip_after_exactly_failure_threshold_failures(sandbox_stack, local_emulator):
+    stack = sandbox_stack(failure_threshold=3, state_cache_seconds=0, downstream_alarm=NO_ALARM,
+                          healthcheck_alarm=NO_ALARM)
+    stack.set_health(False)
+    results = [stack.call() for _ in range(5)]
+    assert [r["error"] for r in results] == ["DependencyUnavailable"] * 3 + ["CircuitOpen"] * 2
+    downstream = invocations(local_emulator, stack, "downstream")
+    assert [i.error_type for i in downstream] == ["DependencyUnavailable"] * 3
+    assert stack.item()["reason"] == "3 consecutive failures (last: DependencyUnavailable)"
+
+
+def test_handler_errors_reach_callers_as_lambda_reports_them(sandbox_stack):
+    stack = sandbox_stack(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+    response = boto3.client("lambda").invoke(FunctionName=stack.config.function_name("downstream"),
+                                             Payload=json.dumps({"invalid": True}).encode())
+    assert response["FunctionError"] == "Unhandled"
+    body = json.loads(response["Payload"].read())
+    assert (body["errorType"], body["errorMessage"]) == ("ValidationError", "request rejected: invalid is set")
+    execution = stack.call({"invalid": True})
+    assert (execution["status"], execution["error"]) == ("FAILED", "ValidationError")
+    assert "request rejected" in execution["cause"]
+
+
+def test_the_downstream_alarm_trips_the_circuit(sandbox_stack, local_emulator):
+    stack = sandbox_stack(failure_threshold=1000, healthcheck_alarm=NO_ALARM)
+    stack.set_health(False)
+    assert wait_for(lambda: stack.call()["error"] == "CircuitOpen", timeout=20, step=0)
+    item = stack.item()
+    assert item["reason"] == f"downstream alarm {stack.config.alarm_name('downstream')} in ALARM"
+    assert item["failure_count"] < 1000  # not the in-band count
+    alarm = boto3.client("cloudwatch").describe_alarms(AlarmNames=[stack.config.alarm_name("downstream")])
+    assert alarm["MetricAlarms"][0]["StateValue"] == "ALARM"
+    assert invocations(local_emulator, stack, "alarm_handler")  # delivered through SNS to the real handler
+
+
+def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_stack, local_emulator):
+    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1, state_cache_seconds=0,
+                          downstream_alarm=NO_ALARM)
+    stack.set_health(False)
+    stack.call(), stack.call()
+    assert state(stack) == "OPEN"
+    assert wait_for(lambda: stack.item().get(Attr.alarm_state("healthcheck")) == "ALARM", timeout=10)
+    time.sleep(1.2)  # past the open duration
+    vetoed = stack.call()
+    assert vetoed["error"] == "CircuitOpen"
+    assert "vetoes probes" in vetoed["cause"]
+    assert len(invocations(local_emulator, stack, "downstream")) == 2  # no probe reached the downstream
+
+    stack.set_health(True)
+    assert wait_for(lambda: state(stack) == "CLOSED", timeout=10)
+    assert stack.item()["reason"] == f"healthcheck alarm {stack.config.alarm_name('healthcheck')} back to OK"
+    assert stack.call()["status"] == "SUCCEEDED"
+
+
+def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox_stack):
+    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1, max_open_duration_seconds=8,
+                          state_cache_seconds=0, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+    stack.set_health(False)
+    stack.call()
+    time.sleep(1.1)
+    failed_probe = stack.call()
+    assert (failed_probe["states"][-2:], failed_probe["error"]) == (["RecordFailure", "DownstreamFailed"],
+                                                                    "DependencyUnavailable")
+    reopened = stack.item()
+    assert (reopened["state"], reopened["open_count"]) == ("OPEN", 1)
+    assert reopened["reason"] == "probe failed (DependencyUnavailable)"
+    assert 1 <= reopened["open_until"] - reopened["opened_at"] <= 2 + 1  # doubled with jitter, whole seconds
+
+    stack.set_health(True)
+    time.sleep(max(0.0, float(reopened["open_until"]) - time.time()) + 0.1)
+    probe = stack.call()
+    assert (probe["status"], probe["states"][-1]) == ("SUCCEEDED", "RecordSuccess")
+    assert (state(stack), stack.item()["reason"]) == ("CLOSED", "1 probe(s) succeeded")
+
+
+def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, local_emulator):
+    # No state cache: an environment still holding the CLOSED it read before the trip would call
+    # the downstream without electing itself (the cache's documented lag), which is not a probe.
+    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1, state_cache_seconds=0,
+                          downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, example_slow_seconds=5)
+    stack.set_health(False)
+    stack.call()
+    stack.set_health("slow")  # the probe stays in flight while the others race
+    time.sleep(1.1)
+    since = len(local_emulator.runner.invocations)
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        arns = list(pool.map(lambda _: stack.start(), range(100)))
+    results = [stack.wait(arn, timeout=120) for arn in arns]
+    decisions = [i.response() for i in invocations(local_emulator, stack, "check_circuit", since)]
+    assert len(decisions) == 100
+    probes = [d for d in decisions if d["probe"]]
+    assert len(probes) == 1
+    # Everyone else failed fast, or was called only after the probe had closed the circuit.
+    others = [d for d in decisions if not d["probe"]]
+    assert all(d["action"] == "short_circuit" or (d["state"] == "CLOSED" and d["generation"] > probes[0]["generation"])
+               for d in others)
+    assert {r.get("error") for r in results} <= {None, "CircuitOpen"}
+    assert state(stack) == "CLOSED"
+    assert local_emulator.runner.environment_count(stack.config.function_name("check_circuit")) > 1
+
+
+def test_duplicate_and_out_of_order_notifications_change_nothing(sandbox_stack):
+    # Times after the evaluator's own notifications, so only these are the newest.
+    stack = sandbox_stack(downstream_alarm=NO_ALARM)
+    stack.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:10.000+0000")
+    tripped = stack.item()
+    assert (tripped["state"], tripped["healthcheck_alarm"]) == ("OPEN", "ALARM")
+    stack.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:10.000+0000")  # SNS delivers it again
+    stack.publish_alarm("healthcheck", "OK", "2031-01-01T00:00:05.000+0000", old_state="ALARM")  # an older one, late
+    assert stack.item() == tripped
