@@ -13,7 +13,7 @@ from rich.console import Console
 
 from sandbox.definition import ROOT
 from sandbox.report import LiveTimeline, chart, print_summary
-from sandbox.scenario import Options, play, running
+from sandbox.scenario import Options, differences_from_defaults, play, running
 
 DEFAULT_CHART = ROOT / "out" / "sandbox.png"
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print("The module's state machine (statemachine/circuit_breaker.asl.json) and handlers (lambdas/) run "
                   "against moto on 127.0.0.1, with the example downstream and healthcheck (examples/basic).")
     console.print("Sandbox settings that differ from the module's defaults, so the run takes under a minute:")
-    for line in options_differences(config):
+    for line in differences_from_defaults(config):
         console.print(f"  • {line}")
     started = time.monotonic()
     with running(config, options.max_environments, port=args.port) as sandbox:
@@ -90,12 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if not verdict else 1
 
 
-def options_differences(config) -> list[str]:
-    from sandbox.scenario import differences_from_defaults
-
-    return differences_from_defaults(config)
-
-
 def check(summary: dict) -> list[str]:
     """What a newcomer should have seen; anything else is reported and makes the exit status 1."""
     reasons = [t["reason"] for t in summary["transitions"] if t["to"] == "OPEN"]
@@ -112,24 +106,26 @@ def check(summary: dict) -> list[str]:
 
 
 def keep_running(console: Console, sandbox) -> None:
-    stack = sandbox.stack
-    endpoint = sandbox.endpoint
+    stack, endpoint = sandbox.stack, sandbox.endpoint
     console.rule("[bold]Emulator still running")
     console.print(f"Endpoint: {endpoint}   (Ctrl-C stops it)\n")
-    console.print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION=us-east-1")
-    console.print(f"aws --endpoint-url {endpoint} stepfunctions start-execution "
-                  f"--state-machine-arn {stack.state_machine_arn} --input '{{\"request\": 1}}'")
-    console.print(f"aws --endpoint-url {endpoint} stepfunctions describe-execution --execution-arn <executionArn>")
-    console.print(f"aws --endpoint-url {endpoint} ssm put-parameter --overwrite --name {stack.health_parameter} "
-                  f"--type String --value failing   # or degraded, healthy")
-    console.print(f"AWS_ENDPOINT_URL={endpoint} circuitctl --table {stack.config.table_name} show {stack.config.name}")
+    commands = [
+        "export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION=us-east-1",
+        f"aws --endpoint-url {endpoint} stepfunctions start-execution "
+        f"--state-machine-arn {stack.state_machine_arn} --input '{{\"request\": 1}}'",
+        f"aws --endpoint-url {endpoint} stepfunctions describe-execution --execution-arn <executionArn>",
+        f"aws --endpoint-url {endpoint} ssm put-parameter --overwrite --name {stack.health_parameter} "
+        f"--type String --value failing   # or slow, healthy",
+        f"AWS_ENDPOINT_URL={endpoint} circuitctl --table {stack.config.table_name} show {stack.config.name}",
+    ]
+    for command in commands:
+        console.print(command, soft_wrap=True, markup=False)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
         console.print("stopping")
-
 
 if __name__ == "__main__":
     sys.exit(main())
