@@ -1,0 +1,193 @@
+# What the module creates under each toggle, and whether it wires the right things together.
+# Mocked providers: `apply` here creates nothing; computed values are invented by the mocks.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+mock_provider "archive" {}
+
+variables {
+  name                    = "orders"
+  downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
+}
+
+run "defaults" {
+  assert {
+    condition     = length(aws_dynamodb_table.this) == 1 && aws_dynamodb_table.this[0].name == "orders-circuits"
+    error_message = "The module creates its table, named after the instance."
+  }
+  assert {
+    condition     = aws_sfn_state_machine.this.type == "STANDARD" && aws_sfn_state_machine.this.name == "orders"
+    error_message = "The state machine is STANDARD by default and named after the instance."
+  }
+  assert {
+    condition     = toset(keys(aws_lambda_function.this)) == toset(["check_circuit", "record_outcome", "alarm_handler"])
+    error_message = "The module runs three functions of its own."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.downstream) == 1 && length(aws_cloudwatch_metric_alarm.healthcheck) == 0
+    error_message = "Without a healthcheck there is a downstream alarm only."
+  }
+  assert {
+    condition     = length(aws_scheduler_schedule.healthcheck) == 0 && length(aws_iam_role.scheduler) == 0
+    error_message = "Without a healthcheck nothing is scheduled."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].dimensions == tomap({ FunctionName = "orders-api" })
+    error_message = "An unqualified downstream ARN gives a FunctionName dimension only."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].alarm_name == "orders-downstream"
+    error_message = "Alarm names carry the instance name."
+  }
+  assert {
+    condition     = alltrue([for key, fn in aws_lambda_function.this : fn.function_name == "orders-${replace(key, "_", "-")}"])
+    error_message = "Function names carry the instance name."
+  }
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.environment[0].variables.TABLE_NAME == "orders-circuits" && fn.environment[0].variables.CIRCUIT_NAME == "orders"])
+    error_message = "Every function is told its table and circuit."
+  }
+}
+
+run "rendered_definition_calls_the_right_functions" {
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Parameters.FunctionName == aws_lambda_function.this["check_circuit"].arn
+    error_message = "CheckCircuit invokes the module's state-check function."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.RecordFailure.Parameters.FunctionName == aws_lambda_function.this["record_outcome"].arn
+    error_message = "RecordFailure invokes the module's outcome-recording function."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CallDownstream.Parameters.FunctionName == var.downstream_function_arn
+    error_message = "CallDownstream invokes the function passed in, exactly as given."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Error == "CircuitOpen"
+    error_message = "By default an open circuit fails fast with CircuitOpen."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Parameters.Payload.circuit == "orders"
+    error_message = "The state check is told the circuit name."
+  }
+}
+
+run "express_with_a_shared_table_and_a_fallback_payload" {
+  variables {
+    type             = "EXPRESS"
+    create_table     = false
+    table_name       = "platform-circuits"
+    fallback_mode    = "payload"
+    fallback_payload = { degraded = true }
+  }
+  assert {
+    condition     = aws_sfn_state_machine.this.type == "EXPRESS" && length(aws_dynamodb_table.this) == 0
+    error_message = "EXPRESS on an existing table creates no table."
+  }
+  assert {
+    condition     = aws_lambda_function.this["check_circuit"].environment[0].variables.TABLE_NAME == "platform-circuits"
+    error_message = "Functions use the shared table."
+  }
+  assert {
+    condition     = contains(data.aws_iam_policy_document.function["check_circuit"].statement[0].resources, "arn:aws:dynamodb:eu-west-1:123456789012:table/platform-circuits")
+    error_message = "Table permissions name the shared table."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Result.degraded == true
+    error_message = "The fallback payload is what an open circuit returns."
+  }
+}
+
+run "healthcheck_and_qualified_arns" {
+  variables {
+    downstream_function_arn  = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"
+    healthcheck_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"
+  }
+  assert {
+    condition     = length(aws_scheduler_schedule.healthcheck) == 1 && length(aws_cloudwatch_metric_alarm.healthcheck) == 1
+    error_message = "A healthcheck is scheduled and alarmed."
+  }
+  assert {
+    condition     = aws_scheduler_schedule.healthcheck[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"
+    error_message = "The schedule invokes the healthcheck passed in."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].dimensions == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" })
+    error_message = "A qualified downstream ARN adds the Resource dimension."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.healthcheck[0].dimensions == tomap({ FunctionName = "orders-health", Resource = "orders-health:7" })
+    error_message = "The healthcheck alarm watches the healthcheck passed in."
+  }
+  assert {
+    condition     = contains(data.aws_iam_policy_document.state_machine.statement[0].resources, "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live")
+    error_message = "The state machine may invoke the qualified downstream ARN."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.scheduler[0].statement[0].resources == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"])
+    error_message = "The scheduler may invoke the healthcheck and nothing else."
+  }
+}
+
+run "error_rate_alarm" {
+  variables {
+    downstream_alarm = { metric_name = "ErrorRate", threshold = 5, min_invocations = 20 }
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.downstream[0].metric_query) == 3 && aws_cloudwatch_metric_alarm.downstream[0].metric_name == null
+    error_message = "Error-rate mode is a metric-math alarm."
+  }
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * errors / invocations, 0)"
+    error_message = "The expression honours min_invocations."
+  }
+}
+
+run "iam_is_scoped_to_the_module" {
+  variables {
+    allowed_circuits = ["orders-eu"]
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.function["check_circuit"].statement[0].resources == toset([local.table_arn])
+    error_message = "Table permissions name only the module's table."
+  }
+  assert {
+    condition     = toset(one(data.aws_iam_policy_document.function["check_circuit"].statement[0].condition).values) == toset(["orders", "orders-eu"])
+    error_message = "The state check may touch only its own circuits' items."
+  }
+  assert {
+    condition     = toset(one(data.aws_iam_policy_document.function["alarm_handler"].statement[0].condition).values) == toset(["orders"])
+    error_message = "The alarm handler may touch only the module's circuit."
+  }
+  assert {
+    condition     = alltrue([for key, doc in data.aws_iam_policy_document.function : alltrue([for s in doc.statement : !contains(s.actions, "*") && !anytrue([for a in s.actions : endswith(a, ":*")])])])
+    error_message = "No function statement grants a wildcard action."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.function["record_outcome"].statement[1].resources == toset(["${aws_cloudwatch_log_group.function["record_outcome"].arn}:*"])
+    error_message = "A function writes only to its own log group."
+  }
+  assert {
+    condition     = toset(data.aws_iam_policy_document.state_machine.statement[0].resources) == toset([aws_lambda_function.this["check_circuit"].arn, aws_lambda_function.this["record_outcome"].arn, var.downstream_function_arn])
+    error_message = "The state machine may invoke its two functions and the downstream, nothing else."
+  }
+  assert {
+    condition     = one(data.aws_iam_policy_document.alarms_topic.statement[0].principals).identifiers == toset(["cloudwatch.amazonaws.com"])
+    error_message = "Only CloudWatch may publish to the alarm topic."
+  }
+  assert {
+    condition     = toset([for c in data.aws_iam_policy_document.alarms_topic.statement[0].condition : "${c.variable}=${join(",", c.values)}"]) == toset(["aws:SourceAccount=123456789012", "aws:SourceArn=arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-*"])
+    error_message = "Publishing is limited to this account's alarms of this module."
+  }
+}
+
+run "names_are_unique_per_instance" {
+  variables {
+    name = "payments"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].alarm_name == "payments-downstream" && aws_sns_topic.alarms.name == "payments-alarms" && aws_iam_role.state_machine.name == "payments-state-machine"
+    error_message = "Every name derives from var.name, so two instances never collide."
+  }
+}

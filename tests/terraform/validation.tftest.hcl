@@ -1,0 +1,292 @@
+# Every variable validation rejects a bad value (one run per rule, `expect_failures`).
+# Run by `make test` (tests/terraform/test_terraform.py) with the stand-in providers.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+mock_provider "archive" {}
+
+variables {
+  name                    = "orders"
+  downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
+}
+
+run "rejects_name" {
+  command = plan
+  variables {
+    name = "has spaces"
+  }
+  expect_failures = [var.name]
+}
+
+run "rejects_circuit_name" {
+  command = plan
+  variables {
+    circuit_name = "no spaces allowed"
+  }
+  expect_failures = [var.circuit_name]
+}
+
+run "rejects_failure_threshold" {
+  command = plan
+  variables {
+    failure_threshold = 0
+  }
+  expect_failures = [var.failure_threshold]
+}
+
+run "rejects_success_threshold" {
+  command = plan
+  variables {
+    success_threshold = 1.5
+  }
+  expect_failures = [var.success_threshold]
+}
+
+run "rejects_half_open_max_probes" {
+  command = plan
+  variables {
+    half_open_max_probes = 0
+  }
+  expect_failures = [var.half_open_max_probes]
+}
+
+run "rejects_open_duration_seconds" {
+  command = plan
+  variables {
+    open_duration_seconds = 0
+  }
+  expect_failures = [var.open_duration_seconds]
+}
+
+run "rejects_max_open_duration_seconds" {
+  command = plan
+  variables {
+    max_open_duration_seconds = 10
+  }
+  expect_failures = [var.max_open_duration_seconds]
+}
+
+run "rejects_state_cache_seconds" {
+  command = plan
+  variables {
+    state_cache_seconds = 61
+  }
+  expect_failures = [var.state_cache_seconds]
+}
+
+run "rejects_on_store_error" {
+  command = plan
+  variables {
+    on_store_error = "retry"
+  }
+  expect_failures = [var.on_store_error]
+}
+
+run "rejects_healthcheck_recovery" {
+  command = plan
+  variables {
+    healthcheck_recovery = "probe"
+  }
+  expect_failures = [var.healthcheck_recovery]
+}
+
+run "rejects_insufficient_data" {
+  command = plan
+  variables {
+    insufficient_data = "breaching"
+  }
+  expect_failures = [var.insufficient_data]
+}
+
+run "rejects_downstream_function_arn" {
+  command = plan
+  variables {
+    downstream_function_arn = "orders-api"
+  }
+  expect_failures = [var.downstream_function_arn]
+}
+
+run "rejects_downstream_timeout_seconds" {
+  command = plan
+  variables {
+    downstream_timeout_seconds = 901
+  }
+  expect_failures = [var.downstream_timeout_seconds]
+}
+
+run "rejects_healthcheck_function_arn" {
+  command = plan
+  variables {
+    healthcheck_function_arn = "arn:aws:lambda:eu-west-1:123:function:x"
+  }
+  expect_failures = [var.healthcheck_function_arn]
+}
+
+run "rejects_healthcheck_schedule_expression" {
+  command = plan
+  variables {
+    healthcheck_schedule_expression = "every minute"
+  }
+  expect_failures = [var.healthcheck_schedule_expression]
+}
+
+run "rejects_downstream_alarm_metric_name" {
+  command = plan
+  variables {
+    downstream_alarm = { metric_name = "Latency" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_statistic" {
+  command = plan
+  variables {
+    downstream_alarm = { statistic = "Median" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_period" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 45 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_datapoints" {
+  command = plan
+  variables {
+    downstream_alarm = { evaluation_periods = 2, datapoints_to_alarm = 3 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_comparison_operator" {
+  command = plan
+  variables {
+    downstream_alarm = { comparison_operator = "Equals" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_treat_missing_data" {
+  command = plan
+  variables {
+    downstream_alarm = { treat_missing_data = "zero" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_downstream_alarm_min_invocations" {
+  command = plan
+  variables {
+    downstream_alarm = { min_invocations = -1 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_healthcheck_alarm_period" {
+  command = plan
+  variables {
+    healthcheck_alarm = { period = 90 }
+  }
+  expect_failures = [var.healthcheck_alarm]
+}
+
+run "rejects_healthcheck_alarm_datapoints" {
+  command = plan
+  variables {
+    healthcheck_alarm = { evaluation_periods = 1, datapoints_to_alarm = 2 }
+  }
+  expect_failures = [var.healthcheck_alarm]
+}
+
+run "rejects_healthcheck_alarm_treat_missing_data" {
+  command = plan
+  variables {
+    healthcheck_alarm = { treat_missing_data = "zero" }
+  }
+  expect_failures = [var.healthcheck_alarm]
+}
+
+run "rejects_fallback_mode" {
+  command = plan
+  variables {
+    fallback_mode = "retry"
+  }
+  expect_failures = [var.fallback_mode]
+}
+
+run "rejects_fallback_mode_needs_function" {
+  command = plan
+  variables {
+    fallback_mode = "function"
+  }
+  expect_failures = [var.fallback_mode]
+}
+
+run "rejects_type" {
+  command = plan
+  variables {
+    type = "FAST"
+  }
+  expect_failures = [var.type]
+}
+
+run "rejects_state_machine_log_level" {
+  command = plan
+  variables {
+    state_machine_log_level = "INFO"
+  }
+  expect_failures = [var.state_machine_log_level]
+}
+
+run "rejects_table_name_without_table" {
+  command = plan
+  variables {
+    create_table = false
+  }
+  expect_failures = [var.table_name]
+}
+
+run "rejects_lambda_runtime" {
+  command = plan
+  variables {
+    lambda_runtime = "python3.9"
+  }
+  expect_failures = [var.lambda_runtime]
+}
+
+run "rejects_lambda_architecture" {
+  command = plan
+  variables {
+    lambda_architecture = "arm"
+  }
+  expect_failures = [var.lambda_architecture]
+}
+
+run "rejects_lambda_memory_size" {
+  command = plan
+  variables {
+    lambda_memory_size = 64
+  }
+  expect_failures = [var.lambda_memory_size]
+}
+
+run "rejects_log_level" {
+  command = plan
+  variables {
+    log_level = "TRACE"
+  }
+  expect_failures = [var.log_level]
+}
+
+run "rejects_log_retention_days" {
+  command = plan
+  variables {
+    log_retention_days = 10
+  }
+  expect_failures = [var.log_retention_days]
+}
