@@ -3,6 +3,7 @@
 ################################################################################
 
 resource "aws_scheduler_schedule" "healthcheck" {
+  #checkov:skip=CKV_AWS_297:The schedule holds a constant, non-secret input ({source, circuit}); AWS-owned encryption suffices.
   count = local.healthcheck_enabled ? 1 : 0
 
   name                = "${var.name}-healthcheck"
