@@ -6,10 +6,16 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install demo test clean
 
+# checkov gets a virtual environment of its own: it pins old versions of shared packages and
+# ships a fork of python-hcl2 under the same module name, which would break the contract tests.
+CHECKOV_PIN := checkov>=3.2,<4
+
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet '$(CHECKOV_PIN)'
 	touch $@
 
 install: $(INSTALLED)
