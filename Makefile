@@ -10,10 +10,15 @@ INSTALLED := $(VENV)/.installed
 # ships a fork of python-hcl2 under the same module name, which would break the contract tests.
 CHECKOV_PIN := checkov>=3.2,<4
 
+CHECKOV := $(VENV)/checkov/bin/checkov
+
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CHECKOV): $(INSTALLED)
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet '$(CHECKOV_PIN)'
 	touch $@
@@ -23,8 +28,8 @@ install: $(INSTALLED)
 demo: install
 	$(BIN)/circuit-sandbox
 
-test: install
+test: install $(CHECKOV)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .coverage
+	rm -rf $(VENV) out .build .pytest_cache .coverage
