@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test reliability clean
 
 # checkov gets a virtual environment of its own: it pins old versions of shared packages and
 # ships a fork of python-hcl2 under the same module name, which would break the contract tests.
@@ -30,6 +30,10 @@ demo: install
 
 test: install $(CHECKOV)
 	$(BIN)/python -m pytest
+
+# The long profiles (10,000 examples per entry point, ten times the interleavings) and their figures.
+reliability: install
+	$(BIN)/python -m pytest tests/reliability --hypothesis-profile=long --no-cov -p no:randomly
 
 clean:
 	rm -rf $(VENV) out .build .pytest_cache .coverage

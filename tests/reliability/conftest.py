@@ -35,6 +35,12 @@ def count(figure: str, amount: int = 1) -> None:
         FIGURES[figure] += amount
 
 
+def record(figure: str, value: int) -> None:
+    """Keep the largest value seen for a figure."""
+    with _figures_lock:
+        FIGURES[figure] = max(FIGURES[figure], value)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if not FIGURES:
         return

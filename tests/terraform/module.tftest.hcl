@@ -191,3 +191,31 @@ run "names_are_unique_per_instance" {
     error_message = "Every name derives from var.name, so two instances never collide."
   }
 }
+
+run "secure_by_default" {
+  assert {
+    condition     = aws_dynamodb_table.this[0].server_side_encryption[0].enabled == true
+    error_message = "The table is encrypted."
+  }
+  assert {
+    condition     = length(aws_kms_key.alarms) == 1 && aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms[0].arn && aws_kms_key.alarms[0].enable_key_rotation
+    error_message = "The alarm topic is encrypted with a rotating customer managed key (CloudWatch cannot use the AWS managed one)."
+  }
+  assert {
+    condition = alltrue([for doc in concat(values(data.aws_iam_policy_document.function), [data.aws_iam_policy_document.state_machine, data.aws_iam_policy_document.alarms_topic]) :
+    alltrue([for s in doc.statement : alltrue([for a in s.actions : a != "*" && !endswith(a, ":*")])])])
+    error_message = "No role or topic policy statement grants a wildcard action."
+  }
+  assert {
+    condition     = alltrue([for doc in values(data.aws_iam_policy_document.function) : alltrue([for s in doc.statement : !contains(s.resources, "*")])])
+    error_message = "Without tracing, function policies name every resource."
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.state_machine.statement : s.sid if contains(s.resources, "*")] == ["LogDelivery"]
+    error_message = "The state machine's only unscoped statement is log delivery, whose APIs take no resource ARN."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.alarms_topic.statement[0].resources == toset([aws_sns_topic.alarms.arn]) && data.aws_iam_policy_document.alarms_topic.statement[0].actions == toset(["sns:Publish"])
+    error_message = "The topic policy allows publishing to this topic and nothing else."
+  }
+}

@@ -1,0 +1,45 @@
+"""Handlers never log the environment, credentials or whole payloads (captured at INFO)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.runner import FunctionSpec, ModuleEnvironment
+from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
+
+SECRET = "s3cr3t-payload-4242"
+
+
+def environment(function: str) -> ModuleEnvironment:
+    config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], log_level="DEBUG")
+    spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment())
+    return ModuleEnvironment(spec)
+
+
+@pytest.mark.usefixtures("circuits")
+def test_no_handler_logs_credentials_environment_or_payloads(capsys, monkeypatch, lambda_context):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
+    check = environment("check_circuit")
+    check.handler({"circuit": "orders", "caller": "c", "input": {"order": SECRET, "card": SECRET}}, lambda_context)
+    with pytest.raises(check.module.InvalidCircuitRequest):
+        check.handler({"circuit": "orders", "caller": "c", "input": {"circuit": "stranger", "card": SECRET}},
+                      lambda_context)
+    record = environment("record_outcome")
+    for _ in range(6):  # enough to trip: transition logs included
+        record.handler({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"}, lambda_context)
+    record.handler({"circuit": "orders", "generation": "x", "probe": False, "error": SECRET}, lambda_context)
+    alarms = environment("alarm_handler")
+    alarms.handler({"Records": [
+        {"Sns": {"Message": json.dumps({"AlarmName": "orders-healthcheck", "NewStateValue": "ALARM",
+                                        "StateChangeTime": "2027-01-15T08:00:00.000+0000",
+                                        "NewStateReason": SECRET, "AlarmDescription": SECRET})}},
+        {"Sns": {"Message": "not json " + SECRET}}]}, lambda_context)
+
+    logs = capsys.readouterr().out
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and '"level"' in line]
+    assert any(line.get("message") == "circuit transition" for line in lines)  # the capture works
+    assert SECRET not in logs
+    assert "AWS_SECRET_ACCESS_KEY" not in logs and "AWS_SESSION_TOKEN" not in logs

@@ -1,0 +1,134 @@
+"""A hundred callers at once, in random interleavings: one trip, one probe per window, overrides kept.
+
+Each caller is its own Breaker (its own execution environment and cache) on one moto table,
+whose item writes are atomic as DynamoDB's are (sandbox.emulator.atomic_dynamodb).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from circuit.breaker import Breaker
+from circuit.model import FORCED_OPEN, HALF_OPEN, OPEN
+from circuit.settings import Settings
+from circuit.store import CircuitStore
+from tests.lambdas.circuit.conftest import ALARMS, Clock
+from tests.reliability.conftest import count, record
+
+CALLERS = 100
+INTERLEAVINGS = settings(max_examples=15)  # each example runs 100 threads; `long` runs ten times more
+
+
+def interleavings():
+    return INTERLEAVINGS if settings._current_profile != "long" else settings(max_examples=150)  # noqa: SLF001
+
+
+def breakers(table: str, clock: Clock, **overrides) -> list[Breaker]:
+    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, state_cache_seconds=0,
+                  alarms=ALARMS) | overrides
+    client = boto3.client("dynamodb")
+    return [Breaker(Settings(**values), CircuitStore(table, client), clock=clock, jitter=lambda: 0.5)
+            for _ in range(CALLERS)]
+
+
+def race(actions) -> list:
+    """Run the actions at once: every thread waits at a barrier, then acts."""
+    barrier = threading.Barrier(len(actions))
+
+    def run(action):
+        barrier.wait()
+        return action()
+
+    with ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        results = list(pool.map(run, actions))
+    record("concurrent callers per race", len(actions))
+    count("races run")
+    return results
+
+
+@pytest.fixture
+def fleet(circuits):
+    return circuits, Clock()
+
+
+@interleavings()
+@given(rng=st.randoms(use_true_random=False), threshold=st.integers(1, 10))
+def test_concurrent_failures_trip_exactly_once(fleet, rng, threshold):
+    table, clock = fleet
+    boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
+    fleet_ = breakers(table, clock, failure_threshold=threshold)
+    order = list(range(CALLERS))
+    rng.shuffle(order)
+    outcomes = race([lambda i=i: fleet_[i].record("orders", 0, False, "Boom") for i in order])
+    assert outcomes.count("tripped") == 1  # one CLOSED -> OPEN transition written and logged
+    assert fleet_[0].get("orders").state == OPEN
+    count("interleavings: concurrent failures")
+
+
+@interleavings()
+@given(rng=st.randoms(use_true_random=False), max_probes=st.integers(1, 3))
+def test_one_recovery_window_admits_exactly_half_open_max_probes(fleet, rng, max_probes):
+    table, clock = fleet
+    boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
+    fleet_ = breakers(table, clock, failure_threshold=1, half_open_max_probes=max_probes)
+    fleet_[0].record("orders", 0, False, "Boom")
+    clock.advance(31)
+    callers = list(range(CALLERS))
+    rng.shuffle(callers)
+    decisions = race([lambda i=i: fleet_[i].check("orders", f"caller-{i}") for i in callers])
+    probes = sum(d.probe for d in decisions)
+    assert probes == max_probes
+    assert fleet_[0].get("orders").state == HALF_OPEN
+    count(f"recovery windows allowing {max_probes} probe(s)")
+    count(f"probes admitted in windows allowing {max_probes}", probes)
+
+
+@interleavings()
+@given(rng=st.randoms(use_true_random=False))
+def test_mixed_automation_never_undoes_an_override_and_stale_outcomes_change_nothing(fleet, rng):
+    table, clock = fleet
+    boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
+    fleet_ = breakers(table, clock, failure_threshold=2, open_duration_seconds=1)
+    operator = fleet_[0]
+    forced = operator.force("orders", FORCED_OPEN, "ana", "maintenance")
+    stale_generation = forced.generation - 1
+
+    def automation(i: int):
+        kind = rng.choice(["check", "fail", "succeed", "probe", "alarm", "ok"])
+        breaker = fleet_[i]
+        stamp = 1_800_000_000_000 + rng.randint(0, 10_000)
+        if kind == "check":
+            return breaker.check("orders", f"c{i}")
+        if kind in ("fail", "succeed", "probe"):
+            return breaker.record("orders", rng.choice([stale_generation, forced.generation]), kind == "probe",
+                                  None if kind == "succeed" else "Boom")
+        return breaker.on_alarm(rng.choice(list(ALARMS)), "ALARM" if kind == "alarm" else "OK", stamp)
+
+    race([lambda i=i: automation(i) for i in range(CALLERS)])
+    after = operator.get("orders")
+    assert (after.override, after.state) == (FORCED_OPEN, OPEN)
+    assert after.generation == forced.generation  # no automated transition happened
+    count("interleavings: automation against an override")
+
+
+def test_late_outcomes_from_older_generations_change_nothing(circuits):
+    clock = Clock()
+    fleet_ = breakers(circuits, clock, failure_threshold=1, open_duration_seconds=1)
+    fleet_[0].record("orders", 0, False, "Boom")  # generation 1: OPEN
+    clock.advance(2)
+    probe = fleet_[1].check("orders", "prober")  # generation 2: HALF_OPEN
+    assert fleet_[1].record("orders", probe.generation, True, None) == "closed"  # generation 3: CLOSED
+    closed = fleet_[0].get("orders")
+    late = [(generation, probe_, error) for generation in (0, 1, 2) for probe_ in (False, True) for error in (None, "Boom")]
+    outcomes = race([lambda i=i, o=o: fleet_[i].record("orders", *o) for i, o in enumerate((late * 9)[:CALLERS])])
+    assert set(outcomes) <= {"stale", "nothing to reset"}
+    after = fleet_[0].get("orders")
+    assert (after.generation, after.state, after.failure_count) == (closed.generation, closed.state, 0)
+    count("late outcomes from older generations", len(outcomes))
