@@ -19,7 +19,33 @@ def environment(function: str) -> ModuleEnvironment:
 
 
 @pytest.mark.usefixtures("circuits")
-def test_no_handler_logs_credentials_environment_or_payloads(capsys, monkeypatch, lambda_context):
+def test_no_handler_logs_credentials_environment_or_payloads(monkeypatch, lambda_context):
+    import io
+    import logging
+
+    from circuit import telemetry
+
+    # One logger per process here (Lambda: per environment); circuitctl's tests may have quietened it.
+    # What CloudWatch Logs would receive: the Powertools formatter's output, captured here.
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(telemetry.logger.registered_formatter)
+    level = telemetry.logger.log_level
+    telemetry.logger.setLevel("DEBUG")
+    telemetry.logger.addHandler(handler)
+    try:
+        run_every_handler(monkeypatch, lambda_context)
+    finally:
+        telemetry.logger.removeHandler(handler)
+        telemetry.logger.setLevel(level)
+    logs = captured.getvalue()
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and '"level"' in line]
+    assert any(line.get("message") == "circuit transition" for line in lines)  # the capture works
+    assert SECRET not in logs
+    assert "AWS_SECRET_ACCESS_KEY" not in logs and "AWS_SESSION_TOKEN" not in logs
+
+
+def run_every_handler(monkeypatch, lambda_context) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
     check = environment("check_circuit")
@@ -37,9 +63,3 @@ def test_no_handler_logs_credentials_environment_or_payloads(capsys, monkeypatch
                                         "StateChangeTime": "2027-01-15T08:00:00.000+0000",
                                         "NewStateReason": SECRET, "AlarmDescription": SECRET})}},
         {"Sns": {"Message": "not json " + SECRET}}]}, lambda_context)
-
-    logs = capsys.readouterr().out
-    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and '"level"' in line]
-    assert any(line.get("message") == "circuit transition" for line in lines)  # the capture works
-    assert SECRET not in logs
-    assert "AWS_SECRET_ACCESS_KEY" not in logs and "AWS_SESSION_TOKEN" not in logs
