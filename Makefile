@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test reliability clean
+.PHONY: install demo test reliability bench clean
 
 # checkov gets a virtual environment of its own: it pins old versions of shared packages and
 # ships a fork of python-hcl2 under the same module name, which would break the contract tests.
@@ -30,6 +30,10 @@ demo: install
 
 test: install $(CHECKOV)
 	$(BIN)/python -m pytest
+
+# Cost per call, time to trip and recover, cold start; writes docs/benchmarks.md.
+bench: install
+	$(BIN)/circuit-bench --json out/benchmarks.json
 
 # The long profiles (10,000 examples per entry point, ten times the interleavings) and their figures.
 reliability: install

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 _ITEM_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items")
 _lock = threading.RLock()
+# Item operations served, by (operation, table): what the benchmarks count as reads and writes.
+OPERATIONS: Counter = Counter()
 
 
 @contextmanager
@@ -26,9 +29,11 @@ def atomic_dynamodb() -> Iterator[None]:
 
     def serialised(operation):
         @functools.wraps(operation)
-        def run(*args, **kwargs):
+        def run(backend, *args, **kwargs):
+            table = args[0] if args and isinstance(args[0], str) else kwargs.get("table_name", "*")
             with _lock:
-                return operation(*args, **kwargs)
+                OPERATIONS[operation.__name__, table] += 1
+                return operation(backend, *args, **kwargs)
         return run
 
     for name, operation in originals.items():

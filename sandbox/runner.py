@@ -44,6 +44,7 @@ class FunctionSpec:
     code_dir: Path
     environment: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 30
+    spread: bool = False  # ProcessRunner: round-robin over idle environments instead of reusing the latest
 
 
 @dataclass
@@ -175,14 +176,18 @@ class ProcessRunner(Runner):
     def environment_count(self, function: str) -> int:
         return len(self._all.get(function, []))
 
-    def warm(self) -> None:
-        """Start one environment now (in parallel) for every function that has none yet."""
+    def warm(self, function: str | None = None, count: int = 1) -> None:
+        """Start environments now, in parallel: `count` of `function`, or one of every function that has none."""
         def start(spec: FunctionSpec) -> None:
-            environment = self._acquire(spec)
+            environment = self._start(spec)
             with self._lock:
                 self._idle[spec.name].append(environment)
+                self._freed.notify()
 
-        specs = [spec for spec in self.functions.values() if not self._all[spec.name]]
+        if function is not None:
+            specs = [self.functions[function]] * count
+        else:
+            specs = [spec for spec in self.functions.values() if not self._all[spec.name]]
         threads = [threading.Thread(target=start, args=(spec,)) for spec in specs]
         for thread in threads:
             thread.start()
@@ -210,7 +215,11 @@ class ProcessRunner(Runner):
             while not self._idle[spec.name] and len(self._all[spec.name]) >= self.max_environments:
                 self._freed.wait()
             if self._idle[spec.name]:
-                return self._idle[spec.name].pop()
+                return self._idle[spec.name].pop(0 if spec.spread else -1)
+        return self._start(spec)
+
+    def _start(self, spec: FunctionSpec) -> _ProcessEnvironment:
+        with self._lock:
             placeholder = object()  # reserve the slot while the process starts, outside the lock
             self._all[spec.name].append(placeholder)
         try:

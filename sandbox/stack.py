@@ -174,7 +174,10 @@ class Stack:
 
     def publish_alarm(self, role: str, new_state: str, changed_at: str, old_state: str = "OK") -> None:
         """Publish the notification CloudWatch would send for this module's `role` alarm to its topic."""
-        alarm = self.cloudwatch.describe_alarms(AlarmNames=[self.config.alarm_name(role)])["MetricAlarms"][0]
+        name = self.config.alarm_name(role)
+        stored = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        alarm = stored[0] if stored else {"AlarmName": name, "EvaluationPeriods": 1, "Threshold": 1,
+                                          "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
         message = notification(alarm, old_state, new_state, "published by the sandbox", changed_at)
         self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message))
 
