@@ -324,7 +324,7 @@ def run() -> dict[str, Any]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = [f"# Benchmarks", "", f"Measured {report['date']} on {report['machine']}, by `make bench` "
+    lines = ["# Benchmarks", "", f"Measured {report['date']} on {report['machine']}, by `make bench` "
              f"(the sandbox: moto on loopback, handlers in worker processes). CloudWatch periods and the "
              f"healthcheck schedule run {report['time_scale']}× faster than on AWS (60 s → {PERIOD} s); "
              f"figures that depend on them are scaled back and marked AWS-equivalent. Took {report['seconds']} s.", ""]

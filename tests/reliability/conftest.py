@@ -16,6 +16,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, settings
 
 from circuit.model import CLOSED, HALF_OPEN, OPEN
+from sandbox.runner import FunctionSpec, ModuleEnvironment
+from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 
 settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=False,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -47,6 +49,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("reliability figures")
     for figure, value in sorted(FIGURES.items()):
         terminalreporter.write_line(f"{figure:<70} {value:>8}")
+
+
+def handler_environment(function: str, **variables) -> ModuleEnvironment:
+    """A fresh execution environment of one of the module's functions for circuit `orders`, as lambda.tf sets it."""
+    config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], **variables)
+    spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment())
+    return ModuleEnvironment(spec)
 
 
 def items() -> dict[str, dict]:

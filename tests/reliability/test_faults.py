@@ -14,7 +14,7 @@ from circuit.model import CLOSED, HALF_OPEN, OPEN
 from circuit.settings import Settings
 from circuit.store import CircuitStore, StoreError
 from tests.lambdas.circuit.conftest import ALARMS, Clock
-from tests.reliability.conftest import count
+from tests.reliability.conftest import count, handler_environment
 
 FAULTS = {
     "throttled": lambda: ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
@@ -91,12 +91,7 @@ def test_probe_election_failing_to_write_is_a_store_error_under_the_policy(circu
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_outcome_recording_reports_an_unavailable_store_and_never_fails_the_call(circuits, fault, lambda_context):
-    from sandbox.runner import FunctionSpec, ModuleEnvironment
-    from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
-
-    config = ModuleConfig(name="orders")
-    spec = FunctionSpec("orders-record-outcome", MODULE_FUNCTIONS["record_outcome"], LAMBDAS, config.lambda_environment())
-    module = ModuleEnvironment(spec).module
+    module = handler_environment("record_outcome").module
     module.breaker.store._client = FaultyClient({"update_item", "get_item"}, fault)
     for outcome in ({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"},
                     {"circuit": "orders", "generation": 0, "probe": False, "error": None},
@@ -120,12 +115,7 @@ def test_a_condition_failure_means_someone_else_won_not_an_error(circuits):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_an_alarm_handler_failure_is_retried_by_sns_without_a_double_transition(circuits, fault, lambda_context):
-    from sandbox.runner import FunctionSpec, ModuleEnvironment
-    from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
-
-    config = ModuleConfig(name="orders")
-    spec = FunctionSpec("orders-alarm-handler", MODULE_FUNCTIONS["alarm_handler"], LAMBDAS, config.lambda_environment())
-    module = ModuleEnvironment(spec).module
+    module = handler_environment("alarm_handler").module
     client = FaultyClient({"update_item"}, fault)
     module.breaker.store._client = client
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({

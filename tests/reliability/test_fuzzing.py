@@ -10,10 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from circuitctl import cli
-from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
-from sandbox.runner import FunctionSpec, ModuleEnvironment
 from sandbox.worker import Context
-from tests.reliability.conftest import assert_invariants, count, items
+from tests.reliability.conftest import assert_invariants, count, handler_environment, items
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
                     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children,
@@ -23,12 +21,6 @@ ALARMS = st.sampled_from(["orders-downstream", "orders-healthcheck", "payments-d
 STATES = st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA", "alarm", ""]) | st.text(max_size=20) | JSON
 TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)).map(
     lambda d: d.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000") | st.text(max_size=40) | JSON
-
-
-def environment(function: str, **variables) -> ModuleEnvironment:
-    config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], **variables)
-    spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment())
-    return ModuleEnvironment(spec)
 
 
 CONTEXT = Context("fuzz", "fuzz-request", 30, "us-east-1")
@@ -43,7 +35,7 @@ sns_events = st.fixed_dictionaries({"Records": st.lists(sns_records, max_size=4)
 
 @pytest.mark.usefixtures("circuits")
 def test_alarm_handler_survives_anything_sns_could_deliver():
-    lambda_handler = environment("alarm_handler").handler
+    lambda_handler = handler_environment("alarm_handler").handler
 
     @given(event=sns_events)
     def example(event):
@@ -61,7 +53,7 @@ check_events = st.fixed_dictionaries({}, optional={
 
 @pytest.mark.usefixtures("circuits")
 def test_state_check_answers_or_refuses_clearly():
-    check = environment("check_circuit")
+    check = handler_environment("check_circuit")
     lambda_handler, refusal = check.handler, check.module.InvalidCircuitRequest
 
     @given(event=check_events)
@@ -86,7 +78,7 @@ outcome_events = st.fixed_dictionaries({}, optional={
 
 @pytest.mark.usefixtures("circuits")
 def test_outcome_recording_never_fails_the_execution():
-    lambda_handler = environment("record_outcome", failure_threshold=3).handler
+    lambda_handler = handler_environment("record_outcome", failure_threshold=3).handler
 
     @given(event=outcome_events)
     def example(event):

@@ -6,16 +6,9 @@ import json
 
 import pytest
 
-from sandbox.runner import FunctionSpec, ModuleEnvironment
-from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
+from tests.reliability.conftest import handler_environment
 
 SECRET = "s3cr3t-payload-4242"
-
-
-def environment(function: str) -> ModuleEnvironment:
-    config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], log_level="DEBUG")
-    spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment())
-    return ModuleEnvironment(spec)
 
 
 @pytest.mark.usefixtures("circuits")
@@ -48,16 +41,16 @@ def test_no_handler_logs_credentials_environment_or_payloads(monkeypatch, lambda
 def run_every_handler(monkeypatch, lambda_context) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
-    check = environment("check_circuit")
+    check = handler_environment("check_circuit", log_level="DEBUG")
     check.handler({"circuit": "orders", "caller": "c", "input": {"order": SECRET, "card": SECRET}}, lambda_context)
     with pytest.raises(check.module.InvalidCircuitRequest):
         check.handler({"circuit": "orders", "caller": "c", "input": {"circuit": "stranger", "card": SECRET}},
                       lambda_context)
-    record = environment("record_outcome")
+    record = handler_environment("record_outcome", log_level="DEBUG")
     for _ in range(6):  # enough to trip: transition logs included
         record.handler({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"}, lambda_context)
     record.handler({"circuit": "orders", "generation": "x", "probe": False, "error": SECRET}, lambda_context)
-    alarms = environment("alarm_handler")
+    alarms = handler_environment("alarm_handler", log_level="DEBUG")
     alarms.handler({"Records": [
         {"Sns": {"Message": json.dumps({"AlarmName": "orders-healthcheck", "NewStateValue": "ALARM",
                                         "StateChangeTime": "2027-01-15T08:00:00.000+0000",

@@ -6,7 +6,6 @@ whose item writes are atomic as DynamoDB's are (sandbox.emulator.atomic_dynamodb
 
 from __future__ import annotations
 
-import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
