@@ -220,12 +220,25 @@ def healthcheck_recovery(emu: Emulator, design, in_band_trip: bool) -> float | N
 
 
 def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
-    """Seconds from the dependency's recovery to CLOSED, with and without a healthcheck signal (median of samples)."""
+    """Seconds from the dependency's recovery to CLOSED, with and without a healthcheck signal (median of samples).
+
+    Both designs' samples run side by side, started a third of a period apart, so that where a
+    recovery falls within an alarm period (which decides whether one or two periods pass) is
+    spread the same way for both.
+    """
     found: dict[str, Any] = {}
-    for label, design, in_band in (("this module", module_design, True), ("seed design", seed_design, False)):
-        with ThreadPoolExecutor(max_workers=samples) as pool:
-            seconds = list(pool.map(lambda _: healthcheck_recovery(emu, design, in_band), range(samples)))
-        measured = [s for s in seconds if s is not None]
+    designs = (("this module", module_design, True), ("seed design", seed_design, False))
+    tasks = [(label, design, in_band, k) for label, design, in_band in designs for k in range(samples)]
+
+    def sample(task) -> tuple[str, float | None]:
+        label, design, in_band, k = task
+        time.sleep(k * PERIOD / samples)
+        return label, healthcheck_recovery(emu, design, in_band)
+
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        results = list(pool.map(sample, tasks))
+    for label, _, _ in designs:
+        measured = [seconds for name, seconds in results if name == label and seconds is not None]
         found[f"{label}: healthcheck recovery → CLOSED (AWS-equivalent s, median of {samples})"] = (
             round(statistics.median(measured) * TIME_SCALE) if measured else "never")
     # Without any healthcheck signal: the downstream alone recovers.
@@ -274,7 +287,10 @@ def cold_start(runs: int = 7) -> dict[str, Any]:
     boto3_seconds = median("boto3")
     found: dict[str, Any] = {"import boto3 (ms)": round(boto3_seconds * 1000, 1)}
     for key, handler in MODULE_FUNCTIONS.items():
-        found[key] = round(median(handler.rpartition(".")[0]) / boto3_seconds, 2)
+        module = handler.rpartition(".")[0]
+        found[key] = round(median(module) / boto3_seconds, 2)
+        # The handlers import boto3 on their first call (the store's client is made lazily).
+        found[f"{key} + boto3"] = round(median(f"{module}, boto3") / boto3_seconds, 2)
     return found
 
 
@@ -355,12 +371,16 @@ def markdown(report: dict[str, Any]) -> str:
               "saturated: executions queue, and calls already in flight when the circuit trips still reach the "
               "downstream. Powertools is called directly (no state machine), so it reaches 100/s.", ""]
     lines += ["", "## Recovery", ""] + [f"- {k}: **{v}**" for k, v in report["recovery"].items()]
+    lines += ["", "Through the healthcheck alarm both designs take one to two alarm periods plus the healthcheck's "
+              "interval: the period in which the dependency recovered must end, and it may still hold failures."]
     lines += ["", f"Probes admitted with 100 concurrent callers past the open duration: "
               f"**{report['probes_with_100_callers']}**.", "", "## Cold start and package size", "",
               f"Bare `import boto3`: {report['cold_start_ratio_to_boto3']['import boto3 (ms)']} ms (median of 7).", "",
-              "| function | import time / import boto3 | zip bytes |", "|---|---:|---:|"]
+              "| function | import / import boto3 | with boto3 (what the first call loads) / import boto3 | zip bytes |",
+              "|---|---:|---:|---:|"]
     for key, size in report["package_bytes"].items():
-        lines.append(f"| {key} | {report['cold_start_ratio_to_boto3'][key]} | {size} |")
+        ratios = report["cold_start_ratio_to_boto3"]
+        lines.append(f"| {key} | {ratios[key]} | {ratios.get(f'{key} + boto3', '—')} | {size} |")
     lines += ["", "## Against the targets", ""] + [f"- {line}" for line in verdicts(report)]
     return "\n".join(lines) + "\n"
 
@@ -382,18 +402,24 @@ def verdicts(report: dict[str, Any]) -> list[str]:
     states = {p: report["paths"]["this module"][p]["states"] for p in ("healthy", "short-circuited")}
     out.append(f"Healthy and short-circuited paths enter ≤ 3 states: {'met' if max(states.values()) <= 3 else 'MISSED'} "
                f"({states}).")
-    ratios = {k: v for k, v in report["cold_start_ratio_to_boto3"].items() if k != "import boto3 (ms)"}
+    ratios = {k: v for k, v in report["cold_start_ratio_to_boto3"].items() if k in report["package_bytes"]}
     out.append(f"Handler import ≤ 1.2× bare boto3: {'met' if max(ratios.values()) <= 1.2 else 'MISSED'} ({ratios}).")
+    first_call = {k: v for k, v in report["cold_start_ratio_to_boto3"].items() if k.endswith(" + boto3")}
+    if first_call:
+        out.append(f"The same, counting the boto3 import the first call makes: "
+                   f"{'met' if max(first_call.values()) <= 1.2 else 'MISSED'} ({first_call}): Powertools' "
+                   f"logger and metrics add about a quarter of boto3's import time.")
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="circuit-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--from-json", type=Path, metavar="PATH", help="render an earlier run's figures instead")
     parser.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="write the figures as JSON")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md",
                         help="where to write the report (default docs/benchmarks.md)")
     args = parser.parse_args(argv)
-    report = run()
+    report = json.loads(args.from_json.read_text()) if args.from_json else run()
     text = markdown(report)
     print(text)
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
