@@ -365,9 +365,16 @@ def markdown(report: dict[str, Any]) -> str:
         seconds = found.get("seconds to OPEN (AWS-equivalent)")
         shown = (f"{seconds} (AWS-equivalent)" if seconds is not None else
                  found.get("seconds to OPEN", found.get("seconds to first short-circuit")))
-        lines.append(f"| {row} | {found['achieved rate']} | {found['downstream calls after outage began']} | "
-                     f"{found.get('calls before OPEN', '—')} | {shown if shown is not None else 'not within the window'} |")
-    lines += ["", "Where the achieved rate is below the requested one, the emulator (one Python process) was "
+        calls, before = found["downstream calls after outage began"], found.get("calls before OPEN", "—")
+        if seconds is not None:  # the alarm's time ran TIME_SCALE times faster than the traffic's
+            rate = float(row.rsplit("@ ", 1)[1].rstrip("/s"))
+            calls = f"{calls} (≈ {round(rate * seconds):,} at AWS time)"
+            before = f"{before} (≈ {round(rate * seconds):,})"
+        lines.append(f"| {row} | {found['achieved rate']} | {calls} | {before} | "
+                     f"{shown if shown is not None else 'not within the window'} |")
+    lines += ["", "The seed design's calls were counted while its alarms ran 20× faster than the traffic; at AWS time "
+              "the same outage lets the requested rate through for the whole AWS-equivalent time to OPEN, as shown.",
+              "", "Where the achieved rate is below the requested one, the emulator (one Python process) was "
               "saturated: executions queue, and calls already in flight when the circuit trips still reach the "
               "downstream. Powertools is called directly (no state machine), so it reaches 100/s.", ""]
     lines += ["", "## Recovery", ""] + [f"- {k}: **{v}**" for k, v in report["recovery"].items()]
