@@ -27,9 +27,10 @@ def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
     def make(**variables) -> Stack:
         variables.setdefault("name", f"sbx{next(_names)}")
         variables.setdefault("healthcheck_schedule_expression", "rate(1 second)")
-        # One-second alarms, so that a test waits seconds rather than minutes.
+        # Alarms of a second or two, so that a test waits seconds rather than minutes. The healthcheck
+        # alarm's period holds two scheduled runs: a run late under load must not read as "no errors".
         variables.setdefault("downstream_alarm", AlarmConfig(period=1, evaluation_periods=1, datapoints_to_alarm=1,
                                                              comparison_operator="GreaterThanOrEqualToThreshold"))
-        variables.setdefault("healthcheck_alarm", AlarmConfig(period=1))
+        variables.setdefault("healthcheck_alarm", AlarmConfig(period=2))
         return local_emulator.provision(ModuleConfig(**variables))
     return make
