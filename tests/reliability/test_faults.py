@@ -29,9 +29,9 @@ FAULTS = {
 class FaultyClient:
     """The real (moto) client, except that the named operations raise `fault` while it is armed."""
 
-    def __init__(self, operations: set[str], fault: str) -> None:
+    def __init__(self, operations: set[str], fault: str, site: str) -> None:
         self._client = boto3.client("dynamodb")
-        self.operations, self.fault, self.armed, self.injected = operations, fault, True, 0
+        self.operations, self.fault, self.site, self.armed, self.injected = operations, fault, site, True, 0
 
     def __getattr__(self, name):
         attribute = getattr(self._client, name)
@@ -41,7 +41,7 @@ class FaultyClient:
         def call(*args, **kwargs):
             if self.armed:
                 self.injected += 1
-                count(f"faults injected: {name} ({self.fault})")
+                count(f"faults injected: {self.site}: {name}")
                 raise FAULTS[self.fault]()
             return attribute(*args, **kwargs)
         return call
@@ -68,7 +68,7 @@ def fresh_metrics():
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("policy, action", [("fail_open", CALL), ("fail_closed", SHORT_CIRCUIT)])
 def test_state_check_follows_the_store_error_policy_and_counts_it(circuits, fault, policy, action):
-    client = FaultyClient({"get_item"}, fault)
+    client = FaultyClient({"get_item"}, fault, "state check")
     decision = breaker(circuits, client, on_store_error=policy).check("orders", "caller")
     assert (decision.action, decision.generation, decision.state) == (action, None, "UNKNOWN")
     assert policy in decision.reason
@@ -82,7 +82,7 @@ def test_probe_election_failing_to_write_is_a_store_error_under_the_policy(circu
     healthy = breaker(circuits, boto3.client("dynamodb"), clock, failure_threshold=1)
     healthy.record("orders", 0, False, "Boom")
     clock.advance(31)
-    client = FaultyClient({"update_item"}, fault)
+    client = FaultyClient({"update_item"}, fault, "probe election")
     decision = breaker(circuits, client, clock, on_store_error="fail_closed").check("orders", "prober")
     assert decision.action == SHORT_CIRCUIT and not decision.probe
     assert healthy.get("orders").state == OPEN  # no half-written election
@@ -92,7 +92,7 @@ def test_probe_election_failing_to_write_is_a_store_error_under_the_policy(circu
 @pytest.mark.parametrize("fault", FAULTS)
 def test_outcome_recording_reports_an_unavailable_store_and_never_fails_the_call(circuits, fault, lambda_context):
     module = handler_environment("record_outcome").module
-    module.breaker.store._client = FaultyClient({"update_item", "get_item"}, fault)
+    module.breaker.store._client = FaultyClient({"update_item", "get_item"}, fault, "outcome recording")
     for outcome in ({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"},
                     {"circuit": "orders", "generation": 0, "probe": False, "error": None},
                     {"circuit": "orders", "generation": 3, "probe": True, "error": "Boom"}):
@@ -116,7 +116,7 @@ def test_a_condition_failure_means_someone_else_won_not_an_error(circuits):
 @pytest.mark.parametrize("fault", FAULTS)
 def test_an_alarm_handler_failure_is_retried_by_sns_without_a_double_transition(circuits, fault, lambda_context):
     module = handler_environment("alarm_handler").module
-    client = FaultyClient({"update_item"}, fault)
+    client = FaultyClient({"update_item"}, fault, "alarm handler")
     module.breaker.store._client = client
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({
         "AlarmName": "orders-downstream", "NewStateValue": "ALARM", "StateChangeTime": "2027-01-15T08:00:00.000+0000"})}}]}
@@ -137,7 +137,7 @@ def test_a_probe_that_cannot_report_back_is_freed_by_its_lease(circuits):
     clock.advance(31)
     probe = fleet[0].check("orders", "prober")
     assert probe.probe
-    broken = breaker(circuits, FaultyClient({"update_item", "get_item"}, "unavailable"), clock)
+    broken = breaker(circuits, FaultyClient({"update_item", "get_item"}, "unavailable", "probe report"), clock)
     with pytest.raises(StoreError):
         broken.record("orders", probe.generation, True, None)  # its outcome never lands
     assert fleet[1].check("orders", "waiter").reason == "a probe is in flight"
@@ -146,3 +146,14 @@ def test_a_probe_that_cannot_report_back_is_freed_by_its_lease(circuits):
     assert second.probe and fleet[1].get("orders").state == HALF_OPEN
     assert fleet[1].record("orders", second.generation, True, None) == "closed"
     assert fleet[1].get("orders").state == CLOSED
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "orders"], ["force-open", "orders", "--reason", "r"],
+                                     ["release", "orders", "--reason", "r"]])
+def test_the_operator_command_reports_an_unavailable_store_with_exit_status_1(circuits, command, capsys):
+    from circuitctl import cli
+
+    status = cli.main(["--table", "no-such-table", *command])
+    assert status == 1
+    assert capsys.readouterr().err.startswith("circuitctl: ")
+    count(f"faults injected: operator command: {command[0]}")
