@@ -61,6 +61,7 @@ def terraform(directory: Path, command: str, *args: str, config: Path | None = N
 
 
 def _slug(directory: Path) -> str:
-    relative = Path(directory).resolve().relative_to(ROOT) if Path(directory).resolve().is_relative_to(ROOT) else Path(
-        directory).resolve()
-    return "-".join(relative.parts).strip("-/") or "root"
+    """A data-directory name per module, so the root and each example keep their own `init`."""
+    path = Path(directory).resolve()
+    relative = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return "-".join(part for part in relative.parts if part != "/") or "root"
