@@ -237,7 +237,7 @@ variable "healthcheck_alarm" {
     evaluation_periods  = optional(number, 1)
     datapoints_to_alarm = optional(number, 1)
     threshold           = optional(number, 1)
-    treat_missing_data  = optional(string, "notBreaching")
+    treat_missing_data  = optional(string, "ignore") # a late or missed run is no evidence of recovery
   })
   default = {}
 

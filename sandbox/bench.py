@@ -53,7 +53,7 @@ def module_design(**overrides) -> ModuleConfig:
     values = dict(name=f"mod{next(_names)}",
                   downstream_alarm=AlarmConfig(period=PERIOD, evaluation_periods=3, datapoints_to_alarm=3,
                                                comparison_operator="GreaterThanThreshold"),
-                  healthcheck_alarm=AlarmConfig(period=PERIOD),
+                  healthcheck_alarm=AlarmConfig(period=PERIOD, treat_missing_data="ignore"),
                   healthcheck_schedule_expression=f"rate({PERIOD} seconds)")
     return ModuleConfig(**(values | overrides))
 

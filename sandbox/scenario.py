@@ -63,7 +63,7 @@ class Options:
             downstream_alarm=AlarmConfig(metric_name="Duration", statistic="p90", period=period, evaluation_periods=3,
                                          datapoints_to_alarm=2, threshold=self.slow_seconds * 500,
                                          comparison_operator="GreaterThanThreshold"),
-            healthcheck_alarm=AlarmConfig(period=period),
+            healthcheck_alarm=AlarmConfig(period=period, treat_missing_data="ignore"),
             healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
                                             f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
             example_slow_seconds=self.slow_seconds,

@@ -71,7 +71,7 @@ class ModuleConfig:
     fallback_payload: Any = None
     downstream_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(
         evaluation_periods=3, datapoints_to_alarm=3, comparison_operator="GreaterThanThreshold"))
-    healthcheck_alarm: AlarmConfig = field(default_factory=AlarmConfig)
+    healthcheck_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(treat_missing_data="ignore"))
     healthcheck_schedule_expression: str = "rate(1 minute)"
     log_level: str = "INFO"
     example_slow_seconds: float = 1.0  # not a module variable: how slow examples/basic's downstream is when `slow`
