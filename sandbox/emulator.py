@@ -17,32 +17,48 @@ OPERATIONS: Counter = Counter()
 
 @contextmanager
 def atomic_dynamodb() -> Iterator[None]:
-    """Make moto's item writes atomic, as DynamoDB's are.
+    """Make moto's item operations atomic, as DynamoDB's are, and count them.
 
-    moto evaluates a condition and applies the update without a lock, so concurrent
-    ADDs can be lost and two conditional writes can both succeed. Serialising its item
-    operations restores the per-item atomicity every transition in this module relies on.
+    moto evaluates a condition and applies the update without a lock, so concurrent ADDs
+    can be lost and two conditional writes can both succeed; its UpdateItem handler also
+    copies the stored item while another request may be changing it. Serialising each item
+    request, from the API handler down to the backend, restores the per-item atomicity every
+    transition in this module relies on. Each API call is counted once in OPERATIONS.
     """
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    originals = {name: getattr(DynamoDBBackend, name) for name in _ITEM_OPERATIONS}
+    backend_originals = {name: getattr(DynamoDBBackend, name) for name in _ITEM_OPERATIONS}
+    handler_originals = {name: getattr(DynamoHandler, name) for name in _ITEM_OPERATIONS}
 
-    def serialised(operation):
+    def locked(operation):
         @functools.wraps(operation)
-        def run(backend, *args, **kwargs):
-            table = args[0] if args and isinstance(args[0], str) else kwargs.get("table_name", "*")
+        def run(*args, **kwargs):
             with _lock:
-                OPERATIONS[operation.__name__, table] += 1
-                return operation(backend, *args, **kwargs)
+                return operation(*args, **kwargs)
         return run
 
-    for name, operation in originals.items():
-        setattr(DynamoDBBackend, name, serialised(operation))
+    def counted(operation):
+        @functools.wraps(operation)
+        def run(handler, *args, **kwargs):
+            body = getattr(handler, "body", None)
+            table = body.get("TableName", "*") if isinstance(body, dict) else "*"
+            with _lock:
+                OPERATIONS[operation.__name__, table] += 1
+                return operation(handler, *args, **kwargs)
+        return run
+
+    for name, operation in backend_originals.items():
+        setattr(DynamoDBBackend, name, locked(operation))
+    for name, operation in handler_originals.items():
+        setattr(DynamoHandler, name, counted(operation))
     try:
         yield
     finally:
-        for name, operation in originals.items():
+        for name, operation in backend_originals.items():
             setattr(DynamoDBBackend, name, operation)
+        for name, operation in handler_originals.items():
+            setattr(DynamoHandler, name, operation)
 
 
 @contextmanager
