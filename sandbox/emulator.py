@@ -99,6 +99,23 @@ def lighter_interpreter() -> Iterator[None]:
         lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = original_client, original_entrypoint
 
 
+@contextmanager
+def environ(variables: dict[str, str], unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set `variables` (and remove `unset`) in os.environ for the block; restore them afterwards."""
+    saved = {key: os.environ.get(key) for key in (*variables, *unset)}
+    for key in unset:
+        os.environ.pop(key, None)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
 
 
@@ -119,20 +136,12 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
     variables = {**CREDENTIALS, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint,
                  # moto's Step Functions interpreter calls Lambda through a client on this port.
                  "MOTO_PORT": str(bound_port)}
-    saved_environment = {key: os.environ.get(key) for key in (*variables, "AWS_PROFILE")}
     saved_config = dict(default_user_config["stepfunctions"])
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.update(variables)
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     try:
-        with atomic_dynamodb(), lighter_interpreter():
+        with environ(variables, unset=("AWS_PROFILE",)), atomic_dynamodb(), lighter_interpreter():
             yield endpoint
     finally:
         default_user_config["stepfunctions"].clear()
         default_user_config["stepfunctions"].update(saved_config)
-        for key, value in saved_environment.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()

@@ -20,7 +20,6 @@ import importlib.util
 import itertools
 import json
 import multiprocessing
-import os
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from sandbox import worker
+from sandbox.emulator import environ
 
 _ids = itertools.count()
 _environ_lock = threading.Lock()
@@ -306,14 +306,6 @@ def _load_fresh(source: Path, environment: dict[str, str]) -> ModuleType:
         # Sibling modules of the handler (e.g. the example's `health`) are per environment too.
         for sibling in source.parent.glob("*.py"):
             sys.modules.pop(sibling.stem, None)
-        saved = {key: os.environ.get(key) for key in environment}
-        os.environ.update(environment)
-        try:
+        with environ(environment):
             spec.loader.exec_module(module)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     return module
