@@ -85,11 +85,11 @@ resource "aws_cloudwatch_metric_alarm" "healthcheck" {
   statistic           = "Sum"
   dimensions          = local.healthcheck_dimensions
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  period              = var.healthcheck_alarm.period
-  evaluation_periods  = var.healthcheck_alarm.evaluation_periods
-  datapoints_to_alarm = var.healthcheck_alarm.datapoints_to_alarm
-  threshold           = var.healthcheck_alarm.threshold
-  treat_missing_data  = var.healthcheck_alarm.treat_missing_data
+  period              = var.healthcheck.alarm.period
+  evaluation_periods  = var.healthcheck.alarm.evaluation_periods
+  datapoints_to_alarm = var.healthcheck.alarm.datapoints_to_alarm
+  threshold           = var.healthcheck.alarm.threshold
+  treat_missing_data  = var.healthcheck.alarm.treat_missing_data
 
   alarm_actions             = local.alarm_topic_actions
   ok_actions                = local.alarm_topic_actions

@@ -13,6 +13,17 @@ locals {
     alarm_handler  = [local.circuit_name]
   }
 
+  # Role names are global to the account: with a prefix (Terraform appends a unique suffix) the same
+  # `name` can be deployed in several regions. IAM allows prefixes of at most 38 characters.
+  role_name_prefix = {
+    check_circuit  = "${substr(var.name, 0, 24)}-check-"
+    record_outcome = "${substr(var.name, 0, 24)}-record-"
+    alarm_handler  = "${substr(var.name, 0, 24)}-alarm-"
+    state_machine  = "${substr(var.name, 0, 24)}-sfn-"
+    scheduler      = "${substr(var.name, 0, 24)}-schedule-"
+  }
+  role_description = "Circuit breaker ${var.name} in ${data.aws_region.current.region}"
+
   # A qualified ARN must be granted as such; unqualified grants cover $LATEST only.
   invoked_function_arns = compact(concat(
     [aws_lambda_function.this["check_circuit"].arn, aws_lambda_function.this["record_outcome"].arn, var.downstream_function_arn],
@@ -33,7 +44,8 @@ data "aws_iam_policy_document" "lambda_assume" {
 resource "aws_iam_role" "function" {
   for_each = local.functions
 
-  name               = "${var.name}-${replace(each.key, "_", "-")}"
+  name_prefix        = local.role_name_prefix[each.key]
+  description        = "${local.role_description}: ${replace(each.key, "_", " ")}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
   tags               = var.tags
 }
@@ -102,7 +114,8 @@ data "aws_iam_policy_document" "state_machine_assume" {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name               = "${var.name}-state-machine"
+  name_prefix        = local.role_name_prefix.state_machine
+  description        = "${local.role_description}: state machine"
   assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
   tags               = var.tags
 }
@@ -159,7 +172,8 @@ data "aws_iam_policy_document" "scheduler_assume" {
 resource "aws_iam_role" "scheduler" {
   count = local.healthcheck_enabled ? 1 : 0
 
-  name               = "${var.name}-healthcheck-schedule"
+  name_prefix        = local.role_name_prefix.scheduler
+  description        = "${local.role_description}: healthcheck schedule"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
   tags               = var.tags
 }
@@ -169,7 +183,7 @@ data "aws_iam_policy_document" "scheduler" {
 
   statement {
     actions   = ["lambda:InvokeFunction"]
-    resources = [var.healthcheck_function_arn]
+    resources = [var.healthcheck.function_arn]
   }
 }
 
@@ -179,4 +193,39 @@ resource "aws_iam_role_policy" "scheduler" {
   name   = "invoke-healthcheck"
   role   = aws_iam_role.scheduler[0].id
   policy = data.aws_iam_policy_document.scheduler[0].json
+}
+
+################################################################################
+# Ready-made policies for operators (circuitctl); the module attaches them to nobody
+################################################################################
+
+data "aws_iam_policy_document" "operator" {
+  for_each = toset(["read_only", "read_write"])
+
+  statement {
+    # `circuitctl list` scans: a dynamodb:LeadingKeys condition cannot restrict a Scan, so it sees every circuit in the table.
+    sid       = "ListCircuits"
+    actions   = ["dynamodb:Scan"]
+    resources = [local.table_arn]
+  }
+
+  statement {
+    sid       = each.key == "read_write" ? "ShowAndOverrideCircuits" : "ShowCircuits"
+    actions   = each.key == "read_write" ? ["dynamodb:GetItem", "dynamodb:UpdateItem"] : ["dynamodb:GetItem"]
+    resources = [local.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = local.function_circuits.check_circuit
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.table_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "TableKey"
+      actions   = each.key == "read_write" ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
+      resources = [var.table_kms_key_arn]
+    }
+  }
 }

@@ -10,10 +10,16 @@ locals {
     alarm_handler  = { handler = "alarm_handler.handler.lambda_handler", timeout = 30 }
   }
 
-  powertools_layer_arn = coalesce(
-    var.powertools_layer_arn,
-    "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-${replace(var.lambda_runtime, ".", "")}-${var.lambda_architecture}:${var.powertools_layer_version}",
+  # The public Powertools layer is published from this account in the aws partition only.
+  powertools_layer_arn = var.powertools_layer_arn != null ? var.powertools_layer_arn : (
+    "arn:aws:lambda:${data.aws_region.current.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-${replace(var.lambda_runtime, ".", "")}-${var.lambda_architecture}:${var.powertools_layer_version}"
   )
+
+  # Log levels as Lambda's application_log_level names them.
+  lambda_log_levels = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }
+
+  # Each instance builds its own zips: several instances in one configuration must not share a path.
+  build_directory = "${path.root}/.build/circuit-breaker/${data.aws_region.current.region}/${var.name}"
 
   alarm_bindings = merge(
     var.downstream_alarm.enabled ? { (local.alarm_names.downstream) = { circuit = local.circuit_name, role = "downstream" } } : {},
@@ -30,11 +36,11 @@ locals {
     HALF_OPEN_MAX_PROBES         = tostring(var.half_open_max_probes)
     OPEN_DURATION_SECONDS        = tostring(var.open_duration_seconds)
     MAX_OPEN_DURATION_SECONDS    = tostring(var.max_open_duration_seconds)
-    PROBE_LEASE_SECONDS          = tostring(var.downstream_timeout_seconds)
+    PROBE_LEASE_SECONDS          = tostring(local.probe_lease_seconds)
     STATE_CACHE_SECONDS          = tostring(var.state_cache_seconds)
     ON_STORE_ERROR               = var.on_store_error
     IGNORED_ERRORS               = jsonencode(var.ignored_errors)
-    HEALTHCHECK_RECOVERY         = var.healthcheck_recovery
+    HEALTHCHECK_RECOVERY         = local.healthcheck_enabled ? var.healthcheck.recovery : "close"
     INSUFFICIENT_DATA            = var.insufficient_data
     ALARMS                       = jsonencode(local.alarm_bindings)
     FALLBACK_MODE                = var.fallback_mode
@@ -48,7 +54,7 @@ data "archive_file" "function" {
   for_each = local.functions
 
   type        = "zip"
-  output_path = "${path.module}/.build/${each.key}.zip"
+  output_path = "${local.build_directory}/${each.key}.zip"
 
   dynamic "source" {
     for_each = merge(
@@ -93,6 +99,16 @@ resource "aws_lambda_function" "this" {
   logging_config {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.function[each.key].name
+    # Lambda filters JSON logs itself and its level outranks POWERTOOLS_LOG_LEVEL: both follow log_level.
+    application_log_level = local.lambda_log_levels[var.log_level]
+    system_log_level      = "WARN"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.powertools_layer_arn != null || data.aws_partition.current.partition == "aws"
+      error_message = "The public Powertools layer exists only in the aws partition: in ${data.aws_partition.current.partition}, set powertools_layer_arn to a Powertools v3 layer of your own or the one Powertools publishes there."
+    }
   }
 
   tags = var.tags

@@ -7,11 +7,39 @@ locals {
   table_name   = var.create_table ? coalesce(var.table_name, "${var.name}-circuits") : var.table_name
   table_arn    = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/${local.table_name}"
 
-  healthcheck_enabled = var.healthcheck_function_arn != null
+  # Known at plan time even when the healthcheck function is created in the same apply.
+  healthcheck_enabled = var.healthcheck != null
 
   # A qualified ARN (arn:...:function:name:qualifier) names a version or alias.
   downstream_arn_parts  = split(":", var.downstream_function_arn)
-  healthcheck_arn_parts = local.healthcheck_enabled ? split(":", var.healthcheck_function_arn) : []
+  healthcheck_arn_parts = local.healthcheck_enabled ? split(":", var.healthcheck.function_arn) : []
+
+  # AWS's recommended retry of transient Lambda service errors, on every Lambda task of the state machine.
+  lambda_retry = {
+    ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]
+    IntervalSeconds = 1
+    MaxAttempts     = 3
+    BackoffRate     = 2
+  }
+  # The Lambda init phase (at most 10 s) runs outside the function's timeout but inside the state's.
+  downstream_state_timeout_seconds = var.downstream_timeout_seconds + 10
+  # A probe may use every attempt, the backoff between them, and the recording of its outcome;
+  # a shorter lease would let a second probe in while the first is still running.
+  probe_lease_seconds = (
+    (local.lambda_retry.MaxAttempts + 1) * local.downstream_state_timeout_seconds
+    + sum([for attempt in range(local.lambda_retry.MaxAttempts) : local.lambda_retry.IntervalSeconds * pow(local.lambda_retry.BackoffRate, attempt)])
+    + local.functions.record_outcome.timeout
+  )
+
+  # What a call does when the state check itself fails (throttled, broken, timed out): on_store_error.
+  store_unavailable_decision = {
+    circuit    = local.circuit_name
+    action     = var.on_store_error == "fail_open" ? "call" : "short_circuit"
+    state      = "UNKNOWN"
+    generation = null
+    probe      = false
+    reason     = "the state check failed (${var.on_store_error})"
+  }
 
   # Mirrored by sandbox/definition.py (check_payload, short_circuit_state).
   check_payload = merge(
@@ -37,23 +65,21 @@ locals {
       Resource   = "arn:${data.aws_partition.current.partition}:states:::lambda:invoke"
       Parameters = { FunctionName = var.fallback_function_arn, Payload = { "input.$" = "$$.Execution.Input", "circuit.$" = "$" } }
       OutputPath = "$.Payload"
-      Retry = [{
-        ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
-        IntervalSeconds = 1
-        MaxAttempts     = 3
-        BackoffRate     = 2
-      }]
-      End = true
+      Retry      = [local.lambda_retry]
+      End        = true
     }
   }
 
   definition = templatefile("${path.module}/statemachine/circuit_breaker.asl.json", {
-    check_circuit_function_arn  = aws_lambda_function.this["check_circuit"].arn
-    record_outcome_function_arn = aws_lambda_function.this["record_outcome"].arn
-    downstream_function_arn     = var.downstream_function_arn
-    downstream_timeout_seconds  = var.downstream_timeout_seconds
-    check_payload               = jsonencode(local.check_payload)
-    short_circuit_state         = jsonencode(local.short_circuit_states[var.fallback_mode])
+    partition                        = data.aws_partition.current.partition
+    lambda_retry                     = jsonencode([local.lambda_retry])
+    check_circuit_function_arn       = aws_lambda_function.this["check_circuit"].arn
+    record_outcome_function_arn      = aws_lambda_function.this["record_outcome"].arn
+    downstream_function_arn          = var.downstream_function_arn
+    downstream_state_timeout_seconds = local.downstream_state_timeout_seconds
+    check_payload                    = jsonencode(local.check_payload)
+    store_unavailable_decision       = jsonencode(local.store_unavailable_decision)
+    short_circuit_state              = jsonencode(local.short_circuit_states[var.fallback_mode])
   })
 }
 

@@ -73,3 +73,13 @@ output "healthcheck_schedule_arn" {
   description = "ARN of the healthcheck schedule (null without a healthcheck)."
   value       = one(aws_scheduler_schedule.healthcheck[*].arn)
 }
+
+output "operator_read_only_policy_json" {
+  description = "IAM policy JSON for operators who list and show circuits with circuitctl: Scan of the table, GetItem of this instance's circuits."
+  value       = data.aws_iam_policy_document.operator["read_only"].json
+}
+
+output "operator_read_write_policy_json" {
+  description = "IAM policy JSON for operators who also force and release this instance's circuits with circuitctl (UpdateItem scoped by dynamodb:LeadingKeys)."
+  value       = data.aws_iam_policy_document.operator["read_write"].json
+}

@@ -8,19 +8,22 @@ resource "aws_scheduler_schedule" "healthcheck" {
 
   name                = "${var.name}-healthcheck"
   description         = "Circuit breaker ${var.name}: runs the healthcheck; its Errors alarm drives the circuit."
-  schedule_expression = var.healthcheck_schedule_expression
+  schedule_expression = var.healthcheck.schedule_expression
 
   flexible_time_window {
     mode = "OFF"
   }
 
   target {
-    arn      = var.healthcheck_function_arn
+    arn      = var.healthcheck.function_arn
     role_arn = aws_iam_role.scheduler[0].arn
     input    = jsonencode({ source = "circuit-breaker", circuit = local.circuit_name })
 
+    # Scheduler invokes asynchronously: this stops Scheduler's own retries of a failed delivery. A failed run
+    # is still retried by Lambda's asynchronous retries (2 by default), which the healthcheck function's own
+    # aws_lambda_function_event_invoke_config (maximum_retry_attempts = 0) turns off; see the README.
     retry_policy {
-      maximum_retry_attempts = 0 # a missed run is a missing datapoint, not something to replay
+      maximum_retry_attempts = 0
     }
   }
 }

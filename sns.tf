@@ -3,7 +3,7 @@
 ################################################################################
 
 locals {
-  sns_kms_key_id = var.sns_kms_master_key_id != null ? var.sns_kms_master_key_id : (var.create_sns_kms_key ? aws_kms_key.alarms[0].arn : null)
+  sns_kms_key_id = var.create_sns_kms_key ? aws_kms_key.alarms[0].arn : var.sns_kms_master_key_id
   alarm_arn_like = "arn:${local.partition}:cloudwatch:${data.aws_region.current.region}:${local.account_id}:alarm:${var.name}-*"
 }
 
@@ -56,7 +56,7 @@ resource "aws_lambda_permission" "alarm_handler" {
 }
 
 resource "aws_kms_key" "alarms" {
-  count = var.create_sns_kms_key && var.sns_kms_master_key_id == null ? 1 : 0
+  count = var.create_sns_kms_key ? 1 : 0
 
   description         = "Circuit breaker ${var.name}: alarm topic encryption"
   enable_key_rotation = true
@@ -65,7 +65,7 @@ resource "aws_kms_key" "alarms" {
 }
 
 data "aws_iam_policy_document" "alarms_key" {
-  count = var.create_sns_kms_key && var.sns_kms_master_key_id == null ? 1 : 0
+  count = var.create_sns_kms_key ? 1 : 0
 
   statement {
     #checkov:skip=CKV_AWS_109:A key policy must let the account administer its own key; "*" here means this key.

@@ -112,17 +112,6 @@ variable "ignored_errors" {
   default     = []
 }
 
-variable "healthcheck_recovery" {
-  description = "What the healthcheck alarm returning to OK does to an open circuit: close, or half_open (admit a probe)."
-  type        = string
-  default     = "close"
-
-  validation {
-    condition     = contains(["close", "half_open"], var.healthcheck_recovery)
-    error_message = "healthcheck_recovery must be close or half_open."
-  }
-}
-
 variable "insufficient_data" {
   description = "How an alarm going to INSUFFICIENT_DATA is treated: ignore, alarm or ok."
   type        = string
@@ -149,7 +138,7 @@ variable "downstream_function_arn" {
 }
 
 variable "downstream_timeout_seconds" {
-  description = "Timeout of the downstream call in the state machine; also the probe lease. Set it to the function's own timeout."
+  description = "The downstream function's own timeout. The state machine's call allows it plus a margin for the Lambda init phase; the probe lease covers every attempt of a probe."
   type        = number
   default     = 30
 
@@ -157,27 +146,9 @@ variable "downstream_timeout_seconds" {
     condition     = var.downstream_timeout_seconds >= 1 && var.downstream_timeout_seconds <= 900 && floor(var.downstream_timeout_seconds) == var.downstream_timeout_seconds
     error_message = "downstream_timeout_seconds must be a whole number from 1 to 900."
   }
-}
-
-variable "healthcheck_function_arn" {
-  description = "ARN of a Lambda function that fails while the downstream's dependency is unhealthy. null: no healthcheck, schedule or healthcheck alarm."
-  type        = string
-  default     = null
-
   validation {
-    condition     = var.healthcheck_function_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.healthcheck_function_arn))
-    error_message = "healthcheck_function_arn must be null or a Lambda function ARN."
-  }
-}
-
-variable "healthcheck_schedule_expression" {
-  description = "EventBridge Scheduler expression that runs the healthcheck."
-  type        = string
-  default     = "rate(1 minute)"
-
-  validation {
-    condition     = can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.healthcheck_schedule_expression))
-    error_message = "healthcheck_schedule_expression must be rate(...) or cron(...)."
+    condition     = var.type != "EXPRESS" || var.downstream_timeout_seconds <= 240
+    error_message = "With type = \"EXPRESS\", downstream_timeout_seconds must be at most 240: an EXPRESS execution stops at 5 minutes, and the call's init margin, the state check and the outcome recording need the rest."
   }
 }
 
@@ -209,8 +180,8 @@ variable "downstream_alarm" {
     error_message = "downstream_alarm.statistic must be Sum, Average, Minimum, Maximum, SampleCount or a percentile like p99."
   }
   validation {
-    condition     = contains([10, 20, 30], var.downstream_alarm.period) || (var.downstream_alarm.period >= 60 && var.downstream_alarm.period % 60 == 0)
-    error_message = "downstream_alarm.period must be 10, 20, 30 or a multiple of 60 seconds."
+    condition     = var.downstream_alarm.period >= 60 && var.downstream_alarm.period % 60 == 0
+    error_message = "downstream_alarm.period must be a multiple of 60 seconds: AWS/Lambda metrics are published per minute."
   }
   validation {
     condition     = var.downstream_alarm.evaluation_periods >= 1 && var.downstream_alarm.datapoints_to_alarm >= 1 && var.downstream_alarm.datapoints_to_alarm <= var.downstream_alarm.evaluation_periods
@@ -230,28 +201,50 @@ variable "downstream_alarm" {
   }
 }
 
-variable "healthcheck_alarm" {
-  description = "CloudWatch alarm on the healthcheck's Errors: ALARM opens the circuit and vetoes probes; back to OK closes it."
+variable "healthcheck" {
+  description = <<-EOT
+    The healthcheck: a Lambda function that fails while the downstream's dependency is unhealthy, run on a schedule.
+    Its Errors alarm opens the circuit and vetoes probes while in ALARM; back to OK, it closes the circuit (recovery = "close")
+    or admits a probe ("half_open"). null: no healthcheck, schedule or healthcheck alarm. function_arn may be unknown at plan
+    time (a function created in the same apply): only the presence of this object decides what is created.
+  EOT
   type = object({
-    period              = optional(number, 60)
-    evaluation_periods  = optional(number, 1)
-    datapoints_to_alarm = optional(number, 1)
-    threshold           = optional(number, 1)
-    treat_missing_data  = optional(string, "ignore") # a late or missed run is no evidence of recovery
+    function_arn        = string
+    schedule_expression = optional(string, "rate(1 minute)")
+    recovery            = optional(string, "close")
+    alarm = optional(object({
+      period              = optional(number, 60)
+      evaluation_periods  = optional(number, 1)
+      datapoints_to_alarm = optional(number, 1)
+      threshold           = optional(number, 1)
+      treat_missing_data  = optional(string, "ignore") # a late or missed run is no evidence of recovery
+    }), {})
   })
-  default = {}
+  default = null
 
   validation {
-    condition     = contains([10, 20, 30], var.healthcheck_alarm.period) || (var.healthcheck_alarm.period >= 60 && var.healthcheck_alarm.period % 60 == 0)
-    error_message = "healthcheck_alarm.period must be 10, 20, 30 or a multiple of 60 seconds."
+    condition     = var.healthcheck == null ? true : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.healthcheck.function_arn))
+    error_message = "healthcheck.function_arn must be a Lambda function ARN, optionally qualified with a version or alias."
   }
   validation {
-    condition     = var.healthcheck_alarm.evaluation_periods >= 1 && var.healthcheck_alarm.datapoints_to_alarm >= 1 && var.healthcheck_alarm.datapoints_to_alarm <= var.healthcheck_alarm.evaluation_periods
-    error_message = "healthcheck_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+    condition     = var.healthcheck == null ? true : can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.healthcheck.schedule_expression))
+    error_message = "healthcheck.schedule_expression must be rate(...) or cron(...)."
   }
   validation {
-    condition     = contains(["missing", "ignore", "breaching", "notBreaching"], var.healthcheck_alarm.treat_missing_data)
-    error_message = "healthcheck_alarm.treat_missing_data must be missing, ignore, breaching or notBreaching."
+    condition     = var.healthcheck == null ? true : contains(["close", "half_open"], var.healthcheck.recovery)
+    error_message = "healthcheck.recovery must be close or half_open."
+  }
+  validation {
+    condition     = var.healthcheck == null ? true : (var.healthcheck.alarm.period >= 60 && var.healthcheck.alarm.period % 60 == 0)
+    error_message = "healthcheck.alarm.period must be a multiple of 60 seconds: AWS/Lambda metrics are published per minute."
+  }
+  validation {
+    condition     = var.healthcheck == null ? true : (var.healthcheck.alarm.evaluation_periods >= 1 && var.healthcheck.alarm.datapoints_to_alarm >= 1 && var.healthcheck.alarm.datapoints_to_alarm <= var.healthcheck.alarm.evaluation_periods)
+    error_message = "healthcheck.alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = var.healthcheck == null ? true : contains(["missing", "ignore", "breaching", "notBreaching"], var.healthcheck.alarm.treat_missing_data)
+    error_message = "healthcheck.alarm.treat_missing_data must be missing, ignore, breaching or notBreaching."
   }
 }
 
@@ -271,6 +264,10 @@ variable "fallback_mode" {
   validation {
     condition     = var.fallback_mode != "function" || var.fallback_function_arn != null
     error_message = "fallback_mode = \"function\" needs fallback_function_arn."
+  }
+  validation {
+    condition     = var.fallback_mode != "payload" || var.fallback_payload != null
+    error_message = "fallback_mode = \"payload\" needs fallback_payload: a short-circuited call would otherwise return null as success."
   }
 }
 
@@ -362,9 +359,14 @@ variable "create_sns_kms_key" {
 }
 
 variable "sns_kms_master_key_id" {
-  description = "Your own KMS key for the alarm topic; its policy must let cloudwatch.amazonaws.com use it. Overrides create_sns_kms_key."
+  description = "Your own KMS key for the alarm topic (with create_sns_kms_key = false); its policy must let cloudwatch.amazonaws.com use it."
   type        = string
   default     = null
+
+  validation {
+    condition     = !(var.create_sns_kms_key && var.sns_kms_master_key_id != null)
+    error_message = "Set create_sns_kms_key = false when passing sns_kms_master_key_id: the module creates a key only when asked, so the choice is known at plan time even for a key created in the same apply."
+  }
 }
 
 ################################################################################

@@ -15,13 +15,24 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "statemachine" / "circuit_breaker.asl.json"
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
+# Mirror local.lambda_retry and the margin of local.downstream_state_timeout_seconds in main.tf.
 LAMBDA_RETRY = {
     "ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"],
+                    "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"],
     "IntervalSeconds": 1,
     "MaxAttempts": 3,
     "BackoffRate": 2,
 }
+INIT_MARGIN_SECONDS = 10
+RECORD_OUTCOME_TIMEOUT_SECONDS = 10  # local.functions.record_outcome.timeout in lambda.tf
+
+
+def probe_lease_seconds(downstream_timeout_seconds: float) -> float:
+    """local.probe_lease_seconds: every attempt of a probe, the backoff between them, and the recording."""
+    attempts = LAMBDA_RETRY["MaxAttempts"] + 1
+    backoff = sum(LAMBDA_RETRY["IntervalSeconds"] * LAMBDA_RETRY["BackoffRate"] ** n
+                  for n in range(LAMBDA_RETRY["MaxAttempts"]))
+    return attempts * (downstream_timeout_seconds + INIT_MARGIN_SECONDS) + backoff + RECORD_OUTCOME_TIMEOUT_SECONDS
 
 
 def placeholders(template: str | None = None) -> set[str]:
@@ -44,7 +55,8 @@ def check_payload(circuit_name: str, allow_input_circuit: bool) -> dict[str, Any
     return payload
 
 
-def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None = None) -> dict[str, Any]:
+def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None = None,
+                        partition: str = "aws") -> dict[str, Any]:
     if mode == "fail":
         return {
             "Type": "Fail",
@@ -59,7 +71,7 @@ def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None
         return {
             "Type": "Task",
             "Comment": "The circuit is open: the fallback function answers instead.",
-            "Resource": "arn:aws:states:::lambda:invoke",
+            "Resource": f"arn:{partition}:states:::lambda:invoke",
             "Parameters": {"FunctionName": function_arn,
                            "Payload": {"input.$": "$$.Execution.Input", "circuit.$": "$"}},
             "OutputPath": "$.Payload",
@@ -80,13 +92,25 @@ def definition(
     fallback_mode: str = "fail",
     fallback_payload: Any = None,
     fallback_function_arn: str | None = None,
+    on_store_error: str = "fail_open",
+    partition: str = "aws",
 ) -> str:
     """The rendered ASL, as `aws_sfn_state_machine.this.definition` would be."""
     return render({
+        "partition": partition,
+        "lambda_retry": json.dumps([LAMBDA_RETRY]),
         "check_circuit_function_arn": check_circuit_function_arn,
         "record_outcome_function_arn": record_outcome_function_arn,
         "downstream_function_arn": downstream_function_arn,
-        "downstream_timeout_seconds": downstream_timeout_seconds,
+        "downstream_state_timeout_seconds": downstream_timeout_seconds + INIT_MARGIN_SECONDS,
         "check_payload": json.dumps(check_payload(circuit_name, allow_input_circuit)),
-        "short_circuit_state": json.dumps(short_circuit_state(fallback_mode, fallback_payload, fallback_function_arn)),
+        "store_unavailable_decision": json.dumps(store_unavailable_decision(circuit_name, on_store_error)),
+        "short_circuit_state": json.dumps(
+            short_circuit_state(fallback_mode, fallback_payload, fallback_function_arn, partition)),
     })
+
+
+def store_unavailable_decision(circuit_name: str, on_store_error: str) -> dict[str, Any]:
+    return {"circuit": circuit_name, "action": "call" if on_store_error == "fail_open" else "short_circuit",
+            "state": "UNKNOWN", "generation": None, "probe": False,
+            "reason": f"the state check failed ({on_store_error})"}

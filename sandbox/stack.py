@@ -36,7 +36,7 @@ MODULE_FUNCTIONS = {
 
 @dataclass
 class AlarmConfig:
-    """Mirrors the downstream_alarm / healthcheck_alarm variable objects."""
+    """Mirrors the downstream_alarm and healthcheck.alarm variable objects."""
 
     metric_name: str = "Errors"
     statistic: str = "Sum"
@@ -102,7 +102,7 @@ class ModuleConfig:
             "HALF_OPEN_MAX_PROBES": str(self.half_open_max_probes),
             "OPEN_DURATION_SECONDS": str(self.open_duration_seconds),
             "MAX_OPEN_DURATION_SECONDS": str(self.max_open_duration_seconds),
-            "PROBE_LEASE_SECONDS": str(self.downstream_timeout_seconds),
+            "PROBE_LEASE_SECONDS": str(definition.probe_lease_seconds(self.downstream_timeout_seconds)),
             "STATE_CACHE_SECONDS": str(self.state_cache_seconds),
             "ON_STORE_ERROR": self.on_store_error,
             "IGNORED_ERRORS": json.dumps(self.ignored_errors),
@@ -286,6 +286,7 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
         fallback_mode=config.fallback_mode,
         fallback_payload=config.fallback_payload,
         fallback_function_arn=arns.get("fallback"),
+        on_store_error=config.on_store_error,
     )
     machine_arn = sfn.create_state_machine(name=config.name, definition=asl, roleArn=role_arn)["stateMachineArn"]
     return Stack(config, runner, machine_arn, topic_arn, arns, health_parameter)

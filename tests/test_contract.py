@@ -72,6 +72,15 @@ def test_template_placeholders_are_exactly_the_keys_templatefile_passes():
     assert "statemachine/circuit_breaker.asl.json" in expression
 
 
+def test_the_retry_block_is_the_same_in_hcl_and_python():
+    retry = local("main.tf", "lambda_retry")
+    assert retry["ErrorEquals"] == definition.LAMBDA_RETRY["ErrorEquals"]
+    assert {k: float(v) for k, v in retry.items() if k != "ErrorEquals"} == {
+        k: float(v) for k, v in definition.LAMBDA_RETRY.items() if k != "ErrorEquals"}
+    assert "+ 10" in (ROOT / "main.tf").read_text().split("downstream_state_timeout_seconds = ", 1)[1].split("\n")[0]
+    assert definition.INIT_MARGIN_SECONDS == 10
+
+
 def test_short_circuit_states_are_the_same_in_hcl_and_python():
     states = local("main.tf", "short_circuit_states")
     assert set(states) == {"fail", "payload", "function"}
@@ -118,14 +127,15 @@ def test_terraform_files_are_formatted():
     assert result.retcode == 0, result.value
 
 
-def test_readme_documents_every_variable_and_output():
+def test_readme_tables_are_generated_from_the_hcl():
+    from tools import readme_tables
+
     readme = (ROOT / "README.md").read_text()
+    assert readme_tables.render(readme) == readme, "run: python -m tools.readme_tables"
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.MULTILINE))
     variables = [name for block in unquote(hcl("variables.tf")["variable"]) for name in block]
     outputs = [name for block in unquote(hcl("outputs.tf")["output"]) for name in block]
-    missing = [name for name in variables + outputs if f"| `{name}` |" not in readme]
-    assert not missing, f"README tables lack: {missing}"
-    documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.MULTILINE))
-    assert documented <= set(variables) | set(outputs), f"README documents unknown names: {documented - set(variables) - set(outputs)}"
+    assert documented == set(variables) | set(outputs)
 
 
 def variables() -> dict[str, dict]:
@@ -175,5 +185,5 @@ def test_sandbox_alarms_are_the_alarms_hcl_creates():
 def test_sandbox_schedule_is_the_schedule_hcl_creates():
     schedule = resource("schedule.tf", "aws_scheduler_schedule", "healthcheck")
     assert schedule["name"] == "${var.name}-healthcheck"
-    assert schedule["schedule_expression"] == "${var.healthcheck_schedule_expression}"
+    assert schedule["schedule_expression"] == "${var.healthcheck.schedule_expression}"
     assert ModuleConfig(name="x").schedule_name == "x-healthcheck"

@@ -46,8 +46,10 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
+data "aws_partition" "current" {}
+
 resource "aws_iam_role" "example" {
-  name               = "${var.name}-example-functions"
+  name_prefix        = "${substr(var.name, 0, 24)}-example-" # role names are global: unique per region needs a prefix
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
@@ -58,7 +60,7 @@ data "aws_iam_policy_document" "example" {
   }
   statement {
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:aws:logs:*:*:log-group:/aws/lambda/${var.name}-*"]
+    resources = ["arn:${data.aws_partition.current.partition}:logs:*:*:log-group:/aws/lambda/${var.name}-*"]
   }
 }
 
@@ -91,6 +93,13 @@ resource "aws_lambda_function" "example" {
   }
 }
 
+# The scheduler invokes the healthcheck asynchronously: without this, Lambda retries a failed run twice,
+# and each replay adds errors to the periods the healthcheck alarm evaluates.
+resource "aws_lambda_function_event_invoke_config" "healthcheck" {
+  function_name          = aws_lambda_function.example["healthcheck"].function_name
+  maximum_retry_attempts = 0
+}
+
 resource "aws_lambda_alias" "live" {
   name             = "live"
   function_name    = aws_lambda_function.example["downstream"].function_name
@@ -104,9 +113,11 @@ resource "aws_lambda_alias" "live" {
 module "circuit_breaker" {
   source = "../../"
 
-  name                     = var.name
-  downstream_function_arn  = aws_lambda_alias.live.arn
-  healthcheck_function_arn = aws_lambda_function.example["healthcheck"].arn
+  name                    = var.name
+  downstream_function_arn = aws_lambda_alias.live.arn
+  healthcheck = {
+    function_arn = aws_lambda_function.example["healthcheck"].arn
+  }
 
   failure_threshold          = 5
   open_duration_seconds      = 30

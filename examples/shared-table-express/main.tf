@@ -35,14 +35,16 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
+data "aws_partition" "current" {}
+
 resource "aws_iam_role" "example" {
-  name               = "${var.name}-example-functions"
+  name_prefix        = "${substr(var.name, 0, 24)}-example-" # role names are global: unique per region needs a prefix
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
 resource "aws_iam_role_policy_attachment" "logs" {
   role       = aws_iam_role.example.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 }
 
 resource "aws_lambda_function" "downstream" {

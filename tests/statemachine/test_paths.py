@@ -115,6 +115,25 @@ def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
         assert result["error"] == "CircuitOpen" and "circuit store unavailable (fail_closed)" in result["cause"]
 
 
+@pytest.mark.parametrize("policy, status, states", [
+    ("fail_open", "SUCCEEDED", ["CheckCircuit", "StateCheckFailed", "Route", "CallDownstream"]),
+    ("fail_closed", "FAILED", ["CheckCircuit", "StateCheckFailed", "Route", "ShortCircuit"]),
+])
+def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, policy, status, states):
+    """Throttled, broken or timed out: whatever makes the check function itself fail, the policy decides."""
+    from sandbox.runner import FunctionSpec
+
+    stack = make_stack(name=f"check-fails-{policy.replace('_', '-')}", state_cache_seconds=0, on_store_error=policy)
+    (tmp_path / "broken.py").write_text("def lambda_handler(event, context):\n    raise RuntimeError('throttled')\n")
+    stack.runner.register(FunctionSpec(stack.config.function_name("check_circuit"), "broken.lambda_handler", tmp_path))
+    result = stack.call({"order": 1})
+    assert (result["status"], result["states"]) == (status, states)
+    if status == "FAILED":
+        assert result["error"] == "CircuitOpen" and "the state check failed (fail_closed)" in result["cause"]
+    else:
+        assert json.loads(result["output"]) == {"ok": True, "request": {"order": 1}}
+
+
 def test_fallback_payload_is_returned_as_success_when_open(make_stack):
     payload = {"ok": False, "message": "try again later"}
     stack = make_stack(name="fallback-payload", failure_threshold=1, state_cache_seconds=0,
@@ -141,7 +160,7 @@ def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
     assert stack.call({"circuit": "multi-eu"})["error"] == "CircuitOpen"
     assert stack.call({"circuit": "multi"})["states"] == FAILING  # its own circuit has no failures yet
     denied = stack.call({"circuit": "someone-else"})
-    assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit"]
+    assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit", "RejectRequest"]
 
 
 def test_input_cannot_choose_a_circuit_unless_allowed(make_stack):

@@ -101,8 +101,19 @@ run "express_with_a_shared_table_and_a_fallback_payload" {
 
 run "healthcheck_and_qualified_arns" {
   variables {
-    downstream_function_arn  = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"
-    healthcheck_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"
+    downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"
+    healthcheck = {
+      function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"
+      recovery     = "half_open"
+    }
+  }
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.environment[0].variables.HEALTHCHECK_RECOVERY == "half_open"])
+    error_message = "healthcheck.recovery reaches the functions."
+  }
+  assert {
+    condition     = aws_scheduler_schedule.healthcheck[0].schedule_expression == "rate(1 minute)" && aws_cloudwatch_metric_alarm.healthcheck[0].period == 60 && aws_cloudwatch_metric_alarm.healthcheck[0].treat_missing_data == "ignore"
+    error_message = "The healthcheck's schedule and alarm have their defaults."
   }
   assert {
     condition     = length(aws_scheduler_schedule.healthcheck) == 1 && length(aws_cloudwatch_metric_alarm.healthcheck) == 1
@@ -187,8 +198,16 @@ run "names_are_unique_per_instance" {
     name = "payments"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.downstream[0].alarm_name == "payments-downstream" && aws_sns_topic.alarms.name == "payments-alarms" && aws_iam_role.state_machine.name == "payments-state-machine"
-    error_message = "Every name derives from var.name, so two instances never collide."
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].alarm_name == "payments-downstream" && aws_sns_topic.alarms.name == "payments-alarms" && aws_sfn_state_machine.this.name == "payments"
+    error_message = "Every regional name derives from var.name, so two instances never collide."
+  }
+  assert {
+    condition     = aws_iam_role.state_machine.name_prefix == "payments-sfn-" && aws_iam_role.function["record_outcome"].name_prefix == "payments-record-"
+    error_message = "IAM role names are global: roles take a name prefix, so the same name can be deployed in two regions."
+  }
+  assert {
+    condition     = alltrue([for key, zip in data.archive_file.function : endswith(zip.output_path, "/.build/circuit-breaker/eu-west-1/payments/${key}.zip")])
+    error_message = "Each instance builds its zips in a folder of its own."
   }
 }
 
@@ -217,5 +236,132 @@ run "secure_by_default" {
   assert {
     condition     = data.aws_iam_policy_document.alarms_topic.statement[0].resources == toset([aws_sns_topic.alarms.arn]) && data.aws_iam_policy_document.alarms_topic.statement[0].actions == toset(["sns:Publish"])
     error_message = "The topic policy allows publishing to this topic and nothing else."
+  }
+}
+
+run "long_names_keep_role_prefixes_within_iam_limits" {
+  variables {
+    name = "a-name-of-exactly-forty-characters-00000"
+  }
+  assert {
+    condition     = alltrue([for role in concat(values(aws_iam_role.function), [aws_iam_role.state_machine]) : length(role.name_prefix) <= 38])
+    error_message = "IAM accepts name prefixes of at most 38 characters."
+  }
+}
+
+run "log_level_reaches_lambda_and_powertools" {
+  variables {
+    log_level = "DEBUG"
+  }
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.logging_config[0].application_log_level == "DEBUG" && fn.environment[0].variables.POWERTOOLS_LOG_LEVEL == "DEBUG"])
+    error_message = "Lambda's own JSON log filter follows log_level, or DEBUG output is dropped."
+  }
+}
+
+run "warning_is_lambdas_warn" {
+  variables {
+    log_level = "WARNING"
+  }
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.logging_config[0].application_log_level == "WARN"])
+    error_message = "Lambda names the level WARN."
+  }
+}
+
+run "every_arn_follows_the_partition" {
+  variables {
+    powertools_layer_arn = "arn:aws-cn:lambda:cn-north-1:123456789012:layer:powertools:1"
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-cn", dns_suffix = "amazonaws.com.cn" }
+  }
+  assert {
+    condition     = alltrue([for name, state in jsondecode(aws_sfn_state_machine.this.definition).States : startswith(state.Resource, "arn:aws-cn:states:::") if state.Type == "Task"])
+    error_message = "Every task's integration ARN is in the partition."
+  }
+  assert {
+    condition     = startswith(local.table_arn, "arn:aws-cn:dynamodb:")
+    error_message = "The table ARN is in the partition."
+  }
+}
+
+run "outside_the_aws_partition_a_layer_must_be_given" {
+  command = plan
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-us-gov", dns_suffix = "amazonaws.com" }
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "every_lambda_task_retries_the_same_transient_errors" {
+  assert {
+    condition = alltrue([for name, state in jsondecode(aws_sfn_state_machine.this.definition).States :
+    state.Retry == [local.lambda_retry] if state.Type == "Task"])
+    error_message = "Each Lambda task has the one retry block."
+  }
+  assert {
+    condition     = contains(local.lambda_retry.ErrorEquals, "Lambda.ClientExecutionTimeoutException")
+    error_message = "The retry list includes Lambda.ClientExecutionTimeoutException, as AWS recommends."
+  }
+}
+
+run "downstream_calls_allow_for_the_init_phase_and_the_probe_lease_for_every_attempt" {
+  variables {
+    downstream_timeout_seconds = 30
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CallDownstream.TimeoutSeconds == 40 && jsondecode(aws_sfn_state_machine.this.definition).States.CallDownstreamAndRecord.TimeoutSeconds == 40
+    error_message = "A downstream call may take its timeout plus 10 s of init."
+  }
+  assert {
+    # 4 attempts of 40 s, 1 + 2 + 4 s of backoff, and the outcome recording's 10 s.
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.environment[0].variables.PROBE_LEASE_SECONDS == "177"])
+    error_message = "The probe lease covers a probe's worst case."
+  }
+}
+
+run "a_failing_state_check_applies_on_store_error" {
+  variables {
+    on_store_error = "fail_closed"
+  }
+  assert {
+    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Catch : c.Next if contains(c.ErrorEquals, "States.ALL")]) == "StateCheckFailed"
+    error_message = "Any error of the state check is caught."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StateCheckFailed.Result.action == "short_circuit"
+    error_message = "fail_closed short-circuits when the state check fails."
+  }
+}
+
+run "a_key_of_your_own_for_the_alarm_topic" {
+  variables {
+    create_sns_kms_key    = false
+    sns_kms_master_key_id = "alias/alarms"
+  }
+  assert {
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == "alias/alarms"
+    error_message = "The topic uses the key passed in, and the module creates none."
+  }
+}
+
+run "operator_policies" {
+  variables {
+    allowed_circuits = ["orders-eu"]
+  }
+  assert {
+    condition     = jsondecode(output.operator_read_only_policy_json) != null && data.aws_iam_policy_document.operator["read_only"].statement[1].actions == toset(["dynamodb:GetItem"])
+    error_message = "Read-only operators may read circuits, not change them."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.operator["read_write"].statement[1].actions == toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]) && toset(one(data.aws_iam_policy_document.operator["read_write"].statement[1].condition).values) == toset(["orders", "orders-eu"])
+    error_message = "Read-write operators may change this instance's circuits only."
+  }
+  assert {
+    condition     = alltrue([for doc in values(data.aws_iam_policy_document.operator) : alltrue([for s in doc.statement : s.resources == toset([local.table_arn])])])
+    error_message = "Operator policies name only the circuit table."
   }
 }

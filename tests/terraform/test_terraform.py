@@ -45,7 +45,8 @@ def test_the_harness_reports_what_the_provider_would_reject(fixture, error, cli_
 
 
 def test_native_terraform_tests_pass_with_every_run(cli_config):
-    assert terraform(ROOT, "init", "-backend=false", "-input=false", config=cli_config).retcode == 0
+    init = terraform(ROOT, "init", "-backend=false", "-input=false", "-test-directory=tests/terraform", config=cli_config)
+    assert init.retcode == 0, init.output
     result = terraform(ROOT, "test", "-test-directory=tests/terraform", config=cli_config)
     assert result.retcode == 0, result.output
     runs = sum(len(re.findall(r'^run "', f.read_text(), re.MULTILINE)) for f in HERE.glob("*.tftest.hcl"))

@@ -86,9 +86,9 @@ run "rejects_on_store_error" {
 run "rejects_healthcheck_recovery" {
   command = plan
   variables {
-    healthcheck_recovery = "probe"
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", recovery = "probe" }
   }
-  expect_failures = [var.healthcheck_recovery]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_insufficient_data" {
@@ -118,17 +118,17 @@ run "rejects_downstream_timeout_seconds" {
 run "rejects_healthcheck_function_arn" {
   command = plan
   variables {
-    healthcheck_function_arn = "arn:aws:lambda:eu-west-1:123:function:x"
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123:function:x" }
   }
-  expect_failures = [var.healthcheck_function_arn]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_healthcheck_schedule_expression" {
   command = plan
   variables {
-    healthcheck_schedule_expression = "every minute"
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", schedule_expression = "every minute" }
   }
-  expect_failures = [var.healthcheck_schedule_expression]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_downstream_alarm_metric_name" {
@@ -190,25 +190,25 @@ run "rejects_downstream_alarm_min_invocations" {
 run "rejects_healthcheck_alarm_period" {
   command = plan
   variables {
-    healthcheck_alarm = { period = 90 }
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", alarm = { period = 90 } }
   }
-  expect_failures = [var.healthcheck_alarm]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_healthcheck_alarm_datapoints" {
   command = plan
   variables {
-    healthcheck_alarm = { evaluation_periods = 1, datapoints_to_alarm = 2 }
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", alarm = { evaluation_periods = 1, datapoints_to_alarm = 2 } }
   }
-  expect_failures = [var.healthcheck_alarm]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_healthcheck_alarm_treat_missing_data" {
   command = plan
   variables {
-    healthcheck_alarm = { treat_missing_data = "zero" }
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", alarm = { treat_missing_data = "zero" } }
   }
-  expect_failures = [var.healthcheck_alarm]
+  expect_failures = [var.healthcheck]
 }
 
 run "rejects_fallback_mode" {
@@ -289,4 +289,45 @@ run "rejects_log_retention_days" {
     log_retention_days = 10
   }
   expect_failures = [var.log_retention_days]
+}
+
+run "rejects_sub_minute_downstream_alarm_period" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 30 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_sub_minute_healthcheck_alarm_period" {
+  command = plan
+  variables {
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", alarm = { period = 30 } }
+  }
+  expect_failures = [var.healthcheck]
+}
+
+run "rejects_fallback_payload_mode_without_a_payload" {
+  command = plan
+  variables {
+    fallback_mode = "payload"
+  }
+  expect_failures = [var.fallback_mode]
+}
+
+run "rejects_an_express_downstream_timeout_beyond_its_five_minutes" {
+  command = plan
+  variables {
+    type                       = "EXPRESS"
+    downstream_timeout_seconds = 241
+  }
+  expect_failures = [var.downstream_timeout_seconds]
+}
+
+run "rejects_a_key_of_your_own_while_the_module_creates_one" {
+  command = plan
+  variables {
+    sns_kms_master_key_id = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+  }
+  expect_failures = [var.sns_kms_master_key_id]
 }

@@ -1,0 +1,33 @@
+# Every example, and a root module whose every ARN input is created alongside, planned as a first
+# apply: with mocked providers, computed attributes (arn, version, ...) stay unknown at plan time,
+# as hashicorp/aws leaves them, so a count that depends on one fails here as it would on AWS.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+mock_provider "archive" {}
+
+run "basic_plans_as_a_first_apply" {
+  command = plan
+  module {
+    source = "./examples/basic"
+  }
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.healthcheck.maximum_retry_attempts == 0
+    error_message = "The example turns off Lambda's asynchronous retries of the healthcheck."
+  }
+}
+
+run "shared_table_express_plans_as_a_first_apply" {
+  command = plan
+  module {
+    source = "./examples/shared-table-express"
+  }
+}
+
+run "every_arn_input_unknown_at_plan" {
+  command = plan
+  module {
+    source = "./tests/terraform/fixtures/first_apply"
+  }
+}
