@@ -128,6 +128,27 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
+    # ReadCircuit: the healthy path reads the circuit itself, and only its own circuit.
+    sid       = "ReadCircuit"
+    actions   = ["dynamodb:GetItem"]
+    resources = [local.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.circuit_name]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.table_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "TableKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.table_kms_key_arn]
+    }
+  }
+
+  statement {
     #checkov:skip=CKV_AWS_111:CloudWatch Logs log delivery APIs for Step Functions do not support resource-level permissions.
     #checkov:skip=CKV_AWS_356:Same: AWS documents Resource "*" for these log delivery actions.
     sid = "LogDelivery"

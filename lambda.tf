@@ -37,7 +37,6 @@ locals {
     OPEN_DURATION_SECONDS        = tostring(var.open_duration_seconds)
     MAX_OPEN_DURATION_SECONDS    = tostring(var.max_open_duration_seconds)
     PROBE_LEASE_SECONDS          = tostring(local.probe_lease_seconds)
-    STATE_CACHE_SECONDS          = tostring(var.state_cache_seconds)
     ON_STORE_ERROR               = var.on_store_error
     IGNORED_ERRORS               = jsonencode(var.ignored_errors)
     HEALTHCHECK_RECOVERY         = local.healthcheck_enabled ? var.healthcheck.recovery : "close"

@@ -31,15 +31,21 @@ locals {
     + local.functions.record_outcome.timeout
   )
 
-  # What a call does when the state check itself fails (throttled, broken, timed out): on_store_error.
+  # What a call does when the circuit cannot be read or the state check fails (throttled, broken, timed out).
   store_unavailable_decision = {
-    circuit    = local.circuit_name
-    action     = var.on_store_error == "fail_open" ? "call" : "short_circuit"
-    state      = "UNKNOWN"
-    generation = null
-    probe      = false
-    reason     = "the state check failed (${var.on_store_error})"
+    circuit       = local.circuit_name
+    action        = var.on_store_error == "fail_open" ? "call" : "short_circuit"
+    state         = "UNKNOWN"
+    generation    = null
+    probe         = false
+    failures_seen = 0
+    reason        = "circuit state unavailable (${var.on_store_error})"
   }
+
+  # With allowed_circuits the execution input names the circuit: the state check validates it on every
+  # call, so the state machine starts there, and the states that read a fixed circuit are left out.
+  input_selects_circuit = length(var.allowed_circuits) > 0
+  fixed_circuit_states  = ["ReadCircuit", "Route", "ForcedOpen"]
 
   # Mirrored by sandbox/definition.py (check_payload, short_circuit_state).
   check_payload = merge(
@@ -70,8 +76,11 @@ locals {
     }
   }
 
-  definition = templatefile("${path.module}/statemachine/circuit_breaker.asl.json", {
+  rendered_definition = templatefile("${path.module}/statemachine/circuit_breaker.asl.json", {
     partition                        = data.aws_partition.current.partition
+    start_state                      = local.input_selects_circuit ? "CheckCircuit" : "ReadCircuit"
+    table_name                       = jsonencode(local.table_name)
+    circuit_name                     = jsonencode(local.circuit_name)
     lambda_retry                     = jsonencode([local.lambda_retry])
     check_circuit_function_arn       = aws_lambda_function.this["check_circuit"].arn
     record_outcome_function_arn      = aws_lambda_function.this["record_outcome"].arn
@@ -81,6 +90,9 @@ locals {
     store_unavailable_decision       = jsonencode(local.store_unavailable_decision)
     short_circuit_state              = jsonencode(local.short_circuit_states[var.fallback_mode])
   })
+  definition = !local.input_selects_circuit ? local.rendered_definition : jsonencode(merge(jsondecode(local.rendered_definition), {
+    States = { for name, state in jsondecode(local.rendered_definition).States : name => state if !contains(local.fixed_circuit_states, name) }
+  }))
 }
 
 ################################################################################

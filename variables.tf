@@ -84,17 +84,6 @@ variable "max_open_duration_seconds" {
   }
 }
 
-variable "state_cache_seconds" {
-  description = "How long each state-check execution environment caches the circuit state. 0 reads the table on every call."
-  type        = number
-  default     = 2
-
-  validation {
-    condition     = var.state_cache_seconds >= 0 && var.state_cache_seconds <= 60
-    error_message = "state_cache_seconds must be between 0 and 60."
-  }
-}
-
 variable "on_store_error" {
   description = "What a call does when the circuit table cannot be read: fail_open (call the downstream) or fail_closed (short-circuit)."
   type        = string
@@ -154,20 +143,22 @@ variable "downstream_timeout_seconds" {
 
 variable "downstream_alarm" {
   description = <<-EOT
-    CloudWatch alarm on the downstream function that trips the circuit. metric_name: Errors, Throttles, Duration, or ErrorRate
-    (metric math: 100 * Errors / Invocations, 0 below min_invocations). statistic: Sum, Average, Minimum, Maximum, SampleCount or pNN.
+    CloudWatch alarm on the downstream function that trips the circuit. metric_name: ErrorRate (the default: metric math
+    100 * Errors / Invocations, 0 below min_invocations; by default >= 20 % in 2 consecutive minutes with at least 20 calls,
+    which catches partial outages and never fires on a few percent of background errors), Errors, Throttles or Duration
+    (with statistic Sum, Average, Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs).
   EOT
   type = object({
     enabled             = optional(bool, true)
-    metric_name         = optional(string, "Errors")
+    metric_name         = optional(string, "ErrorRate")
     statistic           = optional(string, "Sum")
     period              = optional(number, 60)
-    evaluation_periods  = optional(number, 3)
-    datapoints_to_alarm = optional(number, 3)
-    threshold           = optional(number, 1)
-    comparison_operator = optional(string, "GreaterThanThreshold")
+    evaluation_periods  = optional(number, 2)
+    datapoints_to_alarm = optional(number, 2)
+    threshold           = optional(number, 20)
+    comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "notBreaching")
-    min_invocations     = optional(number, 10)
+    min_invocations     = optional(number, 20)
   })
   default = {}
 
@@ -288,9 +279,9 @@ variable "fallback_function_arn" {
 ################################################################################
 
 variable "type" {
-  description = "State machine type: STANDARD or EXPRESS (call it with StartSyncExecution)."
+  description = "State machine type: EXPRESS (call it with StartSyncExecution; at most 5 minutes, billed per request) or STANDARD (StartExecution, for asynchronous callers; billed per state transition)."
   type        = string
-  default     = "STANDARD"
+  default     = "EXPRESS"
 
   validation {
     condition     = contains(["STANDARD", "EXPRESS"], var.type)

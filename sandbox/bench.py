@@ -39,7 +39,7 @@ _names = iter(range(1_000_000))
 
 def seed_design(**overrides) -> ModuleConfig:
     """The original article's design: alarm-only trip (Errors Sum > 1, 3 of 3 periods), healthcheck-only close."""
-    values = dict(name=f"seed{next(_names)}", failure_threshold=1_000_000, state_cache_seconds=0,
+    values = dict(name=f"seed{next(_names)}", failure_threshold=1_000_000,
                   open_duration_seconds=86_400, max_open_duration_seconds=86_400,
                   downstream_alarm=AlarmConfig(period=PERIOD, evaluation_periods=3, datapoints_to_alarm=3,
                                                threshold=1, comparison_operator="GreaterThanThreshold"),
@@ -98,7 +98,7 @@ def per_call(emu: Emulator, stack: Stack, calls: int, before_each=None, payload=
 def paths(emu: Emulator, design, label: str) -> dict[str, dict[str, float]]:
     """Per path, with the state read on every call (no cache): what one call costs."""
     found = {}
-    healthy = emu.provision(design(state_cache_seconds=0, failure_threshold=1_000_000, downstream_alarm=NO_ALARM,
+    healthy = emu.provision(design(failure_threshold=1_000_000, downstream_alarm=NO_ALARM,
                                    healthcheck_alarm=NO_ALARM))
     found["healthy"] = per_call(emu, healthy, 10)
     if label == "this module":  # the seed counts nothing in band: its failing call is its healthy path, failing
@@ -107,7 +107,7 @@ def paths(emu: Emulator, design, label: str) -> dict[str, dict[str, float]]:
     healthy.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:00.000+0000")  # OPEN until it is OK
     found["short-circuited"] = per_call(emu, healthy, 10)
     if label == "this module":
-        probing = emu.provision(design(state_cache_seconds=0, failure_threshold=1, open_duration_seconds=1,
+        probing = emu.provision(design(failure_threshold=1, open_duration_seconds=1,
                                        max_open_duration_seconds=1, downstream_alarm=NO_ALARM,
                                        healthcheck_alarm=NO_ALARM))
 
@@ -244,7 +244,7 @@ def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
     # Without any healthcheck signal: the downstream alone recovers.
     open_duration = 3
     stack = emu.provision(module_design(failure_threshold=1, open_duration_seconds=open_duration,
-                                        downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, state_cache_seconds=0))
+                                        downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM))
     stack.set_health(False)
     stack.call()
     stack.set_health(True)
@@ -258,7 +258,7 @@ def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
 
 
 def probes(emu: Emulator, callers: int = 100) -> int:
-    stack = emu.provision(module_design(failure_threshold=1, open_duration_seconds=1, state_cache_seconds=0,
+    stack = emu.provision(module_design(failure_threshold=1, open_duration_seconds=1,
                                         downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, example_slow_seconds=5))
     stack.set_health(False)
     stack.call()

@@ -81,9 +81,14 @@ def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None
     raise ValueError(f"fallback mode must be fail, payload or function; got {mode!r}")
 
 
+# local.fixed_circuit_states in main.tf: left out when the execution input selects the circuit.
+FIXED_CIRCUIT_STATES = ("ReadCircuit", "Route", "ForcedOpen")
+
+
 def definition(
     *,
     circuit_name: str,
+    table_name: str,
     check_circuit_function_arn: str,
     record_outcome_function_arn: str,
     downstream_function_arn: str,
@@ -96,8 +101,11 @@ def definition(
     partition: str = "aws",
 ) -> str:
     """The rendered ASL, as `aws_sfn_state_machine.this.definition` would be."""
-    return render({
+    rendered = render({
         "partition": partition,
+        "start_state": "CheckCircuit" if allow_input_circuit else "ReadCircuit",
+        "table_name": json.dumps(table_name),
+        "circuit_name": json.dumps(circuit_name),
         "lambda_retry": json.dumps([LAMBDA_RETRY]),
         "check_circuit_function_arn": check_circuit_function_arn,
         "record_outcome_function_arn": record_outcome_function_arn,
@@ -108,9 +116,14 @@ def definition(
         "short_circuit_state": json.dumps(
             short_circuit_state(fallback_mode, fallback_payload, fallback_function_arn, partition)),
     })
+    if not allow_input_circuit:
+        return rendered
+    parsed = json.loads(rendered)
+    parsed["States"] = {name: state for name, state in parsed["States"].items() if name not in FIXED_CIRCUIT_STATES}
+    return json.dumps(parsed)
 
 
 def store_unavailable_decision(circuit_name: str, on_store_error: str) -> dict[str, Any]:
     return {"circuit": circuit_name, "action": "call" if on_store_error == "fail_open" else "short_circuit",
-            "state": "UNKNOWN", "generation": None, "probe": False,
-            "reason": f"the state check failed ({on_store_error})"}
+            "state": "UNKNOWN", "generation": None, "probe": False, "failures_seen": 0,
+            "reason": f"circuit state unavailable ({on_store_error})"}

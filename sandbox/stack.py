@@ -60,7 +60,6 @@ class ModuleConfig:
     half_open_max_probes: int = 1
     open_duration_seconds: float = 30
     max_open_duration_seconds: float = 300
-    state_cache_seconds: float = 2
     downstream_timeout_seconds: int = 30
     on_store_error: str = "fail_open"
     ignored_errors: list[str] = field(default_factory=list)
@@ -70,7 +69,7 @@ class ModuleConfig:
     fallback_mode: str = "fail"
     fallback_payload: Any = None
     downstream_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(
-        evaluation_periods=3, datapoints_to_alarm=3, comparison_operator="GreaterThanThreshold"))
+        metric_name="ErrorRate", evaluation_periods=2, datapoints_to_alarm=2, threshold=20, min_invocations=20))
     healthcheck_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(treat_missing_data="ignore"))
     healthcheck_schedule_expression: str = "rate(1 minute)"
     log_level: str = "INFO"
@@ -103,7 +102,6 @@ class ModuleConfig:
             "OPEN_DURATION_SECONDS": str(self.open_duration_seconds),
             "MAX_OPEN_DURATION_SECONDS": str(self.max_open_duration_seconds),
             "PROBE_LEASE_SECONDS": str(definition.probe_lease_seconds(self.downstream_timeout_seconds)),
-            "STATE_CACHE_SECONDS": str(self.state_cache_seconds),
             "ON_STORE_ERROR": self.on_store_error,
             "IGNORED_ERRORS": json.dumps(self.ignored_errors),
             "HEALTHCHECK_RECOVERY": self.healthcheck_recovery,
@@ -278,6 +276,7 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     asl = definition.definition(
         circuit_name=config.name,
+        table_name=config.table_name,
         check_circuit_function_arn=arns["check_circuit"],
         record_outcome_function_arn=arns["record_outcome"],
         downstream_function_arn=arns["downstream"],

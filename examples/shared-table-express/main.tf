@@ -69,25 +69,25 @@ resource "aws_lambda_function" "downstream" {
   }
 }
 
-# STANDARD, creates the shared table, fails fast with CircuitOpen.
+# STANDARD (for asynchronous callers), creates the shared table, fails fast with CircuitOpen.
 module "orders" {
   source = "../../"
 
   name                    = "${var.name}-orders"
+  type                    = "STANDARD"
   table_name              = "${var.name}-circuits"
   downstream_function_arn = aws_lambda_function.downstream["orders"].arn
 }
 
-# EXPRESS, reuses the table, answers with a fallback payload while open.
+# EXPRESS (the default), reuses the table, answers with a fallback payload while open.
 module "payments" {
   source = "../../"
 
   name                    = "${var.name}-payments"
-  type                    = "EXPRESS"
   create_table            = false
   table_name              = module.orders.dynamodb_table_name
   downstream_function_arn = aws_lambda_function.downstream["payments"].arn
   fallback_mode           = "payload"
   fallback_payload        = { accepted = false, retry_after_seconds = 30 }
-  downstream_alarm        = { metric_name = "ErrorRate", threshold = 25, evaluation_periods = 2, datapoints_to_alarm = 2, comparison_operator = "GreaterThanOrEqualToThreshold" }
+  downstream_alarm        = { threshold = 25 } # error rate, as by default, with a higher threshold
 }

@@ -63,6 +63,7 @@ class Decision:
     generation: int | None
     probe: bool = False
     reason: str = ""
+    failures_seen: int = 0  # the failure count this call was admitted at: what its outcome may do depends on it
 
     def to_output(self) -> dict:
         return asdict(self)
@@ -80,7 +81,6 @@ class Breaker:
         self.store = store
         self.clock = clock
         self.jitter = jitter
-        self._cache: dict[str, tuple[float, Circuit]] = {}
 
     # ------------------------------------------------------------------ the call path
 
@@ -88,7 +88,7 @@ class Breaker:
         """Decide whether this call goes to the downstream, goes as a probe, or is short-circuited."""
         now = self.clock()
         try:
-            circuit = self._settle_expired_override(self._read_cached(name, now), now)
+            circuit = self._settle_expired_override(self.store.read(name), now)
             decision = self._decide(circuit, caller, now)
         except StoreError as error:
             count("StoreErrors")
@@ -108,7 +108,7 @@ class Breaker:
             return Decision(circuit.name, CALL, circuit.state, circuit.generation, reason=circuit.reason)
         if circuit.state == CLOSED:
             action = CALL_AND_RECORD if circuit.failure_count else CALL
-            return Decision(circuit.name, action, CLOSED, circuit.generation)
+            return Decision(circuit.name, action, CLOSED, circuit.generation, failures_seen=circuit.failure_count)
         if circuit.healthcheck_alarm == ALARM:
             return self._short(circuit, f"{circuit.reason}; healthcheck alarm in ALARM vetoes probes")
         if circuit.state == OPEN and now < circuit.probe_allowed_at(self.settings.open_duration_seconds):
@@ -149,16 +149,21 @@ class Breaker:
         else:
             return self._short(circuit, "a probe is in flight")
         if new is None:
-            self._cache.pop(circuit.name, None)
             return self._short(circuit, "another caller won the probe")
-        self._remember(new, now)
         count("ProbesAdmitted")
         return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
 
     # ------------------------------------------------------------------ outcomes
 
-    def record(self, name: str, generation: int | None, probe: bool, error: str | None) -> str:
-        """Record a downstream outcome (`error` None = success). Returns what happened, for logs and tests."""
+    def record(self, name: str, generation: int | None, probe: bool, error: str | None, failures_seen: int = 0) -> str:
+        """Record a downstream outcome (`error` None = success). Returns what happened, for logs and tests.
+
+        `failures_seen` is the count the call was admitted at. Successes of calls admitted at 0 are
+        never recorded (the healthy path writes nothing), so such a call's failure may only start a
+        count, never add to one started meanwhile: otherwise failures of concurrent calls would pile
+        up across the successes between them, and noise would trip the circuit. Only calls admitted
+        while failures were pending add to the count or reset it.
+        """
         if generation is None:
             return "not recorded: the call was admitted while the store was unavailable"
         if error is not None and error in self.settings.ignored_errors:
@@ -169,18 +174,24 @@ class Breaker:
             return self._probe_succeeded(name, generation) if error is None else self._probe_failed(
                 name, generation, error)
         if error is None:
+            if not failures_seen:
+                return "nothing to reset"
             update = Update(sets={Attr.FAILURE_COUNT: 0}).when(
                 "#state = :closed AND #failure_count > :zero", closed=CLOSED, zero=0).when_generation(generation)
             return "failure count reset" if self.store.update(name, update) else "nothing to reset"
-        return self._count_failure(name, generation, error)
+        return self._count_failure(name, generation, error, failures_seen)
 
-    def _count_failure(self, name: str, generation: int, error: str) -> str:
+    def _count_failure(self, name: str, generation: int, error: str, failures_seen: int) -> str:
         update = Update(adds={Attr.FAILURE_COUNT: 1}, sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
                         set_if_missing={Attr.STATE: CLOSED})
         update.when("attribute_not_exists(#state) OR #state = :closed", closed=CLOSED)
         update.when("attribute_not_exists(#override)").when_generation(generation)
+        if not failures_seen:
+            update.when("attribute_not_exists(#failure_count) OR #failure_count = :zero", zero=0)
         counted = self.store.update(name, update)
         if counted is None:
+            if not failures_seen and self._count_started(name, generation):
+                return "not counted: admitted before the count started"
             return self._stale(name, generation)
         if counted.failure_count < self.settings.failure_threshold:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
@@ -215,6 +226,11 @@ class Breaker:
         update = Update(adds={Attr.PROBES_IN_FLIGHT: -1}).when(
             "#state = :half_open AND #probes_in_flight > :zero", half_open=HALF_OPEN, zero=0)
         self.store.update(name, update.when_generation(generation))
+
+    def _count_started(self, name: str, generation: int) -> bool:
+        """Whether a first failure lost to a count already started on the same CLOSED generation."""
+        circuit = self.store.read(name, consistent=True)
+        return circuit.state == CLOSED and circuit.generation == generation and not circuit.override
 
     def _stale(self, name: str, generation: int) -> str:
         count("StaleOutcomes")
@@ -383,41 +399,12 @@ class Breaker:
         update.removes.add(Attr.EXPIRATION)
         new = self.store.update(circuit.name, update.when_generation(circuit.generation))
         if new is None:
-            self._cache.pop(circuit.name, None)
             return None
-        self._remember(new, now)
         count(f"TransitionTo{to_state.title().replace('_', '')}")
         logger.info("circuit transition", extra={
             "circuit": circuit.name, "generation": generation, "from_state": circuit.state,
             "to_state": to_state, "reason": new.reason})
         return new
-
-    def _read_cached(self, name: str, now: float) -> Circuit:
-        cached = self._cache.get(name)
-        if cached is not None and now < cached[0]:
-            return cached[1]
-        circuit = self.store.read(name)
-        self._remember(circuit, now)
-        return circuit
-
-    def _remember(self, circuit: Circuit, now: float) -> None:
-        """Cache a read for `state_cache_seconds`, except where a stale copy would slow recovery down.
-
-        HALF_OPEN is never cached: it lasts one probe, and a cached "probe in flight" would keep
-        short-circuiting after the probe closed the circuit. An OPEN circuit is cached no later
-        than the moment it admits a probe, so the first call after the open duration reads it.
-        """
-        ttl = self.settings.state_cache_seconds
-        if circuit.state == HALF_OPEN and not circuit.override:
-            ttl = 0
-        elif circuit.state == OPEN and not circuit.override:
-            probe_at = circuit.probe_allowed_at(self.settings.open_duration_seconds)
-            if probe_at > now:
-                ttl = min(ttl, probe_at - now)
-        if ttl > 0:
-            self._cache[circuit.name] = (now + ttl, circuit)
-        else:
-            self._cache.pop(circuit.name, None)
 
     @staticmethod
     def _timestamp(now: float) -> str:

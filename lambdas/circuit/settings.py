@@ -27,7 +27,6 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "OPEN_DURATION_SECONDS": (False, "30"),
     "MAX_OPEN_DURATION_SECONDS": (False, "300"),
     "PROBE_LEASE_SECONDS": (False, "30"),
-    "STATE_CACHE_SECONDS": (False, "2"),
     "ON_STORE_ERROR": (False, "fail_open"),
     "IGNORED_ERRORS": (False, "[]"),
     "HEALTHCHECK_RECOVERY": (False, "close"),
@@ -60,7 +59,6 @@ class Settings:
     open_duration_seconds: float = 30.0
     max_open_duration_seconds: float = 300.0
     probe_lease_seconds: float = 30.0
-    state_cache_seconds: float = 2.0
     on_store_error: str = "fail_open"
     ignored_errors: frozenset[str] = frozenset()
     healthcheck_recovery: str = "close"
@@ -77,8 +75,6 @@ class Settings:
                 raise ConfigurationError(f"{name} must be greater than 0, got {getattr(self, name)}")
         if self.max_open_duration_seconds < self.open_duration_seconds:
             raise ConfigurationError("max_open_duration_seconds must be >= open_duration_seconds")
-        if self.state_cache_seconds < 0:
-            raise ConfigurationError("state_cache_seconds must be >= 0")
         _one_of("on_store_error", self.on_store_error, ON_STORE_ERROR)
         _one_of("healthcheck_recovery", self.healthcheck_recovery, HEALTHCHECK_RECOVERY)
         _one_of("insufficient_data", self.insufficient_data, INSUFFICIENT_DATA)
@@ -106,7 +102,6 @@ class Settings:
             open_duration_seconds=_number(get, "OPEN_DURATION_SECONDS", float),
             max_open_duration_seconds=_number(get, "MAX_OPEN_DURATION_SECONDS", float),
             probe_lease_seconds=_number(get, "PROBE_LEASE_SECONDS", float),
-            state_cache_seconds=_number(get, "STATE_CACHE_SECONDS", float),
             on_store_error=get("ON_STORE_ERROR"),
             ignored_errors=frozenset(_json(get, "IGNORED_ERRORS", list)),
             healthcheck_recovery=get("HEALTHCHECK_RECOVERY"),

@@ -130,6 +130,16 @@ class CircuitStore:
         return sorted(circuits, key=lambda c: c.name)
 
 
+def circuit_from_typed_item(name: str, item: dict[str, Any] | None) -> Circuit:
+    """A circuit from an item in DynamoDB's typed JSON, e.g. as the state machine's GetItem returned it."""
+    if item is not None and not isinstance(item, dict):
+        raise ValueError("a circuit item must be a JSON object")
+    try:
+        return Circuit.from_item(name, _deserialize(item))
+    except (TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"circuit item is not DynamoDB JSON: {error}") from None
+
+
 def _names_in(expression: str) -> set[str]:
     names, i = set(), 0
     while (i := expression.find("#", i)) != -1:

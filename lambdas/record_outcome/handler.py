@@ -1,51 +1,91 @@
 """Outcome recording: counts failures, resets the count, closes or reopens after a probe.
 
+Input: what the call saw when it was admitted, plus its outcome. A failure on the healthy path
+sends the circuit item the state machine read ({"circuit", "read": GetItem result, "error"}); a
+call the state check admitted sends its decision ({"circuit", "generation", "probe",
+"failures_seen", "error"}). `error` is null for a success, or the error Step Functions caught.
+
 It never fails the execution: the downstream's own result or error is what the caller gets,
 so a malformed request or an unavailable table is logged and counted, then reported back.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit.breaker import Breaker
 from circuit.settings import Settings
-from circuit.store import CircuitStore, StoreError
+from circuit.store import CircuitStore, StoreError, circuit_from_typed_item
 from circuit.telemetry import count, logger, metrics
 
 settings = Settings.from_environment()
 breaker = Breaker(settings, CircuitStore(settings.table_name))
 
+# DynamoDB numbers hold 38 digits, but a generation past 2**53 is no counter this module wrote.
+MAX_GENERATION = 2**53
+MAX_FAILURES = 10**9
 
-def parse(event: object) -> tuple[str, int | None, bool, str | None]:
-    """(circuit, generation, probe, error name or None). Raises ValueError on anything malformed."""
+
+class Outcome(NamedTuple):
+    circuit: str
+    generation: int | None
+    probe: bool
+    error: str | None
+    failures_seen: int
+
+
+def parse(event: object) -> Outcome:
+    """The outcome and what its call saw. Raises ValueError on anything malformed."""
     if not isinstance(event, dict):
         raise ValueError("outcome must be a JSON object")
-    name, generation, probe, error = (event.get(k) for k in ("circuit", "generation", "probe", "error"))
+    name = event.get("circuit")
     if not isinstance(name, str) or not name or len(name) > 1024:
         raise ValueError("circuit must be a non-empty string")
-    if generation is not None and (isinstance(generation, bool) or not isinstance(generation, int) or generation < 0):
-        raise ValueError("generation must be a non-negative integer or null")
-    if not isinstance(probe, bool):
-        raise ValueError("probe must be a boolean")
+    error = event.get("error")
+    if isinstance(error, dict):  # as Step Functions caught it: {"Error": name, "Cause": ...}
+        error = error.get("Error")
     if error is not None and not isinstance(error, str):
         raise ValueError("error must be an error name or null")
-    return name, generation, probe, error[:256] if error else error
+    error = error[:256] if error else error
+    if "read" in event:
+        read = event["read"]
+        if not isinstance(read, dict):
+            raise ValueError("read must be the GetItem result the state machine received")
+        seen = circuit_from_typed_item(name, read.get("Item"))
+        return Outcome(name, _bounded("generation", seen.generation, MAX_GENERATION), False, error,
+                       _bounded("failure_count", seen.failure_count, MAX_FAILURES))
+    generation, probe, failures_seen = (event.get(k) for k in ("generation", "probe", "failures_seen"))
+    if generation is not None:
+        generation = _bounded("generation", generation, MAX_GENERATION)
+    if not isinstance(probe, bool):
+        raise ValueError("probe must be a boolean")
+    failures_seen = _bounded("failures_seen", 0 if failures_seen is None else failures_seen, MAX_FAILURES)
+    return Outcome(name, generation, probe, error, failures_seen)
+
+
+def _bounded(name: str, value: object, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
+        raise ValueError(f"{name} must be an integer from 0 to {limit - 1}")
+    return value
 
 
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
-        name, generation, probe, error = parse(event)
+        outcome = parse(event)
     except ValueError as problem:
         count("InvalidRequests")
-        logger.error("malformed outcome ignored", extra={"error": str(problem)})
-        return {"recorded": False, "outcome": f"malformed: {problem}"}
+        logger.error("malformed outcome ignored", extra={"error": str(problem)[:500]})
+        return {"recorded": False, "outcome": f"malformed: {str(problem)[:500]}"}
     try:
-        outcome = breaker.record(name, generation, probe, error)
+        result = breaker.record(outcome.circuit, outcome.generation, outcome.probe, outcome.error,
+                                outcome.failures_seen)
     except StoreError as problem:
         count("StoreErrors")
-        logger.warning("outcome not recorded: circuit store unavailable", extra={"circuit": name, "error": str(problem)})
+        logger.warning("outcome not recorded: circuit store unavailable",
+                       extra={"circuit": outcome.circuit, "error": str(problem)})
         return {"recorded": False, "outcome": "circuit store unavailable"}
-    logger.debug("outcome recorded", extra={"circuit": name, "outcome": outcome})
-    return {"recorded": True, "outcome": outcome}
+    logger.debug("outcome recorded", extra={"circuit": outcome.circuit, "outcome": result})
+    return {"recorded": True, "outcome": result}

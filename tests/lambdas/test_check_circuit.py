@@ -9,7 +9,7 @@ def test_given_a_new_circuit_when_checked_then_the_call_goes_ahead(load_handler,
     handler = load_handler("check_circuit")
     decision = handler.lambda_handler(load_event("check_circuit.json"), lambda_context)
     assert decision == {"circuit": "orders", "action": "call", "state": "CLOSED", "generation": 0,
-                        "probe": False, "reason": ""}
+                        "probe": False, "reason": "", "failures_seen": 0}
 
 
 def test_the_input_may_select_only_allowed_circuits(load_handler, lambda_context):

@@ -11,9 +11,28 @@ def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(lo
     handler = load_handler("record_outcome", failure_threshold=2)
     first = handler.lambda_handler(load_event("record_failure.json"), lambda_context)
     assert first == {"recorded": True, "outcome": "failure 1 of 2"}
-    second = handler.lambda_handler(load_event("record_failure.json"), lambda_context)
+    second = handler.lambda_handler(load_event("record_failure_pending.json"), lambda_context)
     assert second == {"recorded": True, "outcome": "tripped"}
     assert circuit_item(orders_table)["state"] == "OPEN"
+
+
+def test_a_failure_admitted_at_count_zero_only_starts_a_count(load_handler, orders_table, lambda_context):
+    """Calls admitted while the count was 0 were in flight together: their successes are not recorded,
+    so their failures must not pile up into a trip across those successes."""
+    handler = load_handler("record_outcome", failure_threshold=2)
+    outcomes = [handler.lambda_handler(load_event("record_failure.json"), lambda_context)["outcome"] for _ in range(5)]
+    assert outcomes == ["failure 1 of 2"] + ["not counted: admitted before the count started"] * 4
+    assert circuit_item(orders_table)["failure_count"] == 1 and circuit_item(orders_table)["state"] == "CLOSED"
+
+
+def test_a_failure_seen_through_the_items_typed_json_carries_its_generation(load_handler, orders_table, lambda_context):
+    handler = load_handler("record_outcome")
+    handler.lambda_handler(load_event("record_failure.json"), lambda_context)
+    handler.lambda_handler(load_event("record_success.json"), lambda_context)
+    event = load_event("record_failure.json")
+    event["read"] = {"Item": {"id": {"S": "orders"}, "state": {"S": "CLOSED"}, "failure_count": {"N": "0"},
+                              "generation": {"N": "7"}}}
+    assert handler.lambda_handler(event, lambda_context)["outcome"] == "stale"  # the circuit is at generation 0
 
 
 def test_a_success_after_failures_resets_the_count(load_handler, orders_table, lambda_context):
@@ -27,6 +46,11 @@ def test_a_success_after_failures_resets_the_count(load_handler, orders_table, l
     None, [], {}, {"circuit": ""}, {"circuit": "orders", "generation": "1", "probe": False},
     {"circuit": "orders", "generation": -1, "probe": False}, {"circuit": "orders", "generation": True, "probe": False},
     {"circuit": "orders", "generation": 0, "probe": "yes"}, {"circuit": "orders", "generation": 0, "probe": False, "error": 7},
+    {"circuit": "orders", "generation": 2**53, "probe": False}, {"circuit": "orders", "generation": 10**40, "probe": False},
+    {"circuit": "orders", "generation": 0, "probe": False, "failures_seen": -1},
+    {"circuit": "orders", "read": "item"}, {"circuit": "orders", "read": {"Item": {"state": {"S": "BROKEN"}}}},
+    {"circuit": "orders", "read": {"Item": {"generation": {"N": "1e60"}}}, "error": None},
+    {"circuit": "orders", "read": {"Item": {"state": "CLOSED"}}},
 ])
 def test_malformed_outcomes_are_reported_and_change_nothing(load_handler, orders_table, lambda_context, event):
     handler = load_handler("record_outcome")

@@ -48,7 +48,7 @@ class FaultyClient:
 
 
 def breaker(table: str, client, clock: Clock | None = None, **overrides) -> Breaker:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, state_cache_seconds=0,
+    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
                   alarms=ALARMS) | overrides
     return Breaker(Settings(**values), CircuitStore(table, client), clock=clock or Clock(), jitter=lambda: 0.5)
 

@@ -30,7 +30,7 @@ def interleavings():
 
 
 def breakers(table: str, clock: Clock, **overrides) -> list[Breaker]:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, state_cache_seconds=0,
+    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
                   alarms=ALARMS) | overrides
     client = boto3.client("dynamodb")
     return [Breaker(Settings(**values), CircuitStore(table, client), clock=clock, jitter=lambda: 0.5)

@@ -29,7 +29,7 @@ def state(stack) -> str | None:
 
 
 def test_in_band_trip_after_exactly_failure_threshold_failures(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=3, state_cache_seconds=0, downstream_alarm=NO_ALARM,
+    stack = sandbox_stack(failure_threshold=3, downstream_alarm=NO_ALARM,
                           healthcheck_alarm=NO_ALARM)
     stack.set_health(False)
     results = [stack.call() for _ in range(5)]
@@ -64,7 +64,7 @@ def test_the_downstream_alarm_trips_the_circuit(sandbox_stack, local_emulator):
 
 
 def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1, state_cache_seconds=0,
+    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1,
                           downstream_alarm=NO_ALARM)
     stack.set_health(False)
     stack.call(), stack.call()
@@ -84,7 +84,7 @@ def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_sta
 
 def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox_stack):
     stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1, max_open_duration_seconds=8,
-                          state_cache_seconds=0, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+                          downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
     stack.set_health(False)
     stack.call()
     time.sleep(1.1)
@@ -106,7 +106,7 @@ def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox
 def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, local_emulator):
     # No state cache: an environment still holding the CLOSED it read before the trip would call
     # the downstream without electing itself (the cache's documented lag), which is not a probe.
-    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1, state_cache_seconds=0,
+    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1,
                           downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, example_slow_seconds=5)
     stack.set_health(False)
     stack.call()

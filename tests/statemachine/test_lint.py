@@ -27,7 +27,7 @@ COMBINATIONS = list(itertools.product(
 
 def render(fallback_mode, allow_input_circuit, downstream, timeout) -> str:
     return definition.definition(
-        circuit_name="orders", check_circuit_function_arn=FUNCTION.format("orders-check-circuit"),
+        circuit_name="orders", table_name="orders-circuits", check_circuit_function_arn=FUNCTION.format("orders-check-circuit"),
         record_outcome_function_arn=FUNCTION.format("orders-record-outcome"), downstream_function_arn=downstream,
         downstream_timeout_seconds=timeout, allow_input_circuit=allow_input_circuit, fallback_mode=fallback_mode,
         fallback_payload={"degraded": True}, fallback_function_arn=FUNCTION.format("orders-fallback"))
@@ -39,7 +39,7 @@ def test_every_rendering_passes_statelint(combination):
 
 
 def test_statelint_catches_a_broken_definition():
-    broken = render("fail", False, FUNCTION.format("orders-api"), 30).replace('"Next": "Route"', '"Next": "Nowhere"')
+    broken = render("fail", False, FUNCTION.format("orders-api"), 30).replace('"Next": "Decide"', '"Next": "Nowhere"')
     assert any("Nowhere" in problem for problem in Linter.validate(broken, LINT))
 
 

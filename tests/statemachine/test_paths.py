@@ -8,13 +8,18 @@ import time
 import boto3
 import pytest
 
-HEALTHY = ["CheckCircuit", "Route", "CallDownstream"]
-SHORT_CIRCUITED = ["CheckCircuit", "Route", "ShortCircuit"]
-FAILING = ["CheckCircuit", "Route", "CallDownstream", "RecordFailure", "DownstreamFailed"]
-# Once a failure is counted, calls take the path that records a success (to reset the count).
-FAILING_COUNTED = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordFailure", "DownstreamFailed"]
-PROBE_SUCCESS = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordSuccess"]
-PROBE_FAILURE = ["CheckCircuit", "Route", "CallDownstreamAndRecord", "RecordFailure", "DownstreamFailed"]
+# The healthy path: the state machine reads the circuit itself and calls the downstream.
+HEALTHY = ["ReadCircuit", "Route", "CallDownstream"]
+# A timed OPEN circuit asks the state check, which may elect a probe.
+SHORT_CIRCUITED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "ShortCircuit"]
+FORCED_OPEN = ["ReadCircuit", "Route", "ForcedOpen", "ShortCircuit"]
+# A first failure starts the count with what the call read; once failures are pending, calls go
+# through the state check and record their success too (to reset the count).
+FAILING = ["ReadCircuit", "Route", "CallDownstream", "RecordFailure", "DownstreamFailed"]
+FAILING_COUNTED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordFailure",
+                   "DownstreamFailed"]
+PROBE_SUCCESS = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]
+PROBE_FAILURE = FAILING_COUNTED
 
 
 def end_open_duration(stack) -> None:
@@ -31,7 +36,7 @@ def trip(stack) -> None:
 
 
 def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make_stack):
-    stack = make_stack(name="healthy", state_cache_seconds=0)
+    stack = make_stack(name="healthy")
     result = stack.call({"order": 42})
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"]) == {"ok": True, "request": {"order": 42}}
@@ -40,7 +45,7 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make
 
 
 def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_stack):
-    stack = make_stack(name="failing", failure_threshold=3, state_cache_seconds=0)
+    stack = make_stack(name="failing", failure_threshold=3)
     stack.set_health(False)
     results = [stack.call() for _ in range(4)]
     assert [r["states"] for r in results[:3]] == [FAILING, FAILING_COUNTED, FAILING_COUNTED]
@@ -54,14 +59,14 @@ def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_st
 
 
 def test_ignored_errors_fail_the_call_but_do_not_count(make_stack):
-    stack = make_stack(name="ignored", failure_threshold=1, state_cache_seconds=0, ignored_errors=["ValidationError"])
+    stack = make_stack(name="ignored", failure_threshold=1, ignored_errors=["ValidationError"])
     result = stack.call({"invalid": True})
     assert (result["status"], result["error"]) == ("FAILED", "ValidationError")
     assert stack.item().get("state") in (None, "CLOSED")
 
 
 def test_probe_success_closes_the_circuit(make_stack):
-    stack = make_stack(name="probe-ok", failure_threshold=2, state_cache_seconds=0)
+    stack = make_stack(name="probe-ok", failure_threshold=2)
     trip(stack)
     stack.set_health(True)
     assert stack.call()["states"] == SHORT_CIRCUITED
@@ -74,7 +79,7 @@ def test_probe_success_closes_the_circuit(make_stack):
 
 
 def test_probe_failure_reopens_with_a_longer_open_duration(make_stack):
-    stack = make_stack(name="probe-fail", failure_threshold=2, state_cache_seconds=0, open_duration_seconds=30)
+    stack = make_stack(name="probe-fail", failure_threshold=2, open_duration_seconds=30)
     trip(stack)
     first = stack.item()
     assert float(first["open_until"]) - float(first["opened_at"]) == pytest.approx(30, abs=1)
@@ -89,12 +94,15 @@ def test_probe_failure_reopens_with_a_longer_open_duration(make_stack):
 def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
     from circuitctl.cli import run
 
-    stack = make_stack(name="forced", state_cache_seconds=0)
+    stack = make_stack(name="forced")
     run(["--table", stack.config.table_name, "force-open", "forced", "--reason", "maintenance", "--create",
          "--by", "ana"])
     result = stack.call()
-    assert (result["error"], result["states"]) == ("CircuitOpen", SHORT_CIRCUITED)
-    assert "forced open by ana: maintenance" in result["cause"]
+    assert (result["error"], result["states"]) == ("CircuitOpen", FORCED_OPEN)
+    assert result["cause"] == "circuit forced is FORCED_OPEN: forced open by ana: maintenance"
+    invocations = len(stack.runner.invocations)
+    stack.call()
+    assert len(stack.runner.invocations) == invocations  # no function runs for a forced-open call
     run(["--table", stack.config.table_name, "force-closed", "forced", "--reason", "known noise", "--by", "ana"])
     stack.set_health(False)
     for _ in range(stack.config.failure_threshold + 1):
@@ -103,40 +111,42 @@ def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
 
 
 @pytest.mark.parametrize("policy, status, states", [
-    ("fail_open", "SUCCEEDED", HEALTHY),
-    ("fail_closed", "FAILED", SHORT_CIRCUITED),
+    ("fail_open", "SUCCEEDED", ["ReadCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
+    ("fail_closed", "FAILED", ["ReadCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
 ])
 def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
-    stack = make_stack(name=f"store-{policy.replace('_', '-')}", state_cache_seconds=0, on_store_error=policy)
+    stack = make_stack(name=f"store-{policy.replace('_', '-')}", on_store_error=policy)
     boto3.client("dynamodb").delete_table(TableName=stack.config.table_name)
     result = stack.call()
     assert (result["status"], result["states"]) == (status, states)
     if status == "FAILED":
-        assert result["error"] == "CircuitOpen" and "circuit store unavailable (fail_closed)" in result["cause"]
+        assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
 
 
 @pytest.mark.parametrize("policy, status, states", [
-    ("fail_open", "SUCCEEDED", ["CheckCircuit", "StateCheckFailed", "Route", "CallDownstream"]),
-    ("fail_closed", "FAILED", ["CheckCircuit", "StateCheckFailed", "Route", "ShortCircuit"]),
+    ("fail_open", "SUCCEEDED", ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
+    ("fail_closed", "FAILED", ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
 ])
 def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, policy, status, states):
     """Throttled, broken or timed out: whatever makes the check function itself fail, the policy decides."""
     from sandbox.runner import FunctionSpec
 
-    stack = make_stack(name=f"check-fails-{policy.replace('_', '-')}", state_cache_seconds=0, on_store_error=policy)
+    stack = make_stack(name=f"check-fails-{policy.replace('_', '-')}", on_store_error=policy)
     (tmp_path / "broken.py").write_text("def lambda_handler(event, context):\n    raise RuntimeError('throttled')\n")
     stack.runner.register(FunctionSpec(stack.config.function_name("check_circuit"), "broken.lambda_handler", tmp_path))
+    stack.ddb.put_item(TableName=stack.config.table_name, Item={  # failures pending: the state check must answer
+        "id": {"S": stack.config.name}, "state": {"S": "CLOSED"}, "failure_count": {"N": "1"}})
     result = stack.call({"order": 1})
     assert (result["status"], result["states"]) == (status, states)
     if status == "FAILED":
-        assert result["error"] == "CircuitOpen" and "the state check failed (fail_closed)" in result["cause"]
+        assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
     else:
         assert json.loads(result["output"]) == {"ok": True, "request": {"order": 1}}
 
 
 def test_fallback_payload_is_returned_as_success_when_open(make_stack):
     payload = {"ok": False, "message": "try again later"}
-    stack = make_stack(name="fallback-payload", failure_threshold=1, state_cache_seconds=0,
+    stack = make_stack(name="fallback-payload", failure_threshold=1,
                        fallback_mode="payload", fallback_payload=payload)
     trip(stack)
     result = stack.call()
@@ -144,7 +154,7 @@ def test_fallback_payload_is_returned_as_success_when_open(make_stack):
 
 
 def test_fallback_function_answers_when_open(make_stack):
-    stack = make_stack(name="fallback-fn", failure_threshold=1, state_cache_seconds=0, fallback_mode="function")
+    stack = make_stack(name="fallback-fn", failure_threshold=1, fallback_mode="function")
     trip(stack)
     result = stack.call()
     assert result["status"] == "SUCCEEDED" and result["states"] == SHORT_CIRCUITED
@@ -153,17 +163,19 @@ def test_fallback_function_answers_when_open(make_stack):
 
 
 def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
-    stack = make_stack(name="multi", state_cache_seconds=0, allowed_circuits=["multi-eu"])
+    stack = make_stack(name="multi", allowed_circuits=["multi-eu"])
     stack.set_health(False)
     for _ in range(stack.config.failure_threshold):
         stack.call({"circuit": "multi-eu"})
     assert stack.call({"circuit": "multi-eu"})["error"] == "CircuitOpen"
-    assert stack.call({"circuit": "multi"})["states"] == FAILING  # its own circuit has no failures yet
+    # With allowed_circuits every call starts at the state check, which validates the circuit.
+    assert stack.call({"circuit": "multi"})["states"] == ["CheckCircuit", "Decide", "CallDownstream", "RecordFailure",
+                                                           "DownstreamFailed"]  # its own circuit has no failures yet
     denied = stack.call({"circuit": "someone-else"})
     assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit", "RejectRequest"]
 
 
 def test_input_cannot_choose_a_circuit_unless_allowed(make_stack):
-    stack = make_stack(name="single", state_cache_seconds=0)
+    stack = make_stack(name="single")
     result = stack.call({"circuit": "other"})  # without allowed_circuits the input is not even passed
     assert result["status"] == "SUCCEEDED" and result["states"] == HEALTHY

@@ -17,8 +17,8 @@ run "defaults" {
     error_message = "The module creates its table, named after the instance."
   }
   assert {
-    condition     = aws_sfn_state_machine.this.type == "STANDARD" && aws_sfn_state_machine.this.name == "orders"
-    error_message = "The state machine is STANDARD by default and named after the instance."
+    condition     = aws_sfn_state_machine.this.type == "EXPRESS" && aws_sfn_state_machine.this.name == "orders"
+    error_message = "The state machine is EXPRESS by default and named after the instance."
   }
   assert {
     condition     = toset(keys(aws_lambda_function.this)) == toset(["check_circuit", "record_outcome", "alarm_handler"])
@@ -33,7 +33,7 @@ run "defaults" {
     error_message = "Without a healthcheck nothing is scheduled."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.downstream[0].dimensions == tomap({ FunctionName = "orders-api" })
+    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions == tomap({ FunctionName = "orders-api" }) if length(q.metric) > 0])
     error_message = "An unqualified downstream ARN gives a FunctionName dimension only."
   }
   assert {
@@ -70,6 +70,22 @@ run "rendered_definition_calls_the_right_functions" {
   assert {
     condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Parameters.Payload.circuit == "orders"
     error_message = "The state check is told the circuit name."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "ReadCircuit" && jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Parameters == { TableName = "orders-circuits", Key = { id = { S = "orders" } } }
+    error_message = "Every call starts with one read of its own circuit item, by the state machine itself."
+  }
+  assert {
+    condition     = one([for rule in jsondecode(aws_sfn_state_machine.this.definition).States.Route.Choices : rule.Next if can(rule.Not.IsPresent)]) == "CallDownstream"
+    error_message = "A circuit with no record goes straight to the downstream."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.Route.Default == "CheckCircuit"
+    error_message = "Anything but plainly closed or forced goes to the state check."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.state_machine.statement[1].actions == toset(["dynamodb:GetItem"]) && toset(one(data.aws_iam_policy_document.state_machine.statement[1].condition).values) == toset(["orders"])
+    error_message = "The state machine may read its own circuit's item and nothing else of the table."
   }
 }
 
@@ -124,7 +140,7 @@ run "healthcheck_and_qualified_arns" {
     error_message = "The schedule invokes the healthcheck passed in."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.downstream[0].dimensions == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" })
+    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" }) if length(q.metric) > 0])
     error_message = "A qualified downstream ARN adds the Resource dimension."
   }
   assert {
@@ -138,6 +154,27 @@ run "healthcheck_and_qualified_arns" {
   assert {
     condition     = data.aws_iam_policy_document.scheduler[0].statement[0].resources == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-health:7"])
     error_message = "The scheduler may invoke the healthcheck and nothing else."
+  }
+}
+
+run "the_default_downstream_alarm_is_an_error_rate" {
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].threshold == 20 && aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 2 && aws_cloudwatch_metric_alarm.downstream[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    error_message = "By default the downstream alarm trips at 20 % errors in two consecutive minutes."
+  }
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * errors / invocations, 0)"
+    error_message = "Below 20 calls a minute the rate is taken as 0."
+  }
+}
+
+run "an_absolute_error_count_stays_available" {
+  variables {
+    downstream_alarm = { metric_name = "Errors", threshold = 10 }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].metric_name == "Errors" && aws_cloudwatch_metric_alarm.downstream[0].statistic == "Sum" && length(aws_cloudwatch_metric_alarm.downstream[0].metric_query) == 0
+    error_message = "metric_name = Errors is a plain metric alarm."
   }
 }
 
@@ -299,7 +336,7 @@ run "outside_the_aws_partition_a_layer_must_be_given" {
 run "every_lambda_task_retries_the_same_transient_errors" {
   assert {
     condition = alltrue([for name, state in jsondecode(aws_sfn_state_machine.this.definition).States :
-    state.Retry == [local.lambda_retry] if state.Type == "Task"])
+    state.Retry == [local.lambda_retry] if state.Type == "Task" && endswith(state.Resource, ":lambda:invoke")])
     error_message = "Each Lambda task has the one retry block."
   }
   assert {
@@ -328,12 +365,12 @@ run "a_failing_state_check_applies_on_store_error" {
     on_store_error = "fail_closed"
   }
   assert {
-    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Catch : c.Next if contains(c.ErrorEquals, "States.ALL")]) == "StateCheckFailed"
-    error_message = "Any error of the state check is caught."
+    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Catch : c.Next if contains(c.ErrorEquals, "States.ALL")]) == "StoreUnavailable" && one(jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Catch).Next == "StoreUnavailable"
+    error_message = "Any error of the read or of the state check is caught."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StateCheckFailed.Result.action == "short_circuit"
-    error_message = "fail_closed short-circuits when the state check fails."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.action == "short_circuit"
+    error_message = "fail_closed short-circuits when the circuit cannot be read or checked."
   }
 }
 
@@ -363,5 +400,26 @@ run "operator_policies" {
   assert {
     condition     = alltrue([for doc in values(data.aws_iam_policy_document.operator) : alltrue([for s in doc.statement : s.resources == toset([local.table_arn])])])
     error_message = "Operator policies name only the circuit table."
+  }
+}
+
+run "an_input_that_selects_the_circuit_is_validated_by_the_state_check" {
+  variables {
+    allowed_circuits = ["orders-eu"]
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "CheckCircuit" && !contains(keys(jsondecode(aws_sfn_state_machine.this.definition).States), "ReadCircuit")
+    error_message = "With allowed_circuits every call starts at the state check, and no state reads a fixed circuit."
+  }
+}
+
+run "plain_metric_alarms_carry_the_dimensions_too" {
+  variables {
+    downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"
+    downstream_alarm        = { metric_name = "Duration", statistic = "p90", threshold = 1000 }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].dimensions == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" }) && aws_cloudwatch_metric_alarm.downstream[0].extended_statistic == "p90"
+    error_message = "A plain metric alarm watches the qualified function passed in."
   }
 }

@@ -67,14 +67,6 @@ run "rejects_max_open_duration_seconds" {
   expect_failures = [var.max_open_duration_seconds]
 }
 
-run "rejects_state_cache_seconds" {
-  command = plan
-  variables {
-    state_cache_seconds = 61
-  }
-  expect_failures = [var.state_cache_seconds]
-}
-
 run "rejects_on_store_error" {
   command = plan
   variables {

@@ -62,7 +62,7 @@ def clock() -> Clock:
 def make_breaker(table: str, clock: Clock) -> Callable[..., Breaker]:
     def make(jitter: float = 1.0, **overrides) -> Breaker:
         values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
-                      state_cache_seconds=0, alarms=ALARMS)
+                      alarms=ALARMS)
         values.update(overrides)
         store = CircuitStore(table, CountingClient(boto3.client("dynamodb")))
         return Breaker(Settings(**values), store, clock=clock, jitter=lambda: jitter)

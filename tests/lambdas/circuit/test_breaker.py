@@ -19,7 +19,7 @@ T0 = "2027-01-15T08:00:00.000+0000"
 def trip(breaker: Breaker, failures: int | None = None) -> None:
     for _ in range(failures or breaker.settings.failure_threshold):
         decision = breaker.check(CIRCUIT, "caller")
-        breaker.record(CIRCUIT, decision.generation, decision.probe, "DependencyUnavailable")
+        breaker.record(CIRCUIT, decision.generation, decision.probe, "DependencyUnavailable", decision.failures_seen)
 
 
 def millis(clock) -> int:
@@ -51,7 +51,7 @@ def test_a_success_resets_the_failure_count(make_breaker):
     trip(breaker, 2)
     decision = breaker.check(CIRCUIT, "caller")
     assert decision.action == CALL_AND_RECORD  # failures pending: the success must be recorded
-    assert breaker.record(CIRCUIT, decision.generation, False, None) == "failure count reset"
+    assert breaker.record(CIRCUIT, decision.generation, False, None, decision.failures_seen) == "failure count reset"
     trip(breaker, 2)
     assert breaker.store.read(CIRCUIT).state == CLOSED
 
@@ -67,8 +67,9 @@ def test_an_ignored_error_neither_counts_nor_resets(make_breaker):
 
 def test_concurrent_failures_trip_exactly_once(make_breaker):
     breaker = make_breaker(failure_threshold=5)
+    breaker.record(CIRCUIT, 0, False, "Boom", 0)  # the count started: the calls below were admitted at 1
     with ThreadPoolExecutor(max_workers=16) as pool:
-        outcomes = list(pool.map(lambda _: breaker.record(CIRCUIT, 0, False, "Boom"), range(40)))
+        outcomes = list(pool.map(lambda _: breaker.record(CIRCUIT, 0, False, "Boom", 1), range(40)))
     assert outcomes.count("tripped") == 1
     circuit = breaker.store.read(CIRCUIT, consistent=True)
     assert (circuit.state, circuit.generation) == (OPEN, 1)
@@ -308,34 +309,36 @@ def test_override_arguments_are_validated(make_breaker, clock):
 # ---------------------------------------------------------------- cost and store failures
 
 
-def test_state_cache_serves_repeated_checks_from_memory(make_breaker, clock):
-    breaker = make_breaker(state_cache_seconds=5)
-    for _ in range(50):
-        breaker.check(CIRCUIT, "caller")
-        clock.advance(0.05)
-    assert breaker.store.client.calls == {"get_item": 1}
-    clock.advance(5)
-    breaker.check(CIRCUIT, "caller")
-    assert breaker.store.client.calls == {"get_item": 2}
+def test_a_state_check_reads_the_circuit_once_and_writes_nothing_on_a_closed_circuit(make_breaker, clock):
+    breaker = make_breaker()
+    for _ in range(3):
+        assert breaker.check(CIRCUIT, "caller").action == CALL
+    assert breaker.store.client.calls == {"get_item": 3}
 
 
-def test_an_open_circuit_is_cached_only_until_it_may_probe(make_breaker, clock):
-    breaker = make_breaker(state_cache_seconds=5, open_duration_seconds=2, failure_threshold=1)
-    breaker.record(CIRCUIT, 0, False, "Boom")
-    assert breaker.check(CIRCUIT, "a").action == SHORT_CIRCUIT
-    reads = breaker.store.client.calls.get("get_item", 0)
-    clock.advance(1)
-    assert breaker.check(CIRCUIT, "b").action == SHORT_CIRCUIT
-    assert breaker.store.client.calls.get("get_item", 0) == reads  # served from the cache
-    clock.advance(1.5)  # past the open duration, still inside the 5 s cache period
-    decision = breaker.check(CIRCUIT, "c")
-    assert decision.probe
-    assert breaker.store.client.calls.get("get_item", 0) == reads + 1
+def test_calls_admitted_at_count_zero_cannot_add_to_a_count_started_meanwhile(make_breaker):
+    """Ten calls in flight together, all admitted at 0; their successes go unrecorded, so their
+    failures may only start a count. The next call, admitted at 1, adds to it."""
+    breaker = make_breaker(failure_threshold=2)
+    admitted = [breaker.check(CIRCUIT, f"call-{n}") for n in range(10)]
+    assert {(d.action, d.failures_seen) for d in admitted} == {(CALL, 0)}
+    outcomes = [breaker.record(CIRCUIT, d.generation, d.probe, "Boom", d.failures_seen) for d in admitted]
+    assert outcomes == ["failure 1 of 2"] + ["not counted: admitted before the count started"] * 9
+    pending = breaker.check(CIRCUIT, "next")
+    assert (pending.action, pending.failures_seen) == (CALL_AND_RECORD, 1)
+    assert breaker.record(CIRCUIT, pending.generation, False, "Boom", pending.failures_seen) == "tripped"
+
+
+def test_only_a_call_admitted_while_failures_were_pending_resets_the_count(make_breaker):
+    breaker = make_breaker(failure_threshold=3)
+    breaker.record(CIRCUIT, 0, False, "Boom", 0)
+    assert breaker.record(CIRCUIT, 0, False, None, 0) == "nothing to reset"
+    assert breaker.record(CIRCUIT, 0, False, None, 1) == "failure count reset"
 
 
 def test_half_open_is_read_on_every_check_so_a_closed_probe_is_seen_at_once(make_breaker, clock):
-    breaker = make_breaker(state_cache_seconds=5, open_duration_seconds=1, failure_threshold=1)
-    other = make_breaker(state_cache_seconds=5, open_duration_seconds=1, failure_threshold=1)
+    breaker = make_breaker(open_duration_seconds=1, failure_threshold=1)
+    other = make_breaker(open_duration_seconds=1, failure_threshold=1)
     breaker.record(CIRCUIT, 0, False, "Boom")
     clock.advance(2)
     probe = breaker.check(CIRCUIT, "prober")
