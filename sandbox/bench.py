@@ -146,7 +146,7 @@ def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: floa
         stack.set_health(False)
         opened = wait_for(lambda: stack.item().get("state") == "OPEN", window, step=0.05)
         opened_at = time.time()
-        time.sleep(1 + config.state_cache_seconds)  # let cached environments see it
+        time.sleep(1)  # calls in flight at the trip still complete
         calls = traffic.started - started_before
     time.sleep(0.5)
     after = [i for i in list(emu.runner.invocations) if i.function == downstream and i.started_at >= began]
@@ -207,7 +207,7 @@ def outage_powertools(emu: Emulator, environments: int, rate: float, window: flo
 def healthcheck_recovery(emu: Emulator, design, in_band_trip: bool) -> float | None:
     """Sandbox seconds from the dependency's recovery to CLOSED, when only the healthcheck alarm can tell."""
     stack = emu.provision(design(failure_threshold=1 if in_band_trip else 1_000_000, downstream_alarm=NO_ALARM,
-                                 state_cache_seconds=0))
+                                 ))
     stack.set_health(False)
     if in_band_trip:
         stack.call()

@@ -32,7 +32,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--failure-threshold", type=int, default=defaults.failure_threshold)
     parser.add_argument("--open-duration", type=float, default=defaults.open_duration_seconds,
                         dest="open_duration_seconds", help="seconds OPEN before a probe (default %(default)s)")
-    parser.add_argument("--state-cache-seconds", type=float, default=defaults.state_cache_seconds)
     parser.add_argument("--alarm-period", type=int, default=defaults.alarm_period_seconds, dest="alarm_period_seconds",
                         help="CloudWatch alarm period in seconds (default %(default)s; the module's is 60)")
     parser.add_argument("--max-environments", type=int, default=defaults.max_environments,
@@ -48,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 ("rate", "outage_seconds", "open_duration_seconds", "alarm_period_seconds", "max_environments",
                  "failure_threshold") if getattr(args, name) <= 0]
     problems += [f"{flags[name]} must not be negative" for name in
-                 ("warmup_seconds", "state_cache_seconds") if getattr(args, name) < 0]
+                 ("warmup_seconds",) if getattr(args, name) < 0]
     if args.rate > 200:
         problems.append("--rate above 200 per second is more than one machine's emulator can serve")
     if problems:

@@ -61,7 +61,7 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key in ("calls_total", "short_circuited", "downstream_calls_after_outage_before_open",
-                "downstream_failures_after_open_from_cached_state", "seconds_outage_to_open", "probes_admitted",
+                "downstream_failures_after_open_in_flight", "seconds_outage_to_open", "probes_admitted",
                 "seconds_healthcheck_ok_to_closed", "final_state"):
         table.add_row(key, str(summary[key]))
     table.add_row("execution environments", ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items()))

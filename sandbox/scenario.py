@@ -46,7 +46,6 @@ class Options:
     failure_threshold: int = 5
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
-    state_cache_seconds: float = 2.0
     alarm_period_seconds: int = 2
     healthcheck_every_seconds: int = 1
     max_environments: int = 10
@@ -58,7 +57,6 @@ class Options:
             failure_threshold=self.failure_threshold,
             open_duration_seconds=self.open_duration_seconds,
             max_open_duration_seconds=self.max_open_duration_seconds,
-            state_cache_seconds=self.state_cache_seconds,
             # On latency: act 2's brown-out has no failures for the in-band count to see.
             downstream_alarm=AlarmConfig(metric_name="Duration", statistic="p90", period=period, evaluation_periods=3,
                                          datapoints_to_alarm=2, threshold=self.slow_seconds * 500,
@@ -373,7 +371,7 @@ def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, f
         "executions_started": calls_started,
         "short_circuited": sum(kind == "short_circuit" for _, kind in recorder.calls),
         "downstream_calls_after_outage_before_open": len(before_open),
-        "downstream_failures_after_open_from_cached_state": len(after_open),
+        "downstream_failures_after_open_in_flight": len(after_open),
         "seconds_outage_to_open": None if opened is None else round(opened - outage, 3),
         "probes_admitted": sum(kind == "probe" for _, kind in recorder.calls),
         "seconds_healthcheck_ok_to_closed": (None if closed_after_ok is None else round(closed_after_ok - hc_ok, 3)),
