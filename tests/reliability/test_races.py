@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circuit.breaker import Breaker, Contention
-from circuit.model import FORCED_OPEN, HALF_OPEN, OPEN
+from circuit.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from circuit.settings import Settings
 from circuit.store import CircuitStore
 from tests.lambdas.circuit.conftest import ALARMS, Clock
@@ -63,12 +63,29 @@ def test_concurrent_failures_trip_exactly_once(fleet, rng, threshold):
     table, clock = fleet
     boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
     fleet_ = breakers(table, clock, failure_threshold=threshold)
+    fleet_[0].record("orders", 0, False, "Boom", 0)  # the count starts; the racing calls were admitted at 1
     order = list(range(CALLERS))
     rng.shuffle(order)
-    outcomes = race([lambda i=i: fleet_[i].record("orders", 0, False, "Boom") for i in order])
-    assert outcomes.count("tripped") == 1  # one CLOSED -> OPEN transition written and logged
+    outcomes = race([lambda i=i: fleet_[i].record("orders", 0, False, "Boom", 1) for i in order])
+    assert outcomes.count("tripped") == (0 if threshold == 1 else 1)  # one CLOSED -> OPEN transition in all
     assert fleet_[0].get("orders").state == OPEN
     count("interleavings: concurrent failures")
+
+
+@interleavings()
+@given(rng=st.randoms(use_true_random=False), threshold=st.integers(2, 10))
+def test_failures_of_calls_admitted_together_at_zero_count_once(fleet, rng, threshold):
+    """However they interleave, calls admitted at count 0 start one count and add nothing to it."""
+    table, clock = fleet
+    boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
+    fleet_ = breakers(table, clock, failure_threshold=threshold)
+    order = list(range(CALLERS))
+    rng.shuffle(order)
+    outcomes = race([lambda i=i: fleet_[i].record("orders", 0, False, "Boom", 0) for i in order])
+    assert outcomes.count(f"failure 1 of {threshold}") == 1
+    circuit = fleet_[0].get("orders")
+    assert (circuit.state, circuit.failure_count) == (CLOSED, 1)
+    count("interleavings: failures admitted at zero")
 
 
 @interleavings()
