@@ -16,6 +16,10 @@ from circuit.telemetry import count, logger, metrics
 settings = Settings.from_environment()
 breaker = Breaker(settings, CircuitStore(settings.table_name))
 
+# Generations count transitions from 0; beyond 2**53 a number is no longer exact in JSON, and
+# beyond 38 digits DynamoDB cannot hold it (boto3 raises decimal.Rounded).
+GENERATION_LIMIT = 2**53
+
 
 def parse(event: object) -> tuple[str, int | None, bool, str | None]:
     """(circuit, generation, probe, error name or None). Raises ValueError on anything malformed."""
@@ -24,8 +28,9 @@ def parse(event: object) -> tuple[str, int | None, bool, str | None]:
     name, generation, probe, error = (event.get(k) for k in ("circuit", "generation", "probe", "error"))
     if not isinstance(name, str) or not name or len(name) > 1024:
         raise ValueError("circuit must be a non-empty string")
-    if generation is not None and (isinstance(generation, bool) or not isinstance(generation, int) or generation < 0):
-        raise ValueError("generation must be a non-negative integer or null")
+    if generation is not None and (isinstance(generation, bool) or not isinstance(generation, int)
+                                   or not 0 <= generation < GENERATION_LIMIT):
+        raise ValueError("generation must be an integer from 0 to 2**53 - 1, or null")
     if not isinstance(probe, bool):
         raise ValueError("probe must be a boolean")
     if error is not None and not isinstance(error, str):

@@ -27,6 +27,9 @@ def test_a_success_after_failures_resets_the_count(load_handler, orders_table, l
     None, [], {}, {"circuit": ""}, {"circuit": "orders", "generation": "1", "probe": False},
     {"circuit": "orders", "generation": -1, "probe": False}, {"circuit": "orders", "generation": True, "probe": False},
     {"circuit": "orders", "generation": 0, "probe": "yes"}, {"circuit": "orders", "generation": 0, "probe": False, "error": 7},
+    # Beyond DynamoDB's 38 digits (boto3 raises decimal.Rounded) or any generation a circuit could reach.
+    {"circuit": "orders", "generation": 10**40, "probe": False, "error": "Boom"},
+    {"circuit": "orders", "generation": 2**53, "probe": False, "error": "Boom"},
 ])
 def test_malformed_outcomes_are_reported_and_change_nothing(load_handler, orders_table, lambda_context, event):
     handler = load_handler("record_outcome")
