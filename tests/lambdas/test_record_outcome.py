@@ -43,3 +43,19 @@ def test_an_unavailable_table_never_fails_the_execution(load_handler, orders_tab
     boto3.client("dynamodb").delete_table(TableName=orders_table)
     assert handler.lambda_handler(load_event("record_failure.json"), lambda_context) == {
         "recorded": False, "outcome": "circuit store unavailable"}
+
+
+
+@pytest.mark.parametrize("variables, named", [
+    ({"open_duration_seconds": 1e200, "max_open_duration_seconds": 1e200}, "open_duration_seconds"),
+    ({"open_duration_seconds": float("inf"), "max_open_duration_seconds": float("inf")}, "open_duration_seconds"),
+    ({"max_open_duration_seconds": float("nan")}, "max_open_duration_seconds"),
+    ({"half_open_max_probes": 10**40}, "half_open_max_probes"),
+])
+def test_settings_no_dynamodb_number_can_hold_fail_the_cold_start(load_handler, orders_table, variables, named):
+    # Given settings that would reach DynamoDB as numbers it cannot hold (an open_until of now + 1e200
+    # is decimal.Overflow at the first trip, a 41-digit probe limit decimal.Rounded at the first probe)
+    # When the function starts
+    # Then the cold start fails, naming the variable
+    with pytest.raises(ValueError, match=f"{named} must be at most"):
+        load_handler("record_outcome", **variables)
