@@ -255,6 +255,8 @@ class Breaker:
                         changed_at=changed_at_ms)
             target = self._alarm_target(circuit, binding.role, new_state, alarm_name)
             if target is None:
+                # The first notification may create the item: Powertools cannot read one without a state.
+                update.set_if_missing[Attr.STATE] = CLOSED
                 new = self.store.update(circuit.name, update.when_generation(circuit.generation))
                 outcome = "recorded"
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.circuit_breaker import (
@@ -12,7 +14,9 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
 from circuit.breaker import SHORT_CIRCUIT
-from circuit.model import FORCED_OPEN, OPEN
+from circuit.model import CLOSED, FORCED_OPEN, OPEN
+from tests.conftest import load_event
+from tests.lambdas.conftest import circuit_item
 
 CIRCUIT = "orders"
 
@@ -63,3 +67,18 @@ def test_this_module_honours_a_circuit_powertools_opened(make_breaker, table, cl
     clock.now = __import__("time").time()
     decision = make_breaker().check(CIRCUIT, "caller")
     assert (decision.action, decision.state) == (SHORT_CIRCUIT, OPEN)
+
+
+def test_an_alarm_that_changes_nothing_leaves_an_item_powertools_reads(load_handler, orders_table, lambda_context,
+                                                                       caplog):
+    # Given a new circuit and the first OK after deploy (the alarms have ok_actions), which changes nothing
+    alarms = load_handler("alarm_handler")
+    assert alarms.lambda_handler(load_event("sns_healthcheck_ok.json"), lambda_context) == {"outcomes": ["recorded"]}
+    # When a Powertools @circuit_breaker on the same table calls through it
+    calls: list = []
+    with caplog.at_level(logging.DEBUG, logger="aws_lambda_powertools.utilities.circuit_breaker"):
+        assert powertools_call(orders_table, calls) == "ok"
+    # Then Powertools reads a CLOSED circuit, without a read failure
+    assert calls == [1]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert circuit_item(orders_table)["state"] == CLOSED
