@@ -139,10 +139,19 @@ class Breaker:
             update.sets.update(new_window)
             new = self._transition(circuit, update, HALF_OPEN, "probe lease lapsed; probing again")
         elif circuit.probes_in_flight < self.settings.half_open_max_probes:
-            update.when_generation(circuit.generation).when(
-                "#state = :half_open AND (attribute_not_exists(#probes_in_flight) OR #probes_in_flight < :max)",
-                half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
-            update.adds[Attr.PROBES_IN_FLIGHT] = 1
+            update.when_generation(circuit.generation)
+            if circuit.powertools_probe:
+                # Powertools' own election, its lease still running: its probe and ours make the count.
+                update.when("#state = :half_open AND attribute_not_exists(#probes_in_flight)"
+                            " AND #probe_lease_expiry > :now", half_open=HALF_OPEN, now=to_number(now))
+                update.sets[Attr.PROBES_IN_FLIGHT] = circuit.probes_in_flight + 1
+                # Its lease (Powertools' recovery timeout) may outlast ours: keep the later one.
+                lease = max(lease, to_number(circuit.probe_lease_expiry or now))
+            else:
+                # The count must exist: a Powertools election since our read (a PUT) removed it.
+                update.when("#state = :half_open AND #probes_in_flight < :max",
+                            half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
+                update.adds[Attr.PROBES_IN_FLIGHT] = 1
             update.sets.update({Attr.PROBE_LEASE_EXPIRY: lease, Attr.UPDATED_AT: self._timestamp(now)})
             update.set_if_missing[Attr.HALF_OPEN_OWNER] = caller
             new = self.store.update(circuit.name, update)
