@@ -333,7 +333,7 @@ class Breaker:
             circuit = self.store.read(name, consistent=True)
             if circuit.override is None:
                 raise ValueError(f"circuit {name!r} has no override to release")
-            new = self._release(circuit, who, why)
+            new = self._release(circuit, who, why, self.clock())
             if new is not None:
                 return new
         raise Contention(f"circuit {name!r} kept changing; try again")
@@ -344,10 +344,10 @@ class Breaker:
             raise CircuitNotFound(f"no circuit named {name!r} in table {self.store.table_name}")
         return circuit
 
-    def _release(self, circuit: Circuit, who: str, why: str) -> Circuit | None:
-        now = self.clock()
+    def _release(self, circuit: Circuit, who: str, why: str, now: float) -> Circuit | None:
         if circuit.override == FORCED_OPEN:
-            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now), Attr.OPEN_COUNT: 0},
+            # Open until the whole second, never after `now`: the call that settles an expiry may be the probe.
+            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: int(now), Attr.OPEN_COUNT: 0},
                             removes=_PROBE_ATTRS | _OVERRIDE_ATTRS)
             to_state, reason = OPEN, f"override released by {who}: {why}; probing next"
         else:
@@ -360,7 +360,7 @@ class Breaker:
     def _settle_expired_override(self, circuit: Circuit, now: float) -> Circuit:
         if circuit.override is None or circuit.override_expires_at is None or circuit.override_expires_at > now:
             return circuit
-        released = self._release(circuit, "expiry", "override expired")
+        released = self._release(circuit, "expiry", "override expired", now)
         return released or self.store.read(circuit.name, consistent=True)
 
     # ------------------------------------------------------------------ shared pieces
