@@ -91,14 +91,14 @@ class Breaker:
             circuit = self._settle_expired_override(self._read_cached(name, now), now)
             decision = self._decide(circuit, caller, now)
         except StoreError as error:
-            count("StoreErrors")
+            count("StoreErrors", name)
             policy = self.settings.on_store_error
             logger.warning("circuit store unavailable", extra={"circuit": name, "policy": policy, "error": str(error)})
             action = CALL if policy == "fail_open" else SHORT_CIRCUIT
             decision = Decision(name, action, state="UNKNOWN", generation=None,
                                 reason=f"circuit store unavailable ({policy})")
         if decision.action == SHORT_CIRCUIT:
-            count("ShortCircuited")
+            count("ShortCircuited", name)
         return decision
 
     def _decide(self, circuit: Circuit, caller: str, now: float) -> Decision:
@@ -161,7 +161,7 @@ class Breaker:
             self._cache.pop(circuit.name, None)
             return self._short(circuit, "another caller won the probe")
         self._remember(new, now)
-        count("ProbesAdmitted")
+        count("ProbesAdmitted", new.name)
         return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
 
     # ------------------------------------------------------------------ outcomes
@@ -226,7 +226,7 @@ class Breaker:
         self.store.update(name, update.when_generation(generation))
 
     def _stale(self, name: str, generation: int) -> str:
-        count("StaleOutcomes")
+        count("StaleOutcomes", name)
         logger.info("outcome not applied: the circuit moved on or is overridden", extra={"circuit": name, "generation": generation})
         return "stale"
 
@@ -236,16 +236,16 @@ class Breaker:
         """Apply one CloudWatch alarm state change. Older or repeated notifications change nothing."""
         binding = self.settings.alarms.get(alarm_name)
         if binding is None:
-            count("UnknownAlarms")
+            count("UnknownAlarms", self.settings.circuit_name)
             logger.error("notification for an alarm this module does not own", extra={"alarm": alarm_name})
             return "unknown alarm"
         if new_state == INSUFFICIENT_DATA:
             if self.settings.insufficient_data == "ignore":
-                count("IgnoredNotifications")
+                count("IgnoredNotifications", binding.circuit)
                 return "ignored"
             new_state = self.settings.insufficient_data.upper()
         if new_state not in (ALARM, OK):
-            count("MalformedNotifications")
+            count("MalformedNotifications", binding.circuit)
             logger.error("unknown alarm state", extra={"alarm": alarm_name, "state": new_state})
             return "unknown state"
         changed_attr = Attr.alarm_changed_at(binding.role)
@@ -254,7 +254,7 @@ class Breaker:
             circuit = self.store.read(binding.circuit, consistent=True)
             last = circuit.alarm_changed_at(binding.role)
             if last is not None and last >= changed_at_ms:
-                count("StaleNotifications")
+                count("StaleNotifications", circuit.name)
                 logger.info("older or repeated alarm notification ignored",
                             extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state})
                 return "stale"
@@ -397,7 +397,7 @@ class Breaker:
             self._cache.pop(circuit.name, None)
             return None
         self._remember(new, now)
-        count(f"TransitionTo{to_state.title().replace('_', '')}")
+        count(f"TransitionTo{to_state.title().replace('_', '')}", circuit.name)
         logger.info("circuit transition", extra={
             "circuit": circuit.name, "generation": generation, "from_state": circuit.state,
             "to_state": to_state, "reason": new.reason})

@@ -93,6 +93,11 @@ class Settings:
         for alarm, binding in self.alarms.items():
             _one_of(f"role of alarm {alarm!r}", binding.role, ALARM_ROLES)
 
+    def circuit_of(self, alarm: str) -> str:
+        """The circuit an alarm belongs to; this instance's own for an alarm bound to none."""
+        binding = self.alarms.get(alarm)
+        return self.circuit_name if binding is None else binding.circuit
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

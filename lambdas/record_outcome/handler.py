@@ -43,13 +43,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         name, generation, probe, error = parse(event)
     except ValueError as problem:
-        count("InvalidRequests")
+        count("InvalidRequests", settings.circuit_name)
         logger.error("malformed outcome ignored", extra={"error": str(problem)})
         return {"recorded": False, "outcome": f"malformed: {problem}"}
     try:
         outcome = breaker.record(name, generation, probe, error)
     except StoreError as problem:
-        count("StoreErrors")
+        count("StoreErrors", name)
         logger.warning("outcome not recorded: circuit store unavailable", extra={"circuit": name, "error": str(problem)})
         return {"recorded": False, "outcome": "circuit store unavailable"}
     logger.debug("outcome recorded", extra={"circuit": name, "outcome": outcome})
