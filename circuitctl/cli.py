@@ -27,6 +27,9 @@ from circuit.telemetry import logger
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# An override covers an incident or a maintenance window; the bound also keeps absurd input
+# (a number no float holds) from reaching DynamoDB.
+MAX_EXPIRES_IN_DAYS = 366
 
 
 class UsageError(Exception):
@@ -36,8 +39,11 @@ class UsageError(Exception):
 def duration_seconds(text: str) -> float:
     match = _DURATION.match(text.strip())
     if not match or float(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h or 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+        raise ValueError(f"{text[:40]!r} is not a duration like 90s, 30m, 2h or 1d")
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_EXPIRES_IN_DAYS * _UNITS["d"]:
+        raise ValueError(f"--expires-in {text[:40]!r} is too long: at most {MAX_EXPIRES_IN_DAYS}d")
+    return seconds
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
         force.add_argument("circuit")
         force.add_argument("--reason", required=True, help="why (recorded on the item)")
         force.add_argument("--by", default=None, help="who (default: the current user)")
-        force.add_argument("--expires-in", type=duration_seconds, default=None,
-                           help="release automatically after this long, e.g. 30m or 2h")
+        force.add_argument("--expires-in", default=None,
+                           help=f"release automatically after this long, e.g. 30m or 2h (at most {MAX_EXPIRES_IN_DAYS}d)")
         force.add_argument("--create", action="store_true",
                            help="allow a circuit that has no record yet (guards against typos)")
     release = commands.add_parser("release", help="end an override")
@@ -68,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
     args = parser().parse_args(argv)
+    # Checked here, not by argparse, so that main() reports a bad duration like every other usage error.
+    expires_in = getattr(args, "expires_in", None)
+    expires_seconds = None if expires_in is None else duration_seconds(expires_in)
     if breaker is None:
         if not args.table:
             raise UsageError("name the circuit table with --table or $CIRCUIT_TABLE")
@@ -82,7 +91,7 @@ def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
         return [breaker.release(args.circuit, who, args.reason)]
     if not args.create:
         breaker.get(args.circuit)
-    expires_at = time.time() + args.expires_in if args.expires_in else None
+    expires_at = None if expires_seconds is None else time.time() + expires_seconds
     return [breaker.force(args.circuit, args.override, who, args.reason, expires_at)]
 
 

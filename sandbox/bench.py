@@ -433,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     args.markdown.write_text(text)
     print(f"Written: {args.markdown}")
     if args.json_path:
+        args.json_path.parent.mkdir(parents=True, exist_ok=True)
         args.json_path.write_text(json.dumps(report, indent=2))
         print(f"Figures: {args.json_path}")
     return 0

@@ -253,7 +253,7 @@ class ModuleEnvironment:
             raise FileNotFoundError(f"handler {spec.handler!r} of {spec.name}: no file {source}")
         if str(spec.code_dir) not in sys.path:  # Lambda puts the package root on the path
             sys.path.append(str(spec.code_dir))
-        self.module = _load_fresh(source, spec.environment)
+        self.module = _load_fresh(source, spec.code_dir, spec.environment)
         self.handler = getattr(self.module, function_name)
         self.lock = threading.Lock()
 
@@ -298,14 +298,31 @@ class InProcessRunner(Runner):
         return environment
 
 
-def _load_fresh(source: Path, environment: dict[str, str]) -> ModuleType:
-    """Import `source` as a new module with `environment` applied while its module code runs."""
+def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> ModuleType:
+    """Import `source` as a new module with `environment` applied while its module code runs.
+
+    What it imports from `code_dir` (the example's `health`, the module's `circuit` package) is
+    imported afresh too, as every Lambda package carries its own copy: module state such as
+    settings and the Powertools Logger and Metrics (configured by POWERTOOLS_*) is this
+    environment's. The process's own copies are put back afterwards.
+    """
     spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_ids)}_{source.stem}", source)
     module = importlib.util.module_from_spec(spec)
     with _environ_lock:
-        # Sibling modules of the handler (e.g. the example's `health`) are per environment too.
-        for sibling in source.parent.glob("*.py"):
-            sys.modules.pop(sibling.stem, None)
-        with environ(environment):
-            spec.loader.exec_module(module)
+        own = _modules_under(code_dir)
+        for name in own:
+            del sys.modules[name]
+        try:
+            with environ(environment):
+                spec.loader.exec_module(module)
+        finally:
+            for name in _modules_under(code_dir):
+                del sys.modules[name]
+            sys.modules.update(own)
     return module
+
+
+def _modules_under(code_dir: Path) -> dict[str, ModuleType]:
+    prefix = str(code_dir.resolve()) + "/"
+    return {name: module for name, module in list(sys.modules.items())
+            if (getattr(module, "__file__", None) or "").startswith(prefix)}

@@ -62,7 +62,7 @@ def state_change_millis(value: str) -> int:
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
-        count("MalformedNotifications")
+        count("MalformedNotifications", settings.circuit_name)
         logger.error("event has no Records list; nothing to do")
         return {"outcomes": []}
     outcomes, failures = [], []
@@ -70,14 +70,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         try:
             alarm, state, changed_at = parse_notification(record)
         except MalformedNotification as problem:
-            count("MalformedNotifications")
+            count("MalformedNotifications", settings.circuit_name)
             logger.error("malformed alarm notification skipped", extra={"error": str(problem)})
             outcomes.append(f"malformed: {problem}")
             continue
         try:
             outcome = breaker.on_alarm(alarm, state, changed_at)
         except StoreError as problem:
-            count("StoreErrors")
+            count("StoreErrors", settings.circuit_of(alarm))
             logger.warning("alarm not applied; SNS will retry", extra={"alarm": alarm, "error": str(problem)})
             failures.append(alarm)
             continue

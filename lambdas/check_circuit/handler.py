@@ -39,7 +39,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         name = circuit_name(event)
     except InvalidCircuitRequest as error:
-        count("InvalidRequests")
+        count("InvalidRequests", settings.circuit_name)
         logger.error("invalid state check request", extra={"error": str(error)})
         raise
     caller = str(event.get("caller") or getattr(context, "aws_request_id", "unknown"))[:256]

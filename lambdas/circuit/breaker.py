@@ -91,14 +91,14 @@ class Breaker:
             circuit = self._settle_expired_override(self.store.read(name), now)
             decision = self._decide(circuit, caller, now)
         except StoreError as error:
-            count("StoreErrors")
+            count("StoreErrors", name)
             policy = self.settings.on_store_error
             logger.warning("circuit store unavailable", extra={"circuit": name, "policy": policy, "error": str(error)})
             action = CALL if policy == "fail_open" else SHORT_CIRCUIT
             decision = Decision(name, action, state="UNKNOWN", generation=None,
                                 reason=f"circuit store unavailable ({policy})")
         if decision.action == SHORT_CIRCUIT:
-            count("ShortCircuited")
+            count("ShortCircuited", name)
         return decision
 
     def _decide(self, circuit: Circuit, caller: str, now: float) -> Decision:
@@ -139,10 +139,19 @@ class Breaker:
             update.sets.update(new_window)
             new = self._transition(circuit, update, HALF_OPEN, "probe lease lapsed; probing again")
         elif circuit.probes_in_flight < self.settings.half_open_max_probes:
-            update.when_generation(circuit.generation).when(
-                "#state = :half_open AND (attribute_not_exists(#probes_in_flight) OR #probes_in_flight < :max)",
-                half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
-            update.adds[Attr.PROBES_IN_FLIGHT] = 1
+            update.when_generation(circuit.generation)
+            if circuit.powertools_probe:
+                # Powertools' own election, its lease still running: its probe and ours make the count.
+                update.when("#state = :half_open AND attribute_not_exists(#probes_in_flight)"
+                            " AND #probe_lease_expiry > :now", half_open=HALF_OPEN, now=to_number(now))
+                update.sets[Attr.PROBES_IN_FLIGHT] = circuit.probes_in_flight + 1
+                # Its lease (Powertools' recovery timeout) may outlast ours: keep the later one.
+                lease = max(lease, to_number(circuit.probe_lease_expiry or now))
+            else:
+                # The count must exist: a Powertools election since our read (a PUT) removed it.
+                update.when("#state = :half_open AND #probes_in_flight < :max",
+                            half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
+                update.adds[Attr.PROBES_IN_FLIGHT] = 1
             update.sets.update({Attr.PROBE_LEASE_EXPIRY: lease, Attr.UPDATED_AT: self._timestamp(now)})
             update.set_if_missing[Attr.HALF_OPEN_OWNER] = caller
             new = self.store.update(circuit.name, update)
@@ -150,7 +159,7 @@ class Breaker:
             return self._short(circuit, "a probe is in flight")
         if new is None:
             return self._short(circuit, "another caller won the probe")
-        count("ProbesAdmitted")
+        count("ProbesAdmitted", new.name)
         return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
 
     # ------------------------------------------------------------------ outcomes
@@ -233,7 +242,7 @@ class Breaker:
         return circuit.state == CLOSED and circuit.generation == generation and not circuit.override
 
     def _stale(self, name: str, generation: int) -> str:
-        count("StaleOutcomes")
+        count("StaleOutcomes", name)
         logger.info("outcome not applied: the circuit moved on or is overridden", extra={"circuit": name, "generation": generation})
         return "stale"
 
@@ -243,16 +252,16 @@ class Breaker:
         """Apply one CloudWatch alarm state change. Older or repeated notifications change nothing."""
         binding = self.settings.alarms.get(alarm_name)
         if binding is None:
-            count("UnknownAlarms")
+            count("UnknownAlarms", self.settings.circuit_name)
             logger.error("notification for an alarm this module does not own", extra={"alarm": alarm_name})
             return "unknown alarm"
         if new_state == INSUFFICIENT_DATA:
             if self.settings.insufficient_data == "ignore":
-                count("IgnoredNotifications")
+                count("IgnoredNotifications", binding.circuit)
                 return "ignored"
             new_state = self.settings.insufficient_data.upper()
         if new_state not in (ALARM, OK):
-            count("MalformedNotifications")
+            count("MalformedNotifications", binding.circuit)
             logger.error("unknown alarm state", extra={"alarm": alarm_name, "state": new_state})
             return "unknown state"
         changed_attr = Attr.alarm_changed_at(binding.role)
@@ -261,7 +270,7 @@ class Breaker:
             circuit = self.store.read(binding.circuit, consistent=True)
             last = circuit.alarm_changed_at(binding.role)
             if last is not None and last >= changed_at_ms:
-                count("StaleNotifications")
+                count("StaleNotifications", circuit.name)
                 logger.info("older or repeated alarm notification ignored",
                             extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state})
                 return "stale"
@@ -271,6 +280,8 @@ class Breaker:
                         changed_at=changed_at_ms)
             target = self._alarm_target(circuit, binding.role, new_state, alarm_name)
             if target is None:
+                # The first notification may create the item: Powertools cannot read one without a state.
+                update.set_if_missing[Attr.STATE] = CLOSED
                 new = self.store.update(circuit.name, update.when_generation(circuit.generation))
                 outcome = "recorded"
             else:
@@ -338,7 +349,7 @@ class Breaker:
             circuit = self.store.read(name, consistent=True)
             if circuit.override is None:
                 raise ValueError(f"circuit {name!r} has no override to release")
-            new = self._release(circuit, who, why)
+            new = self._release(circuit, who, why, self.clock())
             if new is not None:
                 return new
         raise Contention(f"circuit {name!r} kept changing; try again")
@@ -349,10 +360,10 @@ class Breaker:
             raise CircuitNotFound(f"no circuit named {name!r} in table {self.store.table_name}")
         return circuit
 
-    def _release(self, circuit: Circuit, who: str, why: str) -> Circuit | None:
-        now = self.clock()
+    def _release(self, circuit: Circuit, who: str, why: str, now: float) -> Circuit | None:
         if circuit.override == FORCED_OPEN:
-            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now), Attr.OPEN_COUNT: 0},
+            # Open until the whole second, never after `now`: the call that settles an expiry may be the probe.
+            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: int(now), Attr.OPEN_COUNT: 0},
                             removes=_PROBE_ATTRS | _OVERRIDE_ATTRS)
             to_state, reason = OPEN, f"override released by {who}: {why}; probing next"
         else:
@@ -365,7 +376,7 @@ class Breaker:
     def _settle_expired_override(self, circuit: Circuit, now: float) -> Circuit:
         if circuit.override is None or circuit.override_expires_at is None or circuit.override_expires_at > now:
             return circuit
-        released = self._release(circuit, "expiry", "override expired")
+        released = self._release(circuit, "expiry", "override expired", now)
         return released or self.store.read(circuit.name, consistent=True)
 
     # ------------------------------------------------------------------ shared pieces
@@ -400,7 +411,7 @@ class Breaker:
         new = self.store.update(circuit.name, update.when_generation(circuit.generation))
         if new is None:
             return None
-        count(f"TransitionTo{to_state.title().replace('_', '')}")
+        count(f"TransitionTo{to_state.title().replace('_', '')}", circuit.name)
         logger.info("circuit transition", extra={
             "circuit": circuit.name, "generation": generation, "from_state": circuit.state,
             "to_state": to_state, "reason": new.reason})

@@ -72,6 +72,9 @@ class Circuit:
     half_open_owner: str | None = None
     probe_lease_expiry: float | None = None
     probes_in_flight: int = 0
+    # Powertools elects its probe with a PUT that has an owner and a lease but no count: while
+    # such a record stands, that owner is one probe in flight which `probes_in_flight` includes.
+    powertools_probe: bool = False
     success_count: int = 0
     reason: str = ""
     override: str | None = None
@@ -93,6 +96,8 @@ class Circuit:
         state = item.get(Attr.STATE, CLOSED)
         if state not in STATES:
             raise ValueError(f"circuit {name!r} has unknown state {state!r}")
+        powertools_probe = (state == HALF_OPEN and item.get(Attr.HALF_OPEN_OWNER) is not None
+                            and Attr.PROBES_IN_FLIGHT not in item)
         return cls(
             name=name,
             state=state,
@@ -103,7 +108,8 @@ class Circuit:
             open_count=_int(item.get(Attr.OPEN_COUNT)) or 0,
             half_open_owner=item.get(Attr.HALF_OPEN_OWNER),
             probe_lease_expiry=_float(item.get(Attr.PROBE_LEASE_EXPIRY)),
-            probes_in_flight=_int(item.get(Attr.PROBES_IN_FLIGHT)) or 0,
+            probes_in_flight=1 if powertools_probe else _int(item.get(Attr.PROBES_IN_FLIGHT)) or 0,
+            powertools_probe=powertools_probe,
             success_count=_int(item.get(Attr.SUCCESS_COUNT)) or 0,
             reason=item.get(Attr.REASON, ""),
             override=item.get(Attr.OVERRIDE),

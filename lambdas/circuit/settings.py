@@ -15,6 +15,10 @@ ON_STORE_ERROR = ("fail_open", "fail_closed")
 HEALTHCHECK_RECOVERY = ("close", "half_open")
 INSUFFICIENT_DATA = ("ignore", "alarm", "ok")
 ALARM_ROLES = ("downstream", "healthcheck")
+# Far beyond any sensible circuit and well within what DynamoDB numbers hold: a setting past
+# them fails the cold start instead of the first trip (decimal.Overflow) or probe (decimal.Rounded).
+MAX_COUNT = 1_000_000
+MAX_SECONDS = 366 * 86400
 
 # name -> (required, default). Defaults mirror variables.tf.
 ENVIRONMENT: dict[str, tuple[bool, str]] = {
@@ -70,9 +74,12 @@ class Settings:
         for name in ("failure_threshold", "success_threshold", "half_open_max_probes"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
+            _at_most(name, getattr(self, name), MAX_COUNT)
         for name in ("open_duration_seconds", "probe_lease_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be greater than 0, got {getattr(self, name)}")
+        for name in ("open_duration_seconds", "max_open_duration_seconds", "probe_lease_seconds"):
+            _at_most(name, getattr(self, name), MAX_SECONDS)
         if self.max_open_duration_seconds < self.open_duration_seconds:
             raise ConfigurationError("max_open_duration_seconds must be >= open_duration_seconds")
         _one_of("on_store_error", self.on_store_error, ON_STORE_ERROR)
@@ -81,6 +88,11 @@ class Settings:
         _one_of("fallback_mode", self.fallback_mode, ("fail", "payload", "function"))
         for alarm, binding in self.alarms.items():
             _one_of(f"role of alarm {alarm!r}", binding.role, ALARM_ROLES)
+
+    def circuit_of(self, alarm: str) -> str:
+        """The circuit an alarm belongs to; this instance's own for an alarm bound to none."""
+        binding = self.alarms.get(alarm)
+        return self.circuit_name if binding is None else binding.circuit
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +121,11 @@ class Settings:
             alarms=_alarm_bindings(_json(get, "ALARMS", dict)),
             fallback_mode=get("FALLBACK_MODE"),
         )
+
+
+def _at_most(name: str, value: float, limit: float) -> None:
+    if not value <= limit:  # written so that NaN fails too
+        raise ConfigurationError(f"{name} must be at most {limit}, got {value}")
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

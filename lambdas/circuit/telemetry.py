@@ -1,14 +1,34 @@
 """Powertools Logger and Metrics, created once per execution environment.
 
-Service name, namespace and log level come from the POWERTOOLS_* variables Terraform sets.
+Service name, namespace and log level come from the POWERTOOLS_* variables Terraform sets per
+module instance: nothing here passes them explicitly, since an explicit value would win.
+Every metric carries its circuit as a dimension, so one circuit can be graphed and alarmed on.
 """
+
+import os
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared import constants
 
-logger = Logger(service="circuit-breaker")
-metrics = Metrics(namespace="CircuitBreaker", service="circuit-breaker")
+# Defaults for where Terraform sets nothing (circuitctl, tests): Powertools has no namespace of
+# its own, and it reads these variables as it would Terraform's.
+os.environ.setdefault(constants.SERVICE_NAME_ENV, "circuit-breaker")
+os.environ.setdefault(constants.METRICS_NAMESPACE_ENV, "CircuitBreaker")
+
+logger = Logger()
+metrics = Metrics()
+
+CIRCUIT_DIMENSION = "circuit"
 
 
-def count(name: str, value: int = 1) -> None:
+def count(name: str, circuit: str, value: int = 1) -> None:
+    """Count one event of `circuit`.
+
+    A dimension applies to every metric of an EMF blob, and one alarm batch may touch several
+    circuits: what is buffered for another circuit is flushed first, as a blob of its own.
+    """
+    if metrics.metric_set and metrics.dimension_set.get(CIRCUIT_DIMENSION) != circuit:
+        metrics.flush_metrics()
+    metrics.add_dimension(name=CIRCUIT_DIMENSION, value=circuit)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -23,7 +23,8 @@ from circuit.telemetry import count, logger, metrics
 settings = Settings.from_environment()
 breaker = Breaker(settings, CircuitStore(settings.table_name))
 
-# DynamoDB numbers hold 38 digits, but a generation past 2**53 is no counter this module wrote.
+# Generations count transitions from 0; beyond 2**53 a number is no longer exact in JSON, and
+# beyond 38 digits DynamoDB cannot hold it (boto3 raises decimal.Rounded).
 MAX_GENERATION = 2**53
 MAX_FAILURES = 10**9
 
@@ -76,14 +77,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         outcome = parse(event)
     except ValueError as problem:
-        count("InvalidRequests")
+        count("InvalidRequests", settings.circuit_name)
         logger.error("malformed outcome ignored", extra={"error": str(problem)[:500]})
         return {"recorded": False, "outcome": f"malformed: {str(problem)[:500]}"}
     try:
         result = breaker.record(outcome.circuit, outcome.generation, outcome.probe, outcome.error,
                                 outcome.failures_seen)
     except StoreError as problem:
-        count("StoreErrors")
+        count("StoreErrors", outcome.circuit)
         logger.warning("outcome not recorded: circuit store unavailable",
                        extra={"circuit": outcome.circuit, "error": str(problem)})
         return {"recorded": False, "outcome": "circuit store unavailable"}

@@ -55,6 +55,18 @@ def test_durations(text, seconds):
     assert duration_seconds(text) == seconds
 
 
+@pytest.mark.parametrize("expires_in", ["367d", "99999999999999999999d", "9" * 400 + "s"])
+def test_an_absurd_expiry_is_refused_with_the_limit_named(table, capsys, expires_in):
+    # Given a circuit with no record yet
+    # When an operator forces it open for longer than a year (or for a number no float can hold)
+    status = main(["--table", table, "force-open", "payments", "--reason", "r", "--expires-in", expires_in, "--create"])
+    # Then the command refuses with a message naming the limit, and writes nothing
+    assert status == 2
+    assert "at most 366d" in capsys.readouterr().err
+    assert main(["--table", table, "list"]) == 0
+    assert capsys.readouterr().out.strip() == "no circuits"
+
+
 @pytest.mark.parametrize("text", ["", "10", "-5m", "0s", "2 weeks"])
 def test_bad_durations(text):
     with pytest.raises(Exception, match="is not a duration"):

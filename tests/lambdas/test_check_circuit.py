@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import time
+
+import boto3
 import pytest
 
+from circuitctl import cli as circuitctl
 from tests.conftest import load_event
+from tests.lambdas.conftest import circuit_item
 
 
 def test_given_a_new_circuit_when_checked_then_the_call_goes_ahead(load_handler, lambda_context):
@@ -37,3 +42,20 @@ def test_missing_configuration_fails_the_cold_start_with_a_clear_message(load_ha
         Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "ALARMS": '{"a": 1}'})
     with pytest.raises(ConfigurationError, match="failure_threshold must be at least 1"):
         Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "FAILURE_THRESHOLD": "0"})
+
+
+def test_the_call_that_finds_a_forced_open_override_expired_is_the_probe(load_handler, orders_table, lambda_context):
+    # Given an operator forced the circuit open for an hour, and that hour has passed
+    assert circuitctl.main(["--table", orders_table, "force-open", "orders", "--reason", "maintenance",
+                            "--by", "ana", "--expires-in", "1h", "--create"]) == 0
+    boto3.client("dynamodb").update_item(
+        TableName=orders_table, Key={"id": {"S": "orders"}}, UpdateExpression="SET override_expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})
+    check = load_handler("check_circuit")
+    # When the next call is checked
+    decision = check.lambda_handler(load_event("check_circuit.json"), lambda_context)
+    # Then that call releases the override and is itself the probe
+    assert (decision["action"], decision["probe"], decision["state"]) == ("call_and_record", True, "HALF_OPEN")
+    item = circuit_item(orders_table)
+    assert "override" not in item
+    assert item["half_open_owner"] == load_event("check_circuit.json")["caller"]

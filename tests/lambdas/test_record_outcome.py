@@ -51,6 +51,9 @@ def test_a_success_after_failures_resets_the_count(load_handler, orders_table, l
     {"circuit": "orders", "read": "item"}, {"circuit": "orders", "read": {"Item": {"state": {"S": "BROKEN"}}}},
     {"circuit": "orders", "read": {"Item": {"generation": {"N": "1e60"}}}, "error": None},
     {"circuit": "orders", "read": {"Item": {"state": "CLOSED"}}},
+    # Beyond DynamoDB's 38 digits (boto3 raises decimal.Rounded) or any generation a circuit could reach.
+    {"circuit": "orders", "generation": 10**40, "probe": False, "error": "Boom"},
+    {"circuit": "orders", "generation": 2**53, "probe": False, "error": "Boom"},
 ])
 def test_malformed_outcomes_are_reported_and_change_nothing(load_handler, orders_table, lambda_context, event):
     handler = load_handler("record_outcome")
@@ -64,3 +67,19 @@ def test_an_unavailable_table_never_fails_the_execution(load_handler, orders_tab
     boto3.client("dynamodb").delete_table(TableName=orders_table)
     assert handler.lambda_handler(load_event("record_failure.json"), lambda_context) == {
         "recorded": False, "outcome": "circuit store unavailable"}
+
+
+
+@pytest.mark.parametrize("variables, named", [
+    ({"open_duration_seconds": 1e200, "max_open_duration_seconds": 1e200}, "open_duration_seconds"),
+    ({"open_duration_seconds": float("inf"), "max_open_duration_seconds": float("inf")}, "open_duration_seconds"),
+    ({"max_open_duration_seconds": float("nan")}, "max_open_duration_seconds"),
+    ({"half_open_max_probes": 10**40}, "half_open_max_probes"),
+])
+def test_settings_no_dynamodb_number_can_hold_fail_the_cold_start(load_handler, orders_table, variables, named):
+    # Given settings that would reach DynamoDB as numbers it cannot hold (an open_until of now + 1e200
+    # is decimal.Overflow at the first trip, a 41-digit probe limit decimal.Rounded at the first probe)
+    # When the function starts
+    # Then the cold start fails, naming the variable
+    with pytest.raises(ValueError, match=f"{named} must be at most"):
+        load_handler("record_outcome", **variables)

@@ -120,7 +120,7 @@ def test_an_alarm_handler_failure_is_retried_by_sns_without_a_double_transition(
     module.breaker.store._client = client
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({
         "AlarmName": "orders-downstream", "NewStateValue": "ALARM", "StateChangeTime": "2027-01-15T08:00:00.000+0000"})}}]}
-    with pytest.raises(StoreError):  # Lambda reports the failure; SNS retries the delivery
+    with pytest.raises(module.StoreError):  # Lambda reports the failure; SNS retries the delivery
         module.lambda_handler(event, lambda_context)
     client.armed = False
     assert module.lambda_handler(event, lambda_context) == {"outcomes": ["CLOSED -> OPEN"]}  # the retry

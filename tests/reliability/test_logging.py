@@ -16,21 +16,25 @@ def test_no_handler_logs_credentials_environment_or_payloads(monkeypatch, lambda
     import io
     import logging
 
-    from circuit import telemetry
-
-    # One logger per process here (Lambda: per environment); circuitctl's tests may have quietened it.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
+    environments = {function: handler_environment(function, log_level="DEBUG")
+                    for function in ("check_circuit", "record_outcome", "alarm_handler")}
+    # Powertools' logger is one per service name (POWERTOOLS_SERVICE_NAME) in a process, so all
+    # three environments share it here; earlier tests may have configured it at another level.
     # What CloudWatch Logs would receive: the Powertools formatter's output, captured here.
+    logger = environments["check_circuit"].module.logger
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
-    handler.setFormatter(telemetry.logger.registered_formatter)
-    level = telemetry.logger.log_level
-    telemetry.logger.setLevel("DEBUG")
-    telemetry.logger.addHandler(handler)
+    handler.setFormatter(logger.registered_formatter)
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    logger.addHandler(handler)
     try:
-        run_every_handler(monkeypatch, lambda_context)
+        run_every_handler(environments, lambda_context)
     finally:
-        telemetry.logger.removeHandler(handler)
-        telemetry.logger.setLevel(level)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     logs = captured.getvalue()
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and '"level"' in line]
     assert any(line.get("message") == "circuit transition" for line in lines)  # the capture works
@@ -38,19 +42,17 @@ def test_no_handler_logs_credentials_environment_or_payloads(monkeypatch, lambda
     assert "AWS_SECRET_ACCESS_KEY" not in logs and "AWS_SESSION_TOKEN" not in logs
 
 
-def run_every_handler(monkeypatch, lambda_context) -> None:
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
-    check = handler_environment("check_circuit", log_level="DEBUG")
+def run_every_handler(environments, lambda_context) -> None:
+    check = environments["check_circuit"]
     check.handler({"circuit": "orders", "caller": "c", "input": {"order": SECRET, "card": SECRET}}, lambda_context)
     with pytest.raises(check.module.InvalidCircuitRequest):
         check.handler({"circuit": "orders", "caller": "c", "input": {"circuit": "stranger", "card": SECRET}},
                       lambda_context)
-    record = handler_environment("record_outcome", log_level="DEBUG")
+    record = environments["record_outcome"]
     for _ in range(6):  # enough to trip: transition logs included
         record.handler({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"}, lambda_context)
     record.handler({"circuit": "orders", "generation": "x", "probe": False, "error": SECRET}, lambda_context)
-    alarms = handler_environment("alarm_handler", log_level="DEBUG")
+    alarms = environments["alarm_handler"]
     alarms.handler({"Records": [
         {"Sns": {"Message": json.dumps({"AlarmName": "orders-healthcheck", "NewStateValue": "ALARM",
                                         "StateChangeTime": "2027-01-15T08:00:00.000+0000",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sandbox import bench
 
 
@@ -43,3 +45,17 @@ def test_package_sizes_are_the_zips_lambda_tf_builds():
     sizes = bench.package_sizes()
     assert set(sizes) == {"check_circuit", "record_outcome", "alarm_handler"}
     assert all(1_000 < size < 100_000 for size in sizes.values())
+
+
+def test_figures_go_to_a_folder_that_does_not_exist_yet(tmp_path, capsys):
+    # Given an earlier run's figures, and a fresh clone where out/ has never been created
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps(report()))
+    figures = tmp_path / "out" / "benchmarks.json"
+    # When the report is rendered with --json pointing into that folder
+    status = bench.main(["--from-json", str(earlier), "--json", str(figures),
+                         "--markdown", str(tmp_path / "docs" / "benchmarks.md")])
+    # Then the folder is created and the figures written
+    assert status == 0
+    assert json.loads(figures.read_text()) == report()
+    assert f"Figures: {figures}" in capsys.readouterr().out
