@@ -9,7 +9,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 # What hashicorp/archive stamps on every entry (a zero time), so equal inputs give equal zips.
 _TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -87,8 +87,8 @@ def _excluded(path: str, patterns: list[re.Pattern[str]]) -> bool:
 class Archive:
     """The hashicorp/archive stand-in: one data source, no resources, nothing to configure."""
 
-    resources: dict[str, Any] = {}
-    data_sources = {"archive_file": archive_file}
+    resources: ClassVar[dict[str, Any]] = {}
+    data_sources: ClassVar[dict[str, Any]] = {"archive_file": archive_file}
 
     def configure(self, config: dict[str, Any]) -> None:
         pass

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,7 @@ def _unique(prefix: str) -> str:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]] | None:
@@ -451,14 +451,21 @@ def _sns_value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
+# Arguments of aws_sns_topic that are topic attributes in SNS (named as _sns_attribute spells them).
+_TOPIC_ATTRIBUTES = (
+    "display_name", "policy", "delivery_policy", "kms_master_key_id", "fifo_topic", "content_based_deduplication",
+    "signature_version", "tracing_config", "archive_policy", "fifo_throughput_scope",
+    *(f"{protocol}_{setting}" for protocol in ("application", "firehose", "http", "lambda", "sqs")
+      for setting in ("success_feedback_role_arn", "failure_feedback_role_arn", "success_feedback_sample_rate")))
+
+_SUBSCRIPTION_ATTRIBUTES = {
+    "filter_policy": "FilterPolicy", "filter_policy_scope": "FilterPolicyScope",
+    "raw_message_delivery": "RawMessageDelivery", "redrive_policy": "RedrivePolicy",
+    "delivery_policy": "DeliveryPolicy", "subscription_role_arn": "SubscriptionRoleArn", "replay_policy": "ReplayPolicy"}
+
+
 class SnsTopic(Resource):
     type_name, service = "aws_sns_topic", "sns"
-    ATTRIBUTES = ("display_name", "policy", "delivery_policy", "kms_master_key_id", "fifo_topic",
-                  "content_based_deduplication", "signature_version", "tracing_config", "archive_policy",
-                  "fifo_throughput_scope", *(f"{protocol}_{outcome}_feedback_{kind}"
-                                            for protocol in ("application", "firehose", "http", "lambda", "sqs")
-                                            for outcome, kind in (("success", "role_arn"), ("failure", "role_arn"),
-                                                                  ("success", "sample_rate"))))
 
     def create(self, values):
         name = _name(values)
@@ -467,7 +474,7 @@ class SnsTopic(Resource):
         client = self.client(values)
         arn = client.create_topic(**_given(
             Name=name, Tags=_tag_list(self.aws.tags(values)),
-            Attributes={_sns_attribute(key): _sns_value(values[key]) for key in self.ATTRIBUTES
+            Attributes={_sns_attribute(key): _sns_value(values[key]) for key in _TOPIC_ATTRIBUTES
                         if values.get(key) is not None}))["TopicArn"]
         attributes = client.get_topic_attributes(TopicArn=arn)["Attributes"]
         return {"id": arn, "arn": arn, "name": name, "owner": attributes.get("Owner", _account(arn)),
@@ -493,23 +500,27 @@ class SnsTopicPolicy(Resource):
         return _found(lambda: self.client(state).get_topic_attributes(TopicArn=state["arn"]))
 
     def delete(self, state):
-        # Simpler than the real provider, which writes the default policy back: the topic keeps this one.
-        pass
+        # As the real provider does: the topic gets SNS's default policy back.
+        arn, account = state["arn"], _account(state["arn"])
+        default = {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
+            "Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": [f"SNS:{action}" for action in (
+                "GetTopicAttributes", "SetTopicAttributes", "AddPermission", "RemovePermission", "DeleteTopic",
+                "Subscribe", "ListSubscriptionsByTopic", "Publish", "Receive")],
+            "Resource": arn, "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
+        _gone(lambda: self.client(state).set_topic_attributes(TopicArn=arn, AttributeName="Policy",
+                                                              AttributeValue=json.dumps(default)))
 
 
 class SnsTopicSubscription(Resource):
     type_name, service = "aws_sns_topic_subscription", "sns"
-    ATTRIBUTES = {"filter_policy": "FilterPolicy", "filter_policy_scope": "FilterPolicyScope",
-                  "raw_message_delivery": "RawMessageDelivery", "redrive_policy": "RedrivePolicy",
-                  "delivery_policy": "DeliveryPolicy", "subscription_role_arn": "SubscriptionRoleArn",
-                  "replay_policy": "ReplayPolicy"}
 
     def create(self, values):
         client = self.client(values)
         arn = client.subscribe(
             TopicArn=values["topic_arn"], Protocol=values["protocol"], Endpoint=values["endpoint"],
             ReturnSubscriptionArn=True, Attributes={attribute: _sns_value(values[key])
-                                                    for key, attribute in self.ATTRIBUTES.items()
+                                                    for key, attribute in _SUBSCRIPTION_ATTRIBUTES.items()
                                                     if values.get(key) is not None})["SubscriptionArn"]
         attributes = client.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
         return {"id": arn, "arn": arn, "owner_id": attributes.get("Owner", _account(arn)),

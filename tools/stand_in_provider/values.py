@@ -106,8 +106,15 @@ def unknown_computed(block: dict[str, Any], value: dict[str, Any]) -> dict[str, 
         if spec.get("computed") and value.get(name) is None:
             result[name] = UNKNOWN
     for name, spec in block.get("block_types", {}).items():
-        result[name] = _each_block(spec, value.get(name), lambda item, nested=spec.get("block", {}):
-                                   unknown_computed(nested, item))
+        nested, mode, given = spec.get("block", {}), spec.get("nesting_mode", "list"), value.get(name)
+        if given is None or given is UNKNOWN:
+            result[name] = given
+        elif mode in ("list", "set"):
+            result[name] = [unknown_computed(nested, item) for item in given]
+        elif mode == "map":
+            result[name] = {key: unknown_computed(nested, item) for key, item in given.items()}
+        else:
+            result[name] = unknown_computed(nested, given)
     return result
 
 
@@ -133,17 +140,6 @@ def resolve(block: dict[str, Any], planned: dict[str, Any], known: dict[str, Any
         else:
             result[name] = None if given is None else resolve(nested, given, found or {})
     return result
-
-
-def _each_block(spec: dict[str, Any], given: Any, change: Any) -> Any:
-    if given is None or given is UNKNOWN:
-        return given
-    mode = spec.get("nesting_mode", "list")
-    if mode in ("list", "set"):
-        return [change(item) for item in given]
-    if mode == "map":
-        return {key: change(item) for key, item in given.items()}
-    return change(given)
 
 
 def changed(prior: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
