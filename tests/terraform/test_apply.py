@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,16 +32,13 @@ TIMEOUTS = {"init": 120, "plan": 300, "show": 120, "apply": 600, "destroy": 600}
 class Emulator:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
-        self.timings: dict[str, float] = {}
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
                             aws_access_key_id="test", aws_secret_access_key="test")
 
     def terraform(self, directory: Path, command: str, *args: str) -> str:
-        started = time.monotonic()
         result = emulator.run(directory, self.endpoint, command, *args, timeout=TIMEOUTS[command])
-        self.timings[command] = self.timings.get(command, 0) + time.monotonic() - started
         assert result.retcode == 0, result.output
         return result.stdout
 
@@ -168,7 +164,6 @@ def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
     assert len(of_type(planned, "aws_lambda_function")) == 8  # two downstreams, three per instance
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}
-    print(f"shared-table-express: {aws.timings}")
 
 
 def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
@@ -182,7 +177,6 @@ def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
     assert state["aws_iam_role.this"]["name"].startswith("every-resource-")
     aws.terraform(EVERY_RESOURCE, "destroy", "-auto-approve")
     assert held(aws) == {}
-    print(f"every_resource: {aws.timings}")
 
 
 @pytest.mark.xfail(strict=False, reason="examples/basic cannot be planned as a first apply yet: the module's "
