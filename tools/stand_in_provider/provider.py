@@ -188,6 +188,10 @@ def servicer(name: str) -> Any:
             block = resources[request.type_name]["block"]
             prior, proposed = decode(request.prior_state), decode(request.proposed_new_state)
             replace: list[str] = []
+            if proposed is not None and request.type_name not in served.resources:
+                return pb.PlanResourceChange.Response(diagnostics=[error(
+                    f"{request.type_name} is not implemented by the stand-in {name} provider",
+                    "See tools/stand_in_provider/README.md for the resources it can create.")])
             if proposed is None:
                 planned = None
             elif prior is None:

@@ -128,7 +128,8 @@ def resolve(block: dict[str, Any], planned: dict[str, Any], known: dict[str, Any
     for name in block.get("attributes", {}):
         result[name] = known.get(name) if planned.get(name) is UNKNOWN else planned.get(name)
     for name, spec in block.get("block_types", {}).items():
-        nested, mode, given, found = spec.get("block", {}), spec.get("nesting_mode", "list"), planned.get(name), known.get(name)
+        nested, mode = spec.get("block", {}), spec.get("nesting_mode", "list")
+        given, found = planned.get(name), known.get(name)
         if given is UNKNOWN:
             result[name] = found
         elif mode in ("list", "set"):
@@ -136,7 +137,8 @@ def resolve(block: dict[str, Any], planned: dict[str, Any], known: dict[str, Any
             result[name] = [resolve(nested, item, found[index] if index < len(found) else {})
                             for index, item in enumerate(given or [])]
         elif mode == "map":
-            result[name] = {key: resolve(nested, item, (found or {}).get(key, {})) for key, item in (given or {}).items()}
+            result[name] = {key: resolve(nested, item, (found or {}).get(key, {}))
+                            for key, item in (given or {}).items()}
         else:
             result[name] = None if given is None else resolve(nested, given, found or {})
     return result
