@@ -1,9 +1,10 @@
-"""A Terraform provider plugin that serves a real provider's schema and checks configurations against it.
+"""A Terraform provider plugin that serves a real provider's schema and manages objects in an emulator.
 
 Run by Terraform through a launcher (see terraform.py): `provider.py aws` or `provider.py archive`.
 It performs the go-plugin handshake (TLS with a self-signed server certificate, no client
-authentication, a Unix socket), then answers the tfplugin6 calls `validate` and `test`
-make: the schema, and validation of provider, resource and data-source configurations.
+authentication, a Unix socket), then answers the tfplugin6 calls: the schema, validation,
+and plan, apply, read and destroy of the resources and data sources aws.py and archive.py
+implement.
 """
 
 from __future__ import annotations
@@ -20,15 +21,10 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+from tools.stand_in_provider.values import UNKNOWN, changed, decode, encode, known_only, resolve, unknown_computed
+
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 MAGIC_COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
-
-
-class _Unknown:
-    """A value Terraform does not know yet (msgpack extension 0)."""
-
-
-UNKNOWN = _Unknown()
 
 
 def load_schemas(name: str) -> dict[str, Any]:
@@ -108,18 +104,18 @@ def _items(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def decode(dynamic_value: Any) -> Any:
-    import msgpack
-
-    if dynamic_value.msgpack:
-        return msgpack.unpackb(dynamic_value.msgpack, ext_hook=lambda code, data: UNKNOWN, raw=False,
-                               strict_map_key=False)
-    if dynamic_value.json:
-        return json.loads(dynamic_value.json)
-    return None
-
-
 # ---------------------------------------------------------------------------- the server
+
+
+def backend(name: str) -> Any:
+    """What serves the provider's resources and data sources: the emulator client or the archiver."""
+    if name == "aws":
+        from tools.stand_in_provider.aws import Aws
+
+        return Aws()
+    from tools.stand_in_provider.archive import Archive
+
+    return Archive()
 
 
 def servicer(name: str) -> Any:
@@ -133,16 +129,29 @@ def servicer(name: str) -> Any:
         resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
         data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
         server_capabilities=pb.ServerCapabilities(plan_destroy=True))
+    served = backend(name)
+
+    def error(summary: str, detail: str = "") -> Any:
+        return pb.Diagnostic(severity=pb.Diagnostic.ERROR, summary=summary, detail=detail)
 
     def diagnostics(kind: dict[str, Any], type_name: str, config: Any) -> list[Any]:
         schema = kind.get(type_name)
         if schema is None:
-            return [pb.Diagnostic(severity=pb.Diagnostic.ERROR, summary=f"Unknown type {type_name}")]
+            return [error(f"Unknown type {type_name}")]
         return [pb.Diagnostic(
             severity=pb.Diagnostic.ERROR, summary="Value for computed-only attribute",
             detail=f'"{".".join(path)}" of {type_name} is computed by the provider and cannot be set in configuration.',
             attribute=pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=path[0])]))
             for path in computed_only_assignments(schema.get("block", {}), decode(config))]
+
+    def value(block: dict[str, Any], given: dict[str, Any] | None) -> Any:
+        return pb.DynamicValue(msgpack=encode(block, given))
+
+    def implemented(kind: dict[str, Any], type_name: str) -> Any:
+        if type_name not in kind:
+            raise NotImplementedError(f"{type_name} is not implemented by the stand-in {name} provider "
+                                      f"(see tools/stand_in_provider/README.md)")
+        return kind[type_name]
 
     class StandIn(rpc.ProviderServicer):
         def GetMetadata(self, request, context):
@@ -166,7 +175,75 @@ def servicer(name: str) -> Any:
                 diagnostics=diagnostics(data_sources, request.type_name, request.config))
 
         def ConfigureProvider(self, request, context):
+            served.configure(decode(request.config) or {})
             return pb.ConfigureProvider.Response()
+
+        def UpgradeResourceState(self, request, context):
+            # The stand-in wrote every state it reads at the current schema version: typed, passed through.
+            block = resources[request.type_name]["block"]
+            return pb.UpgradeResourceState.Response(
+                upgraded_state=value(block, json.loads(request.raw_state.json or "null")))
+
+        def PlanResourceChange(self, request, context):
+            block = resources[request.type_name]["block"]
+            prior, proposed = decode(request.prior_state), decode(request.proposed_new_state)
+            replace: list[str] = []
+            if proposed is not None and request.type_name not in served.resources:
+                return pb.PlanResourceChange.Response(diagnostics=[error(
+                    f"{request.type_name} is not implemented by the stand-in {name} provider",
+                    "See tools/stand_in_provider/README.md for the resources it can create.")])
+            if proposed is None:
+                planned = None
+            elif prior is None:
+                planned = unknown_computed(block, proposed)
+            else:
+                # Simpler than the real provider: any change replaces the object.
+                replace = changed(prior, proposed)
+                planned = unknown_computed(block, decode(request.config)) if replace else prior
+            return pb.PlanResourceChange.Response(
+                planned_state=value(block, planned), planned_private=request.prior_private,
+                requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)]) for n in replace])
+
+        def ApplyResourceChange(self, request, context):
+            block = resources[request.type_name]["block"]
+            prior, planned = decode(request.prior_state), decode(request.planned_state)
+            try:
+                resource = implemented(served.resources, request.type_name)
+                if planned is None:
+                    resource.delete(prior)
+                    new_state = None
+                elif prior is None:
+                    new_state = resolve(block, planned, served.create(resource, known_only(planned)))
+                else:
+                    raise NotImplementedError("the stand-in plans every change as a replacement")
+            except Exception as failure:  # reported to Terraform, which keeps the prior state
+                return pb.ApplyResourceChange.Response(
+                    new_state=request.prior_state if planned is None else value(block, None),
+                    diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))])
+            return pb.ApplyResourceChange.Response(new_state=value(block, new_state), private=request.planned_private)
+
+        def ReadResource(self, request, context):
+            block = resources[request.type_name]["block"]
+            state = decode(request.current_state)
+            try:
+                found = state is not None and implemented(served.resources, request.type_name).exists(state)
+            except Exception as failure:
+                return pb.ReadResource.Response(new_state=request.current_state,
+                                                diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))])
+            return pb.ReadResource.Response(new_state=value(block, state if found else None), private=request.private)
+
+        def ReadDataSource(self, request, context):
+            block = data_sources[request.type_name]["block"]
+            config = decode(request.config)
+            try:
+                read = implemented(served.data_sources, request.type_name)(known_only(config))
+            except Exception as failure:
+                return pb.ReadDataSource.Response(diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))])
+            return pb.ReadDataSource.Response(state=value(block, resolve(block, unknown_computed(block, config), read)))
+
+        def ImportResourceState(self, request, context):
+            return pb.ImportResourceState.Response(diagnostics=[error(
+                "Import is not supported", "The stand-in provider creates what it manages; it imports nothing.")])
 
         def GetFunctions(self, request, context):
             return pb.GetFunctions.Response()
@@ -202,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if os.environ.get(MAGIC_COOKIE[0]) != MAGIC_COOKIE[1]:
         raise SystemExit("This is a Terraform provider plugin (a test stand-in); Terraform starts it.")
+    terraform = os.getppid()
     import grpc
     from tf.gen import grpc_controller_pb2 as controller_pb
     from tf.gen import grpc_controller_pb2_grpc as controller_rpc
@@ -226,7 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         certificate = base64.b64encode(certificate_der).decode().rstrip("=")
         print(f"1|6|unix|{socket}|grpc|{certificate}", flush=True)
         try:
-            while not stopped:
+            # Ends with Terraform's Shutdown call, or with Terraform itself if it was killed.
+            while not stopped and os.getppid() == terraform:
                 time.sleep(0.05)
         except KeyboardInterrupt:
             pass

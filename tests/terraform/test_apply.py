@@ -1,0 +1,193 @@
+"""The real Terraform plans, applies and destroys the examples in a moto server (tools/stand_in_provider).
+
+Each test starts from an empty emulator, plans as a first apply (every computed attribute the
+configuration leaves unset is unknown), applies, checks with boto3 that the emulator holds what
+the plan and state describe, destroys, and checks that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tools.stand_in_provider import emulator
+from tools.stand_in_provider.aws import Aws
+from tools.stand_in_provider.provider import load_schemas
+from tools.stand_in_provider.terraform import ROOT
+
+EXAMPLES = ROOT / "examples"
+EVERY_RESOURCE = Path(__file__).parent / "fixtures" / "every_resource"
+REGION = "eu-west-1"  # the examples' default
+# Upper bounds per command, for a busy two-core machine; each takes seconds to tens of seconds.
+TIMEOUTS = {"init": 120, "plan": 300, "show": 120, "apply": 600, "destroy": 600}
+
+
+class Emulator:
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def terraform(self, directory: Path, command: str, *args: str) -> str:
+        result = emulator.run(directory, self.endpoint, command, *args, timeout=TIMEOUTS[command])
+        assert result.retcode == 0, result.output
+        return result.stdout
+
+
+@pytest.fixture
+def aws() -> Iterator[Emulator]:
+    """A moto server on a free loopback port, emptied, with AWS's managed policies (the examples attach one)."""
+    from moto.core.config import default_user_config
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(default_user_config, "iam", {"load_aws_managed_policies": True})
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # moto's backends live in this process: forget whatever an earlier test left there.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30)
+        try:
+            yield Emulator(endpoint)
+        finally:
+            server.stop()
+
+
+def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
+    """Init and plan `directory` into the empty emulator; the planned objects by address."""
+    aws.terraform(directory, "init", "-input=false")
+    plan_file = emulator.workspace(directory) / "first.tfplan"
+    aws.terraform(directory, "plan", f"-out={plan_file}")
+    plan = json.loads(aws.terraform(directory, "show", "-json", str(plan_file)))
+    changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
+    assert changes and all(c["change"]["actions"] == ["create"] for c in changes)
+    schemas = load_schemas("aws")["resource_schemas"]
+    for change in changes:
+        after, unknown = change["change"]["after"], change["change"]["after_unknown"]
+        attributes = schemas[change["type"]]["block"]["attributes"]
+        known_nulls = [name for name, spec in attributes.items()
+                       if spec.get("computed") and after.get(name) is None and unknown.get(name) is not True]
+        assert known_nulls == [], f"{change['address']} plans computed attributes as null"
+    return {change["address"]: change["change"]["after"] for change in changes}
+
+
+def applied(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
+    """Apply `directory`; the state's objects by address."""
+    aws.terraform(directory, "apply", "-auto-approve")
+    state = json.loads(aws.terraform(directory, "show", "-json", str(emulator.workspace(directory) / "terraform.tfstate")))
+    found, modules = {}, [state["values"]["root_module"]]
+    while modules:
+        module = modules.pop()
+        modules += module.get("child_modules", [])
+        found.update({r["address"]: r["values"] for r in module.get("resources", []) if r["mode"] == "managed"})
+    return found
+
+
+def of_type(objects: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {address: values for address, values in objects.items() if f".{kind}." in f".{address}"}
+
+
+def held(aws: Emulator) -> dict[str, list[str]]:
+    """Everything of the kinds the examples create that the emulator holds (AWS's own keys and aliases aside)."""
+    kms, lam = aws.client("kms"), aws.client("lambda")
+    aliases = kms.list_aliases()["Aliases"]
+    # moto makes DynamoDB's default key a customer key, aliased as AWS's.
+    aws_keys = {a.get("TargetKeyId") for a in aliases if a["AliasName"].startswith("alias/aws/")}
+    keys = [k["KeyId"] for k in kms.list_keys()["Keys"] if k["KeyId"] not in aws_keys
+            and kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"]
+    return {kind: names for kind, names in {
+        "state machines": [m["name"] for m in aws.client("stepfunctions").list_state_machines()["stateMachines"]],
+        "tables": aws.client("dynamodb").list_tables()["TableNames"],
+        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"]],
+        "roles": [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]],
+        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
+        "subscriptions": [s["SubscriptionArn"] for s in aws.client("sns").list_subscriptions()["Subscriptions"]],
+        "keys": keys,
+        "aliases": [a["AliasName"] for a in aliases if not a["AliasName"].startswith("alias/aws/")],
+        "log groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
+        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "schedules": [s["Name"] for s in aws.client("scheduler").list_schedules()["Schedules"]],
+        "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
+    }.items() if names}
+
+
+def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], state: dict[str, dict[str, Any]]) -> None:
+    """The functions, alarms, subscriptions, schedules, state machines and tables Terraform reports, as planned."""
+    lam, cloudwatch = aws.client("lambda"), aws.client("cloudwatch")
+    for address, function in of_type(planned, "aws_lambda_function").items():
+        configuration = lam.get_function_configuration(FunctionName=function["function_name"])
+        assert configuration["Handler"] == function["handler"], address
+        assert configuration["Environment"]["Variables"] == function["environment"][0]["variables"], address
+        assert configuration["FunctionArn"] == state[address]["arn"]
+    for address, alarm in of_type(planned, "aws_cloudwatch_metric_alarm").items():
+        (stored,) = cloudwatch.describe_alarms(AlarmNames=[alarm["alarm_name"]])["MetricAlarms"]
+        if alarm["metric_query"]:
+            assert {m["Id"] for m in stored["Metrics"]} == {q["id"] for q in alarm["metric_query"]}, address
+            assert any(m.get("Expression") for m in stored["Metrics"]), address
+        else:
+            assert (stored["Namespace"], stored["MetricName"]) == (alarm["namespace"], alarm["metric_name"]), address
+        assert stored["AlarmArn"] == state[address]["arn"]
+    subscriptions = {(s["TopicArn"], s["Protocol"], s["Endpoint"])
+                     for s in aws.client("sns").list_subscriptions()["Subscriptions"]}
+    for address, subscription in of_type(state, "aws_sns_topic_subscription").items():
+        assert (subscription["topic_arn"], subscription["protocol"], subscription["endpoint"]) in subscriptions
+    for address, schedule in of_type(state, "aws_scheduler_schedule").items():
+        stored = aws.client("scheduler").get_schedule(Name=schedule["name"], GroupName=schedule["group_name"])
+        assert stored["Target"]["Arn"] == schedule["target"][0]["arn"], address
+    for address, machine in of_type(state, "aws_sfn_state_machine").items():
+        described = aws.client("stepfunctions").describe_state_machine(stateMachineArn=machine["arn"])
+        assert (described["type"], described["definition"]) == (planned[address]["type"] or "STANDARD",
+                                                                 machine["definition"]), address
+    for address, table in of_type(planned, "aws_dynamodb_table").items():
+        ttl = aws.client("dynamodb").describe_time_to_live(TableName=table["name"])["TimeToLiveDescription"]
+        assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table["ttl"][0]["attribute_name"])
+
+
+def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
+    directory = EXAMPLES / "shared-table-express"
+    planned = first_plan(aws, directory)
+    state = applied(aws, directory)
+
+    assert_emulator_holds(aws, planned, state)
+    assert set(held(aws)) >= {"state machines", "tables", "functions", "alarms", "subscriptions", "keys"}
+    assert len(of_type(planned, "aws_lambda_function")) == 8  # two downstreams, three per instance
+    aws.terraform(directory, "destroy", "-auto-approve")
+    assert held(aws) == {}
+
+
+def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
+    planned = first_plan(aws, EVERY_RESOURCE)
+    state = applied(aws, EVERY_RESOURCE)
+
+    assert_emulator_holds(aws, planned, state)
+    assert {address.split(".")[0] for address in state} == set(Aws().resources)
+    function = state["aws_lambda_function.this"]
+    assert (function["version"], function["qualified_arn"]) == ("1", f"{function['arn']}:1")
+    assert state["aws_iam_role.this"]["name"].startswith("every-resource-")
+    aws.terraform(EVERY_RESOURCE, "destroy", "-auto-approve")
+    assert held(aws) == {}
+
+
+@pytest.mark.xfail(strict=False, reason="examples/basic cannot be planned as a first apply yet: the module's "
+                   "`count = local.healthcheck_enabled ? 1 : 0` depends on healthcheck_function_arn, unknown until "
+                   "apply (Error: Invalid count argument); being fixed in the module")
+def test_basic_applies_to_the_emulator_and_destroys(aws):
+    directory = EXAMPLES / "basic"
+    planned = first_plan(aws, directory)
+    state = applied(aws, directory)
+
+    assert_emulator_holds(aws, planned, state)
+    assert of_type(state, "aws_scheduler_schedule")
+    aws.terraform(directory, "destroy", "-auto-approve")
+    assert held(aws) == {}
