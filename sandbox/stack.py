@@ -55,7 +55,7 @@ class ModuleConfig:
     """The module variables the local stack honours, with the module's defaults."""
 
     name: str = "sandbox"
-    failure_threshold: int = 5
+    failure_threshold: int = 10
     success_threshold: int = 1
     half_open_max_probes: int = 1
     open_duration_seconds: float = 30

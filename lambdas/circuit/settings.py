@@ -25,7 +25,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "TABLE_NAME": (True, ""),
     "CIRCUIT_NAME": (True, ""),
     "ALLOWED_CIRCUITS": (False, "[]"),
-    "FAILURE_THRESHOLD": (False, "5"),
+    "FAILURE_THRESHOLD": (False, "10"),
     "SUCCESS_THRESHOLD": (False, "1"),
     "HALF_OPEN_MAX_PROBES": (False, "1"),
     "OPEN_DURATION_SECONDS": (False, "30"),
@@ -57,7 +57,7 @@ class Settings:
     table_name: str
     circuit_name: str
     allowed_circuits: frozenset[str] = frozenset()
-    failure_threshold: int = 5
+    failure_threshold: int = 10
     success_threshold: int = 1
     half_open_max_probes: int = 1
     open_duration_seconds: float = 30.0

@@ -179,9 +179,6 @@ def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
     assert held(aws) == {}
 
 
-@pytest.mark.xfail(strict=False, reason="examples/basic cannot be planned as a first apply yet: the module's "
-                   "`count = local.healthcheck_enabled ? 1 : 0` depends on healthcheck_function_arn, unknown until "
-                   "apply (Error: Invalid count argument); being fixed in the module")
 def test_basic_applies_to_the_emulator_and_destroys(aws):
     directory = EXAMPLES / "basic"
     planned = first_plan(aws, directory)
