@@ -42,7 +42,7 @@ class Options:
     warmup_seconds: float = 3.0  # healthy traffic before each act
     outage_seconds: float = 8.0  # act 1: total outage
     brownout_seconds: float = 20.0  # act 2: longest brown-out (it ends soon after the trip)
-    slow_seconds: float = 0.8  # act 2: how long each downstream call takes
+    slow_seconds: float = 1.2  # act 2: how long each downstream call takes
     failure_threshold: int = 5
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
@@ -59,7 +59,7 @@ class Options:
             max_open_duration_seconds=self.max_open_duration_seconds,
             # On latency: act 2's brown-out has no failures for the in-band count to see.
             downstream_alarm=AlarmConfig(metric_name="Duration", statistic="p90", period=period, evaluation_periods=3,
-                                         datapoints_to_alarm=2, threshold=self.slow_seconds * 500,
+                                         datapoints_to_alarm=2, threshold=self.slow_seconds * 750,
                                          comparison_operator="GreaterThanThreshold"),
             healthcheck_alarm=AlarmConfig(period=period, treat_missing_data="ignore"),
             healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"

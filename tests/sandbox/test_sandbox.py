@@ -58,8 +58,8 @@ def test_the_downstream_alarm_trips_the_circuit(sandbox_stack, local_emulator):
     item = stack.item()
     assert item["reason"] == f"downstream alarm {stack.config.alarm_name('downstream')} in ALARM"
     assert item["failure_count"] < 1000  # not the in-band count
-    alarm = boto3.client("cloudwatch").describe_alarms(AlarmNames=[stack.config.alarm_name("downstream")])
-    assert alarm["MetricAlarms"][0]["StateValue"] == "ALARM"
+    # The alarm itself may be back to OK by now: an open circuit sends the error-rate alarm no calls.
+    assert item[Attr.alarm_changed_at("downstream")] > 0  # its ALARM notification reached the handler
     assert invocations(local_emulator, stack, "alarm_handler")  # delivered through SNS to the real handler
 
 
@@ -68,13 +68,14 @@ def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_sta
                           downstream_alarm=NO_ALARM)
     stack.set_health(False)
     stack.call(), stack.call()
-    assert state(stack) == "OPEN"
+    assert state(stack) == "OPEN"  # in band, or by the healthcheck alarm if a slow machine let it fire first
     assert wait_for(lambda: stack.item().get(Attr.alarm_state("healthcheck")) == "ALARM", timeout=10)
     time.sleep(1.2)  # past the open duration
+    called = len(invocations(local_emulator, stack, "downstream"))
     vetoed = stack.call()
     assert vetoed["error"] == "CircuitOpen"
     assert "vetoes probes" in vetoed["cause"]
-    assert len(invocations(local_emulator, stack, "downstream")) == 2  # no probe reached the downstream
+    assert len(invocations(local_emulator, stack, "downstream")) == called  # no probe reached the downstream
 
     stack.set_health(True)
     assert wait_for(lambda: state(stack) == "CLOSED", timeout=10)

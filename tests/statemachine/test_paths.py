@@ -44,6 +44,29 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make
     assert stack.item() == {}  # zero writes on the healthy path
 
 
+@pytest.mark.parametrize("item, states", [
+    # Written by Powertools' @circuit_breaker on the same table: no generation, closed, nothing pending.
+    ({"state": {"S": "CLOSED"}, "failure_count": {"N": "0"}, "opened_at": {"N": "0"}}, HEALTHY),
+    # Pending failures: the state check must answer, so that a success resets them.
+    ({"state": {"S": "CLOSED"}, "failure_count": {"N": "2"}, "generation": {"N": "4"}},
+     ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]),
+    # Powertools opened it a long time ago: the state check elects a probe.
+    ({"state": {"S": "OPEN"}, "failure_count": {"N": "5"}, "opened_at": {"N": "1"}}, PROBE_SUCCESS),
+    # An item without a state (never written by this module, but possible): the state check reads it as CLOSED.
+    ({"failure_count": {"N": "0"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
+    # A forced-closed override goes straight to the downstream; one with an expiry asks the state check.
+    ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "generation": {"N": "1"}}, HEALTHY),
+    ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "override_expires_at": {"N": "9999999999"},
+      "generation": {"N": "1"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
+], ids=["powertools-closed", "failures-pending", "powertools-open", "no-state", "forced-closed", "timed-override"])
+def test_every_route_of_the_circuit_read(make_stack, item, states):
+    stack = make_stack(name="routes")
+    stack.ddb.put_item(TableName=stack.config.table_name, Item={"id": {"S": "routes"}, **item})
+    result = stack.call({"order": 7})
+    assert (result["status"], result["states"]) == ("SUCCEEDED", states)
+    assert json.loads(result["output"]) == {"ok": True, "request": {"order": 7}}
+
+
 def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_stack):
     stack = make_stack(name="failing", failure_threshold=3)
     stack.set_health(False)
