@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit.breaker import Breaker
@@ -59,7 +61,7 @@ def state_change_millis(value: str) -> int:
 
 
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         count("MalformedNotifications", settings.circuit_name)

@@ -6,6 +6,8 @@ input (only when the module allows the input to choose the circuit)}.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit.breaker import Breaker
@@ -35,7 +37,7 @@ def circuit_name(event: object) -> str:
 
 
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         name = circuit_name(event)
     except InvalidCircuitRequest as error:

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 from datetime import datetime, timezone
 
 from circuit.model import (
@@ -65,7 +66,7 @@ class Decision:
     reason: str = ""
     failures_seen: int = 0  # the failure count this call was admitted at: what its outcome may do depends on it
 
-    def to_output(self) -> dict:
+    def to_output(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -295,7 +296,7 @@ class Breaker:
                 return outcome
         raise Contention(f"circuit {binding.circuit!r} kept changing while applying alarm {alarm_name!r}")
 
-    def _alarm_target(self, circuit: Circuit, role: str, state: str, alarm: str):
+    def _alarm_target(self, circuit: Circuit, role: str, state: str, alarm: str) -> tuple[str, str, Update] | None:
         """The transition an alarm state asks for, or None when it only needs recording."""
         if circuit.override:
             return None
@@ -320,7 +321,7 @@ class Breaker:
         now = self.clock()
         if expires_at is not None and expires_at <= now:
             raise ValueError("the override would already have expired")
-        audit = {Attr.OVERRIDE: override, Attr.OVERRIDE_BY: who, Attr.OVERRIDE_REASON: why,
+        audit: dict[str, Any] = {Attr.OVERRIDE: override, Attr.OVERRIDE_BY: who, Attr.OVERRIDE_REASON: why,
                  Attr.OVERRIDE_AT: self._timestamp(now)}
         removes = {Attr.OVERRIDE_EXPIRES_AT}
         if expires_at is not None:
@@ -398,7 +399,7 @@ class Breaker:
         if open_count <= 0:
             return base
         ceiling = min(cap, base * 2 ** min(open_count, 32))
-        return base + self.jitter() * (ceiling - base)
+        return float(base + self.jitter() * (ceiling - base))
 
     def _transition(self, circuit: Circuit, update: Update, to_state: str, reason: str) -> Circuit | None:
         """Write `update` as a transition to `to_state`: generation + 1, conditional on the generation read."""

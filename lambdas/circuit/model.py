@@ -125,7 +125,8 @@ class Circuit:
         )
 
     def alarm_changed_at(self, role: str) -> int | None:
-        return getattr(self, f"{role}_alarm_changed_at")
+        changed_at: int | None = getattr(self, f"{role}_alarm_changed_at")
+        return changed_at
 
     def probe_allowed_at(self, open_duration_seconds: float) -> float:
         """When an OPEN circuit admits a probe. Records written by Powertools carry only `opened_at`."""

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_N = TypeVar("_N", int, float)
 
 ON_STORE_ERROR = ("fail_open", "fail_closed")
 HEALTHCHECK_RECOVERY = ("close", "half_open")
@@ -133,15 +136,15 @@ def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _number(get, name: str, kind: type) -> int | float:
+def _number(get: Callable[[str], str], name: str, kind: Callable[[str], _N]) -> _N:
     raw = get(name)
     try:
         return kind(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+        raise ConfigurationError(f"{name} must be a {getattr(kind, '__name__', kind)}, got {raw!r}") from None
 
 
-def _json(get, name: str, kind: type):
+def _json(get: Callable[[str], str], name: str, kind: type) -> Any:
     try:
         value = json.loads(get(name))
     except json.JSONDecodeError as error:
@@ -151,7 +154,7 @@ def _json(get, name: str, kind: type):
     return value
 
 
-def _alarm_bindings(raw: dict) -> dict[str, AlarmBinding]:
+def _alarm_bindings(raw: dict[str, Any]) -> dict[str, AlarmBinding]:
     bindings = {}
     for alarm, binding in raw.items():
         if not isinstance(binding, dict) or not {"circuit", "role"} <= binding.keys():

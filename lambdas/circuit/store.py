@@ -123,7 +123,7 @@ class CircuitStore:
         try:
             for page in self.client.get_paginator("scan").paginate(TableName=self.table_name):
                 for raw in page.get("Items", []):
-                    item = _deserialize(raw)
+                    item = _deserialize(raw) or {}
                     circuits.append(Circuit.from_item(item[Attr.ID], item))
         except (ClientError, BotoCoreError) as error:
             raise StoreError(f"listing circuits failed: {error}") from error
@@ -157,7 +157,8 @@ def _serialize(value: Any) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 
         _serializer = TypeSerializer()
-    return _serializer.serialize(value)
+    serialized: dict[str, Any] = _serializer.serialize(value)
+    return serialized
 
 
 def _deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ so a malformed request or an unavailable table is logged and counted, then repor
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -73,7 +73,7 @@ def _bounded(name: str, value: object, limit: int) -> int:
 
 
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         outcome = parse(event)
     except ValueError as problem:
