@@ -48,8 +48,9 @@ def duration_seconds(text: str) -> float:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="circuitctl", description="Show and override circuits.")
-    root.add_argument("--table", default=os.environ.get("CIRCUIT_TABLE"),
-                      help="circuit table name (default: $CIRCUIT_TABLE)")
+    root.add_argument(
+        "--table", default=os.environ.get("CIRCUIT_TABLE"), help="circuit table name (default: $CIRCUIT_TABLE)"
+    )
     root.add_argument("--json", action="store_true", help="print JSON instead of a table")
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="every circuit with state, reason and generation")
@@ -61,10 +62,14 @@ def parser() -> argparse.ArgumentParser:
         force.add_argument("circuit")
         force.add_argument("--reason", required=True, help="why (recorded on the item)")
         force.add_argument("--by", default=None, help="who (default: the current user)")
-        force.add_argument("--expires-in", default=None,
-                           help=f"release automatically after this long, e.g. 30m or 2h (at most {MAX_EXPIRES_IN_DAYS}d)")
-        force.add_argument("--create", action="store_true",
-                           help="allow a circuit that has no record yet (guards against typos)")
+        force.add_argument(
+            "--expires-in",
+            default=None,
+            help=f"release automatically after this long, e.g. 30m or 2h (at most {MAX_EXPIRES_IN_DAYS}d)",
+        )
+        force.add_argument(
+            "--create", action="store_true", help="allow a circuit that has no record yet (guards against typos)"
+        )
     release = commands.add_parser("release", help="end an override")
     release.add_argument("circuit")
     release.add_argument("--reason", required=True)
@@ -101,11 +106,13 @@ def render(circuits: list[Circuit], as_json: bool) -> str:
     if not circuits:
         return "no circuits"
     rows = [("CIRCUIT", "STATE", "OVERRIDE", "GEN", "FAILURES", "REASON")]
-    rows += [(c.name, c.state, c.override or "-", str(c.generation), str(c.failure_count), c.reason or "-")
-             for c in circuits]
+    rows += [
+        (c.name, c.state, c.override or "-", str(c.generation), str(c.failure_count), c.reason or "-") for c in circuits
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5]
-                     for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5] for row in rows
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

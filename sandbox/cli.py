@@ -23,31 +23,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="circuit-sandbox",
         description="Run the module's state machine and handlers against a local AWS emulator, through a total "
-                    "outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe recovery).")
+        "outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe recovery).",
+    )
     parser.add_argument("--rate", type=float, default=defaults.rate, help="executions per second (default %(default)s)")
-    parser.add_argument("--outage-start", type=float, default=defaults.warmup_seconds, dest="warmup_seconds",
-                        help="seconds of healthy traffic before each outage (default %(default)s)")
-    parser.add_argument("--outage-seconds", type=float, default=defaults.outage_seconds,
-                        help="length of the total outage (default %(default)s)")
+    parser.add_argument(
+        "--outage-start",
+        type=float,
+        default=defaults.warmup_seconds,
+        dest="warmup_seconds",
+        help="seconds of healthy traffic before each outage (default %(default)s)",
+    )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=defaults.outage_seconds,
+        help="length of the total outage (default %(default)s)",
+    )
     parser.add_argument("--failure-threshold", type=int, default=defaults.failure_threshold)
-    parser.add_argument("--open-duration", type=float, default=defaults.open_duration_seconds,
-                        dest="open_duration_seconds", help="seconds OPEN before a probe (default %(default)s)")
-    parser.add_argument("--alarm-period", type=int, default=defaults.alarm_period_seconds, dest="alarm_period_seconds",
-                        help="CloudWatch alarm period in seconds (default %(default)s; the module's is 60)")
-    parser.add_argument("--max-environments", type=int, default=defaults.max_environments,
-                        help="execution environments per function at most (default %(default)s)")
+    parser.add_argument(
+        "--open-duration",
+        type=float,
+        default=defaults.open_duration_seconds,
+        dest="open_duration_seconds",
+        help="seconds OPEN before a probe (default %(default)s)",
+    )
+    parser.add_argument(
+        "--alarm-period",
+        type=int,
+        default=defaults.alarm_period_seconds,
+        dest="alarm_period_seconds",
+        help="CloudWatch alarm period in seconds (default %(default)s; the module's is 60)",
+    )
+    parser.add_argument(
+        "--max-environments",
+        type=int,
+        default=defaults.max_environments,
+        help="execution environments per function at most (default %(default)s)",
+    )
     parser.add_argument("--chart", type=Path, default=DEFAULT_CHART, help="PNG to write (default out/sandbox.png)")
     parser.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="write the summary as JSON")
-    parser.add_argument("--keep-running", action="store_true",
-                        help="leave the emulator up afterwards and print how to reach it")
+    parser.add_argument(
+        "--keep-running", action="store_true", help="leave the emulator up afterwards and print how to reach it"
+    )
     parser.add_argument("--port", type=int, default=0, help="emulator port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
     flags = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
-    problems = [f"{flags[name]} must be positive" for name in
-                ("rate", "outage_seconds", "open_duration_seconds", "alarm_period_seconds", "max_environments",
-                 "failure_threshold") if getattr(args, name) <= 0]
-    problems += [f"{flags[name]} must not be negative" for name in
-                 ("warmup_seconds",) if getattr(args, name) < 0]
+    problems = [
+        f"{flags[name]} must be positive"
+        for name in (
+            "rate",
+            "outage_seconds",
+            "open_duration_seconds",
+            "alarm_period_seconds",
+            "max_environments",
+            "failure_threshold",
+        )
+        if getattr(args, name) <= 0
+    ]
+    problems += [f"{flags[name]} must not be negative" for name in ("warmup_seconds",) if getattr(args, name) < 0]
     if args.rate > 200:
         problems.append("--rate above 200 per second is more than one machine's emulator can serve")
     if problems:
@@ -63,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     config = options.module_config()
     console = Console(highlight=False)
     console.rule("[bold]Circuit breaker sandbox")
-    console.print("The module's state machine (statemachine/circuit_breaker.asl.json) and handlers (lambdas/) run "
-                  "against moto on 127.0.0.1, with the example downstream and healthcheck (examples/basic).")
+    console.print(
+        "The module's state machine (statemachine/circuit_breaker.asl.json) and handlers (lambdas/) run "
+        "against moto on 127.0.0.1, with the example downstream and healthcheck (examples/basic)."
+    )
     console.print("Sandbox settings that differ from the module's defaults, so the run takes under a minute:")
     for line in differences_from_defaults(config):
         console.print(f"  • {line}")
@@ -82,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             args.json_path.write_text(json.dumps(summary, indent=2))
             console.print(f"Summary JSON: {args.json_path}")
         verdict = check(summary)
-        console.print(f"[bold {'green' if not verdict else 'red'}]"
-                      f"{'Both acts played as expected.' if not verdict else 'Unexpected: ' + '; '.join(verdict)}")
+        console.print(
+            f"[bold {'green' if not verdict else 'red'}]"
+            f"{'Both acts played as expected.' if not verdict else 'Unexpected: ' + '; '.join(verdict)}"
+        )
         if args.keep_running:
             keep_running(console, sandbox)
     return 0 if not verdict else 1
@@ -125,6 +162,7 @@ def keep_running(console: Console, sandbox) -> None:
             time.sleep(1)
     except KeyboardInterrupt:
         console.print("stopping")
+
 
 if __name__ == "__main__":
     sys.exit(main())

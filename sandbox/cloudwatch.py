@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -136,7 +136,7 @@ def decide(datapoints: list[float | None], alarm: dict[str, Any]) -> tuple[str |
 
 def state_change_time(at: float) -> str:
     """CloudWatch's format: 2026-11-26T10:00:00.123+0000."""
-    stamp = datetime.fromtimestamp(at, timezone.utc)
+    stamp = datetime.fromtimestamp(at, UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
 
 
@@ -280,7 +280,7 @@ def _every(interval: float, action: Callable[[], Any], name: str) -> Iterator[No
         while not stop.wait(interval):
             try:
                 action()
-            except Exception as error:  # noqa: BLE001 - surfaced when the loop stops
+            except Exception as error:
                 errors.append(error)
                 return
 

@@ -17,8 +17,13 @@ PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
 # Mirror local.lambda_retry and the margin of local.downstream_state_timeout_seconds in main.tf.
 LAMBDA_RETRY = {
-    "ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"],
+    "ErrorEquals": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
+    ],
     "IntervalSeconds": 1,
     "MaxAttempts": 3,
     "BackoffRate": 2,
@@ -30,8 +35,9 @@ RECORD_OUTCOME_TIMEOUT_SECONDS = 10  # local.functions.record_outcome.timeout in
 def probe_lease_seconds(downstream_timeout_seconds: float) -> float:
     """local.probe_lease_seconds: every attempt of a probe, the backoff between them, and the recording."""
     attempts = LAMBDA_RETRY["MaxAttempts"] + 1
-    backoff = sum(LAMBDA_RETRY["IntervalSeconds"] * LAMBDA_RETRY["BackoffRate"] ** n
-                  for n in range(LAMBDA_RETRY["MaxAttempts"]))
+    backoff = sum(
+        LAMBDA_RETRY["IntervalSeconds"] * LAMBDA_RETRY["BackoffRate"] ** n for n in range(LAMBDA_RETRY["MaxAttempts"])
+    )
     return attempts * (downstream_timeout_seconds + INIT_MARGIN_SECONDS) + backoff + RECORD_OUTCOME_TIMEOUT_SECONDS
 
 
@@ -55,8 +61,9 @@ def check_payload(circuit_name: str, allow_input_circuit: bool) -> dict[str, Any
     return payload
 
 
-def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None = None,
-                        partition: str = "aws") -> dict[str, Any]:
+def short_circuit_state(
+    mode: str, payload: Any = None, function_arn: str | None = None, partition: str = "aws"
+) -> dict[str, Any]:
     if mode == "fail":
         return {
             "Type": "Fail",
@@ -65,15 +72,21 @@ def short_circuit_state(mode: str, payload: Any = None, function_arn: str | None
             "CausePath": "States.Format('circuit {} is {}: {}', $.circuit, $.state, $.reason)",
         }
     if mode == "payload":
-        return {"Type": "Pass", "Comment": "The circuit is open: return the configured fallback payload.",
-                "Result": payload, "End": True}
+        return {
+            "Type": "Pass",
+            "Comment": "The circuit is open: return the configured fallback payload.",
+            "Result": payload,
+            "End": True,
+        }
     if mode == "function":
         return {
             "Type": "Task",
             "Comment": "The circuit is open: the fallback function answers instead.",
             "Resource": f"arn:{partition}:states:::lambda:invoke",
-            "Parameters": {"FunctionName": function_arn,
-                           "Payload": {"input.$": "$$.Execution.Input", "circuit.$": "$"}},
+            "Parameters": {
+                "FunctionName": function_arn,
+                "Payload": {"input.$": "$$.Execution.Input", "circuit.$": "$"},
+            },
             "OutputPath": "$.Payload",
             "Retry": [LAMBDA_RETRY],
             "End": True,
@@ -101,21 +114,24 @@ def definition(
     partition: str = "aws",
 ) -> str:
     """The rendered ASL, as `aws_sfn_state_machine.this.definition` would be."""
-    rendered = render({
-        "partition": partition,
-        "start_state": "CheckCircuit" if allow_input_circuit else "ReadCircuit",
-        "table_name": json.dumps(table_name),
-        "circuit_name": json.dumps(circuit_name),
-        "lambda_retry": json.dumps([LAMBDA_RETRY]),
-        "check_circuit_function_arn": check_circuit_function_arn,
-        "record_outcome_function_arn": record_outcome_function_arn,
-        "downstream_function_arn": downstream_function_arn,
-        "downstream_state_timeout_seconds": downstream_timeout_seconds + INIT_MARGIN_SECONDS,
-        "check_payload": json.dumps(check_payload(circuit_name, allow_input_circuit)),
-        "store_unavailable_decision": json.dumps(store_unavailable_decision(circuit_name, on_store_error)),
-        "short_circuit_state": json.dumps(
-            short_circuit_state(fallback_mode, fallback_payload, fallback_function_arn, partition)),
-    })
+    rendered = render(
+        {
+            "partition": partition,
+            "start_state": "CheckCircuit" if allow_input_circuit else "ReadCircuit",
+            "table_name": json.dumps(table_name),
+            "circuit_name": json.dumps(circuit_name),
+            "lambda_retry": json.dumps([LAMBDA_RETRY]),
+            "check_circuit_function_arn": check_circuit_function_arn,
+            "record_outcome_function_arn": record_outcome_function_arn,
+            "downstream_function_arn": downstream_function_arn,
+            "downstream_state_timeout_seconds": downstream_timeout_seconds + INIT_MARGIN_SECONDS,
+            "check_payload": json.dumps(check_payload(circuit_name, allow_input_circuit)),
+            "store_unavailable_decision": json.dumps(store_unavailable_decision(circuit_name, on_store_error)),
+            "short_circuit_state": json.dumps(
+                short_circuit_state(fallback_mode, fallback_payload, fallback_function_arn, partition)
+            ),
+        }
+    )
     if not allow_input_circuit:
         return rendered
     parsed = json.loads(rendered)
@@ -124,6 +140,12 @@ def definition(
 
 
 def store_unavailable_decision(circuit_name: str, on_store_error: str) -> dict[str, Any]:
-    return {"circuit": circuit_name, "action": "call" if on_store_error == "fail_open" else "short_circuit",
-            "state": "UNKNOWN", "generation": None, "probe": False, "failures_seen": 0,
-            "reason": f"circuit state unavailable ({on_store_error})"}
+    return {
+        "circuit": circuit_name,
+        "action": "call" if on_store_error == "fail_open" else "short_circuit",
+        "state": "UNKNOWN",
+        "generation": None,
+        "probe": False,
+        "failures_seen": 0,
+        "reason": f"circuit state unavailable ({on_store_error})",
+    }

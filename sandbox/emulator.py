@@ -36,6 +36,7 @@ def atomic_dynamodb() -> Iterator[None]:
         def run(*args, **kwargs):
             with _lock:
                 return operation(*args, **kwargs)
+
         return run
 
     def counted(operation):
@@ -46,6 +47,7 @@ def atomic_dynamodb() -> Iterator[None]:
             with _lock:
                 OPERATIONS[operation.__name__, table] += 1
                 return operation(handler, *args, **kwargs)
+
         return run
 
     for name, operation in backend_originals.items():
@@ -81,8 +83,9 @@ def lighter_interpreter() -> Iterator[None]:
     def client(region: str, service: str, state_credentials: object = None):
         with lock:
             if (region, service) not in clients:
-                clients[region, service] = original_client(region=region, service=service,
-                                                           state_credentials=state_credentials)
+                clients[region, service] = original_client(
+                    region=region, service=service, state_credentials=state_credentials
+                )
             return clients[region, service]
 
     def entrypoint(worker: ExecutionWorker):
@@ -96,7 +99,10 @@ def lighter_interpreter() -> Iterator[None]:
     try:
         yield
     finally:
-        lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = original_client, original_entrypoint
+        lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = (
+            original_client,
+            original_entrypoint,
+        )
 
 
 @contextmanager
@@ -133,9 +139,14 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
     server.start()
     host, bound_port = server.get_host_and_port()
     endpoint = f"http://{host}:{bound_port}"
-    variables = {**CREDENTIALS, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint,
-                 # moto's Step Functions interpreter calls Lambda through a client on this port.
-                 "MOTO_PORT": str(bound_port)}
+    variables = {
+        **CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ENDPOINT_URL": endpoint,
+        # moto's Step Functions interpreter calls Lambda through a client on this port.
+        "MOTO_PORT": str(bound_port),
+    }
     saved_config = dict(default_user_config["stepfunctions"])
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     try:

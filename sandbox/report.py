@@ -19,8 +19,10 @@ STATE_COLOUR = {"CLOSED": "#2e7d32", "HALF_OPEN": "#f9a825", "OPEN": "#c62828"}
 def row_text(at: int, second: Second) -> Text:
     text = Text(f"{at:>4}s  ")
     text.append(f"{second.state:<9}", style=f"bold {STATE_STYLE.get(second.state, 'white')}")
-    text.append(f"  calls {second.calls:>3}  ok {second.succeeded:>3}  failed {second.failed:>3}  "
-                f"short {second.short_circuited:>3}  probes {second.probes:>2}")
+    text.append(
+        f"  calls {second.calls:>3}  ok {second.succeeded:>3}  failed {second.failed:>3}  "
+        f"short {second.short_circuited:>3}  probes {second.probes:>2}"
+    )
     for event in second.events:
         text.append(f"\n        {event}", style="bold cyan" if event.startswith("▶") else "magenta")
     return text
@@ -60,9 +62,16 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(title="Summary", show_header=False, title_justify="left")
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key in ("calls_total", "short_circuited", "downstream_calls_after_outage_before_open",
-                "downstream_failures_after_open_in_flight", "seconds_outage_to_open", "probes_admitted",
-                "seconds_healthcheck_ok_to_closed", "final_state"):
+    for key in (
+        "calls_total",
+        "short_circuited",
+        "downstream_calls_after_outage_before_open",
+        "downstream_failures_after_open_in_flight",
+        "seconds_outage_to_open",
+        "probes_admitted",
+        "seconds_healthcheck_ok_to_closed",
+        "final_state",
+    ):
         table.add_row(key, str(summary[key]))
     table.add_row("execution environments", ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items()))
     console.print(table)
@@ -85,13 +94,17 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     rows = recorder.seconds()
     end = len(rows)
     seconds = list(range(end))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True,
-                                         gridspec_kw={"height_ratios": [1.1, 1.6]})
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(13, 7.5), sharex=True, gridspec_kw={"height_ratios": [1.1, 1.6]}
+    )
     figure.suptitle("Circuit breaker sandbox: state and calls over time", fontsize=14, fontweight="bold")
-    top.set_title(f"after the outage began, {summary['downstream_calls_after_outage_before_open']} downstream calls "
-                  f"before OPEN · probes admitted: {summary['probes_admitted']} · healthcheck OK → CLOSED in "
-                  f"{summary['seconds_healthcheck_ok_to_closed']} s · final state {summary['final_state']}",
-                  fontsize=9.5, color="#37474f")
+    top.set_title(
+        f"after the outage began, {summary['downstream_calls_after_outage_before_open']} downstream calls "
+        f"before OPEN · probes admitted: {summary['probes_admitted']} · healthcheck OK → CLOSED in "
+        f"{summary['seconds_healthcheck_ok_to_closed']} s · final state {summary['final_state']}",
+        fontsize=9.5,
+        color="#37474f",
+    )
 
     # Top: the circuit state as a step line, from the transitions the handlers logged, coloured by state.
     level = {state: index for index, state in enumerate(STATES)}
@@ -100,7 +113,7 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
         times.append(t["at"])
         states.append(t["to"])
     times.append(float(end))
-    for index, (start, stop, state) in enumerate(zip(times, times[1:], states)):
+    for index, (start, stop, state) in enumerate(zip(times, times[1:], states, strict=False)):
         top.plot([start, stop], [level[state]] * 2, color=STATE_COLOUR[state], linewidth=4, solid_capstyle="butt")
         if index:
             top.plot([start, start], [level[states[index - 1]], level[state]], color="#424242", linewidth=1)
@@ -108,14 +121,21 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     top.set_ylim(-0.8, len(STATES) - 0.3)
     top.set_ylabel("circuit state")
     for t in summary["transitions"]:
-        top.annotate(_short_reason(t["reason"]), (t["at"], level[t["to"]]), xytext=(4, 5), textcoords="offset points",
-                     fontsize=8, color="#263238")
+        top.annotate(
+            _short_reason(t["reason"]),
+            (t["at"], level[t["to"]]),
+            xytext=(4, 5),
+            textcoords="offset points",
+            fontsize=8,
+            color="#263238",
+        )
     # Alarm states as bars under the state line.
     for role, y, colour in (("downstream", -0.45, "#ef6c00"), ("healthcheck", -0.65, "#6a1b9a")):
         for start, stop in _alarm_spans(summary, role, end):
             top.plot([start, stop], [y, y], color=colour, linewidth=5, solid_capstyle="butt")
-            top.annotate(f"{role} alarm", (start, y), xytext=(0, 4), textcoords="offset points", fontsize=7.5,
-                         color=colour)
+            top.annotate(
+                f"{role} alarm", (start, y), xytext=(0, 4), textcoords="offset points", fontsize=7.5, color=colour
+            )
 
     # Bottom: outcomes per second.
     ok = [r.succeeded for r in rows]
@@ -124,29 +144,52 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     probes = [r.probes for r in rows]
     bottom.bar(seconds, ok, width=0.9, align="edge", color="#66bb6a", label="downstream succeeded")
     bottom.bar(seconds, failed, width=0.9, align="edge", bottom=ok, color="#e53935", label="downstream failed")
-    bottom.bar(seconds, short, width=0.9, align="edge", bottom=[a + b for a, b in zip(ok, failed)], color="#9e9e9e",
-               label="short-circuited (no downstream call)")
-    probe_x = [s + 0.45 for s, p in zip(seconds, probes) if p]
-    probe_y = [a + b + c + 0.6 for a, b, c, p in zip(ok, failed, short, probes) if p]
+    bottom.bar(
+        seconds,
+        short,
+        width=0.9,
+        align="edge",
+        bottom=[a + b for a, b in zip(ok, failed, strict=False)],
+        color="#9e9e9e",
+        label="short-circuited (no downstream call)",
+    )
+    probe_x = [s + 0.45 for s, p in zip(seconds, probes, strict=False) if p]
+    probe_y = [a + b + c + 0.6 for a, b, c, p in zip(ok, failed, short, probes, strict=False) if p]
     bottom.scatter(probe_x, probe_y, marker="v", color="#1565c0", zorder=3, label="probe admitted")
     bottom.set_ylabel("calls per second")
-    bottom.set_ylim(0, max([a + b + c for a, b, c in zip(ok, failed, short)] + [1]) * 1.3)
+    bottom.set_ylim(0, max([a + b + c for a, b, c in zip(ok, failed, short, strict=False)] + [1]) * 1.3)
     bottom.set_xlabel("seconds since start")
 
     # Phases shaded on both panels.
     phases = [(at, name) for at, name in recorder.phases]
-    for (start, name), (stop, _) in zip(phases, phases[1:] + [(float(end), "")]):
+    for (start, name), (stop, _) in zip(phases, [*phases[1:], (float(end), "")], strict=False):
         if ":" in name and not name.startswith("act"):
             for axis in (top, bottom):
-                axis.axvspan(start, stop, color="#ffcdd2" if "outage" in name else "#ffe0b2", alpha=0.45, linewidth=0,
-                             zorder=0)
-        bottom.annotate(name.split(":")[0], (start, 1), xycoords=("data", "axes fraction"), xytext=(2, -12),
-                        textcoords="offset points", fontsize=8, color="#37474f")
+                axis.axvspan(
+                    start, stop, color="#ffcdd2" if "outage" in name else "#ffe0b2", alpha=0.45, linewidth=0, zorder=0
+                )
+        bottom.annotate(
+            name.split(":")[0],
+            (start, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -12),
+            textcoords="offset points",
+            fontsize=8,
+            color="#37474f",
+        )
     handles, labels = bottom.get_legend_handles_labels()
-    handles += [Patch(color="#ffcdd2", alpha=0.6), Patch(color="#ffe0b2", alpha=0.6),
-                Patch(color="#6a1b9a"), Patch(color="#ef6c00")]
-    labels += ["total outage", "brown-out (slow calls, no failures)", "healthcheck alarm in ALARM",
-               "downstream alarm in ALARM"]
+    handles += [
+        Patch(color="#ffcdd2", alpha=0.6),
+        Patch(color="#ffe0b2", alpha=0.6),
+        Patch(color="#6a1b9a"),
+        Patch(color="#ef6c00"),
+    ]
+    labels += [
+        "total outage",
+        "brown-out (slow calls, no failures)",
+        "healthcheck alarm in ALARM",
+        "downstream alarm in ALARM",
+    ]
     bottom.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4, fontsize=8.5, frameon=False)
     bottom.set_xlim(0, end)
     figure.tight_layout()

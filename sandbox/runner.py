@@ -16,6 +16,7 @@ Two runners share that contract:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import json
@@ -81,9 +82,13 @@ class Runner:
         started_at = time.time()
         spec = self.functions.get(function)
         if spec is None:
-            result = Invocation(function, json.dumps({"errorMessage": f"no function {function}",
-                                                      "errorType": "ResourceNotFoundException"}).encode(),
-                                "ResourceNotFoundException")
+            result = Invocation(
+                function,
+                json.dumps(
+                    {"errorMessage": f"no function {function}", "errorType": "ResourceNotFoundException"}
+                ).encode(),
+                "ResourceNotFoundException",
+            )
         else:
             result = self._run(spec, event)
         result.started_at = started_at
@@ -131,8 +136,11 @@ class _ProcessEnvironment:
         self.connection, child = context.Pipe()
         environment = {**extra_environment, **spec.environment}
         self.process = context.Process(
-            target=worker.serve, daemon=True, name=f"lambda-{spec.name}",
-            args=(child, spec.name, spec.handler, str(spec.code_dir), environment, spec.timeout_seconds))
+            target=worker.serve,
+            daemon=True,
+            name=f"lambda-{spec.name}",
+            args=(child, spec.name, spec.handler, str(spec.code_dir), environment, spec.timeout_seconds),
+        )
         self.process.start()
         child.close()
         hello = self.connection.recv()
@@ -143,10 +151,8 @@ class _ProcessEnvironment:
         return self.connection.recv()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.connection.send(None)
-        except OSError:
-            pass
         self.process.join(timeout=2)
         if self.process.is_alive():
             self.process.kill()
@@ -178,6 +184,7 @@ class ProcessRunner(Runner):
 
     def warm(self, function: str | None = None, count: int = 1) -> None:
         """Start environments now, in parallel: `count` of `function`, or one of every function that has none."""
+
         def start(spec: FunctionSpec) -> None:
             environment = self._start(spec)
             with self._lock:
@@ -277,12 +284,17 @@ class InProcessRunner(Runner):
         started = time.perf_counter()
         with environment.lock:
             try:
-                body, error_type = environment.handler(event, worker.Context(spec.name, f"local-{next(_ids)}",
-                                                                             spec.timeout_seconds, "us-east-1")), None
-            except Exception as error:  # noqa: BLE001 - reported to the caller as Lambda does
+                body, error_type = (
+                    environment.handler(
+                        event, worker.Context(spec.name, f"local-{next(_ids)}", spec.timeout_seconds, "us-east-1")
+                    ),
+                    None,
+                )
+            except Exception as error:
                 body, error_type = worker.error_body(error), type(error).__name__
-        return Invocation(spec.name, json.dumps(body).encode(), error_type,
-                          duration_ms=(time.perf_counter() - started) * 1000)
+        return Invocation(
+            spec.name, json.dumps(body).encode(), error_type, duration_ms=(time.perf_counter() - started) * 1000
+        )
 
     def _acquire(self, spec: FunctionSpec) -> ModuleEnvironment:
         with self._lock:
@@ -324,5 +336,8 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
 
 def _modules_under(code_dir: Path) -> dict[str, ModuleType]:
     prefix = str(code_dir.resolve()) + "/"
-    return {name: module for name, module in list(sys.modules.items())
-            if (getattr(module, "__file__", None) or "").startswith(prefix)}
+    return {
+        name: module
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").startswith(prefix)
+    }

@@ -58,12 +58,18 @@ class Options:
             open_duration_seconds=self.open_duration_seconds,
             max_open_duration_seconds=self.max_open_duration_seconds,
             # On latency: act 2's brown-out has no failures for the in-band count to see.
-            downstream_alarm=AlarmConfig(metric_name="Duration", statistic="p90", period=period, evaluation_periods=3,
-                                         datapoints_to_alarm=2, threshold=self.slow_seconds * 750,
-                                         comparison_operator="GreaterThanThreshold"),
+            downstream_alarm=AlarmConfig(
+                metric_name="Duration",
+                statistic="p90",
+                period=period,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                threshold=self.slow_seconds * 750,
+                comparison_operator="GreaterThanThreshold",
+            ),
             healthcheck_alarm=AlarmConfig(period=period, treat_missing_data="ignore"),
             healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
-                                            f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
+            f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
             example_slow_seconds=self.slow_seconds,
         )
 
@@ -79,8 +85,10 @@ def differences_from_defaults(config: ModuleConfig) -> list[str]:
         if isinstance(value, AlarmConfig):
             for sub in fields(AlarmConfig):
                 if getattr(value, sub.name) != getattr(usual, sub.name):
-                    changed.append(f"{item.name}.{sub.name} = {getattr(value, sub.name)} "
-                                   f"(module default: {getattr(usual, sub.name)})")
+                    changed.append(
+                        f"{item.name}.{sub.name} = {getattr(value, sub.name)} "
+                        f"(module default: {getattr(usual, sub.name)})"
+                    )
         elif value != usual:
             changed.append(f"{item.name} = {value} (module default: {usual})")
     return changed
@@ -98,8 +106,13 @@ class Transition:
     generation: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"at": round(self.at, 3), "from": self.from_state, "to": self.to_state, "reason": self.reason,
-                "generation": self.generation}
+        return {
+            "at": round(self.at, 3),
+            "from": self.from_state,
+            "to": self.to_state,
+            "reason": self.reason,
+            "generation": self.generation,
+        }
 
 
 @dataclass
@@ -128,8 +141,10 @@ class Recorder:
         self.phases: list[tuple[float, str]] = []
         self.state = "CLOSED"
         self._lock = threading.Lock()
-        self._names = {config.function_name(key): key for key in
-                       ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")}
+        self._names = {
+            config.function_name(key): key
+            for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")
+        }
 
     def since(self, at: float) -> float:
         return at - self.started
@@ -144,8 +159,11 @@ class Recorder:
         with self._lock:
             if key == "check_circuit" and invocation.error_type is None:
                 decision = invocation.response()
-                kind = "short_circuit" if decision["action"] == "short_circuit" else (
-                    "probe" if decision.get("probe") else "call")
+                kind = (
+                    "short_circuit"
+                    if decision["action"] == "short_circuit"
+                    else ("probe" if decision.get("probe") else "call")
+                )
                 self.calls.append((at, kind))
             elif key == "downstream":
                 self.downstream.append((at, invocation.error_type is None))
@@ -168,8 +186,15 @@ class Recorder:
             at = datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
         except (KeyError, ValueError):
             at = time.time()
-        self.transitions.append(Transition(self.since(at), entry["from_state"], entry["to_state"],
-                                           entry.get("reason", ""), int(entry.get("generation", 0))))
+        self.transitions.append(
+            Transition(
+                self.since(at),
+                entry["from_state"],
+                entry["to_state"],
+                entry.get("reason", ""),
+                int(entry.get("generation", 0)),
+            )
+        )
         self.transitions.sort(key=lambda t: (t.generation, t.at))
         self.state = self.transitions[-1].to_state
 
@@ -191,10 +216,18 @@ class Recorder:
                 if (r := row(at)) is not None:
                     r.succeeded += ok
                     r.failed += not ok
-            state, events = "CLOSED", sorted(
-                [(t.at, f"{t.from_state} → {t.to_state}: {t.reason}") for t in self.transitions]
-                + [(at, f"{role} alarm {old} → {new}") for at, role, old, new in self.alarms if old != "INSUFFICIENT_DATA"]
-                + [(at, f"▶ {name}") for at, name in self.phases])
+            state, events = (
+                "CLOSED",
+                sorted(
+                    [(t.at, f"{t.from_state} → {t.to_state}: {t.reason}") for t in self.transitions]
+                    + [
+                        (at, f"{role} alarm {old} → {new}")
+                        for at, role, old, new in self.alarms
+                        if old != "INSUFFICIENT_DATA"
+                    ]
+                    + [(at, f"▶ {name}") for at, name in self.phases]
+                ),
+            )
             transitions = sorted(self.transitions, key=lambda t: t.at)
             for index, r in enumerate(rows):
                 for t in transitions:
@@ -213,8 +246,14 @@ class Recorder:
 class Emulator:
     """moto on loopback with the pieces it lacks: Lambda environments, alarm evaluation, the scheduler."""
 
-    def __init__(self, endpoint: str, runner: ProcessRunner, metrics: LambdaMetrics, evaluator: AlarmEvaluator,
-                 scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        runner: ProcessRunner,
+        metrics: LambdaMetrics,
+        evaluator: AlarmEvaluator,
+        scheduler: Scheduler,
+    ) -> None:
         self.endpoint, self.runner, self.metrics = endpoint, runner, metrics
         self.evaluator, self.scheduler = evaluator, scheduler
 
@@ -232,8 +271,10 @@ def emulator(max_environments: int = 10, alarm_interval: float = 0.5, port: int 
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with ExitStack() as stack:
         endpoint = stack.enter_context(local_aws(REGION, port))
-        runner = ProcessRunner({**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
-                                "AWS_DEFAULT_REGION": REGION}, max_environments)
+        runner = ProcessRunner(
+            {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION},
+            max_environments,
+        )
         stack.callback(runner.close)
         stack.enter_context(runner.hooked_into_moto())
         metrics = LambdaMetrics()
@@ -265,7 +306,8 @@ def running(config: ModuleConfig, max_environments: int = 10, port: int = 0) -> 
         recorder = Recorder(config, time.time())
         emu.runner.listeners.append(recorder.on_invocation)
         emu.evaluator.listeners.append(
-            lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state))
+            lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state)
+        )
         yield Sandbox(emu, stack, recorder)
 
 
@@ -351,19 +393,26 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
     return summarize(recorder, marks, calls_started, state(), sandbox, options)
 
 
-def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, final_state: str,
-              sandbox: Sandbox, options: Options) -> dict[str, Any]:
+def summarize(
+    recorder: Recorder,
+    marks: dict[str, float],
+    calls_started: int,
+    final_state: str,
+    sandbox: Sandbox,
+    options: Options,
+) -> dict[str, Any]:
     transitions = sorted(recorder.transitions, key=lambda t: t.at)
     outage = marks.get("outage", 0.0)
     opened = next((t.at for t in transitions if t.to_state == "OPEN" and t.at >= outage), None)
-    hc_ok = next((at for at, role, old, new in recorder.alarms
-                  if role == "healthcheck" and old == "ALARM" and new == "OK"), None)
-    closed_after_ok = next((t.at for t in transitions if t.to_state == "CLOSED" and hc_ok is not None
-                            and t.at >= hc_ok - 0.001), None)
+    hc_ok = next(
+        (at for at, role, old, new in recorder.alarms if role == "healthcheck" and old == "ALARM" and new == "OK"), None
+    )
+    closed_after_ok = next(
+        (t.at for t in transitions if t.to_state == "CLOSED" and hc_ok is not None and t.at >= hc_ok - 0.001), None
+    )
     next_act = marks.get("brownout", float("inf"))
     before_open = [at for at, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
-    after_open = [at for at, ok in recorder.downstream
-                  if opened is not None and opened < at < next_act and not ok]
+    after_open = [at for at, ok in recorder.downstream if opened is not None and opened < at < next_act and not ok]
     config = sandbox.stack.config
     return {
         "transitions": [t.to_json() for t in transitions],
@@ -376,13 +425,16 @@ def summarize(recorder: Recorder, marks: dict[str, float], calls_started: int, f
         "probes_admitted": sum(kind == "probe" for _, kind in recorder.calls),
         "seconds_healthcheck_ok_to_closed": (None if closed_after_ok is None else round(closed_after_ok - hc_ok, 3)),
         "final_state": final_state,
-        "alarm_changes": [{"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}
-                          for at, role, old, new in recorder.alarms],
+        "alarm_changes": [
+            {"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}
+            for at, role, old, new in recorder.alarms
+        ],
         "healthcheck_runs": sandbox.emulator.scheduler.runs,
         "alarm_evaluations": sandbox.emulator.evaluator.evaluations,
-        "execution_environments": {key: sandbox.emulator.runner.environment_count(config.function_name(key))
-                                   for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream",
-                                               "healthcheck")},
+        "execution_environments": {
+            key: sandbox.emulator.runner.environment_count(config.function_name(key))
+            for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")
+        },
         "settings_differing_from_defaults": differences_from_defaults(config),
         "options": asdict(options),
     }

@@ -68,8 +68,11 @@ class ModuleConfig:
     allowed_circuits: list[str] = field(default_factory=list)
     fallback_mode: str = "fail"
     fallback_payload: Any = None
-    downstream_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(
-        metric_name="ErrorRate", evaluation_periods=2, datapoints_to_alarm=2, threshold=20, min_invocations=20))
+    downstream_alarm: AlarmConfig = field(
+        default_factory=lambda: AlarmConfig(
+            metric_name="ErrorRate", evaluation_periods=2, datapoints_to_alarm=2, threshold=20, min_invocations=20
+        )
+    )
     healthcheck_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(treat_missing_data="ignore"))
     healthcheck_schedule_expression: str = "rate(1 minute)"
     log_level: str = "INFO"
@@ -140,8 +143,9 @@ class Stack:
         self.ssm.put_parameter(Name=self.health_parameter, Value=value, Type="String", Overwrite=True)
 
     def start(self, payload: dict | None = None) -> str:
-        return self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex,
-                                        input=json.dumps(payload or {}))["executionArn"]
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex, input=json.dumps(payload or {})
+        )["executionArn"]
 
     def wait(self, execution_arn: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
@@ -166,24 +170,36 @@ class Stack:
     def item(self) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeDeserializer
 
-        raw = self.ddb.get_item(TableName=self.config.table_name, Key={"id": {"S": self.config.name}},
-                                ConsistentRead=True).get("Item", {})
+        raw = self.ddb.get_item(
+            TableName=self.config.table_name, Key={"id": {"S": self.config.name}}, ConsistentRead=True
+        ).get("Item", {})
         return {k: TypeDeserializer().deserialize(v) for k, v in raw.items()}
 
     def publish_alarm(self, role: str, new_state: str, changed_at: str, old_state: str = "OK") -> None:
         """Publish the notification CloudWatch would send for this module's `role` alarm to its topic."""
         name = self.config.alarm_name(role)
         stored = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-        alarm = stored[0] if stored else {"AlarmName": name, "EvaluationPeriods": 1, "Threshold": 1,
-                                          "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+        alarm = (
+            stored[0]
+            if stored
+            else {
+                "AlarmName": name,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            }
+        )
         message = notification(alarm, old_state, new_state, "published by the sandbox", changed_at)
         self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message))
 
 
 def alarm_definitions(config: ModuleConfig, function_names: dict[str, str], topic_arn: str) -> list[dict[str, Any]]:
     """PutMetricAlarm requests for the aws_cloudwatch_metric_alarm resources of alarms.tf."""
-    actions = {"AlarmActions": [topic_arn], "OKActions": [topic_arn],
-               "InsufficientDataActions": [] if config.insufficient_data == "ignore" else [topic_arn]}
+    actions = {
+        "AlarmActions": [topic_arn],
+        "OKActions": [topic_arn],
+        "InsufficientDataActions": [] if config.insufficient_data == "ignore" else [topic_arn],
+    }
     definitions = []
     for role, alarm in (("downstream", config.downstream_alarm), ("healthcheck", config.healthcheck_alarm)):
         if not alarm.enabled:
@@ -192,23 +208,49 @@ def alarm_definitions(config: ModuleConfig, function_names: dict[str, str], topi
         request: dict[str, Any] = {
             "AlarmName": config.alarm_name(role),
             "AlarmDescription": f"Circuit breaker {config.name}: {role} alarm.",
-            "ComparisonOperator": alarm.comparison_operator, "EvaluationPeriods": alarm.evaluation_periods,
-            "DatapointsToAlarm": alarm.datapoints_to_alarm, "Threshold": alarm.threshold,
-            "TreatMissingData": alarm.treat_missing_data, **actions}
+            "ComparisonOperator": alarm.comparison_operator,
+            "EvaluationPeriods": alarm.evaluation_periods,
+            "DatapointsToAlarm": alarm.datapoints_to_alarm,
+            "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data,
+            **actions,
+        }
         if alarm.metric_name == "ErrorRate":
             request["Metrics"] = [
-                *({"Id": key, "ReturnData": False, "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
-                    "Period": alarm.period, "Stat": "Sum"}} for key, metric in (("errors", "Errors"),
-                                                                               ("invocations", "Invocations"))),
-                {"Id": "error_rate", "Label": "Error rate (%)", "ReturnData": True,
-                 "Expression": f"IF(invocations >= {alarm.min_invocations}, 100 * errors / invocations, 0)"},
+                *(
+                    {
+                        "Id": key,
+                        "ReturnData": False,
+                        "MetricStat": {
+                            "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
+                            "Period": alarm.period,
+                            "Stat": "Sum",
+                        },
+                    }
+                    for key, metric in (("errors", "Errors"), ("invocations", "Invocations"))
+                ),
+                {
+                    "Id": "error_rate",
+                    "Label": "Error rate (%)",
+                    "ReturnData": True,
+                    "Expression": f"IF(invocations >= {alarm.min_invocations}, 100 * errors / invocations, 0)",
+                },
             ]
         else:
-            statistic = ("Statistic" if alarm.statistic in ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
-                         else "ExtendedStatistic")
-            request.update({"Namespace": "AWS/Lambda", "MetricName": alarm.metric_name, "Period": alarm.period,
-                            statistic: alarm.statistic, "Dimensions": dimensions})
+            statistic = (
+                "Statistic"
+                if alarm.statistic in ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+                else "ExtendedStatistic"
+            )
+            request.update(
+                {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": alarm.metric_name,
+                    "Period": alarm.period,
+                    statistic: alarm.statistic,
+                    "Dimensions": dimensions,
+                }
+            )
         definitions.append(request)
     return definitions
 
@@ -232,22 +274,30 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
         role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
     ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(TableName=config.table_name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     SSESpecification={"Enabled": True})
-    ddb.update_time_to_live(TableName=config.table_name,
-                            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+    ddb.create_table(
+        TableName=config.table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        SSESpecification={"Enabled": True},
+    )
+    ddb.update_time_to_live(
+        TableName=config.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
 
     health_parameter = f"/{config.name}/dependency-health"
     boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=health_parameter, Value="healthy", Type="String", Overwrite=True)
+        Name=health_parameter, Value="healthy", Type="String", Overwrite=True
+    )
 
     lam = boto3.client("lambda", region_name=REGION)
     arns: dict[str, str] = {}
     functions = {key: (handler, LAMBDAS, config.lambda_environment()) for key, handler in MODULE_FUNCTIONS.items()}
-    example_env = {"HEALTH_PARAMETER": health_parameter, "HEALTH_CACHE_SECONDS": "0",
-                   "SLOW_SECONDS": str(config.example_slow_seconds)}
+    example_env = {
+        "HEALTH_PARAMETER": health_parameter,
+        "HEALTH_CACHE_SECONDS": "0",
+        "SLOW_SECONDS": str(config.example_slow_seconds),
+    }
     functions["downstream"] = ("downstream.lambda_handler", EXAMPLE_FUNCTIONS, example_env)
     functions["healthcheck"] = ("healthcheck.lambda_handler", EXAMPLE_FUNCTIONS, example_env)
     if config.fallback_mode == "function":
@@ -255,9 +305,14 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     for key, (handler, code_dir, environment) in functions.items():
         name = config.function_name(key)
         arns[key] = lam.create_function(
-            FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=handler,
-            Code={"ZipFile": _zip(code_dir)}, Timeout=config.downstream_timeout_seconds,
-            Environment={"Variables": environment})["FunctionArn"]
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler=handler,
+            Code={"ZipFile": _zip(code_dir)},
+            Timeout=config.downstream_timeout_seconds,
+            Environment={"Variables": environment},
+        )["FunctionArn"]
         runner.register(FunctionSpec(name, handler, code_dir, environment, config.downstream_timeout_seconds))
 
     sns = boto3.client("sns", region_name=REGION)
@@ -268,10 +323,15 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     for request in alarm_definitions(config, function_names, topic_arn):
         cloudwatch.put_metric_alarm(**request)
     boto3.client("scheduler", region_name=REGION).create_schedule(
-        Name=config.schedule_name, ScheduleExpression=config.healthcheck_schedule_expression,
+        Name=config.schedule_name,
+        ScheduleExpression=config.healthcheck_schedule_expression,
         FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": arns["healthcheck"], "RoleArn": role_arn,
-                "Input": json.dumps({"source": "circuit-breaker", "circuit": config.name})})
+        Target={
+            "Arn": arns["healthcheck"],
+            "RoleArn": role_arn,
+            "Input": json.dumps({"source": "circuit-breaker", "circuit": config.name}),
+        },
+    )
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
     asl = definition.definition(

@@ -55,12 +55,16 @@ class Context:
 
 
 def error_body(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
-    return {"errorMessage": str(error), "errorType": error_type or type(error).__name__,
-            "stackTrace": traceback.format_tb(error.__traceback__)[-5:]}
+    return {
+        "errorMessage": str(error),
+        "errorType": error_type or type(error).__name__,
+        "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
+    }
 
 
-def serve(connection: Connection, name: str, handler: str, code_dir: str, environment: dict[str, str],
-          timeout_seconds: float) -> None:
+def serve(
+    connection: Connection, name: str, handler: str, code_dir: str, environment: dict[str, str], timeout_seconds: float
+) -> None:
     """Entry point of the environment process."""
     os.environ.update(environment)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = name
@@ -71,7 +75,7 @@ def serve(connection: Connection, name: str, handler: str, code_dir: str, enviro
     try:
         function = getattr(importlib.import_module(module_path), function_name)
         init_error = None
-    except Exception as error:  # noqa: BLE001 - reported on every invocation, as Lambda does
+    except Exception as error:
         function, init_error = None, error_body(error, "Runtime.ImportModuleError")
     connection.send({"ready": True, "init_logs": tail.take(), "init_error": init_error})
 
@@ -91,11 +95,17 @@ def serve(connection: Connection, name: str, handler: str, code_dir: str, enviro
                 event = json.loads(request["payload"]) if request["payload"] else {}
                 response = function(event, Context(name, request["request_id"], timeout_seconds, region))
                 body, failed = response, False
-            except Exception as error:  # noqa: BLE001 - reported to the caller as Lambda does
+            except Exception as error:
                 body, failed = error_body(error), True
         try:
             payload = json.dumps(body).encode()
         except (TypeError, ValueError) as error:
             payload, failed = json.dumps(error_body(error, "Runtime.MarshalError")).encode(), True
-        connection.send({"payload": payload, "failed": failed,
-                         "duration_ms": (time.perf_counter() - started) * 1000, "logs": tail.take()})
+        connection.send(
+            {
+                "payload": payload,
+                "failed": failed,
+                "duration_ms": (time.perf_counter() - started) * 1000,
+                "logs": tail.take(),
+            }
+        )

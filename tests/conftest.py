@@ -27,8 +27,12 @@ def load_event(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials and region for boto3, so nothing can reach a real account."""
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -36,8 +40,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with (mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), atomic_dynamodb(),
-          lighter_interpreter()):
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), atomic_dynamodb(), lighter_interpreter():
         yield
 
 

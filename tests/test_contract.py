@@ -76,7 +76,8 @@ def test_the_retry_block_is_the_same_in_hcl_and_python():
     retry = local("main.tf", "lambda_retry")
     assert retry["ErrorEquals"] == definition.LAMBDA_RETRY["ErrorEquals"]
     assert {k: float(v) for k, v in retry.items() if k != "ErrorEquals"} == {
-        k: float(v) for k, v in definition.LAMBDA_RETRY.items() if k != "ErrorEquals"}
+        k: float(v) for k, v in definition.LAMBDA_RETRY.items() if k != "ErrorEquals"
+    }
     assert "+ 10" in (ROOT / "main.tf").read_text().split("downstream_state_timeout_seconds = ", 1)[1].split("\n")[0]
     assert definition.INIT_MARGIN_SECONDS == 10
 
@@ -103,7 +104,8 @@ def test_alarm_and_function_names_match_the_sandbox():
     config = ModuleConfig(name="x")
     alarm_names = local("alarms.tf", "alarm_names")
     assert {role: name.replace("${var.name}", "x") for role, name in alarm_names.items()} == {
-        role: config.alarm_name(role) for role in ("downstream", "healthcheck")}
+        role: config.alarm_name(role) for role in ("downstream", "healthcheck")
+    }
     function = resource("lambda.tf", "aws_lambda_function", "this")
     assert function["function_name"] == '${var.name}-${replace(each.key, "_", "-")}'
     assert config.function_name("check_circuit") == "x-check-circuit"
@@ -115,8 +117,7 @@ def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module)
     allowed = {"circuit", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}
     for source in [*(ROOT / "lambdas" / module).glob("*.py"), *(ROOT / "lambdas" / "circuit").glob("*.py")]:
         for imported in re.findall(r"^\s*(?:from|import) ([a-z_0-9]+)", source.read_text(), re.MULTILINE):
-            stdlib = importlib.util.find_spec(imported) is not None and imported not in {
-                "moto", "hypothesis", "hcl2"}
+            stdlib = importlib.util.find_spec(imported) is not None and imported not in {"moto", "hypothesis", "hcl2"}
             assert imported in allowed or stdlib, f"{source.name} imports {imported}"
 
 
@@ -153,7 +154,9 @@ def test_sandbox_module_defaults_are_the_variables_defaults():
             optional = dict(re.findall(r"(\w+) = optional\(\w+, \"?([^\")]*)\"?\)", declared[name]["type"]))
             assert optional, name
             for field, hcl_default in optional.items():
-                assert str(getattr(value, field)).lower() in {hcl_default.lower(), f"{hcl_default}.0"}, f"{name}.{field}"
+                assert str(getattr(value, field)).lower() in {hcl_default.lower(), f"{hcl_default}.0"}, (
+                    f"{name}.{field}"
+                )
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             assert float(value) == float(default), name
         elif value is None or isinstance(value, (list, str, bool)):
@@ -174,8 +177,11 @@ def test_sandbox_alarms_are_the_alarms_hcl_creates():
     healthcheck = resource("alarms.tf", "aws_cloudwatch_metric_alarm", "healthcheck")
     sandbox = requests["x-healthcheck"]
     assert (sandbox["Namespace"], sandbox["MetricName"], sandbox["Statistic"], sandbox["ComparisonOperator"]) == (
-        healthcheck["namespace"], healthcheck["metric_name"], healthcheck["statistic"],
-        healthcheck["comparison_operator"])
+        healthcheck["namespace"],
+        healthcheck["metric_name"],
+        healthcheck["statistic"],
+        healthcheck["comparison_operator"],
+    )
     hcl_expression = re.search(r'expression\s*=\s*"(IF\(.*\))"', (ROOT / "alarms.tf").read_text()).group(1)
     rate = ModuleConfig(name="x", downstream_alarm=AlarmConfig(metric_name="ErrorRate", min_invocations=7))
     queries = alarm_definitions(rate, {"downstream": "d", "healthcheck": "h"}, "arn:t")[0]["Metrics"]

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_distribution_changelog_and_readme_name_the_same_release():
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    releases = re.findall(
+        r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE
+    )
     assert releases and releases[0] == version, f"CHANGELOG's latest release {releases[:1]} is not {version}"
     assert f"Release **{version}**" in (ROOT / "README.md").read_text()
 

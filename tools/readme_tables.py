@@ -52,8 +52,10 @@ def _default(body: dict[str, Any]) -> str:
 
 def tables() -> dict[str, str]:
     inputs = ["| Name | Description | Type | Default |", "|------|-------------|------|---------|"]
-    inputs += [f"| `{name}` | {_text(body['description'])} | `{_type(body['type'])}` | {_default(body)} |"
-               for name, body in _blocks(ROOT / "variables.tf", "variable")]
+    inputs += [
+        f"| `{name}` | {_text(body['description'])} | `{_type(body['type'])}` | {_default(body)} |"
+        for name, body in _blocks(ROOT / "variables.tf", "variable")
+    ]
     outputs = ["| Name | Description |", "|------|-------------|"]
     outputs += [f"| `{name}` | {_text(body['description'])} |" for name, body in _blocks(ROOT / "outputs.tf", "output")]
     return {"Inputs": "\n".join(inputs), "Outputs": "\n".join(outputs)}
@@ -70,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = render(current)
     if "--check" in argv:
         if wanted != current:
-            print("README.md's Inputs/Outputs tables are out of date: run python -m tools.readme_tables", file=sys.stderr)
+            print(
+                "README.md's Inputs/Outputs tables are out of date: run python -m tools.readme_tables", file=sys.stderr
+            )
             return 1
         return 0
     README.write_text(wanted)

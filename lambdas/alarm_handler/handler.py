@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -12,8 +12,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
-from datetime import datetime, timezone
 
 from circuit.model import (
     CLOSED,
@@ -96,8 +96,9 @@ class Breaker:
             policy = self.settings.on_store_error
             logger.warning("circuit store unavailable", extra={"circuit": name, "policy": policy, "error": str(error)})
             action = CALL if policy == "fail_open" else SHORT_CIRCUIT
-            decision = Decision(name, action, state="UNKNOWN", generation=None,
-                                reason=f"circuit store unavailable ({policy})")
+            decision = Decision(
+                name, action, state="UNKNOWN", generation=None, reason=f"circuit store unavailable ({policy})"
+            )
         if decision.action == SHORT_CIRCUIT:
             count("ShortCircuited", name)
         return decision
@@ -122,12 +123,23 @@ class Breaker:
     def _admit_probe(self, circuit: Circuit, caller: str, now: float) -> Decision:
         """Elect this caller as a probe with one conditional write: at most `half_open_max_probes` win."""
         lease = to_number(now + self.settings.probe_lease_seconds)
-        update = Update().when("attribute_not_exists(#override)").when(
-            "attribute_not_exists(#healthcheck_alarm) OR #healthcheck_alarm <> :alarm", alarm=ALARM)
-        new_window = {Attr.HALF_OPEN_OWNER: caller, Attr.PROBE_LEASE_EXPIRY: lease,
-                      Attr.PROBES_IN_FLIGHT: 1, Attr.SUCCESS_COUNT: 0}
-        lease_lapsed = (circuit.state == HALF_OPEN and circuit.probes_in_flight > 0
-                        and circuit.probe_lease_expiry is not None and circuit.probe_lease_expiry <= now)
+        update = (
+            Update()
+            .when("attribute_not_exists(#override)")
+            .when("attribute_not_exists(#healthcheck_alarm) OR #healthcheck_alarm <> :alarm", alarm=ALARM)
+        )
+        new_window = {
+            Attr.HALF_OPEN_OWNER: caller,
+            Attr.PROBE_LEASE_EXPIRY: lease,
+            Attr.PROBES_IN_FLIGHT: 1,
+            Attr.SUCCESS_COUNT: 0,
+        }
+        lease_lapsed = (
+            circuit.state == HALF_OPEN
+            and circuit.probes_in_flight > 0
+            and circuit.probe_lease_expiry is not None
+            and circuit.probe_lease_expiry <= now
+        )
         if circuit.state == OPEN:
             update.when("#state = :open AND attribute_not_exists(#half_open_owner)", open=OPEN)
             if circuit.opened_at is not None:
@@ -135,23 +147,28 @@ class Breaker:
             update.sets.update(new_window)
             new = self._transition(circuit, update, HALF_OPEN, "open duration elapsed; probing")
         elif lease_lapsed:
-            update.when("#state = :half_open AND #probe_lease_expiry <= :now",
-                        half_open=HALF_OPEN, now=to_number(now))
+            update.when("#state = :half_open AND #probe_lease_expiry <= :now", half_open=HALF_OPEN, now=to_number(now))
             update.sets.update(new_window)
             new = self._transition(circuit, update, HALF_OPEN, "probe lease lapsed; probing again")
         elif circuit.probes_in_flight < self.settings.half_open_max_probes:
             update.when_generation(circuit.generation)
             if circuit.powertools_probe:
                 # Powertools' own election, its lease still running: its probe and ours make the count.
-                update.when("#state = :half_open AND attribute_not_exists(#probes_in_flight)"
-                            " AND #probe_lease_expiry > :now", half_open=HALF_OPEN, now=to_number(now))
+                update.when(
+                    "#state = :half_open AND attribute_not_exists(#probes_in_flight) AND #probe_lease_expiry > :now",
+                    half_open=HALF_OPEN,
+                    now=to_number(now),
+                )
                 update.sets[Attr.PROBES_IN_FLIGHT] = circuit.probes_in_flight + 1
                 # Its lease (Powertools' recovery timeout) may outlast ours: keep the later one.
                 lease = max(lease, to_number(circuit.probe_lease_expiry or now))
             else:
                 # The count must exist: a Powertools election since our read (a PUT) removed it.
-                update.when("#state = :half_open AND #probes_in_flight < :max",
-                            half_open=HALF_OPEN, max=self.settings.half_open_max_probes)
+                update.when(
+                    "#state = :half_open AND #probes_in_flight < :max",
+                    half_open=HALF_OPEN,
+                    max=self.settings.half_open_max_probes,
+                )
                 update.adds[Attr.PROBES_IN_FLIGHT] = 1
             update.sets.update({Attr.PROBE_LEASE_EXPIRY: lease, Attr.UPDATED_AT: self._timestamp(now)})
             update.set_if_missing[Attr.HALF_OPEN_OWNER] = caller
@@ -181,19 +198,28 @@ class Breaker:
                 self._release_probe_slot(name, generation)
             return "ignored"
         if probe:
-            return self._probe_succeeded(name, generation) if error is None else self._probe_failed(
-                name, generation, error)
+            return (
+                self._probe_succeeded(name, generation)
+                if error is None
+                else self._probe_failed(name, generation, error)
+            )
         if error is None:
             if not failures_seen:
                 return "nothing to reset"
-            update = Update(sets={Attr.FAILURE_COUNT: 0}).when(
-                "#state = :closed AND #failure_count > :zero", closed=CLOSED, zero=0).when_generation(generation)
+            update = (
+                Update(sets={Attr.FAILURE_COUNT: 0})
+                .when("#state = :closed AND #failure_count > :zero", closed=CLOSED, zero=0)
+                .when_generation(generation)
+            )
             return "failure count reset" if self.store.update(name, update) else "nothing to reset"
         return self._count_failure(name, generation, error, failures_seen)
 
     def _count_failure(self, name: str, generation: int, error: str, failures_seen: int) -> str:
-        update = Update(adds={Attr.FAILURE_COUNT: 1}, sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
-                        set_if_missing={Attr.STATE: CLOSED})
+        update = Update(
+            adds={Attr.FAILURE_COUNT: 1},
+            sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
+            set_if_missing={Attr.STATE: CLOSED},
+        )
         update.when("attribute_not_exists(#state) OR #state = :closed", closed=CLOSED)
         update.when("attribute_not_exists(#override)").when_generation(generation)
         if not failures_seen:
@@ -207,13 +233,18 @@ class Breaker:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
         trip = self._open_update(open_count=0).when(
             "#state = :closed AND #failure_count >= :threshold AND attribute_not_exists(#override)",
-            closed=CLOSED, threshold=self.settings.failure_threshold)
+            closed=CLOSED,
+            threshold=self.settings.failure_threshold,
+        )
         reason = f"{counted.failure_count} consecutive failures (last: {error})"
         return "tripped" if self._transition(counted, trip, OPEN, reason) else "another caller tripped it"
 
     def _probe_succeeded(self, name: str, generation: int) -> str:
-        update = Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1}).when(
-            "#state = :half_open", half_open=HALF_OPEN).when_generation(generation)
+        update = (
+            Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1})
+            .when("#state = :half_open", half_open=HALF_OPEN)
+            .when_generation(generation)
+        )
         probed = self.store.update(name, update)
         if probed is None:
             return self._stale(name, generation)
@@ -227,14 +258,14 @@ class Breaker:
         circuit = self.store.read(name, consistent=True)
         if circuit.state != HALF_OPEN or circuit.generation != generation:
             return self._stale(name, generation)
-        reopen = self._open_update(open_count=circuit.open_count + 1).when(
-            "#state = :half_open", half_open=HALF_OPEN)
+        reopen = self._open_update(open_count=circuit.open_count + 1).when("#state = :half_open", half_open=HALF_OPEN)
         reason = f"probe failed ({error})"
         return "reopened" if self._transition(circuit, reopen, OPEN, reason) else self._stale(name, generation)
 
     def _release_probe_slot(self, name: str, generation: int) -> None:
         update = Update(adds={Attr.PROBES_IN_FLIGHT: -1}).when(
-            "#state = :half_open AND #probes_in_flight > :zero", half_open=HALF_OPEN, zero=0)
+            "#state = :half_open AND #probes_in_flight > :zero", half_open=HALF_OPEN, zero=0
+        )
         self.store.update(name, update.when_generation(generation))
 
     def _count_started(self, name: str, generation: int) -> bool:
@@ -244,7 +275,10 @@ class Breaker:
 
     def _stale(self, name: str, generation: int) -> str:
         count("StaleOutcomes", name)
-        logger.info("outcome not applied: the circuit moved on or is overridden", extra={"circuit": name, "generation": generation})
+        logger.info(
+            "outcome not applied: the circuit moved on or is overridden",
+            extra={"circuit": name, "generation": generation},
+        )
         return "stale"
 
     # ------------------------------------------------------------------ alarms
@@ -272,13 +306,16 @@ class Breaker:
             last = circuit.alarm_changed_at(binding.role)
             if last is not None and last >= changed_at_ms:
                 count("StaleNotifications", circuit.name)
-                logger.info("older or repeated alarm notification ignored",
-                            extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state})
+                logger.info(
+                    "older or repeated alarm notification ignored",
+                    extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state},
+                )
                 return "stale"
             circuit = self._settle_expired_override(circuit, now)
             update = Update(sets={Attr.alarm_state(binding.role): new_state, changed_attr: changed_at_ms})
-            update.when(f"attribute_not_exists(#{changed_attr}) OR #{changed_attr} < :changed_at",
-                        changed_at=changed_at_ms)
+            update.when(
+                f"attribute_not_exists(#{changed_attr}) OR #{changed_attr} < :changed_at", changed_at=changed_at_ms
+            )
             target = self._alarm_target(circuit, binding.role, new_state, alarm_name)
             if target is None:
                 # The first notification may create the item: Powertools cannot read one without a state.
@@ -307,8 +344,10 @@ class Breaker:
             if self.settings.healthcheck_recovery == "close":
                 return CLOSED, f"healthcheck alarm {alarm} back to OK", self._close_update()
             if circuit.state == OPEN:
-                update = Update(sets={Attr.PROBES_IN_FLIGHT: 0, Attr.SUCCESS_COUNT: 0},
-                                removes={Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY})
+                update = Update(
+                    sets={Attr.PROBES_IN_FLIGHT: 0, Attr.SUCCESS_COUNT: 0},
+                    removes={Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY},
+                )
                 return HALF_OPEN, f"healthcheck alarm {alarm} back to OK; probing", update
         return None
 
@@ -321,8 +360,12 @@ class Breaker:
         now = self.clock()
         if expires_at is not None and expires_at <= now:
             raise ValueError("the override would already have expired")
-        audit: dict[str, Any] = {Attr.OVERRIDE: override, Attr.OVERRIDE_BY: who, Attr.OVERRIDE_REASON: why,
-                 Attr.OVERRIDE_AT: self._timestamp(now)}
+        audit: dict[str, Any] = {
+            Attr.OVERRIDE: override,
+            Attr.OVERRIDE_BY: who,
+            Attr.OVERRIDE_REASON: why,
+            Attr.OVERRIDE_AT: self._timestamp(now),
+        }
         removes = {Attr.OVERRIDE_EXPIRES_AT}
         if expires_at is not None:
             audit[Attr.OVERRIDE_EXPIRES_AT] = to_number(expires_at)
@@ -331,8 +374,10 @@ class Breaker:
         for _ in range(_CONFLICT_RETRIES):
             circuit = self.store.read(name, consistent=True)
             if override == FORCED_OPEN:
-                update = Update(sets={Attr.OPENED_AT: int(now), Attr.HALF_OPEN_OWNER: FORCED_OPEN_OWNER},
-                                removes=(_PROBE_ATTRS - {Attr.HALF_OPEN_OWNER}) | {Attr.OPEN_UNTIL})
+                update = Update(
+                    sets={Attr.OPENED_AT: int(now), Attr.HALF_OPEN_OWNER: FORCED_OPEN_OWNER},
+                    removes=(_PROBE_ATTRS - {Attr.HALF_OPEN_OWNER}) | {Attr.OPEN_UNTIL},
+                )
                 to_state = OPEN
             else:
                 update = self._close_update()
@@ -364,15 +409,18 @@ class Breaker:
     def _release(self, circuit: Circuit, who: str, why: str, now: float) -> Circuit | None:
         if circuit.override == FORCED_OPEN:
             # Open until the whole second, never after `now`: the call that settles an expiry may be the probe.
-            update = Update(sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: int(now), Attr.OPEN_COUNT: 0},
-                            removes=_PROBE_ATTRS | _OVERRIDE_ATTRS)
+            update = Update(
+                sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: int(now), Attr.OPEN_COUNT: 0},
+                removes=_PROBE_ATTRS | _OVERRIDE_ATTRS,
+            )
             to_state, reason = OPEN, f"override released by {who}: {why}; probing next"
         else:
             update = self._close_update()
             update.removes |= _OVERRIDE_ATTRS
             to_state, reason = CLOSED, f"override released by {who}: {why}"
-        return self._transition(circuit, update.when("#override = :override", override=circuit.override),
-                                to_state, reason)
+        return self._transition(
+            circuit, update.when("#override = :override", override=circuit.override), to_state, reason
+        )
 
     def _settle_expired_override(self, circuit: Circuit, now: float) -> Circuit:
         if circuit.override is None or circuit.override_expires_at is None or circuit.override_expires_at > now:
@@ -385,8 +433,11 @@ class Breaker:
     def _open_update(self, open_count: int) -> Update:
         now = self.clock()
         return Update(
-            sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count)),
-                  Attr.OPEN_COUNT: open_count},
+            sets={
+                Attr.OPENED_AT: int(now),
+                Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count)),
+                Attr.OPEN_COUNT: open_count,
+            },
             removes=set(_PROBE_ATTRS),
         )
 
@@ -405,19 +456,32 @@ class Breaker:
         """Write `update` as a transition to `to_state`: generation + 1, conditional on the generation read."""
         now = self.clock()
         generation = circuit.generation + 1
-        update.sets.update({Attr.STATE: to_state, Attr.GENERATION: generation, Attr.REASON: reason[:1000],
-                            Attr.UPDATED_AT: self._timestamp(now)})
+        update.sets.update(
+            {
+                Attr.STATE: to_state,
+                Attr.GENERATION: generation,
+                Attr.REASON: reason[:1000],
+                Attr.UPDATED_AT: self._timestamp(now),
+            }
+        )
         # Powertools stamps a TTL on its records; a circuit this module holds must never be reaped.
         update.removes.add(Attr.EXPIRATION)
         new = self.store.update(circuit.name, update.when_generation(circuit.generation))
         if new is None:
             return None
         count(f"TransitionTo{to_state.title().replace('_', '')}", circuit.name)
-        logger.info("circuit transition", extra={
-            "circuit": circuit.name, "generation": generation, "from_state": circuit.state,
-            "to_state": to_state, "reason": new.reason})
+        logger.info(
+            "circuit transition",
+            extra={
+                "circuit": circuit.name,
+                "generation": generation,
+                "from_state": circuit.state,
+                "to_state": to_state,
+                "reason": new.reason,
+            },
+        )
         return new
 
     @staticmethod
     def _timestamp(now: float) -> str:
-        return datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")
+        return datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")

@@ -96,8 +96,9 @@ class Circuit:
         state = item.get(Attr.STATE, CLOSED)
         if state not in STATES:
             raise ValueError(f"circuit {name!r} has unknown state {state!r}")
-        powertools_probe = (state == HALF_OPEN and item.get(Attr.HALF_OPEN_OWNER) is not None
-                            and Attr.PROBES_IN_FLIGHT not in item)
+        powertools_probe = (
+            state == HALF_OPEN and item.get(Attr.HALF_OPEN_OWNER) is not None and Attr.PROBES_IN_FLIGHT not in item
+        )
         return cls(
             name=name,
             state=state,

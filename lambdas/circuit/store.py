@@ -37,8 +37,9 @@ class Update:
     def when_generation(self, generation: int) -> Update:
         # A record written by Powertools (a PUT) carries no generation: that reads as 0.
         if generation == 0:
-            return self.when("attribute_not_exists(#generation) OR #generation = :expected_generation",
-                             expected_generation=0)
+            return self.when(
+                "attribute_not_exists(#generation) OR #generation = :expected_generation", expected_generation=0
+            )
         return self.when("#generation = :expected_generation", expected_generation=generation)
 
     def expression(self) -> dict[str, Any]:

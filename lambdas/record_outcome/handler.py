@@ -55,8 +55,13 @@ def parse(event: object) -> Outcome:
         if not isinstance(read, dict):
             raise ValueError("read must be the GetItem result the state machine received")
         seen = circuit_from_typed_item(name, read.get("Item"))
-        return Outcome(name, _bounded("generation", seen.generation, MAX_GENERATION), False, error,
-                       _bounded("failure_count", seen.failure_count, MAX_FAILURES))
+        return Outcome(
+            name,
+            _bounded("generation", seen.generation, MAX_GENERATION),
+            False,
+            error,
+            _bounded("failure_count", seen.failure_count, MAX_FAILURES),
+        )
     generation, probe, failures_seen = (event.get(k) for k in ("generation", "probe", "failures_seen"))
     if generation is not None:
         generation = _bounded("generation", generation, MAX_GENERATION)
@@ -81,12 +86,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("malformed outcome ignored", extra={"error": str(problem)[:500]})
         return {"recorded": False, "outcome": f"malformed: {str(problem)[:500]}"}
     try:
-        result = breaker.record(outcome.circuit, outcome.generation, outcome.probe, outcome.error,
-                                outcome.failures_seen)
+        result = breaker.record(
+            outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
+        )
     except StoreError as problem:
         count("StoreErrors", outcome.circuit)
-        logger.warning("outcome not recorded: circuit store unavailable",
-                       extra={"circuit": outcome.circuit, "error": str(problem)})
+        logger.warning(
+            "outcome not recorded: circuit store unavailable", extra={"circuit": outcome.circuit, "error": str(problem)}
+        )
         return {"recorded": False, "outcome": "circuit store unavailable"}
     logger.debug("outcome recorded", extra={"circuit": outcome.circuit, "outcome": result})
     return {"recorded": True, "outcome": result}

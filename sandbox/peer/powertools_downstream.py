@@ -12,14 +12,23 @@ from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
 sys.path.append(os.environ["EXAMPLE_FUNCTIONS"])
-import downstream  # noqa: E402 - the example, unchanged
+import downstream
 
-persistence = CircuitBreakerDynamoDBPersistence(table_name=os.environ["TABLE_NAME"], boto3_client=boto3.client("dynamodb"))
-config = CircuitBreakerConfig(failure_threshold=int(os.environ.get("FAILURE_THRESHOLD", "5")),
-                              recovery_timeout=int(os.environ.get("RECOVERY_TIMEOUT", "30")), success_threshold=1)
+persistence = CircuitBreakerDynamoDBPersistence(
+    table_name=os.environ["TABLE_NAME"], boto3_client=boto3.client("dynamodb")
+)
+config = CircuitBreakerConfig(
+    failure_threshold=int(os.environ.get("FAILURE_THRESHOLD", "5")),
+    recovery_timeout=int(os.environ.get("RECOVERY_TIMEOUT", "30")),
+    success_threshold=1,
+)
 
 
-@circuit_breaker(name=os.environ["CIRCUIT_NAME"], persistence_store=persistence, config=config,
-                 on_circuit_open=lambda event, context, circuit: {"short_circuited": True})
+@circuit_breaker(
+    name=os.environ["CIRCUIT_NAME"],
+    persistence_store=persistence,
+    config=config,
+    on_circuit_open=lambda event, context, circuit: {"short_circuited": True},
+)
 def lambda_handler(event, context):
     return downstream.lambda_handler(event, context)

@@ -11,21 +11,44 @@ from circuitctl.cli import duration_seconds, main
 @pytest.fixture
 def table(aws) -> str:
     boto3.client("dynamodb").create_table(
-        TableName="ops-circuits", BillingMode="PAY_PER_REQUEST",
+        TableName="ops-circuits",
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     return "ops-circuits"
 
 
 def test_force_list_show_release(table, capsys):
-    assert main(["--table", table, "force-open", "payments", "--reason", "maintenance", "--by", "ana",
-                 "--expires-in", "2h", "--create"]) == 0
+    assert (
+        main(
+            [
+                "--table",
+                table,
+                "force-open",
+                "payments",
+                "--reason",
+                "maintenance",
+                "--by",
+                "ana",
+                "--expires-in",
+                "2h",
+                "--create",
+            ]
+        )
+        == 0
+    )
     assert main(["--table", table, "list"]) == 0
     listing = capsys.readouterr().out
     assert "payments" in listing and "FORCED_OPEN" in listing and "forced open by ana: maintenance" in listing
     assert main(["--table", table, "--json", "show", "payments"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
-    assert (shown["state"], shown["override"], shown["override_by"], shown["generation"]) == ("OPEN", "FORCED_OPEN", "ana", 1)
+    assert (shown["state"], shown["override"], shown["override_by"], shown["generation"]) == (
+        "OPEN",
+        "FORCED_OPEN",
+        "ana",
+        1,
+    )
     assert shown["override_expires_at"] > 0
     assert main(["--table", table, "--json", "release", "payments", "--reason", "done", "--by", "ana"]) == 0
     [released] = json.loads(capsys.readouterr().out)

@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from sandbox.runner import ModuleEnvironment, FunctionSpec
+from sandbox.runner import FunctionSpec, ModuleEnvironment
 from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 
 
@@ -13,20 +13,25 @@ from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 def orders_table(aws) -> str:
     config = ModuleConfig(name="orders")
     boto3.client("dynamodb").create_table(
-        TableName=config.table_name, BillingMode="PAY_PER_REQUEST",
+        TableName=config.table_name,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     return config.table_name
 
 
 @pytest.fixture
 def load_handler(orders_table):
     """A fresh execution environment of one of the module's functions, configured as lambda.tf does."""
+
     def load(function: str, **variables):
         config = ModuleConfig(name="orders", **variables)
-        spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS,
-                            config.lambda_environment())
+        spec = FunctionSpec(
+            config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment()
+        )
         return ModuleEnvironment(spec).module
+
     return load
 
 

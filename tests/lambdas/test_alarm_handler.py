@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -17,13 +17,17 @@ def test_given_a_downstream_alarm_when_notified_then_the_circuit_opens(load_hand
     assert result == {"outcomes": ["CLOSED -> OPEN"]}
     item = circuit_item(orders_table)
     assert item["state"] == "OPEN" and item["downstream_alarm"] == "ALARM"
-    assert item["downstream_alarm_changed_at"] == datetime(2027, 1, 15, 8, tzinfo=timezone.utc).timestamp() * 1000
+    assert item["downstream_alarm_changed_at"] == datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp() * 1000
 
 
 def test_healthcheck_alarm_then_ok_opens_then_closes(load_handler, orders_table, lambda_context):
     handler = load_handler("alarm_handler")
-    assert handler.lambda_handler(load_event("sns_healthcheck_alarm.json"), lambda_context)["outcomes"] == ["CLOSED -> OPEN"]
-    assert handler.lambda_handler(load_event("sns_healthcheck_ok.json"), lambda_context)["outcomes"] == ["OPEN -> CLOSED"]
+    assert handler.lambda_handler(load_event("sns_healthcheck_alarm.json"), lambda_context)["outcomes"] == [
+        "CLOSED -> OPEN"
+    ]
+    assert handler.lambda_handler(load_event("sns_healthcheck_ok.json"), lambda_context)["outcomes"] == [
+        "OPEN -> CLOSED"
+    ]
     # SNS redelivers the ALARM late: older than the OK already applied, so it changes nothing.
     assert handler.lambda_handler(load_event("sns_healthcheck_alarm.json"), lambda_context)["outcomes"] == ["stale"]
     assert circuit_item(orders_table)["state"] == "CLOSED"
@@ -38,12 +42,15 @@ def test_a_bad_record_does_not_stop_the_rest_of_the_batch(load_handler, orders_t
     assert outcomes == ["malformed: Sns.Message is not JSON", "CLOSED -> OPEN", "malformed: record has no Sns object"]
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda m: m.pop("AlarmName"), "must be strings"),
-    (lambda m: m.update(NewStateValue=5), "must be strings"),
-    (lambda m: m.update(StateChangeTime="yesterday"), "is not an ISO 8601 time"),
-    (lambda m: m.update(StateChangeTime="2027-01-15T08:00:00"), "with a zone"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda m: m.pop("AlarmName"), "must be strings"),
+        (lambda m: m.update(NewStateValue=5), "must be strings"),
+        (lambda m: m.update(StateChangeTime="yesterday"), "is not an ISO 8601 time"),
+        (lambda m: m.update(StateChangeTime="2027-01-15T08:00:00"), "with a zone"),
+    ],
+)
 def test_malformed_alarm_messages_are_skipped(load_handler, orders_table, lambda_context, change, expected):
     handler = load_handler("alarm_handler")
     event = load_event("sns_downstream_alarm.json")

@@ -13,8 +13,15 @@ from tests.lambdas.conftest import circuit_item
 def test_given_a_new_circuit_when_checked_then_the_call_goes_ahead(load_handler, lambda_context):
     handler = load_handler("check_circuit")
     decision = handler.lambda_handler(load_event("check_circuit.json"), lambda_context)
-    assert decision == {"circuit": "orders", "action": "call", "state": "CLOSED", "generation": 0,
-                        "probe": False, "reason": "", "failures_seen": 0}
+    assert decision == {
+        "circuit": "orders",
+        "action": "call",
+        "state": "CLOSED",
+        "generation": 0,
+        "probe": False,
+        "reason": "",
+        "failures_seen": 0,
+    }
 
 
 def test_the_input_may_select_only_allowed_circuits(load_handler, lambda_context):
@@ -32,7 +39,7 @@ def test_missing_configuration_fails_the_cold_start_with_a_clear_message(load_ha
 
     with pytest.raises(ConfigurationError, match="missing environment variables: TABLE_NAME"):
         Settings.from_environment({"CIRCUIT_NAME": "orders"})
-    with pytest.raises(ConfigurationError, match="ON_STORE_ERROR|on_store_error"):
+    with pytest.raises(ConfigurationError, match=r"ON_STORE_ERROR|on_store_error"):
         Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "ON_STORE_ERROR": "shrug"})
     with pytest.raises(ConfigurationError, match="FAILURE_THRESHOLD must be a int"):
         Settings.from_environment({"TABLE_NAME": "t", "CIRCUIT_NAME": "c", "FAILURE_THRESHOLD": "five"})
@@ -46,11 +53,30 @@ def test_missing_configuration_fails_the_cold_start_with_a_clear_message(load_ha
 
 def test_the_call_that_finds_a_forced_open_override_expired_is_the_probe(load_handler, orders_table, lambda_context):
     # Given an operator forced the circuit open for an hour, and that hour has passed
-    assert circuitctl.main(["--table", orders_table, "force-open", "orders", "--reason", "maintenance",
-                            "--by", "ana", "--expires-in", "1h", "--create"]) == 0
+    assert (
+        circuitctl.main(
+            [
+                "--table",
+                orders_table,
+                "force-open",
+                "orders",
+                "--reason",
+                "maintenance",
+                "--by",
+                "ana",
+                "--expires-in",
+                "1h",
+                "--create",
+            ]
+        )
+        == 0
+    )
     boto3.client("dynamodb").update_item(
-        TableName=orders_table, Key={"id": {"S": "orders"}}, UpdateExpression="SET override_expires_at = :past",
-        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})
+        TableName=orders_table,
+        Key={"id": {"S": "orders"}},
+        UpdateExpression="SET override_expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
     check = load_handler("check_circuit")
     # When the next call is checked
     decision = check.lambda_handler(load_event("check_circuit.json"), lambda_context)

@@ -7,7 +7,9 @@ from tests.conftest import load_event
 from tests.lambdas.conftest import circuit_item
 
 
-def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(load_handler, orders_table, lambda_context):
+def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(
+    load_handler, orders_table, lambda_context
+):
     handler = load_handler("record_outcome", failure_threshold=2)
     first = handler.lambda_handler(load_event("record_failure.json"), lambda_context)
     assert first == {"recorded": True, "outcome": "failure 1 of 2"}
@@ -30,8 +32,9 @@ def test_a_failure_seen_through_the_items_typed_json_carries_its_generation(load
     handler.lambda_handler(load_event("record_failure.json"), lambda_context)
     handler.lambda_handler(load_event("record_success.json"), lambda_context)
     event = load_event("record_failure.json")
-    event["read"] = {"Item": {"id": {"S": "orders"}, "state": {"S": "CLOSED"}, "failure_count": {"N": "0"},
-                              "generation": {"N": "7"}}}
+    event["read"] = {
+        "Item": {"id": {"S": "orders"}, "state": {"S": "CLOSED"}, "failure_count": {"N": "0"}, "generation": {"N": "7"}}
+    }
     assert handler.lambda_handler(event, lambda_context)["outcome"] == "stale"  # the circuit is at generation 0
 
 
@@ -42,19 +45,30 @@ def test_a_success_after_failures_resets_the_count(load_handler, orders_table, l
     assert circuit_item(orders_table)["failure_count"] == 0
 
 
-@pytest.mark.parametrize("event", [
-    None, [], {}, {"circuit": ""}, {"circuit": "orders", "generation": "1", "probe": False},
-    {"circuit": "orders", "generation": -1, "probe": False}, {"circuit": "orders", "generation": True, "probe": False},
-    {"circuit": "orders", "generation": 0, "probe": "yes"}, {"circuit": "orders", "generation": 0, "probe": False, "error": 7},
-    {"circuit": "orders", "generation": 2**53, "probe": False}, {"circuit": "orders", "generation": 10**40, "probe": False},
-    {"circuit": "orders", "generation": 0, "probe": False, "failures_seen": -1},
-    {"circuit": "orders", "read": "item"}, {"circuit": "orders", "read": {"Item": {"state": {"S": "BROKEN"}}}},
-    {"circuit": "orders", "read": {"Item": {"generation": {"N": "1e60"}}}, "error": None},
-    {"circuit": "orders", "read": {"Item": {"state": "CLOSED"}}},
-    # Beyond DynamoDB's 38 digits (boto3 raises decimal.Rounded) or any generation a circuit could reach.
-    {"circuit": "orders", "generation": 10**40, "probe": False, "error": "Boom"},
-    {"circuit": "orders", "generation": 2**53, "probe": False, "error": "Boom"},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        [],
+        {},
+        {"circuit": ""},
+        {"circuit": "orders", "generation": "1", "probe": False},
+        {"circuit": "orders", "generation": -1, "probe": False},
+        {"circuit": "orders", "generation": True, "probe": False},
+        {"circuit": "orders", "generation": 0, "probe": "yes"},
+        {"circuit": "orders", "generation": 0, "probe": False, "error": 7},
+        {"circuit": "orders", "generation": 2**53, "probe": False},
+        {"circuit": "orders", "generation": 10**40, "probe": False},
+        {"circuit": "orders", "generation": 0, "probe": False, "failures_seen": -1},
+        {"circuit": "orders", "read": "item"},
+        {"circuit": "orders", "read": {"Item": {"state": {"S": "BROKEN"}}}},
+        {"circuit": "orders", "read": {"Item": {"generation": {"N": "1e60"}}}, "error": None},
+        {"circuit": "orders", "read": {"Item": {"state": "CLOSED"}}},
+        # Beyond DynamoDB's 38 digits (boto3 raises decimal.Rounded) or any generation a circuit could reach.
+        {"circuit": "orders", "generation": 10**40, "probe": False, "error": "Boom"},
+        {"circuit": "orders", "generation": 2**53, "probe": False, "error": "Boom"},
+    ],
+)
 def test_malformed_outcomes_are_reported_and_change_nothing(load_handler, orders_table, lambda_context, event):
     handler = load_handler("record_outcome")
     result = handler.lambda_handler(event, lambda_context)
@@ -66,16 +80,20 @@ def test_an_unavailable_table_never_fails_the_execution(load_handler, orders_tab
     handler = load_handler("record_outcome")
     boto3.client("dynamodb").delete_table(TableName=orders_table)
     assert handler.lambda_handler(load_event("record_failure.json"), lambda_context) == {
-        "recorded": False, "outcome": "circuit store unavailable"}
+        "recorded": False,
+        "outcome": "circuit store unavailable",
+    }
 
 
-
-@pytest.mark.parametrize("variables, named", [
-    ({"open_duration_seconds": 1e200, "max_open_duration_seconds": 1e200}, "open_duration_seconds"),
-    ({"open_duration_seconds": float("inf"), "max_open_duration_seconds": float("inf")}, "open_duration_seconds"),
-    ({"max_open_duration_seconds": float("nan")}, "max_open_duration_seconds"),
-    ({"half_open_max_probes": 10**40}, "half_open_max_probes"),
-])
+@pytest.mark.parametrize(
+    "variables, named",
+    [
+        ({"open_duration_seconds": 1e200, "max_open_duration_seconds": 1e200}, "open_duration_seconds"),
+        ({"open_duration_seconds": float("inf"), "max_open_duration_seconds": float("inf")}, "open_duration_seconds"),
+        ({"max_open_duration_seconds": float("nan")}, "max_open_duration_seconds"),
+        ({"half_open_max_probes": 10**40}, "half_open_max_probes"),
+    ],
+)
 def test_settings_no_dynamodb_number_can_hold_fail_the_cold_start(load_handler, orders_table, variables, named):
     # Given settings that would reach DynamoDB as numbers it cannot hold (an open_until of now + 1e200
     # is decimal.Overflow at the first trip, a 41-digit probe limit decimal.Rounded at the first probe)

@@ -19,10 +19,15 @@ from circuit.model import CLOSED, HALF_OPEN, OPEN
 from sandbox.runner import FunctionSpec, ModuleEnvironment
 from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 
-settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=False,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.register_profile("long", parent=settings.get_profile("ci"), max_examples=10_000)
-if settings._current_profile == "default":  # noqa: SLF001 - unless --hypothesis-profile chose one
+if settings._current_profile == "default":
     settings.load_profile("ci")
 
 TABLE = "orders-circuits"
@@ -54,7 +59,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def handler_environment(function: str, **variables) -> ModuleEnvironment:
     """A fresh execution environment of one of the module's functions for circuit `orders`, as lambda.tf sets it."""
     config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], **variables)
-    spec = FunctionSpec(config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment())
+    spec = FunctionSpec(
+        config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment()
+    )
     return ModuleEnvironment(spec)
 
 
@@ -83,9 +90,20 @@ def assert_invariants(before: dict[str, dict], after: dict[str, dict], other_may
 def circuits(aws) -> Iterator[str]:
     """The module's table with its circuit `orders` and an unrelated circuit `payments` on it."""
     ddb = boto3.client("dynamodb")
-    ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-    ddb.put_item(TableName=TABLE, Item={"id": {"S": OTHER}, "state": {"S": OPEN}, "generation": {"N": "7"},
-                                        "reason": {"S": "not this module's"}, "opened_at": {"N": "1800000000"}})
+    ddb.create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    ddb.put_item(
+        TableName=TABLE,
+        Item={
+            "id": {"S": OTHER},
+            "state": {"S": OPEN},
+            "generation": {"N": "7"},
+            "reason": {"S": "not this module's"},
+            "opened_at": {"N": "1800000000"},
+        },
+    )
     yield TABLE

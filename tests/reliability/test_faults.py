@@ -17,10 +17,12 @@ from tests.lambdas.circuit.conftest import ALARMS, Clock
 from tests.reliability.conftest import count, handler_environment
 
 FAULTS = {
-    "throttled": lambda: ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
-                                                "Message": "Rate exceeded"}}, "UpdateItem"),
-    "throttled (request limit)": lambda: ClientError({"Error": {"Code": "ThrottlingException", "Message": "Slow down"}},
-                                                     "GetItem"),
+    "throttled": lambda: ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}, "UpdateItem"
+    ),
+    "throttled (request limit)": lambda: ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Slow down"}}, "GetItem"
+    ),
     "timed out": lambda: ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com"),
     "unavailable": lambda: EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com"),
 }
@@ -44,12 +46,12 @@ class FaultyClient:
                 count(f"faults injected: {self.site}: {name}")
                 raise FAULTS[self.fault]()
             return attribute(*args, **kwargs)
+
         return call
 
 
 def breaker(table: str, client, clock: Clock | None = None, **overrides) -> Breaker:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
-                  alarms=ALARMS) | overrides
+    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS) | overrides
     return Breaker(Settings(**values), CircuitStore(table, client), clock=clock or Clock(), jitter=lambda: 0.5)
 
 
@@ -93,12 +95,16 @@ def test_probe_election_failing_to_write_is_a_store_error_under_the_policy(circu
 def test_outcome_recording_reports_an_unavailable_store_and_never_fails_the_call(circuits, fault, lambda_context):
     module = handler_environment("record_outcome").module
     module.breaker.store._client = FaultyClient({"update_item", "get_item"}, fault, "outcome recording")
-    for outcome in ({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"},
-                    {"circuit": "orders", "generation": 0, "probe": False, "error": None},
-                    {"circuit": "orders", "generation": 3, "probe": True, "error": "Boom"}):
+    for outcome in (
+        {"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"},
+        {"circuit": "orders", "generation": 0, "probe": False, "error": None},
+        {"circuit": "orders", "generation": 3, "probe": True, "error": "Boom"},
+    ):
         result = module.lambda_handler(outcome, lambda_context)
-        assert result in ({"recorded": False, "outcome": "circuit store unavailable"},
-                          {"recorded": True, "outcome": "nothing to reset"})
+        assert result in (
+            {"recorded": False, "outcome": "circuit store unavailable"},
+            {"recorded": True, "outcome": "nothing to reset"},
+        )
 
 
 def test_a_condition_failure_means_someone_else_won_not_an_error(circuits):
@@ -118,8 +124,22 @@ def test_an_alarm_handler_failure_is_retried_by_sns_without_a_double_transition(
     module = handler_environment("alarm_handler").module
     client = FaultyClient({"update_item"}, fault, "alarm handler")
     module.breaker.store._client = client
-    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({
-        "AlarmName": "orders-downstream", "NewStateValue": "ALARM", "StateChangeTime": "2027-01-15T08:00:00.000+0000"})}}]}
+    event = {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "Message": json.dumps(
+                        {
+                            "AlarmName": "orders-downstream",
+                            "NewStateValue": "ALARM",
+                            "StateChangeTime": "2027-01-15T08:00:00.000+0000",
+                        }
+                    )
+                },
+            }
+        ]
+    }
     with pytest.raises(module.StoreError):  # Lambda reports the failure; SNS retries the delivery
         module.lambda_handler(event, lambda_context)
     client.armed = False
@@ -131,8 +151,10 @@ def test_an_alarm_handler_failure_is_retried_by_sns_without_a_double_transition(
 
 def test_a_probe_that_cannot_report_back_is_freed_by_its_lease(circuits):
     clock = Clock()
-    fleet = [breaker(circuits, boto3.client("dynamodb"), clock, failure_threshold=1, probe_lease_seconds=10)
-             for _ in range(2)]
+    fleet = [
+        breaker(circuits, boto3.client("dynamodb"), clock, failure_threshold=1, probe_lease_seconds=10)
+        for _ in range(2)
+    ]
     fleet[0].record("orders", 0, False, "Boom")
     clock.advance(31)
     probe = fleet[0].check("orders", "prober")
@@ -148,8 +170,10 @@ def test_a_probe_that_cannot_report_back_is_freed_by_its_lease(circuits):
     assert fleet[1].get("orders").state == CLOSED
 
 
-@pytest.mark.parametrize("command", [["list"], ["show", "orders"], ["force-open", "orders", "--reason", "r"],
-                                     ["release", "orders", "--reason", "r"]])
+@pytest.mark.parametrize(
+    "command",
+    [["list"], ["show", "orders"], ["force-open", "orders", "--reason", "r"], ["release", "orders", "--reason", "r"]],
+)
 def test_the_operator_command_reports_an_unavailable_store_with_exit_status_1(circuits, command, capsys):
     from circuitctl import cli
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -13,23 +13,49 @@ from circuitctl import cli
 from sandbox.worker import Context
 from tests.reliability.conftest import assert_invariants, count, handler_environment, items
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children,
-                                                                                      max_size=4), max_leaves=12)
-NAMES = st.sampled_from(["orders", "payments", "", "ORDERS", "orders\u0000", "ørders", "o" * 2000]) | st.text(max_size=30)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+NAMES = st.sampled_from(["orders", "payments", "", "ORDERS", "orders\u0000", "ørders", "o" * 2000]) | st.text(
+    max_size=30
+)
 ALARMS = st.sampled_from(["orders-downstream", "orders-healthcheck", "payments-downstream", ""]) | st.text(max_size=300)
 STATES = st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA", "alarm", ""]) | st.text(max_size=20) | JSON
-TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)).map(
-    lambda d: d.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000") | st.text(max_size=40) | JSON
+TIMES = (
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)).map(
+        lambda d: d.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    )
+    | st.text(max_size=40)
+    | JSON
+)
 
 
 CONTEXT = Context("fuzz", "fuzz-request", 30, "us-east-1")
 
 alarm_messages = st.fixed_dictionaries(
-    {}, optional={"AlarmName": ALARMS, "NewStateValue": STATES, "StateChangeTime": TIMES, "OldStateValue": STATES,
-                  "Trigger": JSON, "AlarmDescription": st.text(max_size=5000)})
-sns_records = st.fixed_dictionaries({"EventSource": st.just("aws:sns"), "Sns": st.fixed_dictionaries({
-    "Message": alarm_messages.map(json.dumps) | st.text(max_size=200) | st.just("x" * 300_000)})}) | JSON
+    {},
+    optional={
+        "AlarmName": ALARMS,
+        "NewStateValue": STATES,
+        "StateChangeTime": TIMES,
+        "OldStateValue": STATES,
+        "Trigger": JSON,
+        "AlarmDescription": st.text(max_size=5000),
+    },
+)
+sns_records = (
+    st.fixed_dictionaries(
+        {
+            "EventSource": st.just("aws:sns"),
+            "Sns": st.fixed_dictionaries(
+                {"Message": alarm_messages.map(json.dumps) | st.text(max_size=200) | st.just("x" * 300_000)}
+            ),
+        }
+    )
+    | JSON
+)
 sns_events = st.fixed_dictionaries({"Records": st.lists(sns_records, max_size=4)}) | JSON
 
 
@@ -47,8 +73,17 @@ def test_alarm_handler_survives_anything_sns_could_deliver():
     example()
 
 
-check_events = st.fixed_dictionaries({}, optional={
-    "circuit": NAMES, "caller": JSON, "input": st.fixed_dictionaries({}, optional={"circuit": NAMES | JSON}) | JSON}) | JSON
+check_events = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "circuit": NAMES,
+            "caller": JSON,
+            "input": st.fixed_dictionaries({}, optional={"circuit": NAMES | JSON}) | JSON,
+        },
+    )
+    | JSON
+)
 
 
 @pytest.mark.usefixtures("circuits")
@@ -71,9 +106,18 @@ def test_state_check_answers_or_refuses_clearly():
     example()
 
 
-outcome_events = st.fixed_dictionaries({}, optional={
-    "circuit": NAMES, "generation": st.integers(-5, 2**70) | JSON, "probe": st.booleans() | JSON,
-    "error": st.sampled_from([None, "DependencyUnavailable", "States.Timeout"]) | st.text(max_size=600) | JSON}) | JSON
+outcome_events = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "circuit": NAMES,
+            "generation": st.integers(-5, 2**70) | JSON,
+            "probe": st.booleans() | JSON,
+            "error": st.sampled_from([None, "DependencyUnavailable", "States.Timeout"]) | st.text(max_size=600) | JSON,
+        },
+    )
+    | JSON
+)
 
 
 @pytest.mark.usefixtures("circuits")
@@ -91,9 +135,30 @@ def test_outcome_recording_never_fails_the_execution():
     example()
 
 
-WORDS = st.sampled_from(["list", "show", "force-open", "force-closed", "release", "orders", "payments", "--table",
-                         "orders-circuits", "--reason", "--by", "--expires-in", "2h", "0s", "-1m", "--json",
-                         "--create", "--help", "x" * 500, "\u202e"]) | st.text(max_size=20)
+WORDS = st.sampled_from(
+    [
+        "list",
+        "show",
+        "force-open",
+        "force-closed",
+        "release",
+        "orders",
+        "payments",
+        "--table",
+        "orders-circuits",
+        "--reason",
+        "--by",
+        "--expires-in",
+        "2h",
+        "0s",
+        "-1m",
+        "--json",
+        "--create",
+        "--help",
+        "x" * 500,
+        "\u202e",
+    ]
+) | st.text(max_size=20)
 
 
 @pytest.mark.usefixtures("circuits")
@@ -108,7 +173,8 @@ def test_circuitctl_reports_bad_arguments_and_never_touches_other_circuits(capsy
         assert status in (0, 1, 2)
         capsys.readouterr()
         operator_targets_other = "payments" in argv and any(
-            word in argv for word in ("force-open", "force-closed", "release"))
+            word in argv for word in ("force-open", "force-closed", "release")
+        )
         assert_invariants(before, items(), other_may_change=operator_targets_other)
         count("fuzzed examples: circuitctl")
 

@@ -18,8 +18,10 @@ def test_no_handler_logs_credentials_environment_or_payloads(monkeypatch, lambda
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "credential-" + SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET)
-    environments = {function: handler_environment(function, log_level="DEBUG")
-                    for function in ("check_circuit", "record_outcome", "alarm_handler")}
+    environments = {
+        function: handler_environment(function, log_level="DEBUG")
+        for function in ("check_circuit", "record_outcome", "alarm_handler")
+    }
     # Powertools' logger is one per service name (POWERTOOLS_SERVICE_NAME) in a process, so all
     # three environments share it here; earlier tests may have configured it at another level.
     # What CloudWatch Logs would receive: the Powertools formatter's output, captured here.
@@ -46,15 +48,32 @@ def run_every_handler(environments, lambda_context) -> None:
     check = environments["check_circuit"]
     check.handler({"circuit": "orders", "caller": "c", "input": {"order": SECRET, "card": SECRET}}, lambda_context)
     with pytest.raises(check.module.InvalidCircuitRequest):
-        check.handler({"circuit": "orders", "caller": "c", "input": {"circuit": "stranger", "card": SECRET}},
-                      lambda_context)
+        check.handler(
+            {"circuit": "orders", "caller": "c", "input": {"circuit": "stranger", "card": SECRET}}, lambda_context
+        )
     record = environments["record_outcome"]
     for _ in range(6):  # enough to trip: transition logs included
         record.handler({"circuit": "orders", "generation": 0, "probe": False, "error": "Boom"}, lambda_context)
     record.handler({"circuit": "orders", "generation": "x", "probe": False, "error": SECRET}, lambda_context)
     alarms = environments["alarm_handler"]
-    alarms.handler({"Records": [
-        {"Sns": {"Message": json.dumps({"AlarmName": "orders-healthcheck", "NewStateValue": "ALARM",
-                                        "StateChangeTime": "2027-01-15T08:00:00.000+0000",
-                                        "NewStateReason": SECRET, "AlarmDescription": SECRET})}},
-        {"Sns": {"Message": "not json " + SECRET}}]}, lambda_context)
+    alarms.handler(
+        {
+            "Records": [
+                {
+                    "Sns": {
+                        "Message": json.dumps(
+                            {
+                                "AlarmName": "orders-healthcheck",
+                                "NewStateValue": "ALARM",
+                                "StateChangeTime": "2027-01-15T08:00:00.000+0000",
+                                "NewStateReason": SECRET,
+                                "AlarmDescription": SECRET,
+                            }
+                        )
+                    }
+                },
+                {"Sns": {"Message": "not json " + SECRET}},
+            ]
+        },
+        lambda_context,
+    )

@@ -26,15 +26,16 @@ INTERLEAVINGS = settings(max_examples=15)  # each example runs 100 threads; `lon
 
 
 def interleavings():
-    return INTERLEAVINGS if settings._current_profile != "long" else settings(max_examples=150)  # noqa: SLF001
+    return INTERLEAVINGS if settings._current_profile != "long" else settings(max_examples=150)
 
 
 def breakers(table: str, clock: Clock, **overrides) -> list[Breaker]:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
-                  alarms=ALARMS) | overrides
+    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS) | overrides
     client = boto3.client("dynamodb")
-    return [Breaker(Settings(**values), CircuitStore(table, client), clock=clock, jitter=lambda: 0.5)
-            for _ in range(CALLERS)]
+    return [
+        Breaker(Settings(**values), CircuitStore(table, client), clock=clock, jitter=lambda: 0.5)
+        for _ in range(CALLERS)
+    ]
 
 
 def race(actions) -> list:
@@ -122,8 +123,9 @@ def test_an_override_racing_with_automation_is_never_undone(fleet, rng, operator
             if kind == "check":
                 return breaker.check("orders", f"c{i}")
             if kind in ("fail", "succeed", "probe"):
-                return breaker.record("orders", rng.randint(0, start + 2), kind == "probe",
-                                      None if kind == "succeed" else "Boom")
+                return breaker.record(
+                    "orders", rng.randint(0, start + 2), kind == "probe", None if kind == "succeed" else "Boom"
+                )
             stamp = 1_800_000_000_000 + rng.randint(-5_000, 5_000)  # duplicates and out-of-order times
             return breaker.on_alarm(rng.choice(list(ALARMS)), "ALARM" if kind == "alarm" else "OK", stamp)
         except Contention:  # the alarm handler raises; SNS delivers the notification again later
@@ -154,7 +156,9 @@ def test_late_outcomes_from_older_generations_change_nothing(circuits):
     probe = fleet_[1].check("orders", "prober")  # generation 2: HALF_OPEN
     assert fleet_[1].record("orders", probe.generation, True, None) == "closed"  # generation 3: CLOSED
     closed = fleet_[0].get("orders")
-    late = [(generation, probe_, error) for generation in (0, 1, 2) for probe_ in (False, True) for error in (None, "Boom")]
+    late = [
+        (generation, probe_, error) for generation in (0, 1, 2) for probe_ in (False, True) for error in (None, "Boom")
+    ]
     outcomes = race([lambda i=i, o=o: fleet_[i].record("orders", *o) for i, o in enumerate((late * 9)[:CALLERS])])
     assert set(outcomes) <= {"stale", "nothing to reset"}
     after = fleet_[0].get("orders")

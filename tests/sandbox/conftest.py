@@ -29,8 +29,16 @@ def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
         variables.setdefault("healthcheck_schedule_expression", "rate(1 second)")
         # Alarms of a second or two, so that a test waits seconds rather than minutes. The healthcheck
         # alarm's period holds two scheduled runs: a run late under load must not read as "no errors".
-        variables.setdefault("downstream_alarm", AlarmConfig(period=1, evaluation_periods=1, datapoints_to_alarm=1,
-                                                             comparison_operator="GreaterThanOrEqualToThreshold"))
+        variables.setdefault(
+            "downstream_alarm",
+            AlarmConfig(
+                period=1,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+            ),
+        )
         variables.setdefault("healthcheck_alarm", AlarmConfig(period=2, treat_missing_data="ignore"))
         return local_emulator.provision(ModuleConfig(**variables))
+
     return make

@@ -9,24 +9,39 @@ from sandbox.runner import Invocation
 
 
 def alarm(**overrides) -> dict:
-    base = {"AlarmName": "orders-downstream", "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1.0,
-            "EvaluationPeriods": 3, "DatapointsToAlarm": 3, "TreatMissingData": "notBreaching",
-            "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum", "Period": 60,
-            "Dimensions": [{"Name": "FunctionName", "Value": "orders"}], "StateValue": "OK"}
+    base = {
+        "AlarmName": "orders-downstream",
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 1.0,
+        "EvaluationPeriods": 3,
+        "DatapointsToAlarm": 3,
+        "TreatMissingData": "notBreaching",
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Errors",
+        "Statistic": "Sum",
+        "Period": 60,
+        "Dimensions": [{"Name": "FunctionName", "Value": "orders"}],
+        "StateValue": "OK",
+    }
     return base | overrides
 
 
-@pytest.mark.parametrize("datapoints, expected", [
-    ([2, 2, 2], "ALARM"),
-    ([2, 2, 1], "OK"),  # 1 is not greater than the threshold 1
-    ([2, None, 2], "OK"),  # notBreaching: the missing period counts as good
-])
+@pytest.mark.parametrize(
+    "datapoints, expected",
+    [
+        ([2, 2, 2], "ALARM"),
+        ([2, 2, 1], "OK"),  # 1 is not greater than the threshold 1
+        ([2, None, 2], "OK"),  # notBreaching: the missing period counts as good
+    ],
+)
 def test_m_out_of_n_with_not_breaching_missing_data(datapoints, expected):
     assert decide(datapoints, alarm())[0] == expected
 
 
-@pytest.mark.parametrize("treat_missing, expected", [
-    ("breaching", "ALARM"), ("notBreaching", "OK"), ("ignore", None), ("missing", "INSUFFICIENT_DATA")])
+@pytest.mark.parametrize(
+    "treat_missing, expected",
+    [("breaching", "ALARM"), ("notBreaching", "OK"), ("ignore", None), ("missing", "INSUFFICIENT_DATA")],
+)
 def test_treat_missing_data_when_every_period_is_missing(treat_missing, expected):
     assert decide([None, None, None], alarm(TreatMissingData=treat_missing))[0] == expected
 
@@ -40,7 +55,9 @@ def test_missing_periods_are_left_out_under_ignore_and_count_as_bad_under_breach
 def test_reason_reads_like_cloudwatchs():
     state, reason = decide([5, 3, 2], alarm())
     assert state == "ALARM"
-    assert reason.startswith("Threshold Crossed: 3 out of the last 3 datapoints [5, 3, 2] were greater than the threshold (1)")
+    assert reason.startswith(
+        "Threshold Crossed: 3 out of the last 3 datapoints [5, 3, 2] were greater than the threshold (1)"
+    )
 
 
 def test_statistics_including_percentiles():
@@ -80,12 +97,28 @@ def test_error_rate_metric_math_with_a_minimum_invocation_count():
     for index in range(4):
         sample(metrics, "orders", 121.0 + index, error="Boom")  # 100 %, but only 4 calls in [120, 180)
     dimensions = [{"Name": "FunctionName", "Value": "orders"}]
-    rate_alarm = alarm(EvaluationPeriods=2, Metrics=[
-        {"Id": "errors", "MetricStat": {"Metric": {"MetricName": "Errors", "Dimensions": dimensions},
-                                        "Period": 60, "Stat": "Sum"}},
-        {"Id": "invocations", "MetricStat": {"Metric": {"MetricName": "Invocations", "Dimensions": dimensions},
-                                             "Period": 60, "Stat": "Sum"}},
-        {"Id": "error_rate", "Expression": "IF(invocations >= 10, 100 * errors / invocations, 0)"}])
+    rate_alarm = alarm(
+        EvaluationPeriods=2,
+        Metrics=[
+            {
+                "Id": "errors",
+                "MetricStat": {
+                    "Metric": {"MetricName": "Errors", "Dimensions": dimensions},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            },
+            {
+                "Id": "invocations",
+                "MetricStat": {
+                    "Metric": {"MetricName": "Invocations", "Dimensions": dimensions},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            },
+            {"Id": "error_rate", "Expression": "IF(invocations >= 10, 100 * errors / invocations, 0)"},
+        ],
+    )
     evaluator = AlarmEvaluator.__new__(AlarmEvaluator)
     evaluator.metrics = metrics
     assert evaluator.datapoints(rate_alarm, now=180.0) == [30.0, 0.0]
@@ -96,15 +129,29 @@ def test_error_rate_metric_math_with_a_minimum_invocation_count():
 
 def test_notification_has_the_fields_cloudwatch_sends():
     message = notification(alarm(AlarmActions=["arn:topic"]), "OK", "ALARM", "why", "2026-11-26T10:00:00.000+0000")
-    assert {"AlarmName", "AlarmDescription", "AWSAccountId", "NewStateValue", "NewStateReason", "StateChangeTime",
-            "Region", "AlarmArn", "OldStateValue", "OKActions", "AlarmActions", "InsufficientDataActions",
-            "Trigger"} <= message.keys()
+    assert {
+        "AlarmName",
+        "AlarmDescription",
+        "AWSAccountId",
+        "NewStateValue",
+        "NewStateReason",
+        "StateChangeTime",
+        "Region",
+        "AlarmArn",
+        "OldStateValue",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "Trigger",
+    } <= message.keys()
     assert message["Trigger"]["Dimensions"] == [{"value": "orders", "name": "FunctionName"}]
     assert (message["Trigger"]["Statistic"], message["Trigger"]["Period"]) == ("SUM", 60)
 
 
-@pytest.mark.parametrize("expression, seconds", [("rate(1 minute)", 60), ("rate(5 minutes)", 300),
-                                                 ("rate(2 seconds)", 2), ("rate(1 hour)", 3600)])
+@pytest.mark.parametrize(
+    "expression, seconds",
+    [("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(2 seconds)", 2), ("rate(1 hour)", 3600)],
+)
 def test_schedule_rates(expression, seconds):
     assert Scheduler.interval(expression) == seconds
 

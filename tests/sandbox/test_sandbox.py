@@ -29,8 +29,7 @@ def state(stack) -> str | None:
 
 
 def test_in_band_trip_after_exactly_failure_threshold_failures(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=3, downstream_alarm=NO_ALARM,
-                          healthcheck_alarm=NO_ALARM)
+    stack = sandbox_stack(failure_threshold=3, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
     stack.set_health(False)
     results = [stack.call() for _ in range(5)]
     assert [r["error"] for r in results] == ["DependencyUnavailable"] * 3 + ["CircuitOpen"] * 2
@@ -41,8 +40,9 @@ def test_in_band_trip_after_exactly_failure_threshold_failures(sandbox_stack, lo
 
 def test_handler_errors_reach_callers_as_lambda_reports_them(sandbox_stack):
     stack = sandbox_stack(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
-    response = boto3.client("lambda").invoke(FunctionName=stack.config.function_name("downstream"),
-                                             Payload=json.dumps({"invalid": True}).encode())
+    response = boto3.client("lambda").invoke(
+        FunctionName=stack.config.function_name("downstream"), Payload=json.dumps({"invalid": True}).encode()
+    )
     assert response["FunctionError"] == "Unhandled"
     body = json.loads(response["Payload"].read())
     assert (body["errorType"], body["errorMessage"]) == ("ValidationError", "request rejected: invalid is set")
@@ -64,8 +64,7 @@ def test_the_downstream_alarm_trips_the_circuit(sandbox_stack, local_emulator):
 
 
 def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1,
-                          downstream_alarm=NO_ALARM)
+    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1, downstream_alarm=NO_ALARM)
     stack.set_health(False)
     stack.call(), stack.call()
     assert state(stack) == "OPEN"  # in band, or by the healthcheck alarm if a slow machine let it fire first
@@ -84,14 +83,21 @@ def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_sta
 
 
 def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox_stack):
-    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1, max_open_duration_seconds=8,
-                          downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+    stack = sandbox_stack(
+        failure_threshold=1,
+        open_duration_seconds=1,
+        max_open_duration_seconds=8,
+        downstream_alarm=NO_ALARM,
+        healthcheck_alarm=NO_ALARM,
+    )
     stack.set_health(False)
     stack.call()
     time.sleep(1.1)
     failed_probe = stack.call()
-    assert (failed_probe["states"][-2:], failed_probe["error"]) == (["RecordFailure", "DownstreamFailed"],
-                                                                    "DependencyUnavailable")
+    assert (failed_probe["states"][-2:], failed_probe["error"]) == (
+        ["RecordFailure", "DownstreamFailed"],
+        "DependencyUnavailable",
+    )
     reopened = stack.item()
     assert (reopened["state"], reopened["open_count"]) == ("OPEN", 1)
     assert reopened["reason"] == "probe failed (DependencyUnavailable)"
@@ -107,8 +113,13 @@ def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox
 def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, local_emulator):
     # No state cache: an environment still holding the CLOSED it read before the trip would call
     # the downstream without electing itself (the cache's documented lag), which is not a probe.
-    stack = sandbox_stack(failure_threshold=1, open_duration_seconds=1,
-                          downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, example_slow_seconds=5)
+    stack = sandbox_stack(
+        failure_threshold=1,
+        open_duration_seconds=1,
+        downstream_alarm=NO_ALARM,
+        healthcheck_alarm=NO_ALARM,
+        example_slow_seconds=5,
+    )
     stack.set_health(False)
     stack.call()
     stack.set_health("slow")  # the probe stays in flight while the others race
@@ -123,8 +134,10 @@ def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, 
     assert len(probes) == 1
     # Everyone else failed fast, or was called only after the probe had closed the circuit.
     others = [d for d in decisions if not d["probe"]]
-    assert all(d["action"] == "short_circuit" or (d["state"] == "CLOSED" and d["generation"] > probes[0]["generation"])
-               for d in others)
+    assert all(
+        d["action"] == "short_circuit" or (d["state"] == "CLOSED" and d["generation"] > probes[0]["generation"])
+        for d in others
+    )
     assert {r.get("error") for r in results} <= {None, "CircuitOpen"}
     assert state(stack) == "CLOSED"
     assert local_emulator.runner.environment_count(stack.config.function_name("check_circuit")) > 1

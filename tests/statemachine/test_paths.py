@@ -16,16 +16,27 @@ FORCED_OPEN = ["ReadCircuit", "Route", "ForcedOpen", "ShortCircuit"]
 # A first failure starts the count with what the call read; once failures are pending, calls go
 # through the state check and record their success too (to reset the count).
 FAILING = ["ReadCircuit", "Route", "CallDownstream", "RecordFailure", "DownstreamFailed"]
-FAILING_COUNTED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordFailure",
-                   "DownstreamFailed"]
+FAILING_COUNTED = [
+    "ReadCircuit",
+    "Route",
+    "CheckCircuit",
+    "Decide",
+    "CallDownstreamAndRecord",
+    "RecordFailure",
+    "DownstreamFailed",
+]
 PROBE_SUCCESS = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]
 PROBE_FAILURE = FAILING_COUNTED
 
 
 def end_open_duration(stack) -> None:
     """Move open_until into the past instead of sleeping through it."""
-    stack.ddb.update_item(TableName=stack.config.table_name, Key={"id": {"S": stack.config.name}},
-                          UpdateExpression="SET open_until = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+    stack.ddb.update_item(
+        TableName=stack.config.table_name,
+        Key={"id": {"S": stack.config.name}},
+        UpdateExpression="SET open_until = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
 
 
 def trip(stack) -> None:
@@ -44,21 +55,34 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make
     assert stack.item() == {}  # zero writes on the healthy path
 
 
-@pytest.mark.parametrize("item, states", [
-    # Written by Powertools' @circuit_breaker on the same table: no generation, closed, nothing pending.
-    ({"state": {"S": "CLOSED"}, "failure_count": {"N": "0"}, "opened_at": {"N": "0"}}, HEALTHY),
-    # Pending failures: the state check must answer, so that a success resets them.
-    ({"state": {"S": "CLOSED"}, "failure_count": {"N": "2"}, "generation": {"N": "4"}},
-     ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]),
-    # Powertools opened it a long time ago: the state check elects a probe.
-    ({"state": {"S": "OPEN"}, "failure_count": {"N": "5"}, "opened_at": {"N": "1"}}, PROBE_SUCCESS),
-    # An item without a state (never written by this module, but possible): the state check reads it as CLOSED.
-    ({"failure_count": {"N": "0"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
-    # A forced-closed override goes straight to the downstream; one with an expiry asks the state check.
-    ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "generation": {"N": "1"}}, HEALTHY),
-    ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "override_expires_at": {"N": "9999999999"},
-      "generation": {"N": "1"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
-], ids=["powertools-closed", "failures-pending", "powertools-open", "no-state", "forced-closed", "timed-override"])
+@pytest.mark.parametrize(
+    "item, states",
+    [
+        # Written by Powertools' @circuit_breaker on the same table: no generation, closed, nothing pending.
+        ({"state": {"S": "CLOSED"}, "failure_count": {"N": "0"}, "opened_at": {"N": "0"}}, HEALTHY),
+        # Pending failures: the state check must answer, so that a success resets them.
+        (
+            {"state": {"S": "CLOSED"}, "failure_count": {"N": "2"}, "generation": {"N": "4"}},
+            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"],
+        ),
+        # Powertools opened it a long time ago: the state check elects a probe.
+        ({"state": {"S": "OPEN"}, "failure_count": {"N": "5"}, "opened_at": {"N": "1"}}, PROBE_SUCCESS),
+        # An item without a state (never written by this module, but possible): the state check reads it as CLOSED.
+        ({"failure_count": {"N": "0"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
+        # A forced-closed override goes straight to the downstream; one with an expiry asks the state check.
+        ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "generation": {"N": "1"}}, HEALTHY),
+        (
+            {
+                "state": {"S": "CLOSED"},
+                "override": {"S": "FORCED_CLOSED"},
+                "override_expires_at": {"N": "9999999999"},
+                "generation": {"N": "1"},
+            },
+            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"],
+        ),
+    ],
+    ids=["powertools-closed", "failures-pending", "powertools-open", "no-state", "forced-closed", "timed-override"],
+)
 def test_every_route_of_the_circuit_read(make_stack, item, states):
     stack = make_stack(name="routes")
     stack.ddb.put_item(TableName=stack.config.table_name, Item={"id": {"S": "routes"}, **item})
@@ -118,8 +142,19 @@ def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
     from circuitctl.cli import run
 
     stack = make_stack(name="forced")
-    run(["--table", stack.config.table_name, "force-open", "forced", "--reason", "maintenance", "--create",
-         "--by", "ana"])
+    run(
+        [
+            "--table",
+            stack.config.table_name,
+            "force-open",
+            "forced",
+            "--reason",
+            "maintenance",
+            "--create",
+            "--by",
+            "ana",
+        ]
+    )
     result = stack.call()
     assert (result["error"], result["states"]) == ("CircuitOpen", FORCED_OPEN)
     assert result["cause"] == "circuit forced is FORCED_OPEN: forced open by ana: maintenance"
@@ -133,10 +168,13 @@ def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
     assert stack.item()["state"] == "CLOSED"
 
 
-@pytest.mark.parametrize("policy, status, states", [
-    ("fail_open", "SUCCEEDED", ["ReadCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
-    ("fail_closed", "FAILED", ["ReadCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
-])
+@pytest.mark.parametrize(
+    "policy, status, states",
+    [
+        ("fail_open", "SUCCEEDED", ["ReadCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
+        ("fail_closed", "FAILED", ["ReadCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
+    ],
+)
 def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
     stack = make_stack(name=f"store-{policy.replace('_', '-')}", on_store_error=policy)
     boto3.client("dynamodb").delete_table(TableName=stack.config.table_name)
@@ -146,10 +184,21 @@ def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
         assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
 
 
-@pytest.mark.parametrize("policy, status, states", [
-    ("fail_open", "SUCCEEDED", ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
-    ("fail_closed", "FAILED", ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
-])
+@pytest.mark.parametrize(
+    "policy, status, states",
+    [
+        (
+            "fail_open",
+            "SUCCEEDED",
+            ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "CallDownstream"],
+        ),
+        (
+            "fail_closed",
+            "FAILED",
+            ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "ShortCircuit"],
+        ),
+    ],
+)
 def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, policy, status, states):
     """Throttled, broken or timed out: whatever makes the check function itself fail, the policy decides."""
     from sandbox.runner import FunctionSpec
@@ -157,8 +206,14 @@ def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, poli
     stack = make_stack(name=f"check-fails-{policy.replace('_', '-')}", on_store_error=policy)
     (tmp_path / "broken.py").write_text("def lambda_handler(event, context):\n    raise RuntimeError('throttled')\n")
     stack.runner.register(FunctionSpec(stack.config.function_name("check_circuit"), "broken.lambda_handler", tmp_path))
-    stack.ddb.put_item(TableName=stack.config.table_name, Item={  # failures pending: the state check must answer
-        "id": {"S": stack.config.name}, "state": {"S": "CLOSED"}, "failure_count": {"N": "1"}})
+    stack.ddb.put_item(
+        TableName=stack.config.table_name,
+        Item={  # failures pending: the state check must answer
+            "id": {"S": stack.config.name},
+            "state": {"S": "CLOSED"},
+            "failure_count": {"N": "1"},
+        },
+    )
     result = stack.call({"order": 1})
     assert (result["status"], result["states"]) == (status, states)
     if status == "FAILED":
@@ -169,8 +224,7 @@ def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, poli
 
 def test_fallback_payload_is_returned_as_success_when_open(make_stack):
     payload = {"ok": False, "message": "try again later"}
-    stack = make_stack(name="fallback-payload", failure_threshold=1,
-                       fallback_mode="payload", fallback_payload=payload)
+    stack = make_stack(name="fallback-payload", failure_threshold=1, fallback_mode="payload", fallback_payload=payload)
     trip(stack)
     result = stack.call()
     assert (result["status"], json.loads(result["output"]), result["states"]) == ("SUCCEEDED", payload, SHORT_CIRCUITED)
@@ -192,8 +246,13 @@ def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
         stack.call({"circuit": "multi-eu"})
     assert stack.call({"circuit": "multi-eu"})["error"] == "CircuitOpen"
     # With allowed_circuits every call starts at the state check, which validates the circuit.
-    assert stack.call({"circuit": "multi"})["states"] == ["CheckCircuit", "Decide", "CallDownstream", "RecordFailure",
-                                                           "DownstreamFailed"]  # its own circuit has no failures yet
+    assert stack.call({"circuit": "multi"})["states"] == [
+        "CheckCircuit",
+        "Decide",
+        "CallDownstream",
+        "RecordFailure",
+        "DownstreamFailed",
+    ]  # its own circuit has no failures yet
     denied = stack.call({"circuit": "someone-else"})
     assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit", "RejectRequest"]
 

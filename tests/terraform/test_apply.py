@@ -34,8 +34,13 @@ class Emulator:
         self.endpoint = endpoint
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
 
     def terraform(self, directory: Path, command: str, *args: str) -> str:
         result = emulator.run(directory, self.endpoint, command, *args, timeout=TIMEOUTS[command])
@@ -76,8 +81,11 @@ def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
     for change in changes:
         after, unknown = change["change"]["after"], change["change"]["after_unknown"]
         attributes = schemas[change["type"]]["block"]["attributes"]
-        known_nulls = [name for name, spec in attributes.items()
-                       if spec.get("computed") and after.get(name) is None and unknown.get(name) is not True]
+        known_nulls = [
+            name
+            for name, spec in attributes.items()
+            if spec.get("computed") and after.get(name) is None and unknown.get(name) is not True
+        ]
         assert known_nulls == [], f"{change['address']} plans computed attributes as null"
     return {change["address"]: change["change"]["after"] for change in changes}
 
@@ -85,7 +93,9 @@ def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
 def applied(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
     """Apply `directory`; the state's objects by address."""
     aws.terraform(directory, "apply", "-auto-approve")
-    state = json.loads(aws.terraform(directory, "show", "-json", str(emulator.workspace(directory) / "terraform.tfstate")))
+    state = json.loads(
+        aws.terraform(directory, "show", "-json", str(emulator.workspace(directory) / "terraform.tfstate"))
+    )
     found, modules = {}, [state["values"]["root_module"]]
     while modules:
         module = modules.pop()
@@ -104,22 +114,30 @@ def held(aws: Emulator) -> dict[str, list[str]]:
     aliases = kms.list_aliases()["Aliases"]
     # moto makes DynamoDB's default key a customer key, aliased as AWS's.
     aws_keys = {a.get("TargetKeyId") for a in aliases if a["AliasName"].startswith("alias/aws/")}
-    keys = [k["KeyId"] for k in kms.list_keys()["Keys"] if k["KeyId"] not in aws_keys
-            and kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"]
-    return {kind: names for kind, names in {
-        "state machines": [m["name"] for m in aws.client("stepfunctions").list_state_machines()["stateMachines"]],
-        "tables": aws.client("dynamodb").list_tables()["TableNames"],
-        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"]],
-        "roles": [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]],
-        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
-        "subscriptions": [s["SubscriptionArn"] for s in aws.client("sns").list_subscriptions()["Subscriptions"]],
-        "keys": keys,
-        "aliases": [a["AliasName"] for a in aliases if not a["AliasName"].startswith("alias/aws/")],
-        "log groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
-        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
-        "schedules": [s["Name"] for s in aws.client("scheduler").list_schedules()["Schedules"]],
-        "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
-    }.items() if names}
+    keys = [
+        k["KeyId"]
+        for k in kms.list_keys()["Keys"]
+        if k["KeyId"] not in aws_keys
+        and kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+    ]
+    return {
+        kind: names
+        for kind, names in {
+            "state machines": [m["name"] for m in aws.client("stepfunctions").list_state_machines()["stateMachines"]],
+            "tables": aws.client("dynamodb").list_tables()["TableNames"],
+            "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"]],
+            "roles": [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]],
+            "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
+            "subscriptions": [s["SubscriptionArn"] for s in aws.client("sns").list_subscriptions()["Subscriptions"]],
+            "keys": keys,
+            "aliases": [a["AliasName"] for a in aliases if not a["AliasName"].startswith("alias/aws/")],
+            "log groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
+            "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+            "schedules": [s["Name"] for s in aws.client("scheduler").list_schedules()["Schedules"]],
+            "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
+        }.items()
+        if names
+    }
 
 
 def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], state: dict[str, dict[str, Any]]) -> None:
@@ -138,18 +156,21 @@ def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], sta
         else:
             assert (stored["Namespace"], stored["MetricName"]) == (alarm["namespace"], alarm["metric_name"]), address
         assert stored["AlarmArn"] == state[address]["arn"]
-    subscriptions = {(s["TopicArn"], s["Protocol"], s["Endpoint"])
-                     for s in aws.client("sns").list_subscriptions()["Subscriptions"]}
-    for address, subscription in of_type(state, "aws_sns_topic_subscription").items():
+    subscriptions = {
+        (s["TopicArn"], s["Protocol"], s["Endpoint"]) for s in aws.client("sns").list_subscriptions()["Subscriptions"]
+    }
+    for subscription in of_type(state, "aws_sns_topic_subscription").values():
         assert (subscription["topic_arn"], subscription["protocol"], subscription["endpoint"]) in subscriptions
     for address, schedule in of_type(state, "aws_scheduler_schedule").items():
         stored = aws.client("scheduler").get_schedule(Name=schedule["name"], GroupName=schedule["group_name"])
         assert stored["Target"]["Arn"] == schedule["target"][0]["arn"], address
     for address, machine in of_type(state, "aws_sfn_state_machine").items():
         described = aws.client("stepfunctions").describe_state_machine(stateMachineArn=machine["arn"])
-        assert (described["type"], described["definition"]) == (planned[address]["type"] or "STANDARD",
-                                                                 machine["definition"]), address
-    for address, table in of_type(planned, "aws_dynamodb_table").items():
+        assert (described["type"], described["definition"]) == (
+            planned[address]["type"] or "STANDARD",
+            machine["definition"],
+        ), address
+    for table in of_type(planned, "aws_dynamodb_table").values():
         ttl = aws.client("dynamodb").describe_time_to_live(TableName=table["name"])["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table["ttl"][0]["attribute_name"])
 

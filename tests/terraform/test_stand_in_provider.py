@@ -21,8 +21,16 @@ def decoded(block, value):
 
 
 def test_a_value_carries_every_attribute_and_block_of_its_schema_typed():
-    value = decoded(ALARM, {"alarm_name": "a", "threshold": "25", "period": 60.0, "arn": UNKNOWN,
-                            "metric_query": [{"id": "e", "return_data": "true"}]})
+    value = decoded(
+        ALARM,
+        {
+            "alarm_name": "a",
+            "threshold": "25",
+            "period": 60.0,
+            "arn": UNKNOWN,
+            "metric_query": [{"id": "e", "return_data": "true"}],
+        },
+    )
 
     assert set(value) == set(ALARM["attributes"]) | set(ALARM["block_types"])
     assert (value["threshold"], value["period"], value["arn"], value["namespace"]) == (25, 60, ("ext", 0), None)
@@ -39,7 +47,11 @@ def test_a_create_plans_unset_computed_attributes_unknown_and_apply_fills_only_t
 
     assert (planned["arn"], planned["id"], planned["alarm_actions"]) == (UNKNOWN, UNKNOWN, None)
     assert (applied["arn"], applied["id"], applied["region"], applied["alarm_actions"]) == (
-        "arn:alarm", "a", "eu-west-1", None)
+        "arn:alarm",
+        "a",
+        "eu-west-1",
+        None,
+    )
     assert changed({**applied, "threshold": 1}, {**applied, "threshold": 2}) == ["threshold"]
 
 
@@ -47,19 +59,38 @@ def test_policy_documents_render_as_hashicorp_aws_renders_them():
     # The configuration and expected JSON of the provider's own acceptance test
     # (policy_document_data_source_test.go), with v5's omission of empty Sids.
     partition = "arn:aws:s3:::"
-    rendered = policy_document({"policy_id": "policy_id", "statement": [
-        {"sid": "1", "actions": ["s3:ListAllMyBuckets", "s3:GetBucketLocation"], "resources": [f"{partition}*"]},
-        {"actions": ["s3:ListBucket"], "resources": [f"{partition}foo"],
-         "condition": [{"test": "StringLike", "variable": "s3:prefix",
-                        "values": ["home/", "", "home/&{aws:username}/"]}],
-         "not_principals": [{"type": "AWS", "identifiers": ["arn:blahblah:example"]}]},
-        {"actions": ["s3:*"], "resources": [f"{partition}foo/home/&{{aws:username}}",
-                                            f"{partition}foo/home/&{{aws:username}}/*"],
-         "principals": [{"type": "AWS", "identifiers": ["arn:blahblah:example"]}]},
-        {"effect": "Deny", "not_actions": ["s3:*"], "not_resources": [f"{partition}*"]},
-        {"effect": "Allow", "actions": ["kinesis:*"], "principals": [{"type": "AWS", "identifiers": ["*"]}]},
-        {"effect": "Allow", "actions": ["firehose:*"], "principals": [{"type": "*", "identifiers": ["*"]}]},
-    ]})
+    rendered = policy_document(
+        {
+            "policy_id": "policy_id",
+            "statement": [
+                {
+                    "sid": "1",
+                    "actions": ["s3:ListAllMyBuckets", "s3:GetBucketLocation"],
+                    "resources": [f"{partition}*"],
+                },
+                {
+                    "actions": ["s3:ListBucket"],
+                    "resources": [f"{partition}foo"],
+                    "condition": [
+                        {
+                            "test": "StringLike",
+                            "variable": "s3:prefix",
+                            "values": ["home/", "", "home/&{aws:username}/"],
+                        }
+                    ],
+                    "not_principals": [{"type": "AWS", "identifiers": ["arn:blahblah:example"]}],
+                },
+                {
+                    "actions": ["s3:*"],
+                    "resources": [f"{partition}foo/home/&{{aws:username}}", f"{partition}foo/home/&{{aws:username}}/*"],
+                    "principals": [{"type": "AWS", "identifiers": ["arn:blahblah:example"]}],
+                },
+                {"effect": "Deny", "not_actions": ["s3:*"], "not_resources": [f"{partition}*"]},
+                {"effect": "Allow", "actions": ["kinesis:*"], "principals": [{"type": "AWS", "identifiers": ["*"]}]},
+                {"effect": "Allow", "actions": ["firehose:*"], "principals": [{"type": "*", "identifiers": ["*"]}]},
+            ],
+        }
+    )
 
     assert rendered["json"] == textwrap.dedent("""\
         {
@@ -130,8 +161,12 @@ def test_archives_are_deterministic_and_honour_excludes(tmp_path: Path):
     (source / "__pycache__").mkdir(parents=True)
     (source / "handler.py").write_text("def handler(event, context):\n    return event\n")
     (source / "__pycache__" / "handler.cpython-312.pyc").write_bytes(b"compiled")
-    config = {"type": "zip", "source_dir": str(source), "excludes": ["__pycache__"],
-              "output_path": str(tmp_path / "out" / "a.zip")}
+    config = {
+        "type": "zip",
+        "source_dir": str(source),
+        "excludes": ["__pycache__"],
+        "output_path": str(tmp_path / "out" / "a.zip"),
+    }
 
     first = archive_file(config)
     (source / "handler.py").touch()  # a newer modification time changes nothing

@@ -32,12 +32,15 @@ def test_every_module_validates_against_the_provider_schema(module, cli_config):
     assert "Error" not in result.output
 
 
-@pytest.mark.parametrize("fixture, error", [
-    ("unknown_argument", 'Unsupported argument'),
-    ("missing_required", 'Missing required argument'),
-    ("undeclared_variable", 'Reference to undeclared input variable'),
-    ("computed_only", 'Value for computed-only attribute'),
-])
+@pytest.mark.parametrize(
+    "fixture, error",
+    [
+        ("unknown_argument", "Unsupported argument"),
+        ("missing_required", "Missing required argument"),
+        ("undeclared_variable", "Reference to undeclared input variable"),
+        ("computed_only", "Value for computed-only attribute"),
+    ],
+)
 def test_the_harness_reports_what_the_provider_would_reject(fixture, error, cli_config):
     result = terraform(FIXTURES / fixture, "validate", config=cli_config)
     assert result.retcode == 1
@@ -45,7 +48,9 @@ def test_the_harness_reports_what_the_provider_would_reject(fixture, error, cli_
 
 
 def test_native_terraform_tests_pass_with_every_run(cli_config):
-    init = terraform(ROOT, "init", "-backend=false", "-input=false", "-test-directory=tests/terraform", config=cli_config)
+    init = terraform(
+        ROOT, "init", "-backend=false", "-input=false", "-test-directory=tests/terraform", config=cli_config
+    )
     assert init.retcode == 0, init.output
     result = terraform(ROOT, "test", "-test-directory=tests/terraform", config=cli_config)
     assert result.retcode == 0, result.output

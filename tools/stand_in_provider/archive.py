@@ -37,16 +37,24 @@ def archive_file(config: dict[str, Any]) -> dict[str, Any]:
     data = output.read_bytes()
     sha256, sha512 = hashlib.sha256(data).digest(), hashlib.sha512(data).digest()
     sha1 = hashlib.sha1(data).hexdigest()
-    return {"id": sha1, "output_size": len(data), "output_md5": hashlib.md5(data).hexdigest(), "output_sha": sha1,
-            "output_sha256": sha256.hex(), "output_base64sha256": base64.b64encode(sha256).decode(),
-            "output_sha512": sha512.hex(), "output_base64sha512": base64.b64encode(sha512).decode()}
+    return {
+        "id": sha1,
+        "output_size": len(data),
+        "output_md5": hashlib.md5(data).hexdigest(),
+        "output_sha": sha1,
+        "output_sha256": sha256.hex(),
+        "output_base64sha256": base64.b64encode(sha256).decode(),
+        "output_sha512": sha512.hex(),
+        "output_base64sha512": base64.b64encode(sha512).decode(),
+    }
 
 
 def _entries(config: dict[str, Any]) -> dict[str, tuple[bytes, int]]:
     """Archive name -> (content, file mode), in the order the archive provider writes them."""
     if config.get("source_dir"):
-        return _directory(Path(config["source_dir"]), config.get("excludes") or [],
-                          bool(config.get("exclude_symlink_directories")))
+        return _directory(
+            Path(config["source_dir"]), config.get("excludes") or [], bool(config.get("exclude_symlink_directories"))
+        )
     if config.get("source_file"):
         path = Path(config["source_file"])
         return {path.name: (path.read_bytes(), path.stat().st_mode)}
@@ -63,8 +71,12 @@ def _directory(root: Path, excludes: list[str], skip_linked_directories: bool) -
     entries = {}
     for folder, directories, files in os.walk(root, followlinks=not skip_linked_directories):
         relative = Path(folder).relative_to(root)
-        directories[:] = sorted(d for d in directories if not _excluded((relative / d).as_posix(), patterns)
-                                and not (skip_linked_directories and (Path(folder) / d).is_symlink()))
+        directories[:] = sorted(
+            d
+            for d in directories
+            if not _excluded((relative / d).as_posix(), patterns)
+            and not (skip_linked_directories and (Path(folder) / d).is_symlink())
+        )
         for name in sorted(files):
             archived = (relative / name).as_posix()
             if not _excluded(archived, patterns):

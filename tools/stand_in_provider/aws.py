@@ -18,13 +18,32 @@ from pathlib import Path
 from typing import Any
 
 # Endpoint keys of the provider's `endpoints` block -> boto3 service names.
-SERVICES = {"cloudwatch": "cloudwatch", "cloudwatchlogs": "logs", "dynamodb": "dynamodb", "iam": "iam", "kms": "kms",
-            "lambda": "lambda", "logs": "logs", "scheduler": "scheduler", "sfn": "stepfunctions",
-            "stepfunctions": "stepfunctions", "sns": "sns", "ssm": "ssm", "sts": "sts"}
+SERVICES = {
+    "cloudwatch": "cloudwatch",
+    "cloudwatchlogs": "logs",
+    "dynamodb": "dynamodb",
+    "iam": "iam",
+    "kms": "kms",
+    "lambda": "lambda",
+    "logs": "logs",
+    "scheduler": "scheduler",
+    "sfn": "stepfunctions",
+    "stepfunctions": "stepfunctions",
+    "sns": "sns",
+    "ssm": "ssm",
+    "sts": "sts",
+}
 
 # Error codes that mean "no such object" in the services used here.
-NOT_FOUND = {"ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity", "NotFound", "NotFoundException",
-             "ParameterNotFound", "StateMachineDoesNotExist"}
+NOT_FOUND = {
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+    "NoSuchEntity",
+    "NotFound",
+    "NotFoundException",
+    "ParameterNotFound",
+    "StateMachineDoesNotExist",
+}
 
 
 class Aws:
@@ -35,9 +54,12 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.resources = {kind.type_name: kind(self) for kind in Resource.__subclasses__()}
-        self.data_sources = {"aws_partition": self.partition, "aws_region": self.region_data,
-                             "aws_caller_identity": self.caller_identity,
-                             "aws_iam_policy_document": policy_document}
+        self.data_sources = {
+            "aws_partition": self.partition,
+            "aws_region": self.region_data,
+            "aws_caller_identity": self.caller_identity,
+            "aws_iam_policy_document": policy_document,
+        }
 
     def configure(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -55,17 +77,19 @@ class Aws:
             if (service, region) not in self._clients:
                 endpoints = next(iter(self.config.get("endpoints") or []), None) or {}
                 urls = {SERVICES[key]: url for key, url in endpoints.items() if url and key in SERVICES}
-                session = boto3.session.Session(aws_access_key_id=self.config.get("access_key"),
-                                                aws_secret_access_key=self.config.get("secret_key"),
-                                                aws_session_token=self.config.get("token"))
-                self._clients[service, region] = session.client(service, region_name=region,
-                                                                endpoint_url=urls.get(service))
+                session = boto3.session.Session(
+                    aws_access_key_id=self.config.get("access_key"),
+                    aws_secret_access_key=self.config.get("secret_key"),
+                    aws_session_token=self.config.get("token"),
+                )
+                self._clients[service, region] = session.client(
+                    service, region_name=region, endpoint_url=urls.get(service)
+                )
             return self._clients[service, region]
 
     def create(self, resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
         """Create the object; its computed attributes, with the region and tags every resource reports."""
-        return {"region": values.get("region") or self.region, "tags_all": self.tags(values),
-                **resource.create(values)}
+        return {"region": values.get("region") or self.region, "tags_all": self.tags(values), **resource.create(values)}
 
     def tags(self, values: dict[str, Any]) -> dict[str, str]:
         """The provider's default tags merged with the resource's own, as `tags_all` holds them."""
@@ -76,21 +100,32 @@ class Aws:
 
     def partition(self, config: dict[str, Any]) -> dict[str, Any]:
         partition = _partition(self.region)
-        return {"id": partition["partition"], "partition": partition["partition"],
-                "dns_suffix": partition["dnsSuffix"],
-                "reverse_dns_prefix": ".".join(reversed(partition["dnsSuffix"].split(".")))}
+        return {
+            "id": partition["partition"],
+            "partition": partition["partition"],
+            "dns_suffix": partition["dnsSuffix"],
+            "reverse_dns_prefix": ".".join(reversed(partition["dnsSuffix"].split("."))),
+        }
 
     def region_data(self, config: dict[str, Any]) -> dict[str, Any]:
         region = config.get("region") or config.get("name") or self.region
         partition = _partition(region)
-        return {"id": region, "region": region, "name": region,
-                "description": partition["regions"].get(region, {}).get("description", region),
-                "endpoint": f"ec2.{region}.{partition['dnsSuffix']}"}
+        return {
+            "id": region,
+            "region": region,
+            "name": region,
+            "description": partition["regions"].get(region, {}).get("description", region),
+            "endpoint": f"ec2.{region}.{partition['dnsSuffix']}",
+        }
 
     def caller_identity(self, config: dict[str, Any]) -> dict[str, Any]:
         identity = self.client("sts").get_caller_identity()
-        return {"id": identity["Account"], "account_id": identity["Account"], "arn": identity["Arn"],
-                "user_id": identity["UserId"]}
+        return {
+            "id": identity["Account"],
+            "account_id": identity["Account"],
+            "arn": identity["Arn"],
+            "user_id": identity["UserId"],
+        }
 
 
 def _partition(region: str) -> dict[str, Any]:
@@ -98,8 +133,7 @@ def _partition(region: str) -> dict[str, Any]:
     from botocore.loaders import create_loader
 
     partitions = create_loader().load_data("endpoints")["partitions"]
-    return next((p for p in partitions if region in p["regions"] or re.match(p["regionRegex"], region)),
-                partitions[0])
+    return next((p for p in partitions if region in p["regions"] or re.match(p["regionRegex"], region)), partitions[0])
 
 
 # ---------------------------------------------------------------------------- aws_iam_policy_document
@@ -120,9 +154,11 @@ def policy_document(config: dict[str, Any]) -> dict[str, Any]:
     if statements:
         document["Statement"] = statements
     rendered = _go_json(json.dumps(document, indent=2, ensure_ascii=False))
-    return {"json": rendered, "minified_json": _go_json(json.dumps(document, separators=(",", ":"),
-                                                                   ensure_ascii=False)),
-            "id": str(zlib.crc32(rendered.encode()))}
+    return {
+        "json": rendered,
+        "minified_json": _go_json(json.dumps(document, separators=(",", ":"), ensure_ascii=False)),
+        "id": str(zlib.crc32(rendered.encode())),
+    }
 
 
 def _statement(config: dict[str, Any]) -> dict[str, Any]:
@@ -130,8 +166,12 @@ def _statement(config: dict[str, Any]) -> dict[str, Any]:
     if config.get("sid"):
         statement["Sid"] = config["sid"]
     statement["Effect"] = config.get("effect") or "Allow"
-    for key, name in (("Action", "actions"), ("NotAction", "not_actions"),
-                      ("Resource", "resources"), ("NotResource", "not_resources")):
+    for key, name in (
+        ("Action", "actions"),
+        ("NotAction", "not_actions"),
+        ("Resource", "resources"),
+        ("NotResource", "not_resources"),
+    ):
         if config.get(name):
             statement[key] = _variables(_strings(config[name]))
     for key, name in (("Principal", "principals"), ("NotPrincipal", "not_principals")):
@@ -141,10 +181,14 @@ def _statement(config: dict[str, Any]) -> dict[str, Any]:
         conditions: dict[str, dict[str, list[str]]] = {}
         for condition in config["condition"]:
             conditions.setdefault(condition["test"], {}).setdefault(condition["variable"], []).extend(
-                _variables(condition["values"]))
-        statement["Condition"] = {test: {variable: values[0] if len(values) == 1 else values
-                                         for variable, values in sorted(variables.items())}
-                                  for test, variables in sorted(conditions.items())}
+                _variables(condition["values"])
+            )
+        statement["Condition"] = {
+            test: {
+                variable: values[0] if len(values) == 1 else values for variable, values in sorted(variables.items())
+            }
+            for test, variables in sorted(conditions.items())
+        }
     return statement
 
 
@@ -175,8 +219,13 @@ def _principals(principals: list[dict[str, Any]]) -> Any:
 
 def _go_json(text: str) -> str:
     """Go's encoding/json escapes these characters; JSON documents compared as text must too."""
-    for character, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                              ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for character, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(character, escape)
     return text
 
@@ -271,12 +320,25 @@ class IamRole(Resource):
 
     def create(self, values):
         name = _name(values)
-        role = self.client(values).create_role(**_given(
-            RoleName=name, AssumeRolePolicyDocument=values["assume_role_policy"], Path=values.get("path"),
-            Description=values.get("description"), MaxSessionDuration=values.get("max_session_duration"),
-            PermissionsBoundary=values.get("permissions_boundary"), Tags=_tag_list(self.aws.tags(values))))["Role"]
-        return {"id": name, "name": name, "arn": role["Arn"], "unique_id": role["RoleId"],
-                "create_date": _timestamp(role["CreateDate"]), "managed_policy_arns": []}
+        role = self.client(values).create_role(
+            **_given(
+                RoleName=name,
+                AssumeRolePolicyDocument=values["assume_role_policy"],
+                Path=values.get("path"),
+                Description=values.get("description"),
+                MaxSessionDuration=values.get("max_session_duration"),
+                PermissionsBoundary=values.get("permissions_boundary"),
+                Tags=_tag_list(self.aws.tags(values)),
+            )
+        )["Role"]
+        return {
+            "id": name,
+            "name": name,
+            "arn": role["Arn"],
+            "unique_id": role["RoleId"],
+            "create_date": _timestamp(role["CreateDate"]),
+            "managed_policy_arns": [],
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_role(RoleName=state["id"]))
@@ -290,8 +352,7 @@ class IamRolePolicy(Resource):
 
     def create(self, values):
         name = _name(values)
-        self.client(values).put_role_policy(RoleName=values["role"], PolicyName=name,
-                                            PolicyDocument=values["policy"])
+        self.client(values).put_role_policy(RoleName=values["role"], PolicyName=name, PolicyDocument=values["policy"])
         return {"id": f"{values['role']}:{name}", "name": name}
 
     def exists(self, state):
@@ -312,6 +373,7 @@ class IamRolePolicyAttachment(Resource):
         def attached():
             policies = self.client(state).list_attached_role_policies(RoleName=state["role"])["AttachedPolicies"]
             return any(policy["PolicyArn"] == state["policy_arn"] for policy in policies)
+
         return _found(attached)
 
     def delete(self, state):
@@ -329,35 +391,58 @@ class LambdaFunction(Resource):
         environment, tracing = _first(values.get("environment")), _first(values.get("tracing_config"))
         logging, dead_letter = _first(values.get("logging_config")), _first(values.get("dead_letter_config"))
         storage = _first(values.get("ephemeral_storage"))
-        created = self.client(values).create_function(**_given(
-            FunctionName=values["function_name"], Role=values["role"], Handler=values.get("handler"),
-            Runtime=values.get("runtime"), Code={"ZipFile": Path(values["filename"]).read_bytes()},
-            Description=values.get("description"), Timeout=values.get("timeout"),
-            MemorySize=values.get("memory_size"), Publish=bool(values.get("publish")),
-            Architectures=values.get("architectures"), KMSKeyArn=values.get("kms_key_arn"),
-            # The emulator holds only this account's layers; others (public layers) stay in state only.
-            Layers=[layer for layer in values.get("layers") or [] if _account(layer) == account],
-            Environment={"Variables": environment["variables"]} if environment.get("variables") else None,
-            TracingConfig={"Mode": tracing["mode"]} if tracing else None,
-            LoggingConfig=_given(LogFormat=logging.get("log_format"), LogGroup=logging.get("log_group"),
-                                 ApplicationLogLevel=logging.get("application_log_level"),
-                                 SystemLogLevel=logging.get("system_log_level")) or None,
-            DeadLetterConfig={"TargetArn": dead_letter["target_arn"]} if dead_letter else None,
-            EphemeralStorage={"Size": storage["size"]} if storage.get("size") else None,
-            Tags=self.aws.tags(values) or None))
+        created = self.client(values).create_function(
+            **_given(
+                FunctionName=values["function_name"],
+                Role=values["role"],
+                Handler=values.get("handler"),
+                Runtime=values.get("runtime"),
+                Code={"ZipFile": Path(values["filename"]).read_bytes()},
+                Description=values.get("description"),
+                Timeout=values.get("timeout"),
+                MemorySize=values.get("memory_size"),
+                Publish=bool(values.get("publish")),
+                Architectures=values.get("architectures"),
+                KMSKeyArn=values.get("kms_key_arn"),
+                # The emulator holds only this account's layers; others (public layers) stay in state only.
+                Layers=[layer for layer in values.get("layers") or [] if _account(layer) == account],
+                Environment={"Variables": environment["variables"]} if environment.get("variables") else None,
+                TracingConfig={"Mode": tracing["mode"]} if tracing else None,
+                LoggingConfig=_given(
+                    LogFormat=logging.get("log_format"),
+                    LogGroup=logging.get("log_group"),
+                    ApplicationLogLevel=logging.get("application_log_level"),
+                    SystemLogLevel=logging.get("system_log_level"),
+                )
+                or None,
+                DeadLetterConfig={"TargetArn": dead_letter["target_arn"]} if dead_letter else None,
+                EphemeralStorage={"Size": storage["size"]} if storage.get("size") else None,
+                Tags=self.aws.tags(values) or None,
+            )
+        )
         arn, version = created["FunctionArn"], created["Version"]
         invocations = f"arn:{_partition_of(arn)}:apigateway:{region}:lambda:path"
         return {
-            "id": values["function_name"], "arn": arn, "version": version, "qualified_arn": f"{arn}:{version}",
+            "id": values["function_name"],
+            "arn": arn,
+            "version": version,
+            "qualified_arn": f"{arn}:{version}",
             "invoke_arn": f"{invocations}/2015-03-31/functions/{arn}/invocations",
             "qualified_invoke_arn": f"{invocations}/2015-03-31/functions/{arn}:{version}/invocations",
-            "response_streaming_invoke_arn":
-                f"{invocations}/2021-11-15/functions/{arn}/response-streaming-invocations",
-            "code_sha256": created["CodeSha256"], "source_code_hash": created["CodeSha256"],
-            "source_code_size": created["CodeSize"], "last_modified": created["LastModified"],
-            "architectures": created["Architectures"], "package_type": created.get("PackageType"),
-            "logging_config": [{"log_group": created.get("LoggingConfig", {}).get(
-                "LogGroup", f"/aws/lambda/{values['function_name']}")}],
+            "response_streaming_invoke_arn": f"{invocations}/2021-11-15/functions/{arn}/response-streaming-invocations",
+            "code_sha256": created["CodeSha256"],
+            "source_code_hash": created["CodeSha256"],
+            "source_code_size": created["CodeSize"],
+            "last_modified": created["LastModified"],
+            "architectures": created["Architectures"],
+            "package_type": created.get("PackageType"),
+            "logging_config": [
+                {
+                    "log_group": created.get("LoggingConfig", {}).get(
+                        "LogGroup", f"/aws/lambda/{values['function_name']}"
+                    )
+                }
+            ],
             "ephemeral_storage": [{"size": created.get("EphemeralStorage", {}).get("Size", 512)}],
         }
 
@@ -374,14 +459,24 @@ class LambdaAlias(Resource):
 
     def create(self, values):
         routing = _first(values.get("routing_config"))
-        arn = self.client(values).create_alias(**_given(
-            FunctionName=values["function_name"], Name=values["name"], FunctionVersion=values["function_version"],
-            Description=values.get("description"),
-            RoutingConfig={"AdditionalVersionWeights": routing["additional_version_weights"]}
-            if routing.get("additional_version_weights") else None))["AliasArn"]
+        arn = self.client(values).create_alias(
+            **_given(
+                FunctionName=values["function_name"],
+                Name=values["name"],
+                FunctionVersion=values["function_version"],
+                Description=values.get("description"),
+                RoutingConfig={"AdditionalVersionWeights": routing["additional_version_weights"]}
+                if routing.get("additional_version_weights")
+                else None,
+            )
+        )["AliasArn"]
         region = values.get("region") or self.aws.region
-        return {"id": arn, "arn": arn, "invoke_arn": f"arn:{_partition_of(arn)}:apigateway:{region}:lambda:path"
-                                                     f"/2015-03-31/functions/{arn}/invocations"}
+        return {
+            "id": arn,
+            "arn": arn,
+            "invoke_arn": f"arn:{_partition_of(arn)}:apigateway:{region}:lambda:path"
+            f"/2015-03-31/functions/{arn}/invocations",
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_alias(FunctionName=state["function_name"], Name=state["name"]))
@@ -395,25 +490,41 @@ class LambdaPermission(Resource):
 
     def create(self, values):
         statement = values.get("statement_id") or _unique(values.get("statement_id_prefix") or "terraform-")
-        self.client(values).add_permission(**_given(
-            FunctionName=values["function_name"], StatementId=statement, Action=values["action"],
-            Principal=values["principal"], SourceArn=values.get("source_arn"),
-            SourceAccount=values.get("source_account"), EventSourceToken=values.get("event_source_token"),
-            Qualifier=values.get("qualifier"), PrincipalOrgID=values.get("principal_org_id"),
-            FunctionUrlAuthType=values.get("function_url_auth_type")))
+        self.client(values).add_permission(
+            **_given(
+                FunctionName=values["function_name"],
+                StatementId=statement,
+                Action=values["action"],
+                Principal=values["principal"],
+                SourceArn=values.get("source_arn"),
+                SourceAccount=values.get("source_account"),
+                EventSourceToken=values.get("event_source_token"),
+                Qualifier=values.get("qualifier"),
+                PrincipalOrgID=values.get("principal_org_id"),
+                FunctionUrlAuthType=values.get("function_url_auth_type"),
+            )
+        )
         return {"id": statement, "statement_id": statement}
 
     def exists(self, state):
         def statements():
-            policy = self.client(state).get_policy(**_given(FunctionName=state["function_name"],
-                                                            Qualifier=state.get("qualifier")))
+            policy = self.client(state).get_policy(
+                **_given(FunctionName=state["function_name"], Qualifier=state.get("qualifier"))
+            )
             return json.loads(policy["Policy"])["Statement"]
+
         return _found(lambda: any(s.get("Sid") == state["statement_id"] for s in statements()))
 
     def delete(self, state):
-        _gone(lambda: self.client(state).remove_permission(**_given(
-            FunctionName=state["function_name"], StatementId=state["statement_id"],
-            Qualifier=state.get("qualifier"))))
+        _gone(
+            lambda: self.client(state).remove_permission(
+                **_given(
+                    FunctionName=state["function_name"],
+                    StatementId=state["statement_id"],
+                    Qualifier=state.get("qualifier"),
+                )
+            )
+        )
 
 
 class LambdaEventInvokeConfig(Resource):
@@ -421,14 +532,22 @@ class LambdaEventInvokeConfig(Resource):
 
     def create(self, values):
         destinations = _first(values.get("destination_config"))
-        self.client(values).put_function_event_invoke_config(**_given(
-            FunctionName=values["function_name"], Qualifier=values.get("qualifier"),
-            MaximumRetryAttempts=values.get("maximum_retry_attempts"),
-            MaximumEventAgeInSeconds=values.get("maximum_event_age_in_seconds"),
-            DestinationConfig=_given(**{
-                key: {"Destination": _first(destinations.get(name))["destination"]}
-                for key, name in (("OnSuccess", "on_success"), ("OnFailure", "on_failure"))
-                if destinations.get(name)}) or None))
+        self.client(values).put_function_event_invoke_config(
+            **_given(
+                FunctionName=values["function_name"],
+                Qualifier=values.get("qualifier"),
+                MaximumRetryAttempts=values.get("maximum_retry_attempts"),
+                MaximumEventAgeInSeconds=values.get("maximum_event_age_in_seconds"),
+                DestinationConfig=_given(
+                    **{
+                        key: {"Destination": _first(destinations.get(name))["destination"]}
+                        for key, name in (("OnSuccess", "on_success"), ("OnFailure", "on_failure"))
+                        if destinations.get(name)
+                    }
+                )
+                or None,
+            )
+        )
         qualifier = values.get("qualifier")
         return {"id": f"{values['function_name']}:{qualifier}" if qualifier else values["function_name"]}
 
@@ -453,15 +572,32 @@ def _sns_value(value: Any) -> str:
 
 # Arguments of aws_sns_topic that are topic attributes in SNS (named as _sns_attribute spells them).
 _TOPIC_ATTRIBUTES = (
-    "display_name", "policy", "delivery_policy", "kms_master_key_id", "fifo_topic", "content_based_deduplication",
-    "signature_version", "tracing_config", "archive_policy", "fifo_throughput_scope",
-    *(f"{protocol}_{setting}" for protocol in ("application", "firehose", "http", "lambda", "sqs")
-      for setting in ("success_feedback_role_arn", "failure_feedback_role_arn", "success_feedback_sample_rate")))
+    "display_name",
+    "policy",
+    "delivery_policy",
+    "kms_master_key_id",
+    "fifo_topic",
+    "content_based_deduplication",
+    "signature_version",
+    "tracing_config",
+    "archive_policy",
+    "fifo_throughput_scope",
+    *(
+        f"{protocol}_{setting}"
+        for protocol in ("application", "firehose", "http", "lambda", "sqs")
+        for setting in ("success_feedback_role_arn", "failure_feedback_role_arn", "success_feedback_sample_rate")
+    ),
+)
 
 _SUBSCRIPTION_ATTRIBUTES = {
-    "filter_policy": "FilterPolicy", "filter_policy_scope": "FilterPolicyScope",
-    "raw_message_delivery": "RawMessageDelivery", "redrive_policy": "RedrivePolicy",
-    "delivery_policy": "DeliveryPolicy", "subscription_role_arn": "SubscriptionRoleArn", "replay_policy": "ReplayPolicy"}
+    "filter_policy": "FilterPolicy",
+    "filter_policy_scope": "FilterPolicyScope",
+    "raw_message_delivery": "RawMessageDelivery",
+    "redrive_policy": "RedrivePolicy",
+    "delivery_policy": "DeliveryPolicy",
+    "subscription_role_arn": "SubscriptionRoleArn",
+    "replay_policy": "ReplayPolicy",
+}
 
 
 class SnsTopic(Resource):
@@ -472,14 +608,27 @@ class SnsTopic(Resource):
         if values.get("fifo_topic") and not name.endswith(".fifo"):
             name += ".fifo"
         client = self.client(values)
-        arn = client.create_topic(**_given(
-            Name=name, Tags=_tag_list(self.aws.tags(values)),
-            Attributes={_sns_attribute(key): _sns_value(values[key]) for key in _TOPIC_ATTRIBUTES
-                        if values.get(key) is not None}))["TopicArn"]
+        arn = client.create_topic(
+            **_given(
+                Name=name,
+                Tags=_tag_list(self.aws.tags(values)),
+                Attributes={
+                    _sns_attribute(key): _sns_value(values[key])
+                    for key in _TOPIC_ATTRIBUTES
+                    if values.get(key) is not None
+                },
+            )
+        )["TopicArn"]
         attributes = client.get_topic_attributes(TopicArn=arn)["Attributes"]
-        return {"id": arn, "arn": arn, "name": name, "owner": attributes.get("Owner", _account(arn)),
-                "policy": attributes.get("Policy"), "signature_version": attributes.get("SignatureVersion", 1),
-                "tracing_config": attributes.get("TracingConfig")}
+        return {
+            "id": arn,
+            "arn": arn,
+            "name": name,
+            "owner": attributes.get("Owner", _account(arn)),
+            "policy": attributes.get("Policy"),
+            "signature_version": attributes.get("SignatureVersion", 1),
+            "tracing_config": attributes.get("TracingConfig"),
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_topic_attributes(TopicArn=state["arn"]))
@@ -492,8 +641,9 @@ class SnsTopicPolicy(Resource):
     type_name, service = "aws_sns_topic_policy", "sns"
 
     def create(self, values):
-        self.client(values).set_topic_attributes(TopicArn=values["arn"], AttributeName="Policy",
-                                                 AttributeValue=values["policy"])
+        self.client(values).set_topic_attributes(
+            TopicArn=values["arn"], AttributeName="Policy", AttributeValue=values["policy"]
+        )
         return {"id": values["arn"], "owner": _account(values["arn"])}
 
     def exists(self, state):
@@ -502,14 +652,38 @@ class SnsTopicPolicy(Resource):
     def delete(self, state):
         # As the real provider does: the topic gets SNS's default policy back.
         arn, account = state["arn"], _account(state["arn"])
-        default = {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
-            "Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
-            "Action": [f"SNS:{action}" for action in (
-                "GetTopicAttributes", "SetTopicAttributes", "AddPermission", "RemovePermission", "DeleteTopic",
-                "Subscribe", "ListSubscriptionsByTopic", "Publish", "Receive")],
-            "Resource": arn, "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
-        _gone(lambda: self.client(state).set_topic_attributes(TopicArn=arn, AttributeName="Policy",
-                                                              AttributeValue=json.dumps(default)))
+        default = {
+            "Version": "2008-10-17",
+            "Id": "__default_policy_ID",
+            "Statement": [
+                {
+                    "Sid": "__default_statement_ID",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": [
+                        f"SNS:{action}"
+                        for action in (
+                            "GetTopicAttributes",
+                            "SetTopicAttributes",
+                            "AddPermission",
+                            "RemovePermission",
+                            "DeleteTopic",
+                            "Subscribe",
+                            "ListSubscriptionsByTopic",
+                            "Publish",
+                            "Receive",
+                        )
+                    ],
+                    "Resource": arn,
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": account}},
+                }
+            ],
+        }
+        _gone(
+            lambda: self.client(state).set_topic_attributes(
+                TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(default)
+            )
+        )
 
 
 class SnsTopicSubscription(Resource):
@@ -518,15 +692,25 @@ class SnsTopicSubscription(Resource):
     def create(self, values):
         client = self.client(values)
         arn = client.subscribe(
-            TopicArn=values["topic_arn"], Protocol=values["protocol"], Endpoint=values["endpoint"],
-            ReturnSubscriptionArn=True, Attributes={attribute: _sns_value(values[key])
-                                                    for key, attribute in _SUBSCRIPTION_ATTRIBUTES.items()
-                                                    if values.get(key) is not None})["SubscriptionArn"]
+            TopicArn=values["topic_arn"],
+            Protocol=values["protocol"],
+            Endpoint=values["endpoint"],
+            ReturnSubscriptionArn=True,
+            Attributes={
+                attribute: _sns_value(values[key])
+                for key, attribute in _SUBSCRIPTION_ATTRIBUTES.items()
+                if values.get(key) is not None
+            },
+        )["SubscriptionArn"]
         attributes = client.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
-        return {"id": arn, "arn": arn, "owner_id": attributes.get("Owner", _account(arn)),
-                "pending_confirmation": attributes.get("PendingConfirmation") == "true",
-                "confirmation_was_authenticated": attributes.get("ConfirmationWasAuthenticated") == "true",
-                "filter_policy_scope": attributes.get("FilterPolicyScope")}
+        return {
+            "id": arn,
+            "arn": arn,
+            "owner_id": attributes.get("Owner", _account(arn)),
+            "pending_confirmation": attributes.get("PendingConfirmation") == "true",
+            "confirmation_was_authenticated": attributes.get("ConfirmationWasAuthenticated") == "true",
+            "filter_policy_scope": attributes.get("FilterPolicyScope"),
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_subscription_attributes(SubscriptionArn=state["arn"]))
@@ -540,32 +724,47 @@ class KmsKey(Resource):
 
     def create(self, values):
         client = self.client(values)
-        key = client.create_key(**_given(
-            Description=values.get("description"), KeyUsage=values.get("key_usage"),
-            KeySpec=values.get("customer_master_key_spec"), Policy=values.get("policy"),
-            BypassPolicyLockoutSafetyCheck=values.get("bypass_policy_lockout_safety_check"),
-            MultiRegion=values.get("multi_region"), CustomKeyStoreId=values.get("custom_key_store_id"),
-            XksKeyId=values.get("xks_key_id"),
-            Tags=_tag_list(self.aws.tags(values), "TagKey", "TagValue")))["KeyMetadata"]
+        key = client.create_key(
+            **_given(
+                Description=values.get("description"),
+                KeyUsage=values.get("key_usage"),
+                KeySpec=values.get("customer_master_key_spec"),
+                Policy=values.get("policy"),
+                BypassPolicyLockoutSafetyCheck=values.get("bypass_policy_lockout_safety_check"),
+                MultiRegion=values.get("multi_region"),
+                CustomKeyStoreId=values.get("custom_key_store_id"),
+                XksKeyId=values.get("xks_key_id"),
+                Tags=_tag_list(self.aws.tags(values), "TagKey", "TagValue"),
+            )
+        )["KeyMetadata"]
         rotation = values.get("rotation_period_in_days") or 365
         if values.get("enable_key_rotation"):
             client.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=rotation)
         if values.get("is_enabled") is False:
             client.disable_key(KeyId=key["KeyId"])
-        return {"id": key["KeyId"], "key_id": key["KeyId"], "arn": key["Arn"],
-                "description": key.get("Description", ""), "multi_region": key.get("MultiRegion", False),
-                "policy": client.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"],
-                "rotation_period_in_days": rotation if values.get("enable_key_rotation") else None}
+        return {
+            "id": key["KeyId"],
+            "key_id": key["KeyId"],
+            "arn": key["Arn"],
+            "description": key.get("Description", ""),
+            "multi_region": key.get("MultiRegion", False),
+            "policy": client.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"],
+            "rotation_period_in_days": rotation if values.get("enable_key_rotation") else None,
+        }
 
     def exists(self, state):
         def active():
             key = self.client(state).describe_key(KeyId=state["id"])["KeyMetadata"]
             return key["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion")
+
         return _found(active)
 
     def delete(self, state):
-        _gone(lambda: self.client(state).schedule_key_deletion(
-            KeyId=state["id"], PendingWindowInDays=state.get("deletion_window_in_days") or 30))
+        _gone(
+            lambda: self.client(state).schedule_key_deletion(
+                KeyId=state["id"], PendingWindowInDays=state.get("deletion_window_in_days") or 30
+            )
+        )
 
 
 class KmsAlias(Resource):
@@ -576,12 +775,12 @@ class KmsAlias(Resource):
         client = self.client(values)
         client.create_alias(AliasName=name, TargetKeyId=values["target_key_id"])
         key_arn = client.describe_key(KeyId=values["target_key_id"])["KeyMetadata"]["Arn"]
-        return {"id": name, "name": name, "target_key_arn": key_arn,
-                "arn": f"{key_arn.rsplit(':', 1)[0]}:{name}"}
+        return {"id": name, "name": name, "target_key_arn": key_arn, "arn": f"{key_arn.rsplit(':', 1)[0]}:{name}"}
 
     def exists(self, state):
-        return _found(lambda: any(alias["AliasName"] == state["name"]
-                                  for alias in self.client(state).list_aliases()["Aliases"]))
+        return _found(
+            lambda: any(alias["AliasName"] == state["name"] for alias in self.client(state).list_aliases()["Aliases"])
+        )
 
     def delete(self, state):
         _gone(lambda: self.client(state).delete_alias(AliasName=state["name"]))
@@ -592,15 +791,24 @@ class CloudwatchLogGroup(Resource):
 
     def create(self, values):
         name, client = _name(values), self.client(values)
-        client.create_log_group(**_given(logGroupName=name, kmsKeyId=values.get("kms_key_id"),
-                                         logGroupClass=values.get("log_group_class"),
-                                         tags=self.aws.tags(values) or None))
+        client.create_log_group(
+            **_given(
+                logGroupName=name,
+                kmsKeyId=values.get("kms_key_id"),
+                logGroupClass=values.get("log_group_class"),
+                tags=self.aws.tags(values) or None,
+            )
+        )
         if values.get("retention_in_days"):
             client.put_retention_policy(logGroupName=name, retentionInDays=values["retention_in_days"])
         group = self._describe(client, name)
-        return {"id": name, "name": name, "arn": group["arn"].removesuffix(":*"),
-                "log_group_class": group.get("logGroupClass", "STANDARD"),
-                "deletion_protection_enabled": group.get("deletionProtectionEnabled", False)}
+        return {
+            "id": name,
+            "name": name,
+            "arn": group["arn"].removesuffix(":*"),
+            "log_group_class": group.get("logGroupClass", "STANDARD"),
+            "deletion_protection_enabled": group.get("deletionProtectionEnabled", False),
+        }
 
     @staticmethod
     def _describe(client: Any, name: str) -> dict[str, Any] | None:
@@ -624,34 +832,62 @@ class CloudwatchMetricAlarm(Resource):
 
     def create(self, values):
         client = self.client(values)
-        client.put_metric_alarm(**_given(
-            AlarmName=values["alarm_name"], AlarmDescription=values.get("alarm_description"),
-            ActionsEnabled=values.get("actions_enabled"), AlarmActions=values.get("alarm_actions"),
-            OKActions=values.get("ok_actions"), InsufficientDataActions=values.get("insufficient_data_actions"),
-            ComparisonOperator=values.get("comparison_operator"),
-            EvaluationPeriods=values.get("evaluation_periods"), DatapointsToAlarm=values.get("datapoints_to_alarm"),
-            Threshold=values.get("threshold"), ThresholdMetricId=values.get("threshold_metric_id"),
-            TreatMissingData=values.get("treat_missing_data"),
-            EvaluateLowSampleCountPercentile=values.get("evaluate_low_sample_count_percentiles"),
-            Namespace=values.get("namespace"), MetricName=values.get("metric_name"), Period=values.get("period"),
-            Statistic=values.get("statistic"), ExtendedStatistic=values.get("extended_statistic"),
-            Dimensions=_dimensions(values.get("dimensions")), Unit=values.get("unit"),
-            Metrics=[self._query(query) for query in values.get("metric_query") or []] or None,
-            Tags=_tag_list(self.aws.tags(values))))
+        client.put_metric_alarm(
+            **_given(
+                AlarmName=values["alarm_name"],
+                AlarmDescription=values.get("alarm_description"),
+                ActionsEnabled=values.get("actions_enabled"),
+                AlarmActions=values.get("alarm_actions"),
+                OKActions=values.get("ok_actions"),
+                InsufficientDataActions=values.get("insufficient_data_actions"),
+                ComparisonOperator=values.get("comparison_operator"),
+                EvaluationPeriods=values.get("evaluation_periods"),
+                DatapointsToAlarm=values.get("datapoints_to_alarm"),
+                Threshold=values.get("threshold"),
+                ThresholdMetricId=values.get("threshold_metric_id"),
+                TreatMissingData=values.get("treat_missing_data"),
+                EvaluateLowSampleCountPercentile=values.get("evaluate_low_sample_count_percentiles"),
+                Namespace=values.get("namespace"),
+                MetricName=values.get("metric_name"),
+                Period=values.get("period"),
+                Statistic=values.get("statistic"),
+                ExtendedStatistic=values.get("extended_statistic"),
+                Dimensions=_dimensions(values.get("dimensions")),
+                Unit=values.get("unit"),
+                Metrics=[self._query(query) for query in values.get("metric_query") or []] or None,
+                Tags=_tag_list(self.aws.tags(values)),
+            )
+        )
         alarm = client.describe_alarms(AlarmNames=[values["alarm_name"]])["MetricAlarms"][0]
-        return {"id": values["alarm_name"], "arn": alarm["AlarmArn"],
-                "evaluate_low_sample_count_percentiles": alarm.get("EvaluateLowSampleCountPercentile")}
+        return {
+            "id": values["alarm_name"],
+            "arn": alarm["AlarmArn"],
+            "evaluate_low_sample_count_percentiles": alarm.get("EvaluateLowSampleCountPercentile"),
+        }
 
     @staticmethod
     def _query(query: dict[str, Any]) -> dict[str, Any]:
         metric = _first(query.get("metric"))
         return _given(
-            Id=query["id"], Expression=query.get("expression"), Label=query.get("label"),
-            ReturnData=query.get("return_data"), Period=query.get("period"), AccountId=query.get("account_id"),
-            MetricStat=_given(Metric=_given(Namespace=metric.get("namespace"), MetricName=metric.get("metric_name"),
-                                            Dimensions=_dimensions(metric.get("dimensions"))),
-                              Period=metric.get("period"), Stat=metric.get("stat"), Unit=metric.get("unit"))
-            if metric else None)
+            Id=query["id"],
+            Expression=query.get("expression"),
+            Label=query.get("label"),
+            ReturnData=query.get("return_data"),
+            Period=query.get("period"),
+            AccountId=query.get("account_id"),
+            MetricStat=_given(
+                Metric=_given(
+                    Namespace=metric.get("namespace"),
+                    MetricName=metric.get("metric_name"),
+                    Dimensions=_dimensions(metric.get("dimensions")),
+                ),
+                Period=metric.get("period"),
+                Stat=metric.get("stat"),
+                Unit=metric.get("unit"),
+            )
+            if metric
+            else None,
+        )
 
     def exists(self, state):
         return _found(lambda: self.client(state).describe_alarms(AlarmNames=[state["alarm_name"]])["MetricAlarms"])
@@ -667,21 +903,41 @@ class SchedulerSchedule(Resource):
         name, group = _name(values), values.get("group_name") or "default"
         window, target = _first(values.get("flexible_time_window")), _first(values.get("target"))
         retry, dead_letter = _first(target.get("retry_policy")), _first(target.get("dead_letter_config"))
-        arn = self.client(values).create_schedule(**_given(
-            Name=name, GroupName=group, ScheduleExpression=values["schedule_expression"],
-            ScheduleExpressionTimezone=values.get("schedule_expression_timezone"),
-            Description=values.get("description"), StartDate=values.get("start_date"),
-            EndDate=values.get("end_date"), State=values.get("state"), KmsKeyArn=values.get("kms_key_arn"),
-            ActionAfterCompletion=values.get("action_after_completion"),
-            FlexibleTimeWindow=_given(Mode=window["mode"],
-                                      MaximumWindowInMinutes=window.get("maximum_window_in_minutes")),
-            Target=_given(Arn=target["arn"], RoleArn=target["role_arn"], Input=target.get("input"),
-                          RetryPolicy=_given(MaximumRetryAttempts=retry.get("maximum_retry_attempts"),
-                                             MaximumEventAgeInSeconds=retry.get("maximum_event_age_in_seconds"))
-                          or None,
-                          DeadLetterConfig={"Arn": dead_letter["arn"]} if dead_letter else None)))["ScheduleArn"]
-        return {"id": f"{group}/{name}", "name": name, "group_name": group, "arn": arn,
-                "action_after_completion": values.get("action_after_completion") or "NONE"}
+        arn = self.client(values).create_schedule(
+            **_given(
+                Name=name,
+                GroupName=group,
+                ScheduleExpression=values["schedule_expression"],
+                ScheduleExpressionTimezone=values.get("schedule_expression_timezone"),
+                Description=values.get("description"),
+                StartDate=values.get("start_date"),
+                EndDate=values.get("end_date"),
+                State=values.get("state"),
+                KmsKeyArn=values.get("kms_key_arn"),
+                ActionAfterCompletion=values.get("action_after_completion"),
+                FlexibleTimeWindow=_given(
+                    Mode=window["mode"], MaximumWindowInMinutes=window.get("maximum_window_in_minutes")
+                ),
+                Target=_given(
+                    Arn=target["arn"],
+                    RoleArn=target["role_arn"],
+                    Input=target.get("input"),
+                    RetryPolicy=_given(
+                        MaximumRetryAttempts=retry.get("maximum_retry_attempts"),
+                        MaximumEventAgeInSeconds=retry.get("maximum_event_age_in_seconds"),
+                    )
+                    or None,
+                    DeadLetterConfig={"Arn": dead_letter["arn"]} if dead_letter else None,
+                ),
+            )
+        )["ScheduleArn"]
+        return {
+            "id": f"{group}/{name}",
+            "name": name,
+            "group_name": group,
+            "arn": arn,
+            "action_after_completion": values.get("action_after_completion") or "NONE",
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_schedule(Name=state["name"], GroupName=state["group_name"]))
@@ -696,16 +952,31 @@ class SsmParameter(Resource):
     def create(self, values):
         client = self.client(values)
         value = values["value"] if values.get("value") is not None else values.get("insecure_value")
-        client.put_parameter(**_given(
-            Name=values["name"], Type=values["type"], Value=value, Description=values.get("description"),
-            KeyId=values.get("key_id"), Tier=values.get("tier"), AllowedPattern=values.get("allowed_pattern"),
-            DataType=values.get("data_type"), Overwrite=values.get("overwrite"),
-            Tags=_tag_list(self.aws.tags(values))))
+        client.put_parameter(
+            **_given(
+                Name=values["name"],
+                Type=values["type"],
+                Value=value,
+                Description=values.get("description"),
+                KeyId=values.get("key_id"),
+                Tier=values.get("tier"),
+                AllowedPattern=values.get("allowed_pattern"),
+                DataType=values.get("data_type"),
+                Overwrite=values.get("overwrite"),
+                Tags=_tag_list(self.aws.tags(values)),
+            )
+        )
         parameter = client.get_parameter(Name=values["name"], WithDecryption=True)["Parameter"]
-        return {"id": values["name"], "arn": parameter["ARN"], "version": parameter["Version"],
-                "tier": values.get("tier") or "Standard", "data_type": parameter.get("DataType", "text"),
-                "value": value, "has_value_wo": False,
-                "key_id": values.get("key_id") or ("alias/aws/ssm" if values["type"] == "SecureString" else None)}
+        return {
+            "id": values["name"],
+            "arn": parameter["ARN"],
+            "version": parameter["Version"],
+            "tier": values.get("tier") or "Standard",
+            "data_type": parameter.get("DataType", "text"),
+            "value": value,
+            "has_value_wo": False,
+            "key_id": values.get("key_id") or ("alias/aws/ssm" if values["type"] == "SecureString" else None),
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_parameter(Name=state["name"]))
@@ -721,24 +992,44 @@ class SfnStateMachine(Resource):
         name, client = _name(values), self.client(values)
         logging, tracing = _first(values.get("logging_configuration")), _first(values.get("tracing_configuration"))
         encryption = _first(values.get("encryption_configuration"))
-        created = client.create_state_machine(**_given(
-            name=name, definition=values["definition"], roleArn=values["role_arn"],
-            type=values.get("type") or "STANDARD", publish=values.get("publish"),
-            loggingConfiguration=_given(
-                level=logging.get("level"), includeExecutionData=logging.get("include_execution_data"),
-                destinations=[{"cloudWatchLogsLogGroup": {"logGroupArn": logging["log_destination"]}}]
-                if logging.get("log_destination") else None) or None,
-            tracingConfiguration={"enabled": bool(tracing.get("enabled"))} if tracing else None,
-            encryptionConfiguration=_given(
-                type=encryption.get("type"), kmsKeyId=encryption.get("kms_key_id"),
-                kmsDataKeyReusePeriodSeconds=encryption.get("kms_data_key_reuse_period_seconds")) or None,
-            tags=_tag_list(self.aws.tags(values), "key", "value")))
+        created = client.create_state_machine(
+            **_given(
+                name=name,
+                definition=values["definition"],
+                roleArn=values["role_arn"],
+                type=values.get("type") or "STANDARD",
+                publish=values.get("publish"),
+                loggingConfiguration=_given(
+                    level=logging.get("level"),
+                    includeExecutionData=logging.get("include_execution_data"),
+                    destinations=[{"cloudWatchLogsLogGroup": {"logGroupArn": logging["log_destination"]}}]
+                    if logging.get("log_destination")
+                    else None,
+                )
+                or None,
+                tracingConfiguration={"enabled": bool(tracing.get("enabled"))} if tracing else None,
+                encryptionConfiguration=_given(
+                    type=encryption.get("type"),
+                    kmsKeyId=encryption.get("kms_key_id"),
+                    kmsDataKeyReusePeriodSeconds=encryption.get("kms_data_key_reuse_period_seconds"),
+                )
+                or None,
+                tags=_tag_list(self.aws.tags(values), "key", "value"),
+            )
+        )
         arn = created["stateMachineArn"]
         described = client.describe_state_machine(stateMachineArn=arn)
-        return {"id": arn, "arn": arn, "name": name, "creation_date": _timestamp(created["creationDate"]),
-                "status": described.get("status", "ACTIVE"), "revision_id": described.get("revisionId", ""),
-                "state_machine_version_arn": created.get("stateMachineVersionArn", ""),
-                "description": described.get("description", ""), "version_description": ""}
+        return {
+            "id": arn,
+            "arn": arn,
+            "name": name,
+            "creation_date": _timestamp(created["creationDate"]),
+            "status": described.get("status", "ACTIVE"),
+            "revision_id": described.get("revisionId", ""),
+            "state_machine_version_arn": created.get("stateMachineVersionArn", ""),
+            "description": described.get("description", ""),
+            "version_description": "",
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).describe_state_machine(stateMachineArn=state["arn"]))
@@ -756,35 +1047,65 @@ class DynamodbTable(Resource):
         keys = [{"AttributeName": values["hash_key"], "KeyType": "HASH"}]
         if values.get("range_key"):
             keys.append({"AttributeName": values["range_key"], "KeyType": "RANGE"})
-        encryption, recovery = _first(values.get("server_side_encryption")), _first(values.get("point_in_time_recovery"))
-        table = client.create_table(**_given(
-            TableName=name, KeySchema=keys, BillingMode=values.get("billing_mode"),
-            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]}
-                                  for a in values.get("attribute") or []],
-            ProvisionedThroughput=None if on_demand else {"ReadCapacityUnits": values.get("read_capacity") or 0,
-                                                          "WriteCapacityUnits": values.get("write_capacity") or 0},
-            StreamSpecification=_given(StreamEnabled=True, StreamViewType=values.get("stream_view_type"))
-            if values.get("stream_enabled") else None,
-            SSESpecification=_given(Enabled=True, SSEType="KMS", KMSMasterKeyId=encryption.get("kms_key_arn"))
-            if encryption.get("enabled") else None,
-            TableClass=values.get("table_class"), DeletionProtectionEnabled=values.get("deletion_protection_enabled"),
-            Tags=_tag_list(self.aws.tags(values))))["TableDescription"]
+        encryption, recovery = (
+            _first(values.get("server_side_encryption")),
+            _first(values.get("point_in_time_recovery")),
+        )
+        table = client.create_table(
+            **_given(
+                TableName=name,
+                KeySchema=keys,
+                BillingMode=values.get("billing_mode"),
+                AttributeDefinitions=[
+                    {"AttributeName": a["name"], "AttributeType": a["type"]} for a in values.get("attribute") or []
+                ],
+                ProvisionedThroughput=None
+                if on_demand
+                else {
+                    "ReadCapacityUnits": values.get("read_capacity") or 0,
+                    "WriteCapacityUnits": values.get("write_capacity") or 0,
+                },
+                StreamSpecification=_given(StreamEnabled=True, StreamViewType=values.get("stream_view_type"))
+                if values.get("stream_enabled")
+                else None,
+                SSESpecification=_given(Enabled=True, SSEType="KMS", KMSMasterKeyId=encryption.get("kms_key_arn"))
+                if encryption.get("enabled")
+                else None,
+                TableClass=values.get("table_class"),
+                DeletionProtectionEnabled=values.get("deletion_protection_enabled"),
+                Tags=_tag_list(self.aws.tags(values)),
+            )
+        )["TableDescription"]
         ttl = _first(values.get("ttl"))
         if ttl.get("enabled"):
-            client.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "Enabled": True, "AttributeName": ttl["attribute_name"]})
+            client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attribute_name"]}
+            )
         if recovery.get("enabled"):
-            client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=_given(
-                PointInTimeRecoveryEnabled=True, RecoveryPeriodInDays=recovery.get("recovery_period_in_days")))
+            client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification=_given(
+                    PointInTimeRecoveryEnabled=True, RecoveryPeriodInDays=recovery.get("recovery_period_in_days")
+                ),
+            )
         throughput = table.get("ProvisionedThroughput", {})
-        return {"id": name, "arn": table["TableArn"], "stream_arn": table.get("LatestStreamArn"),
-                "stream_label": table.get("LatestStreamLabel"), "hash_key": values["hash_key"],
-                "read_capacity": throughput.get("ReadCapacityUnits", 0),
-                "write_capacity": throughput.get("WriteCapacityUnits", 0),
-                "point_in_time_recovery": [{"recovery_period_in_days":
-                                            (recovery.get("recovery_period_in_days") or 35)
-                                            if recovery.get("enabled") else None}],
-                "server_side_encryption": [{"kms_key_arn": table.get("SSEDescription", {}).get("KMSMasterKeyArn")}]}
+        return {
+            "id": name,
+            "arn": table["TableArn"],
+            "stream_arn": table.get("LatestStreamArn"),
+            "stream_label": table.get("LatestStreamLabel"),
+            "hash_key": values["hash_key"],
+            "read_capacity": throughput.get("ReadCapacityUnits", 0),
+            "write_capacity": throughput.get("WriteCapacityUnits", 0),
+            "point_in_time_recovery": [
+                {
+                    "recovery_period_in_days": (recovery.get("recovery_period_in_days") or 35)
+                    if recovery.get("enabled")
+                    else None
+                }
+            ],
+            "server_side_encryption": [{"kms_key_arn": table.get("SSEDescription", {}).get("KMSMasterKeyArn")}],
+        }
 
     def exists(self, state):
         return _found(lambda: self.client(state).describe_table(TableName=state["name"]))

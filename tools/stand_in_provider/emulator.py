@@ -29,13 +29,15 @@ def override(endpoint: str, region: str | None = None) -> str:
     """The override file's text: every endpoint at `endpoint`, test credentials, `region` if given."""
     endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in ENDPOINTS)
     region_line = f'  region                      = "{region}"\n' if region else ""
-    return (f'provider "aws" {{\n{region_line}'
-            '  access_key                  = "test"\n'
-            '  secret_key                  = "test"\n'
-            '  skip_credentials_validation = true\n'
-            '  skip_metadata_api_check     = true\n'
-            '  skip_requesting_account_id  = true\n\n'
-            f'  endpoints {{\n{endpoints}\n  }}\n}}\n')
+    return (
+        f'provider "aws" {{\n{region_line}'
+        '  access_key                  = "test"\n'
+        '  secret_key                  = "test"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_requesting_account_id  = true\n\n"
+        f"  endpoints {{\n{endpoints}\n  }}\n}}\n"
+    )
 
 
 def workspace(directory: Path) -> Path:
@@ -56,8 +58,15 @@ def overridden(directory: Path, endpoint: str, region: str | None = None) -> Ite
         path.unlink(missing_ok=True)
 
 
-def run(directory: Path, endpoint: str, command: str, *args: str, variables: dict[str, Any] | None = None,
-        region: str | None = None, timeout: float = 600) -> Result:
+def run(
+    directory: Path,
+    endpoint: str,
+    command: str,
+    *args: str,
+    variables: dict[str, Any] | None = None,
+    region: str | None = None,
+    timeout: float = 600,
+) -> Result:
     """`terraform <command>` in `directory` against the emulator at `endpoint` (variables for plan/apply/destroy)."""
     with overridden(directory, endpoint, region) as folder:
         # Not a backend in the override: `init` would then look for the state's providers in the registry.
@@ -70,8 +79,13 @@ def run(directory: Path, endpoint: str, command: str, *args: str, variables: dic
         return terraform(directory, command, *args, config=install(), data=folder / "data", timeout=timeout)
 
 
-def apply(directory: Path, endpoint: str, variables: dict[str, Any] | None = None, region: str | None = None,
-          timeout: float = 600) -> dict[str, Any]:
+def apply(
+    directory: Path,
+    endpoint: str,
+    variables: dict[str, Any] | None = None,
+    region: str | None = None,
+    timeout: float = 600,
+) -> dict[str, Any]:
     """Init and apply `directory` into the emulator; return the module's outputs (name -> value)."""
     _check(run(directory, endpoint, "init", "-input=false", region=region, timeout=timeout))
     _check(run(directory, endpoint, "apply", "-auto-approve", variables=variables, region=region, timeout=timeout))
@@ -79,12 +93,18 @@ def apply(directory: Path, endpoint: str, variables: dict[str, Any] | None = Non
     return {name: output["value"] for name, output in json.loads(outputs.stdout).items()}
 
 
-def destroy(directory: Path, endpoint: str, variables: dict[str, Any] | None = None, region: str | None = None,
-            timeout: float = 600) -> str:
+def destroy(
+    directory: Path,
+    endpoint: str,
+    variables: dict[str, Any] | None = None,
+    region: str | None = None,
+    timeout: float = 600,
+) -> str:
     """Destroy what `apply` created in the emulator; return Terraform's output."""
     _check(run(directory, endpoint, "init", "-input=false", region=region, timeout=timeout))
-    return _check(run(directory, endpoint, "destroy", "-auto-approve", variables=variables, region=region,
-                      timeout=timeout)).output
+    return _check(
+        run(directory, endpoint, "destroy", "-auto-approve", variables=variables, region=region, timeout=timeout)
+    ).output
 
 
 def _check(result: Result) -> Result:

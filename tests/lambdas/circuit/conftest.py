@@ -37,9 +37,11 @@ class CountingClient:
     def __getattr__(self, name):
         attribute = getattr(self._client, name)
         if name in ("get_item", "update_item", "put_item", "scan"):
+
             def counted(*args, **kwargs):
                 self.calls[name] = self.calls.get(name, 0) + 1
                 return attribute(*args, **kwargs)
+
             return counted
         return attribute
 
@@ -47,9 +49,11 @@ class CountingClient:
 @pytest.fixture
 def table(aws) -> str:
     boto3.client("dynamodb").create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     return TABLE
 
 
@@ -61,9 +65,9 @@ def clock() -> Clock:
 @pytest.fixture
 def make_breaker(table: str, clock: Clock) -> Callable[..., Breaker]:
     def make(jitter: float = 1.0, **overrides) -> Breaker:
-        values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30,
-                      alarms=ALARMS)
+        values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS)
         values.update(overrides)
         store = CircuitStore(table, CountingClient(boto3.client("dynamodb")))
         return Breaker(Settings(**values), store, clock=clock, jitter=lambda: jitter)
+
     return make

@@ -43,7 +43,7 @@ def test_trips_after_exactly_failure_threshold_consecutive_failures(make_breaker
     trip(breaker, 1)
     circuit = breaker.store.read(CIRCUIT)
     assert (circuit.state, circuit.generation, circuit.failure_count) == (OPEN, 1, 3)
-    assert "3 consecutive failures (last: DependencyUnavailable)" == circuit.reason
+    assert circuit.reason == "3 consecutive failures (last: DependencyUnavailable)"
 
 
 def test_a_success_resets_the_failure_count(make_breaker):
@@ -77,15 +77,18 @@ def test_concurrent_failures_trip_exactly_once(make_breaker):
 
 def test_a_late_failure_from_an_older_generation_changes_nothing(make_breaker, clock):
     breaker = make_breaker(failure_threshold=1)
-    trip(breaker)                                   # generation 1: OPEN
+    trip(breaker)  # generation 1: OPEN
     clock.advance(31)
-    probe = breaker.check(CIRCUIT, "probe")         # generation 2: HALF_OPEN
+    probe = breaker.check(CIRCUIT, "probe")  # generation 2: HALF_OPEN
     breaker.record(CIRCUIT, probe.generation, True, None)  # generation 3: CLOSED
     before = breaker.store.read(CIRCUIT, consistent=True)
     assert breaker.record(CIRCUIT, 0, False, "Boom") == "stale"
     after = breaker.store.read(CIRCUIT, consistent=True)
-    assert (after.state, after.generation, after.failure_count) == (CLOSED, 3, 0) == (
-        before.state, before.generation, before.failure_count)
+    assert (
+        (after.state, after.generation, after.failure_count)
+        == (CLOSED, 3, 0)
+        == (before.state, before.generation, before.failure_count)
+    )
 
 
 # ---------------------------------------------------------------- open, probe, recover
@@ -159,8 +162,8 @@ def test_probe_failure_reopens_with_a_doubled_open_duration(make_breaker, clock)
 def test_open_duration_backoff_is_jittered_and_capped(make_breaker):
     breaker = make_breaker(open_duration_seconds=30, max_open_duration_seconds=300, jitter=0.5)
     assert breaker.open_duration(0) == 30
-    assert breaker.open_duration(1) == pytest.approx(45)       # halfway between 30 and 60
-    assert breaker.open_duration(10) == pytest.approx(165)     # halfway between 30 and the 300 cap
+    assert breaker.open_duration(1) == pytest.approx(45)  # halfway between 30 and 60
+    assert breaker.open_duration(10) == pytest.approx(165)  # halfway between 30 and the 300 cap
     assert make_breaker(jitter=1.0).open_duration(50) == 300
 
 
@@ -227,8 +230,8 @@ def test_older_and_duplicate_notifications_change_nothing(make_breaker, clock):
     breaker = make_breaker()
     newer, older = millis(clock), millis(clock) - 60_000
     assert breaker.on_alarm("orders-healthcheck", "ALARM", newer) == "CLOSED -> OPEN"
-    assert breaker.on_alarm("orders-healthcheck", "ALARM", newer) == "stale"   # SNS delivered it twice
-    assert breaker.on_alarm("orders-healthcheck", "OK", older) == "stale"      # out of order
+    assert breaker.on_alarm("orders-healthcheck", "ALARM", newer) == "stale"  # SNS delivered it twice
+    assert breaker.on_alarm("orders-healthcheck", "OK", older) == "stale"  # out of order
     circuit = breaker.store.read(CIRCUIT, consistent=True)
     assert (circuit.state, circuit.generation, circuit.healthcheck_alarm) == (OPEN, 1, "ALARM")
 
@@ -369,8 +372,9 @@ def test_store_failures_on_writes_raise_store_error(make_breaker):
 
 def test_a_record_with_an_unknown_state_is_an_error_not_a_guess(make_breaker):
     breaker = make_breaker()
-    boto3.client("dynamodb").put_item(TableName=breaker.store.table_name,
-                                      Item={"id": {"S": CIRCUIT}, "state": {"S": "SIDEWAYS"}})
+    boto3.client("dynamodb").put_item(
+        TableName=breaker.store.table_name, Item={"id": {"S": CIRCUIT}, "state": {"S": "SIDEWAYS"}}
+    )
     with pytest.raises(ValueError, match="unknown state"):
         breaker.store.read(CIRCUIT)
     assert "SIDEWAYS" not in STATES

@@ -22,8 +22,9 @@ from tests.lambdas.conftest import circuit_item
 CIRCUIT = "orders"
 
 
-def powertools_call(table: str, calls: list, fail: bool = False, recovery_timeout: int = 1,
-                    work: Callable[[], None] = lambda: None):
+def powertools_call(
+    table: str, calls: list, fail: bool = False, recovery_timeout: int = 1, work: Callable[[], None] = lambda: None
+):
     """One call through Powertools' @circuit_breaker; `work` runs inside it, e.g. while it holds the probe."""
     persistence = CircuitBreakerDynamoDBPersistence(table_name=table, boto3_client=boto3.client("dynamodb"))
     config = CircuitBreakerConfig(failure_threshold=1, recovery_timeout=recovery_timeout, local_cache_max_age=0)
@@ -41,8 +42,12 @@ def powertools_call(table: str, calls: list, fail: bool = False, recovery_timeou
 
 def backdate_opened_at(table: str) -> None:
     """As if the recovery timeout had long elapsed."""
-    boto3.client("dynamodb").update_item(TableName=table, Key={"id": {"S": CIRCUIT}},
-                                         UpdateExpression="SET opened_at = :t", ExpressionAttributeValues={":t": {"N": "1"}})
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"id": {"S": CIRCUIT}},
+        UpdateExpression="SET opened_at = :t",
+        ExpressionAttributeValues={":t": {"N": "1"}},
+    )
 
 
 def test_powertools_sees_a_circuit_this_module_opened_as_open(make_breaker, table):
@@ -78,8 +83,9 @@ def test_this_module_honours_a_circuit_powertools_opened(make_breaker, table, cl
 
 
 @pytest.mark.parametrize("max_probes, action, probes_counted", [(1, SHORT_CIRCUIT, None), (2, CALL_AND_RECORD, 2)])
-def test_a_probe_powertools_holds_counts_as_a_probe_in_flight(load_handler, orders_table, lambda_context,
-                                                              max_probes, action, probes_counted):
+def test_a_probe_powertools_holds_counts_as_a_probe_in_flight(
+    load_handler, orders_table, lambda_context, max_probes, action, probes_counted
+):
     # Given Powertools tripped the circuit and its recovery timeout has elapsed
     with pytest.raises(RuntimeError):
         powertools_call(orders_table, [], fail=True, recovery_timeout=60)
@@ -102,8 +108,9 @@ def test_a_probe_powertools_holds_counts_as_a_probe_in_flight(load_handler, orde
     assert after.get("probes_in_flight") == probes_counted
 
 
-def test_an_alarm_that_changes_nothing_leaves_an_item_powertools_reads(load_handler, orders_table, lambda_context,
-                                                                       caplog):
+def test_an_alarm_that_changes_nothing_leaves_an_item_powertools_reads(
+    load_handler, orders_table, lambda_context, caplog
+):
     # Given a new circuit and the first OK after deploy (the alarms have ok_actions), which changes nothing
     alarms = load_handler("alarm_handler")
     assert alarms.lambda_handler(load_event("sns_healthcheck_ok.json"), lambda_context) == {"outcomes": ["recorded"]}

@@ -26,18 +26,29 @@ def emf_blobs(output: str) -> list[dict]:
 
 def counted(blobs: list[dict], metric: str) -> list[tuple[str, str, list[str], float]]:
     """(circuit, service, dimension names, total) of each blob that carries `metric`."""
-    return [(blob.get("circuit"), blob.get("service"), sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]),
-             sum(blob[metric])) for blob in blobs if metric in blob]
+    return [
+        (
+            blob.get("circuit"),
+            blob.get("service"),
+            sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]),
+            sum(blob[metric]),
+        )
+        for blob in blobs
+        if metric in blob
+    ]
 
 
-def test_a_handler_counts_under_its_circuit_and_the_service_terraform_names(load_handler, orders_table,
-                                                                           lambda_context, capsys):
+def test_a_handler_counts_under_its_circuit_and_the_service_terraform_names(
+    load_handler, orders_table, lambda_context, capsys
+):
     # Given the functions of module instance `orders` (POWERTOOLS_SERVICE_NAME=orders), whose state
     # machine may also use circuit `orders-eu`, and `orders-eu` tripped by one failure
     outcome = load_handler("record_outcome", failure_threshold=1)
     check = load_handler("check_circuit", allowed_circuits=["orders-eu"])
-    assert outcome.lambda_handler(load_event("record_failure.json") | {"circuit": "orders-eu"},
-                                  lambda_context)["outcome"] == "tripped"
+    assert (
+        outcome.lambda_handler(load_event("record_failure.json") | {"circuit": "orders-eu"}, lambda_context)["outcome"]
+        == "tripped"
+    )
     capsys.readouterr()
     # When a call on `orders-eu` is checked
     decision = check.lambda_handler({"circuit": "orders", "input": {"circuit": "orders-eu"}}, lambda_context)
@@ -51,10 +62,16 @@ def test_a_handler_counts_under_its_circuit_and_the_service_terraform_names(load
 def test_an_alarm_batch_over_two_circuits_counts_each_under_its_own(orders_table, lambda_context, capsys):
     # Given an alarm handler whose alarms watch two circuits (one table can hold many)
     config = ModuleConfig(name="orders")
-    alarms = {"orders-downstream": {"circuit": "orders", "role": "downstream"},
-              "payments-downstream": {"circuit": "payments", "role": "downstream"}}
-    spec = FunctionSpec(config.function_name("alarm_handler"), MODULE_FUNCTIONS["alarm_handler"], LAMBDAS,
-                        config.lambda_environment() | {"ALARMS": json.dumps(alarms)})
+    alarms = {
+        "orders-downstream": {"circuit": "orders", "role": "downstream"},
+        "payments-downstream": {"circuit": "payments", "role": "downstream"},
+    }
+    spec = FunctionSpec(
+        config.function_name("alarm_handler"),
+        MODULE_FUNCTIONS["alarm_handler"],
+        LAMBDAS,
+        config.lambda_environment() | {"ALARMS": json.dumps(alarms)},
+    )
     handler = ModuleEnvironment(spec).module
     batch = load_event("sns_downstream_alarm.json")
     payments = json.loads(batch["Records"][0]["Sns"]["Message"]) | {"AlarmName": "payments-downstream"}
@@ -63,5 +80,6 @@ def test_an_alarm_batch_over_two_circuits_counts_each_under_its_own(orders_table
     assert handler.lambda_handler(batch, lambda_context) == {"outcomes": ["CLOSED -> OPEN", "CLOSED -> OPEN"]}
     # Then each trip is counted in a blob of its own circuit: no dimension leaks from one to the other
     assert counted(emf_blobs(capsys.readouterr().out), "TransitionToOpen") == [
-        ("orders", "orders", ["circuit", "service"], 1), ("payments", "orders", ["circuit", "service"], 1)]
-
+        ("orders", "orders", ["circuit", "service"], 1),
+        ("payments", "orders", ["circuit", "service"], 1),
+    ]
