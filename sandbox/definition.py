@@ -16,7 +16,7 @@ TEMPLATE = ROOT / "statemachine" / "circuit_breaker.asl.json"
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
 # Mirror local.lambda_retry and the margin of local.downstream_state_timeout_seconds in main.tf.
-LAMBDA_RETRY = {
+LAMBDA_RETRY: dict[str, Any] = {
     "ErrorEquals": [
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",

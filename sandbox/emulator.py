@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _ITEM_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items")
 _lock = threading.RLock()
@@ -95,11 +96,11 @@ def lighter_interpreter() -> Iterator[None]:
                 programs[definition] = original_entrypoint(worker)
             return programs[definition]
 
-    lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = client, entrypoint
+    lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = client, entrypoint  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
-        lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = (
+        lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = (  # type: ignore[method-assign]
             original_client,
             original_entrypoint,
         )
@@ -147,12 +148,11 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
         # moto's Step Functions interpreter calls Lambda through a client on this port.
         "MOTO_PORT": str(bound_port),
     }
-    saved_config = dict(default_user_config["stepfunctions"])
+    saved_config: dict[str, Any] = dict(default_user_config["stepfunctions"])
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     try:
         with environ(variables, unset=("AWS_PROFILE",)), atomic_dynamodb(), lighter_interpreter():
             yield endpoint
     finally:
-        default_user_config["stepfunctions"].clear()
-        default_user_config["stepfunctions"].update(saved_config)
+        default_user_config["stepfunctions"] = saved_config  # type: ignore[typeddict-item]
         server.stop()

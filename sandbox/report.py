@@ -41,7 +41,7 @@ class LiveTimeline:
         self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.tick(final=True)
         self.live.__exit__(*exc)
 

@@ -121,11 +121,11 @@ class Runner:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload
 
-        LambdaFunction.invoke = invoke
+        LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
-            LambdaFunction.invoke = original
+            LambdaFunction.invoke = original  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------- processes
@@ -227,7 +227,7 @@ class ProcessRunner(Runner):
 
     def _start(self, spec: FunctionSpec) -> _ProcessEnvironment:
         with self._lock:
-            placeholder = object()  # reserve the slot while the process starts, outside the lock
+            placeholder: Any = object()  # reserve the slot while the process starts, outside the lock
             self._all[spec.name].append(placeholder)
         try:
             environment = _ProcessEnvironment(self._context, spec, self.environment)
@@ -319,6 +319,8 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
     environment's. The process's own copies are put back afterwards.
     """
     spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_ids)}_{source.stem}", source)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {source}")
     module = importlib.util.module_from_spec(spec)
     with _environ_lock:
         own = _modules_under(code_dir)

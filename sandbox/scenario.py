@@ -362,7 +362,11 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def until(condition: Callable[[], bool], timeout: float) -> bool:
-        return wait_for(lambda: (on_tick(), condition())[1], timeout)
+        def ticked() -> bool:
+            on_tick()
+            return condition()
+
+        return wait_for(ticked, timeout)
 
     marks: dict[str, float] = {}
     with Traffic(stack, options.rate) as traffic:
@@ -423,7 +427,9 @@ def summarize(
         "downstream_failures_after_open_in_flight": len(after_open),
         "seconds_outage_to_open": None if opened is None else round(opened - outage, 3),
         "probes_admitted": sum(kind == "probe" for _, kind in recorder.calls),
-        "seconds_healthcheck_ok_to_closed": (None if closed_after_ok is None else round(closed_after_ok - hc_ok, 3)),
+        "seconds_healthcheck_ok_to_closed": (
+            None if closed_after_ok is None or hc_ok is None else round(closed_after_ok - hc_ok, 3)
+        ),
         "final_state": final_state,
         "alarm_changes": [
             {"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}

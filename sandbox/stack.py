@@ -137,7 +137,7 @@ class Stack:
 
     def set_health(self, health: bool | str) -> None:
         """Flip the example dependency: True/"healthy", "slow" (every call takes SLOW_SECONDS), False/"failing"."""
-        value = {True: "healthy", False: "failing"}.get(health, health)
+        value = health if isinstance(health, str) else ("healthy" if health else "failing")
         if value not in ("healthy", "slow", "failing"):
             raise ValueError(f"health must be healthy, slow or failing; got {health!r}")
         self.ssm.put_parameter(Name=self.health_parameter, Value=value, Type="String", Overwrite=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -51,7 +52,13 @@ class FaultyClient:
 
 
 def breaker(table: str, client, clock: Clock | None = None, **overrides) -> Breaker:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS) | overrides
+    values: dict[str, Any] = {
+        "table_name": table,
+        "circuit_name": "orders",
+        "open_duration_seconds": 30,
+        "alarms": ALARMS,
+    }
+    values |= overrides
     return Breaker(Settings(**values), CircuitStore(table, client), clock=clock or Clock(), jitter=lambda: 0.5)
 
 

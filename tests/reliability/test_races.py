@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
 import pytest
@@ -30,7 +31,13 @@ def interleavings():
 
 
 def breakers(table: str, clock: Clock, **overrides) -> list[Breaker]:
-    values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS) | overrides
+    values: dict[str, Any] = {
+        "table_name": table,
+        "circuit_name": "orders",
+        "open_duration_seconds": 30,
+        "alarms": ALARMS,
+    }
+    values |= overrides
     client = boto3.client("dynamodb")
     return [
         Breaker(Settings(**values), CircuitStore(table, client), clock=clock, jitter=lambda: 0.5)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -65,7 +66,7 @@ def clock() -> Clock:
 @pytest.fixture
 def make_breaker(table: str, clock: Clock) -> Callable[..., Breaker]:
     def make(jitter: float = 1.0, **overrides) -> Breaker:
-        values = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS)
+        values: dict[str, Any] = dict(table_name=table, circuit_name="orders", open_duration_seconds=30, alarms=ALARMS)
         values.update(overrides)
         store = CircuitStore(table, CountingClient(boto3.client("dynamodb")))
         return Breaker(Settings(**values), store, clock=clock, jitter=lambda: jitter)

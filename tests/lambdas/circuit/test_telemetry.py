@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def emf_blobs(output: str) -> list[dict]:
     return [blob for line in output.splitlines() if line.startswith("{") and "_aws" in (blob := json.loads(line))]
 
 
-def counted(blobs: list[dict], metric: str) -> list[tuple[str, str, list[str], float]]:
+def counted(blobs: list[dict[str, Any]], metric: str) -> list[tuple[Any, Any, list[str], float]]:
     """(circuit, service, dimension names, total) of each blob that carries `metric`."""
     return [
         (
