@@ -96,6 +96,7 @@ def lighter_interpreter() -> Iterator[None]:
                 programs[definition] = original_entrypoint(worker)
             return programs[definition]
 
+    # Patching moto's methods is the point here; mypy rightly calls assigning to a method unusual.
     lambda_eval_utils.boto_client_for, ExecutionWorker._get_evaluation_entrypoint = client, entrypoint  # type: ignore[method-assign,assignment]
     try:
         yield
@@ -154,5 +155,5 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
         with environ(variables, unset=("AWS_PROFILE",)), atomic_dynamodb(), lighter_interpreter():
             yield endpoint
     finally:
-        default_user_config["stepfunctions"] = saved_config  # type: ignore[typeddict-item]
+        default_user_config["stepfunctions"] = saved_config  # type: ignore[typeddict-item]  # restored as it was
         server.stop()

@@ -121,6 +121,7 @@ class Runner:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload
 
+        # The one patch point for Step Functions and SNS alike: moto's own Lambda invocation.
         LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
