@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test reliability bench clean
+.PHONY: install demo test lint reliability bench clean
 
 # checkov gets a virtual environment of its own: it pins old versions of shared packages and
 # ships a fork of python-hcl2 under the same module name, which would break the contract tests.
@@ -28,8 +28,16 @@ install: $(INSTALLED)
 demo: install
 	$(BIN)/circuit-sandbox
 
+# Lint and types first: a finding fails the run before the slower tests start.
 test: install $(CHECKOV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
+lint: install $(CHECKOV)
+	$(BIN)/pre-commit run --all-files
 
 # Cost per call, time to trip and recover, cold start; writes docs/benchmarks.md.
 bench: install
