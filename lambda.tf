@@ -26,7 +26,7 @@ locals {
     local.healthcheck_enabled ? { (local.alarm_names.healthcheck) = { circuit = local.circuit_name, role = "healthcheck" } } : {},
   )
 
-  # Read by lambdas/circuit/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
+  # Read by lambdas/circuit_breaker/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
   function_environment = {
     TABLE_NAME                   = local.table_name
     CIRCUIT_NAME                 = local.circuit_name
@@ -57,7 +57,7 @@ data "archive_file" "function" {
 
   dynamic "source" {
     for_each = merge(
-      { for file in fileset("${path.module}/lambdas/circuit", "*.py") : "circuit/${file}" => "${path.module}/lambdas/circuit/${file}" },
+      { for file in fileset("${path.module}/lambdas/circuit_breaker", "*.py") : "circuit_breaker/${file}" => "${path.module}/lambdas/circuit_breaker/${file}" },
       { for file in fileset("${path.module}/lambdas/${each.key}", "*.py") : "${each.key}/${file}" => "${path.module}/lambdas/${each.key}/${file}" },
     )
     content {

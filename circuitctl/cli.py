@@ -4,7 +4,7 @@
     circuitctl --table payments-circuits force-open payments --reason "provider maintenance" --expires-in 2h
     circuitctl --table payments-circuits release payments --reason "maintenance over"
 
-Every change goes through the same rules as the Lambda handlers (circuit.breaker), so an
+Every change goes through the same rules as the Lambda handlers (circuit_breaker.breaker), so an
 override is a generation-checked transition with who, why and when recorded on the item.
 """
 
@@ -19,11 +19,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from circuit.breaker import Breaker, CircuitNotFound
-from circuit.model import FORCED_CLOSED, FORCED_OPEN, Circuit
-from circuit.settings import Settings
-from circuit.store import CircuitStore, StoreError
-from circuit.telemetry import logger
+from circuit_breaker.breaker import Breaker, CircuitNotFound
+from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN, Circuit
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore, StoreError
+from circuit_breaker.telemetry import logger
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

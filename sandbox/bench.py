@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sandbox.emulator import OPERATIONS
-from sandbox.runner import FunctionSpec
-from sandbox.scenario import Emulator, Traffic, emulator, wait_for
-from sandbox.stack import EXAMPLE_FUNCTIONS, LAMBDAS, MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, Stack
+from .emulator import OPERATIONS
+from .runner import FunctionSpec
+from .scenario import Emulator, Traffic, emulator, wait_for
+from .stack import EXAMPLE_FUNCTIONS, LAMBDAS, MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, Stack
 
 ROOT = LAMBDAS.parent
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck become 3 s

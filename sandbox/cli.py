@@ -11,9 +11,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sandbox.definition import ROOT
-from sandbox.report import LiveTimeline, chart, print_summary
-from sandbox.scenario import Options, differences_from_defaults, play, running
+from .definition import ROOT
+from .report import LiveTimeline, chart, print_summary
+from .scenario import Options, differences_from_defaults, play, running
 
 DEFAULT_CHART = ROOT / "out" / "sandbox.png"
 

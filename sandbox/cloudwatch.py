@@ -33,7 +33,7 @@ from typing import Any
 
 import boto3
 
-from sandbox.runner import Invocation
+from .runner import Invocation
 
 ACCOUNT = "123456789012"
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}

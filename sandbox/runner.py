@@ -31,8 +31,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sandbox import worker
-from sandbox.emulator import environ
+from . import worker
+from .emulator import environ
 
 _ids = itertools.count()
 _environ_lock = threading.Lock()

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sandbox.cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
-from sandbox.emulator import CREDENTIALS, local_aws
-from sandbox.runner import Invocation, ProcessRunner
-from sandbox.stack import REGION, AlarmConfig, ModuleConfig, Stack, provision
+from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
+from .emulator import CREDENTIALS, local_aws
+from .runner import Invocation, ProcessRunner
+from .stack import REGION, AlarmConfig, ModuleConfig, Stack, provision
 
 STATES = ("CLOSED", "HALF_OPEN", "OPEN")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import boto3
 
-from sandbox import definition
-from sandbox.cloudwatch import notification
-from sandbox.runner import FunctionSpec, InProcessRunner, Runner
+from . import definition
+from .cloudwatch import notification
+from .runner import FunctionSpec, InProcessRunner, Runner
 
 ROOT = definition.ROOT
 LAMBDAS = ROOT / "lambdas"

@@ -10,8 +10,8 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from circuit.model import Attr
-from circuit.settings import ENVIRONMENT
+from circuit_breaker.model import Attr
+from circuit_breaker.settings import ENVIRONMENT
 from sandbox import definition
 from sandbox.stack import MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, alarm_definitions
 
@@ -114,8 +114,8 @@ def test_alarm_and_function_names_match_the_sandbox():
 @pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler"])
 def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module):
     """What a function zip holds: its package and `circuit`. boto3 and botocore come with the runtime."""
-    allowed = {"circuit", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}
-    for source in [*(ROOT / "lambdas" / module).glob("*.py"), *(ROOT / "lambdas" / "circuit").glob("*.py")]:
+    allowed = {"circuit_breaker", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}
+    for source in [*(ROOT / "lambdas" / module).glob("*.py"), *(ROOT / "lambdas" / "circuit_breaker").glob("*.py")]:
         for imported in re.findall(r"^\s*(?:from|import) ([a-z_0-9]+)", source.read_text(), re.MULTILINE):
             stdlib = importlib.util.find_spec(imported) is not None and imported not in {"moto", "hypothesis", "hcl2"}
             assert imported in allowed or stdlib, f"{source.name} imports {imported}"

@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from circuit.breaker import Breaker
-from circuit.settings import Settings
-from circuit.store import CircuitStore
-from circuit.telemetry import count, logger, metrics
+from circuit_breaker.breaker import Breaker
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore
+from circuit_breaker.telemetry import count, logger, metrics
 
 settings = Settings.from_environment()
 # Module level on purpose: the state cache lives as long as the execution environment.

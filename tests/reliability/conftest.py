@@ -15,7 +15,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, settings
 
-from circuit.model import CLOSED, HALF_OPEN, OPEN
+from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN
 from sandbox.runner import FunctionSpec, ModuleEnvironment
 from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
 

@@ -9,12 +9,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from circuit import telemetry
-from circuit.breaker import CALL, SHORT_CIRCUIT, Breaker
-from circuit.model import CLOSED, HALF_OPEN, OPEN
-from circuit.settings import Settings
-from circuit.store import CircuitStore, StoreError
-from tests.lambdas.circuit.conftest import ALARMS, Clock
+from circuit_breaker import telemetry
+from circuit_breaker.breaker import CALL, SHORT_CIRCUIT, Breaker
+from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore, StoreError
+from tests.lambdas.circuit_breaker.conftest import ALARMS, Clock
 from tests.reliability.conftest import count, handler_environment
 
 FAULTS = {

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuit.breaker import Breaker, Contention
-from circuit.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
-from circuit.settings import Settings
-from circuit.store import CircuitStore
-from tests.lambdas.circuit.conftest import ALARMS, Clock
+from circuit_breaker.breaker import Breaker, Contention
+from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore
+from tests.lambdas.circuit_breaker.conftest import ALARMS, Clock
 from tests.reliability.conftest import count, record
 
 CALLERS = 100

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
-from circuit.model import Attr
+from circuit_breaker.model import Attr
 from sandbox.scenario import wait_for
 from sandbox.stack import AlarmConfig
 

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from circuit.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, Breaker, CircuitNotFound
-from circuit.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
-from circuit.store import StoreError
+from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, Breaker, CircuitNotFound
+from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
+from circuit_breaker.store import StoreError
 
 CIRCUIT = "orders"
 T0 = "2027-01-15T08:00:00.000+0000"

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from circuit.model import Attr, Circuit
+from circuit_breaker.model import Attr, Circuit
 
 _serializer = None
 _deserializer = None

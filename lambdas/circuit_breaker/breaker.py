@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from circuit.model import (
+from circuit_breaker.model import (
     CLOSED,
     FORCED_CLOSED,
     FORCED_OPEN,
@@ -27,9 +27,9 @@ from circuit.model import (
     Circuit,
     to_number,
 )
-from circuit.settings import Settings
-from circuit.store import CircuitStore, StoreError, Update
-from circuit.telemetry import count, logger
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore, StoreError, Update
+from circuit_breaker.telemetry import count, logger
 
 CALL = "call"
 CALL_AND_RECORD = "call_and_record"

@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-from circuit.breaker import CALL_AND_RECORD, SHORT_CIRCUIT
-from circuit.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
+from circuit_breaker.breaker import CALL_AND_RECORD, SHORT_CIRCUIT
+from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from tests.conftest import load_event
 from tests.lambdas.conftest import circuit_item
 

@@ -6,9 +6,9 @@ from typing import Any
 import boto3
 import pytest
 
-from circuit.breaker import Breaker
-from circuit.settings import AlarmBinding, Settings
-from circuit.store import CircuitStore
+from circuit_breaker.breaker import Breaker
+from circuit_breaker.settings import AlarmBinding, Settings
+from circuit_breaker.store import CircuitStore
 
 TABLE = "circuits"
 ALARMS = {
