@@ -144,7 +144,7 @@ variable "downstream_timeout_seconds" {
 variable "downstream_alarm" {
   description = <<-EOT
     CloudWatch alarm on the downstream function that trips the circuit. metric_name: ErrorRate (the default: metric math
-    100 * Errors / Invocations, 0 below min_invocations; by default >= 20 % in 2 consecutive minutes with at least 20 calls,
+    100 * Errors / Invocations, 0 below min_invocations; by default >= 25 % in 2 consecutive minutes with at least 20 calls,
     which catches partial outages and never fires on a few percent of background errors), Errors, Throttles or Duration
     (with statistic Sum, Average, Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs).
   EOT
@@ -155,7 +155,7 @@ variable "downstream_alarm" {
     period              = optional(number, 60)
     evaluation_periods  = optional(number, 2)
     datapoints_to_alarm = optional(number, 2)
-    threshold           = optional(number, 20)
+    threshold           = optional(number, 25)
     comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "notBreaching")
     min_invocations     = optional(number, 20)

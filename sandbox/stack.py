@@ -70,7 +70,7 @@ class ModuleConfig:
     fallback_payload: Any = None
     downstream_alarm: AlarmConfig = field(
         default_factory=lambda: AlarmConfig(
-            metric_name="ErrorRate", evaluation_periods=2, datapoints_to_alarm=2, threshold=20, min_invocations=20
+            metric_name="ErrorRate", evaluation_periods=2, datapoints_to_alarm=2, threshold=25, min_invocations=20
         )
     )
     healthcheck_alarm: AlarmConfig = field(default_factory=lambda: AlarmConfig(treat_missing_data="ignore"))

@@ -159,8 +159,8 @@ run "healthcheck_and_qualified_arns" {
 
 run "the_default_downstream_alarm_is_an_error_rate" {
   assert {
-    condition     = aws_cloudwatch_metric_alarm.downstream[0].threshold == 20 && aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 2 && aws_cloudwatch_metric_alarm.downstream[0].comparison_operator == "GreaterThanOrEqualToThreshold"
-    error_message = "By default the downstream alarm trips at 20 % errors in two consecutive minutes."
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].threshold == 25 && aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 2 && aws_cloudwatch_metric_alarm.downstream[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    error_message = "By default the downstream alarm trips at 25 % errors in two consecutive minutes."
   }
   assert {
     condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * errors / invocations, 0)"
