@@ -89,5 +89,5 @@ module "payments" {
   downstream_function_arn = aws_lambda_function.downstream["payments"].arn
   fallback_mode           = "payload"
   fallback_payload        = { accepted = false, retry_after_seconds = 30 }
-  downstream_alarm        = { threshold = 25 } # error rate, as by default, with a higher threshold
+  downstream_alarm        = { threshold = 40 } # error rate, as by default, tolerating more errors
 }
