@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -216,47 +216,56 @@ class AlarmEvaluator:
         return changes
 
     def datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
-        """One value (or None) per evaluation period, oldest first, over complete periods only."""
-        if alarm.get("Metrics"):
-            return self._error_rate_datapoints(alarm, now)
-        period = alarm["Period"]
-        statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
-        function = _function_dimension(alarm.get("Dimensions", []))
-        return [statistic(statistic_name, self.metrics.values(function, alarm["MetricName"], start, start + period))
-                for start in _period_starts(now, period, alarm["EvaluationPeriods"])]
-
-    def _error_rate_datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
-        queries = {q["Id"]: q for q in alarm["Metrics"]}
-        expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
-        match = ERROR_RATE.fullmatch(expression.strip())
-        if match is None:
-            raise ValueError(f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
-                             f"expression, not {expression!r}")
-        guard, minimum, numerator, denominator = match.groups()
-        if guard != denominator:
-            raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
-        stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
-        period = stats[denominator]["Period"]
-        values = []
-        for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
-            sums = {}
-            for key, stat in stats.items():
-                function = _function_dimension(stat["Metric"].get("Dimensions", []))
-                sums[key] = statistic(stat["Stat"], self.metrics.values(function, stat["Metric"]["MetricName"],
-                                                                        start, start + period))
-            if sums[denominator] is None:
-                values.append(None)
-            elif sums[denominator] >= float(minimum):
-                values.append(100 * (sums[numerator] or 0) / sums[denominator])
-            else:
-                values.append(0.0)
-        return values
+        return datapoints(alarm, self.metrics, now)
 
     @contextmanager
     def running(self, interval: float) -> Iterator[AlarmEvaluator]:
         """Evaluate every `interval` seconds in a background thread."""
         with _every(interval, self.evaluate, "alarm-evaluator"):
             yield self
+
+
+class MetricSource(Protocol):
+    def values(self, function: str, metric: str, start: float, end: float) -> list[float]: ...
+
+
+def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
+    """One value (or None) per evaluation period, oldest first, over complete periods only."""
+    if alarm.get("Metrics"):
+        return _error_rate_datapoints(alarm, metrics, now)
+    period = alarm["Period"]
+    statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
+    function = _function_dimension(alarm.get("Dimensions", []))
+    return [statistic(statistic_name, metrics.values(function, alarm["MetricName"], start, start + period))
+            for start in _period_starts(now, period, alarm["EvaluationPeriods"])]
+
+
+def _error_rate_datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
+    match = ERROR_RATE.fullmatch(expression.strip())
+    if match is None:
+        raise ValueError(f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
+                         f"expression, not {expression!r}")
+    guard, minimum, numerator, denominator = match.groups()
+    if guard != denominator:
+        raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
+    stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
+    period = stats[denominator]["Period"]
+    values = []
+    for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
+        sums = {}
+        for key, stat in stats.items():
+            function = _function_dimension(stat["Metric"].get("Dimensions", []))
+            sums[key] = statistic(stat["Stat"], metrics.values(function, stat["Metric"]["MetricName"],
+                                                               start, start + period))
+        if sums[denominator] is None:
+            values.append(None)
+        elif sums[denominator] >= float(minimum):
+            values.append(100 * (sums[numerator] or 0) / sums[denominator])
+        else:
+            values.append(0.0)
+    return values
 
 
 def _period_starts(now: float, period: float, count: int) -> list[float]:

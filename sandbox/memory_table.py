@@ -11,18 +11,18 @@ this table and moto's, and requires identical items after every step.
 
 Comparisons follow DynamoDB: values of different types (or a missing attribute) are never
 equal, ordered or unequal-ordered; `<>` holds for them. Numbers compare as decimals.
-Every request is counted by kind (eventually consistent read, strongly consistent read,
-write), for the simulator's cost figures; a write whose condition fails is still a write.
+Every request is counted (eventually consistent reads, strongly consistent reads, writes),
+for the simulator's cost figures; a write whose condition fails is still a write.
 
 Stored items are snapshots: a write stores a new dict and never changes one already handed
-out, so a read returns the stored snapshot itself (no copy), and the simulator may keep it.
-Callers must not change what they are given (CircuitStore and the state machine never do).
+out, so a read returns the stored snapshot itself (no copy): whoever reads may tell "nothing
+changed" by identity. Callers must not change what they are given (CircuitStore and the
+state machine never do).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
@@ -44,14 +44,17 @@ class MemoryTable:
         self.table_name = table_name
         self.key = key
         self.items: dict[str, Item] = {}
-        self.requests: Counter = Counter()
+        self.eventual_reads = self.strong_reads = self.writes = 0
         self.listeners: list[Callable[[Item | None, Item], None]] = []  # called with (old, new) on every change
 
     # ------------------------------------------------------------------ the client API CircuitStore uses
 
     def get_item(self, *, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803 - boto3's names
         self._check_table(TableName)
-        self.requests["strong reads" if ConsistentRead else "eventual reads"] += 1
+        if ConsistentRead:
+            self.strong_reads += 1
+        else:
+            self.eventual_reads += 1
         item = self.items.get(self._key(Key))
         return {} if item is None else {"Item": item}
 
@@ -60,7 +63,7 @@ class MemoryTable:
                     ExpressionAttributeValues: dict[str, dict] | None = None,
                     ConditionExpression: str | None = None, ReturnValues: str = "NONE") -> dict:
         self._check_table(TableName)
-        self.requests["writes"] += 1
+        self.writes += 1
         names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
         key = self._key(Key)
         old = self.items.get(key)
@@ -96,9 +99,10 @@ class MemoryTable:
                                          "Message": f"Requested resource not found: {name}"}}, "GetItem")
 
     def _key(self, key: dict) -> str:
-        if set(key) != {self.key} or set(key[self.key]) != {"S"}:
+        value = key.get(self.key)
+        if len(key) != 1 or not isinstance(value, dict) or len(value) != 1 or "S" not in value:
             raise ValueError(f"the key must be {{{self.key!r}: {{'S': ...}}}}, got {key!r}")
-        return key[self.key]["S"]
+        return value["S"]
 
 
 def _add(current: dict | None, operand: dict, name: str) -> dict:
