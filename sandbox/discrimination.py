@@ -43,23 +43,24 @@ def scripted_steps(seed: int, calls: int) -> list[tuple]:
     """Calls with bursts of failures, open durations ended by hand, a downstream alarm, an override.
 
     Steps: ("call", fails), ("end_open_duration",), ("alarm", state), ("force_open",), ("release",).
+    The alarm's first OK (a new alarm's first evaluation) comes first; an operator holds the circuit
+    open at half the calls, and the downstream alarm goes to ALARM and back at three quarters.
     """
     rng = random.Random(seed)
-    steps: list[tuple] = [("alarm", "OK")]  # a new alarm's first evaluation: INSUFFICIENT_DATA -> OK
-    made = 0
+    steps: list[tuple] = [("alarm", "OK")]
+    made, milestones = 0, [(calls // 2, [("force_open",), ("call", False), ("release",), ("end_open_duration",)]),
+                           (3 * calls // 4, [("alarm", "ALARM"), ("call", False), ("alarm", "OK"),
+                                             ("end_open_duration",)])]
     while made < calls:
         for _ in range(rng.randint(2, 10)):
             steps.append(("call", rng.random() < 0.15))
         for _ in range(rng.randint(1, 7)):
             steps.append(("call", True))
         made = sum(step[0] == "call" for step in steps)
-        roll = rng.random()
-        if roll < 0.45:
+        if rng.random() < 0.5:
             steps.append(("end_open_duration",))
-        elif roll < 0.5:
-            steps.append(("alarm", rng.choice(["ALARM", "OK"])))
-        elif roll < 0.55:
-            steps += [("force_open",), ("call", False), ("release",), ("end_open_duration",)]
+        while milestones and made >= milestones[0][0]:
+            steps += milestones.pop(0)[1]
     return steps
 
 

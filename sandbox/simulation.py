@@ -80,7 +80,6 @@ class Path:
     strong_reads: int = 0
     writes: int = 0
     invocations: Counter = field(default_factory=Counter)  # by function key
-    seconds: float = 0.0  # execution time
     billed_100ms: int = 0  # EXPRESS bills each execution's duration in 100 ms steps
 
     def add(self, call: Call) -> None:
@@ -95,16 +94,7 @@ class Path:
             invocations["record_outcome"] += call.records
         if call.reached_downstream:
             invocations["downstream"] += 1
-        seconds = call.at - call.started
-        self.seconds += seconds
-        self.billed_100ms += billed_steps(seconds)
-
-    def per_call(self) -> dict[str, float]:
-        calls = max(1, self.calls)
-        return {"eventual reads": self.eventual_reads / calls, "strong reads": self.strong_reads / calls,
-                "writes": self.writes / calls, "invocations": sum(self.invocations.values()) / calls,
-                **{f"{key} invocations": count / calls for key, count in sorted(self.invocations.items())},
-                "seconds": self.seconds / calls, "billed 100 ms": self.billed_100ms / calls}
+        self.billed_100ms += billed_steps(call.at - call.started)
 
 
 @dataclass(slots=True)
@@ -123,10 +113,6 @@ class Call:
     writes: int = 0
     checks: int = 0
     records: int = 0
-
-    @property
-    def ended(self) -> float | None:
-        return self.at if self.finished is not None else None
 
     @property
     def short_circuited(self) -> bool:
