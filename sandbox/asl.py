@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 _MISSING = object()
 Template = Callable[[Any, dict], Any]  # (state data, context object) -> value
@@ -39,8 +39,7 @@ class PathMissing(Exception):
     """A reference path selected nothing: Step Functions fails the execution with States.Runtime."""
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     """A Task state to perform: its resource and its effective parameters."""
 
     state: str

@@ -42,7 +42,8 @@ def simulation() -> dict:
 
 def report(**changes) -> dict:
     base = {
-        "date": "2026-11-26", "machine": "test", "time_scale": 20, "seconds": 1, "simulation": simulation(),
+        "date": "2026-11-26", "machine": "test", "time_scale": 20, "seconds": 1, "simulation seconds": 0.5,
+        "simulation": simulation(),
         "paths": {"this module": {"healthy": {"reads": 1, "writes": 0, "invocations": 1, "states": 3}}},
         "outage": {f"this module @ {rate}/s": {"downstream calls after outage began": 6, "calls before OPEN": 5,
                                                 "seconds to OPEN": 0.5, "achieved rate": rate} for rate in (1, 10)},
@@ -69,7 +70,7 @@ def test_missed_targets_read_missed_with_the_mechanism():
     lines = bench.verdicts(bad)
     missed = [line for line in lines if line.startswith("MISSED")]
     assert len(missed) == 4, lines
-    assert "10/s 5 %: 1 in 10 min" in missed[0]
+    assert "10/s 5 %: 1 in 0.2 h" in missed[0]
     assert "1000/s: 140 vs 95" in missed[1]
     assert "after the alarm's first OK notification: 2 invocation(s)" in missed[2]
     why = bench.why_missed(bad)
