@@ -247,6 +247,8 @@ def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
 
 def _reference(path: str) -> Callable[[Any, dict], Any]:
     context, keys = _steps(path)
+    if not keys:
+        return (lambda data, context_object: context_object) if context else (lambda data, context_object: data)
 
     def select(data: Any, context_object: dict) -> Any:
         value = _lookup(context_object if context else data, keys)
