@@ -317,8 +317,9 @@ def simulate(workers: int = SIMULATION_WORKERS) -> dict[str, Any]:
     found: dict[str, Any] = {"assumptions": assumptions(config), "replay": discrimination.replay(),
                              "paths": discrimination.paths()}
     # Each run is independent and seeded; the longest first, over two processes (the machine has two cores).
-    cells = [(rate, background, max(CELL_MINUTES, CELL_CALLS / rate / 60), seed) for seed, (rate, background) in enumerate(
-        sorted(((r, b) for r in SIMULATED_RATES for b in BACKGROUND_ERRORS), key=lambda cell: -cell[0]))]
+    grid = sorted(((r, b) for r in SIMULATED_RATES for b in BACKGROUND_ERRORS), key=lambda cell: -cell[0])
+    cells = [(rate, background, max(CELL_MINUTES, CELL_CALLS / rate / 60), seed)
+             for seed, (rate, background) in enumerate(grid)]
     outages = [(rate, failure_rate, 1000 + run) for rate in OUTAGE_RATES for failure_rate in OUTAGES.values()
                for run in range(OUTAGE_RUNS)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -494,23 +495,27 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
               f"{_percent(discrimination.LEAD_IN_BACKGROUND)} background errors, then from one moment on every call "
               f"(total) or half or a quarter of them fail. {OUTAGE_RUNS} runs per row, each starting at a random "
               "point of the alarm period. Failed calls: downstream calls that failed from the outage's start until "
-              "the circuit opened (the calls in flight at the trip included). In flight: executions started and not "
-              "finished when the circuit opened. From then on every new caller is short-circuited "
+              "the circuit opened (the calls in flight at the trip included); of those admitted before the first "
+              "failure was counted only that first one counts. In flight: executions started and not finished when "
+              "the circuit opened. From then on every new caller is short-circuited "
               "(calls admitted after the trip that reached the downstream anyway: "
               f"{sum(o.get('calls after the trip not short-circuited', 0) for o in sim['outages'])}).", "",
-              "| calls/s | outage | failed calls (median, max) | in flight at the trip (median) | "
-              "seconds until OPEN (median, max) | tripped by |", "|---:|---|---:|---:|---:|---|"]
+              "| calls/s | outage | failed calls (median, max) | of which admitted before the first failure was "
+              "counted (median) | in flight at the trip (median) | seconds until OPEN (median, max) | tripped by |",
+              "|---:|---|---:|---:|---:|---:|---|"]
     for rate in OUTAGE_RATES:
         for label, failure_rate in OUTAGES.items():
             runs = [o for o in sim["outages"] if o["rate"] == rate and o["failure rate"] == failure_rate]
             tripped = [o for o in runs if o["tripped"]]
             if not tripped:
-                lines.append(f"| {rate} | {label} | — | — | no trip within the run | — |")
+                lines.append(f"| {rate} | {label} | — | — | — | no trip within the run | — |")
                 continue
             failed = [o["failed calls"] for o in tripped]
             seconds = [o["seconds to OPEN"] for o in tripped]
             origins = Counter(o["tripped by"] for o in tripped)
-            lines.append(f"| {rate} | {label} | {statistics.median(failed):g}, {max(failed)} | "
+            first_wave = statistics.median(o["failed calls admitted before the first failure was counted"]
+                                           for o in tripped)
+            lines.append(f"| {rate} | {label} | {statistics.median(failed):g}, {max(failed)} | {first_wave:g} | "
                          f"{statistics.median(o['calls in flight at the trip'] for o in tripped):g} | "
                          f"{statistics.median(seconds):.2f}, {max(seconds):.2f} | "
                          f"{', '.join(f'{k} {v}' for k, v in origins.items())}"
@@ -548,7 +553,8 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = ["# Benchmarks", "", f"Measured {report['date']} on {report['machine']}, by `make bench`. Took "
-             f"{report['seconds']} s, of which the simulator {report['simulation seconds']} s. Sandbox sections: moto on loopback, handlers in worker processes; CloudWatch "
+             f"{report['seconds']} s, of which the simulator {report['simulation seconds']} s. Sandbox sections: moto "
+             "on loopback, handlers in worker processes; CloudWatch "
              f"periods and the healthcheck schedule run {report['time_scale']}× faster than on AWS (60 s → {PERIOD} "
              "s), and figures that depend on them are scaled back and marked AWS-equivalent. Simulator sections: "
              "AWS time.", ""]
@@ -612,7 +618,8 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
     found.append((all(cell["trips"] == 0 for cell in quiet),
                   "0 false trips at ≤ 5 % background errors at " + ", ".join(
                       sorted({f"{cell['rate']:g}" for cell in quiet}, key=float)) + " calls/s: " + "; ".join(
-                      f"{cell['rate']:g}/s {_percent(cell['background'])}: {cell['trips']} in {cell['minutes'] / 60:.1f} h"
+                      f"{cell['rate']:g}/s {_percent(cell['background'])}: {cell['trips']} in "
+                      f"{cell['minutes'] / 60:.1f} h"
                       for cell in quiet) + ".",
                   "Trips at low background error rates: see the trips' origin (in band or alarm) in the table."))
 
@@ -625,12 +632,14 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
         if cell["in-band trips"] / hours <= cell["reference trips per hour"]:
             reasons.append(f"{where}: the alarm's {cell['alarm trips']} trips make the difference (in band alone: "
                            f"{cell['in-band trips'] / hours:.2f} per hour): the error-rate alarm's default threshold, "
-                           "≥ 20 % in 2 of 2 minutes, is a 20 % background itself, so a minute's rate reaches it about "
-                           "half the time and the alarm enters ALARM every few minutes, each time tripping the circuit.")
+                           "≥ 20 % in 2 of 2 minutes, is a 20 % background itself, so a minute's rate reaches it "
+                           "about half the time and the alarm enters ALARM every few minutes, each time tripping the "
+                           "circuit.")
         else:
             reasons.append(f"{where}: in-band trips {cell['in-band trips']}, the reference's "
                            f"{cell['reference trips']}. Counts this small are within chance of each other, and the "
-                           "module's count can also restart past unrecorded successes (see the discrimination section).")
+                           "module's count can also restart past unrecorded successes (see the discrimination "
+                           "section).")
     found.append((not over, "At 10 % and 20 % no more trips than the strictly consecutive reference: " + "; ".join(
         f"{cell['rate']:g}/s {_percent(cell['background'])}: {cell['trips per hour']:g} vs "
         f"{cell['reference trips per hour']:g} per hour" for cell in noisy) + ".", " ".join(reasons)))

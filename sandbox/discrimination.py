@@ -263,7 +263,8 @@ def _totals(path: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- outages
 
 
-def outage(rate: float, failure_rate: float, seed: int, lead_in: float = 10.0, limit: float = 600.0) -> dict[str, Any]:
+def outage(rate: float, failure_rate: float, seed: int, lead_in: float = 10.0, limit: float = 600.0,
+           background: float = LEAD_IN_BACKGROUND) -> dict[str, Any]:
     """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took."""
     config = module_config(CIRCUIT)
     rng = random.Random(seed)
@@ -277,7 +278,7 @@ def outage(rate: float, failure_rate: float, seed: int, lead_in: float = 10.0, l
             trips = sim.trips(since=began)
             return bool(trips) and sim.now >= trips[0].at + 1
 
-        sim.traffic(rate, lead_in + limit, LEAD_IN_BACKGROUND, Outage(lead_in, failure_rate), until=settled)
+        sim.traffic(rate, lead_in + limit, background, Outage(lead_in, failure_rate), until=settled)
     trips = sim.trips(since=began)
     during = [call for call in sim.calls if call.started >= began]
     found: dict[str, Any] = {"rate": rate, "failure rate": failure_rate, "tripped": bool(trips)}
@@ -285,11 +286,14 @@ def outage(rate: float, failure_rate: float, seed: int, lead_in: float = 10.0, l
         found["failed calls"] = sum(call.failed_downstream for call in during)
         return found
     opened = trips[0].at
+    counted = next((at for at in sim.count_starts if at >= began), opened)
     found.update({
         "seconds to OPEN": round(opened - began, 3),
         "tripped by": trips[0].origin,
         "failed calls": sum(call.failed_downstream for call in during),
         "calls in flight at the trip": sum(call.started <= opened < call.at for call in sim.calls),
+        "failed calls admitted before the first failure was counted": sum(
+            call.failed_downstream for call in during if call.started < counted),
         "calls after the trip not short-circuited": sum(not call.short_circuited for call in during
                                                        if call.started > opened),
     })

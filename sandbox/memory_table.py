@@ -49,7 +49,7 @@ class MemoryTable:
 
     # ------------------------------------------------------------------ the client API CircuitStore uses
 
-    def get_item(self, *, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803 - boto3's names
+    def get_item(self, *, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803
         self._check_table(TableName)
         if ConsistentRead:
             self.strong_reads += 1

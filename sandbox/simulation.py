@@ -220,6 +220,7 @@ class Simulation:
                                clock=lambda: self.now, jitter=self.random.random)
         self.parse = _outcome_parser()
         self.transitions: list[Transition] = []
+        self.count_starts: list[float] = []  # when a failure count went from 0 to 1
         self.paths: dict[tuple[str, ...], Path] = defaultdict(Path)
         self.alarm_handler = Path()  # what applying alarm notifications cost (not per call)
         self.notifications: list[tuple[float, str]] = []
@@ -384,7 +385,10 @@ class Simulation:
         before = old.get("state", {}).get("S") if old else None
         after = new.get("state", {}).get("S")
         if after is not None and after != before:
-            self.transitions.append(Transition(self.now, before, after, self._origin, new.get("reason", {}).get("S", "")))
+            reason = new.get("reason", {}).get("S", "")
+            self.transitions.append(Transition(self.now, before, after, self._origin, reason))
+        if _count(new) and not _count(old):
+            self.count_starts.append(self.now)
 
     # ------------------------------------------------------------------ the downstream alarm
 
@@ -445,6 +449,10 @@ class Simulation:
         """CLOSED (or no record) -> OPEN: a trip. HALF_OPEN -> OPEN is a reopen, not counted."""
         return [t for t in self.transitions if t.to_state == "OPEN" and t.from_state in (None, "CLOSED")
                 and t.at >= since]
+
+
+def _count(item: dict | None) -> int:
+    return int(item["failure_count"]["N"]) if item and "failure_count" in item else 0
 
 
 @dataclass

@@ -27,12 +27,15 @@ def test_the_simulator_takes_the_sandbox_route_and_leaves_the_same_circuit_on_ev
     assert replay["trips"] >= 2
 
 
-def test_a_total_outage_trips_in_band_with_failures_bounded_by_the_threshold_and_the_calls_in_flight():
+def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_first_or_had_in_flight():
+    """Every failure is one of the failure_threshold counted, one admitted before the count started, or in flight."""
     threshold = module_config("sim").failure_threshold
     for seed in range(3):
-        run = discrimination.outage(rate=10, failure_rate=1.0, seed=seed)
+        run = discrimination.outage(rate=10, failure_rate=1.0, seed=seed, background=0.0)
         assert run["tripped"] and run["tripped by"] == "in-band"
-        assert threshold <= run["failed calls"] <= threshold + run["calls in flight at the trip"]
+        first_wave = run["failed calls admitted before the first failure was counted"]
+        assert first_wave >= 1  # the failure that started the count
+        assert threshold <= run["failed calls"] <= threshold + run["calls in flight at the trip"] + first_wave - 1
         assert run["calls after the trip not short-circuited"] == 0
 
 
