@@ -1,18 +1,25 @@
-"""`circuit-bench`: cost per call, time to trip and to recover, cold start, beside the seed's design.
+"""`circuit-bench`: cost per call, discrimination, time to trip and to recover, cold start.
 
-Everything runs in the sandbox (moto on loopback, handlers in worker processes). DynamoDB
-reads and writes are counted at the emulator (sandbox.emulator.OPERATIONS), Lambda
-invocations by the runner, states from execution histories. CloudWatch periods and the
-healthcheck schedule run TIME_SCALE times faster than on AWS; rows that depend on them give
-AWS-equivalent seconds (sandbox seconds × TIME_SCALE) and say so.
+Two sources of figures:
+- the sandbox (moto on loopback, handlers in worker processes): DynamoDB reads and writes
+  counted at the emulator (sandbox.emulator.OPERATIONS), Lambda invocations by the runner,
+  states from execution histories. CloudWatch periods and the healthcheck schedule run
+  TIME_SCALE times faster than on AWS; rows that depend on them give AWS-equivalent seconds
+  (sandbox seconds × TIME_SCALE) and say so;
+- the simulator (sandbox.simulation, sandbox.discrimination): the real circuit code and the
+  rendered definition on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
+  first checked against the real definition in moto, call by call, and the comparison printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import io
 import json
+import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -20,14 +27,17 @@ import subprocess
 import sys
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from . import costs, discrimination, simulation
 from .emulator import OPERATIONS
 from .runner import FunctionSpec
 from .scenario import Emulator, Traffic, emulator, wait_for
 from .stack import EXAMPLE_FUNCTIONS, LAMBDAS, MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, Stack
+from .variables import default, module_config
 
 ROOT = LAMBDAS.parent
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck become 3 s
@@ -36,25 +46,45 @@ NO_ALARM = AlarmConfig(enabled=False)
 RATES = (1, 10, 100)
 _names = iter(range(1_000_000))
 
+# The simulator's figures: background errors per rate, and outages (failure rate from their start).
+SIMULATED_RATES = (10, 100, 1000)
+BACKGROUND_ERRORS = (0.01, 0.05, 0.10, 0.20)
+CELL_MINUTES = 10  # at least, and at least CELL_CALLS calls: trips are rare, and 10 minutes at 10/s are 6,000 calls
+CELL_CALLS = 200_000
+OUTAGE_RATES = (1, 10, 100, 1000)
+OUTAGES = {"total": 1.0, "50 %": 0.5, "25 %": 0.25}
+OUTAGE_RUNS = 5
+SIMULATION_WORKERS = 2
+
 
 def seed_design(**overrides) -> ModuleConfig:
     """The original article's design: alarm-only trip (Errors Sum > 1, 3 of 3 periods), healthcheck-only close."""
-    values = dict(name=f"seed{next(_names)}", failure_threshold=1_000_000,
-                  open_duration_seconds=86_400, max_open_duration_seconds=86_400,
-                  downstream_alarm=AlarmConfig(period=PERIOD, evaluation_periods=3, datapoints_to_alarm=3,
-                                               threshold=1, comparison_operator="GreaterThanThreshold"),
-                  healthcheck_alarm=AlarmConfig(period=PERIOD),
-                  healthcheck_schedule_expression=f"rate({PERIOD} seconds)")
+    values = dict(
+        name=f"seed{next(_names)}",
+        failure_threshold=1_000_000,
+        open_duration_seconds=86_400,
+        max_open_duration_seconds=86_400,
+        downstream_alarm=AlarmConfig(
+            period=PERIOD,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            threshold=1,
+            comparison_operator="GreaterThanThreshold",
+        ),
+        healthcheck_alarm=AlarmConfig(period=PERIOD),
+        healthcheck_schedule_expression=f"rate({PERIOD} seconds)",
+    )
     return ModuleConfig(**(values | overrides))
 
 
 def module_design(**overrides) -> ModuleConfig:
     """This module's defaults, with the CloudWatch periods and the schedule on the sandbox's time scale."""
-    values = dict(name=f"mod{next(_names)}",
-                  downstream_alarm=AlarmConfig(period=PERIOD, evaluation_periods=3, datapoints_to_alarm=3,
-                                               comparison_operator="GreaterThanThreshold"),
-                  healthcheck_alarm=AlarmConfig(period=PERIOD, treat_missing_data="ignore"),
-                  healthcheck_schedule_expression=f"rate({PERIOD} seconds)")
+    values = dict(
+        name=f"mod{next(_names)}",
+        downstream_alarm=dataclasses.replace(ModuleConfig().downstream_alarm, period=PERIOD),
+        healthcheck_alarm=AlarmConfig(period=PERIOD, treat_missing_data="ignore"),
+        healthcheck_schedule_expression=f"rate({PERIOD} seconds)",
+    )
     return ModuleConfig(**(values | overrides))
 
 
@@ -64,8 +94,12 @@ def module_design(**overrides) -> ModuleConfig:
 class Meter:
     """DynamoDB operations and Lambda invocations of one stack between two points."""
 
-    def __init__(self, emu: Emulator, stack: Stack, functions: tuple[str, ...] = ("check_circuit", "record_outcome",
-                                                                                   "downstream", "fallback")) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        stack: Stack,
+        functions: tuple[str, ...] = ("check_circuit", "record_outcome", "downstream", "fallback"),
+    ) -> None:
         self.emu, self.stack = emu, stack
         self.names = {stack.config.function_name(key) for key in functions}
 
@@ -89,52 +123,42 @@ def per_call(emu: Emulator, stack: Stack, calls: int, before_each=None, payload=
         for index in range(3):
             totals[index] += end[index] - start[index]
         totals[3] += len(result["states"])
-    return {key: round(value / calls, 2) for key, value in zip(("reads", "writes", "invocations", "states"), totals)}
+    keys = ("reads", "writes", "invocations", "states")
+    return {key: round(value / calls, 2) for key, value in zip(keys, totals, strict=True)}
 
 
 # ---------------------------------------------------------------------------- measurements
 
 
-def paths(emu: Emulator, design, label: str) -> dict[str, dict[str, float]]:
-    """Per path, with the state read on every call (no cache): what one call costs."""
+def paths(emu: Emulator) -> dict[str, dict[str, float]]:
+    """Per path, measured in the sandbox: what one call of this module costs."""
     found = {}
-    healthy = emu.provision(design(failure_threshold=1_000_000, downstream_alarm=NO_ALARM,
-                                   healthcheck_alarm=NO_ALARM))
+    healthy = emu.provision(
+        module_design(failure_threshold=1_000_000, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+    )
     found["healthy"] = per_call(emu, healthy, 10)
-    if label == "this module":  # the seed counts nothing in band: its failing call is its healthy path, failing
-        healthy.set_health(False)
-        found["failing (not yet tripped)"] = per_call(emu, healthy, 10)
+    healthy.set_health(False)
+    found["failing (not yet tripped)"] = per_call(emu, healthy, 10)
     healthy.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:00.000+0000")  # OPEN until it is OK
     found["short-circuited"] = per_call(emu, healthy, 10)
-    if label == "this module":
-        probing = emu.provision(design(failure_threshold=1, open_duration_seconds=1,
-                                       max_open_duration_seconds=1, downstream_alarm=NO_ALARM,
-                                       healthcheck_alarm=NO_ALARM))
+    probing = emu.provision(
+        module_design(
+            failure_threshold=1,
+            open_duration_seconds=1,
+            max_open_duration_seconds=1,
+            downstream_alarm=NO_ALARM,
+            healthcheck_alarm=NO_ALARM,
+        )
+    )
 
-        def trip_and_wait() -> None:
-            probing.set_health(False)
-            probing.call()
-            probing.set_health(True)
-            time.sleep(1.05)
+    def trip_and_wait() -> None:
+        probing.set_health(False)
+        probing.call()
+        probing.set_health(True)
+        time.sleep(1.05)
 
-        found["probe (succeeds)"] = per_call(emu, probing, 5, before_each=trip_and_wait)
+    found["probe (succeeds)"] = per_call(emu, probing, 5, before_each=trip_and_wait)
     return found
-
-
-def steady_state(emu: Emulator, seconds: float = 8, rate: float = 10) -> dict[str, float]:
-    """Healthy traffic with the default state cache: reads per environment per cache period."""
-    stack = emu.provision(module_design(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM))
-    meter = Meter(emu, stack)
-    start = meter.snapshot()
-    with Traffic(stack, rate) as traffic:
-        time.sleep(seconds)
-    time.sleep(0.5)
-    reads, writes, _ = (b - a for a, b in zip(start, meter.snapshot()))
-    environments = emu.runner.environment_count(stack.config.function_name("check_circuit"))
-    periods = seconds / stack.config.state_cache_seconds
-    return {"calls": traffic.started, "reads": reads, "writes": writes, "check environments": environments,
-            "reads per environment per cache period": round(reads / environments / periods, 2),
-            "reads per call": round(reads / max(1, traffic.started), 3)}
 
 
 def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: float) -> dict[str, Any]:
@@ -150,10 +174,13 @@ def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: floa
         calls = traffic.started - started_before
     time.sleep(0.5)
     after = [i for i in list(emu.runner.invocations) if i.function == downstream and i.started_at >= began]
-    return {"downstream calls after outage began": len(after),
-            "calls before OPEN": len([i for i in after if i.started_at <= opened_at]),
-            "seconds to OPEN": round(opened_at - began, 2) if opened else None, "calls": calls,
-            "achieved rate": round(calls / (time.time() - began - 0.5), 1)}
+    return {
+        "downstream calls after outage began": len(after),
+        "calls before OPEN": len([i for i in after if i.started_at <= opened_at]),
+        "seconds to OPEN": round(opened_at - began, 2) if opened else None,
+        "calls": calls,
+        "achieved rate": round(calls / (time.time() - began - 0.5), 1),
+    }
 
 
 def powertools_function(emu: Emulator, environments: int) -> tuple[str, str]:
@@ -162,16 +189,30 @@ def powertools_function(emu: Emulator, environments: int) -> tuple[str, str]:
 
     name = f"pt{next(_names)}"
     table = f"{name}-circuits"
-    boto3.client("dynamodb").create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     health = f"/{name}/dependency-health"
     boto3.client("ssm").put_parameter(Name=health, Value="healthy", Type="String", Overwrite=True)
-    environment = {"TABLE_NAME": table, "CIRCUIT_NAME": name, "EXAMPLE_FUNCTIONS": str(EXAMPLE_FUNCTIONS),
-                   "HEALTH_PARAMETER": health, "HEALTH_CACHE_SECONDS": "0", "FAILURE_THRESHOLD": "5",
-                   "RECOVERY_TIMEOUT": "30"}
-    spec = FunctionSpec(f"{name}-downstream", "powertools_downstream.lambda_handler", ROOT / "sandbox" / "peer",
-                        environment, spread=True)
+    environment = {
+        "TABLE_NAME": table,
+        "CIRCUIT_NAME": name,
+        "EXAMPLE_FUNCTIONS": str(EXAMPLE_FUNCTIONS),
+        "HEALTH_PARAMETER": health,
+        "HEALTH_CACHE_SECONDS": "0",
+        "FAILURE_THRESHOLD": "5",
+        "RECOVERY_TIMEOUT": "30",
+    }
+    spec = FunctionSpec(
+        f"{name}-downstream",
+        "powertools_downstream.lambda_handler",
+        ROOT / "sandbox" / "peer",
+        environment,
+        spread=True,
+    )
     emu.runner.register(spec)
     emu.runner.warm(spec.name, environments)
     return spec.name, health
@@ -199,15 +240,22 @@ def outage_powertools(emu: Emulator, environments: int, rate: float, window: flo
     pool.shutdown(wait=True)
     failed = [at for at, result in results if result.error_type]
     short = [at for at, result in results if not result.error_type and result.response().get("short_circuited")]
-    return {"downstream calls after outage began": len(failed), "calls": calls,
-            "seconds to first short-circuit": round(min(short) - began, 2) if short else None,
-            "achieved rate": round(calls / window, 1)}
+    return {
+        "downstream calls after outage began": len(failed),
+        "calls": calls,
+        "seconds to first short-circuit": round(min(short) - began, 2) if short else None,
+        "achieved rate": round(calls / window, 1),
+    }
 
 
 def healthcheck_recovery(emu: Emulator, design, in_band_trip: bool) -> float | None:
     """Sandbox seconds from the dependency's recovery to CLOSED, when only the healthcheck alarm can tell."""
-    stack = emu.provision(design(failure_threshold=1 if in_band_trip else 1_000_000, downstream_alarm=NO_ALARM,
-                                 ))
+    stack = emu.provision(
+        design(
+            failure_threshold=1 if in_band_trip else 1_000_000,
+            downstream_alarm=NO_ALARM,
+        )
+    )
     stack.set_health(False)
     if in_band_trip:
         stack.call()
@@ -240,11 +288,18 @@ def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
     for label, _, _ in designs:
         measured = [seconds for name, seconds in results if name == label and seconds is not None]
         found[f"{label}: healthcheck recovery → CLOSED (AWS-equivalent s, median of {samples})"] = (
-            round(statistics.median(measured) * TIME_SCALE) if measured else "never")
+            round(statistics.median(measured) * TIME_SCALE) if measured else "never"
+        )
     # Without any healthcheck signal: the downstream alone recovers.
     open_duration = 3
-    stack = emu.provision(module_design(failure_threshold=1, open_duration_seconds=open_duration,
-                                        downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM))
+    stack = emu.provision(
+        module_design(
+            failure_threshold=1,
+            open_duration_seconds=open_duration,
+            downstream_alarm=NO_ALARM,
+            healthcheck_alarm=NO_ALARM,
+        )
+    )
     stack.set_health(False)
     stack.call()
     stack.set_health(True)
@@ -252,14 +307,22 @@ def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
     with Traffic(stack, 10):
         closed = wait_for(lambda: stack.item().get("state") == "CLOSED", open_duration + 5, step=0.05)
     found[f"this module: downstream recovery, no healthcheck → CLOSED (s, open_duration_seconds = {open_duration})"] = (
-        round(time.time() - recovered, 2) if closed else "never")
+        round(time.time() - recovered, 2) if closed else "never"
+    )
     found["seed design: downstream recovery, no healthcheck → CLOSED"] = "never (closes only on a healthcheck OK)"
     return found
 
 
 def probes(emu: Emulator, callers: int = 100) -> int:
-    stack = emu.provision(module_design(failure_threshold=1, open_duration_seconds=1,
-                                        downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM, example_slow_seconds=5))
+    stack = emu.provision(
+        module_design(
+            failure_threshold=1,
+            open_duration_seconds=1,
+            downstream_alarm=NO_ALARM,
+            healthcheck_alarm=NO_ALARM,
+            example_slow_seconds=5,
+        )
+    )
     stack.set_health(False)
     stack.call()
     stack.set_health("slow")
@@ -275,13 +338,27 @@ def probes(emu: Emulator, callers: int = 100) -> int:
 
 def cold_start(runs: int = 7) -> dict[str, Any]:
     """Import time of each handler over a bare `import boto3`, in fresh interpreters (median of `runs`)."""
-    environment = {**os.environ, **ModuleConfig(name="bench").lambda_environment(), "PYTHONPATH": str(LAMBDAS),
-                   "AWS_DEFAULT_REGION": "us-east-1"}
+    environment = {
+        **os.environ,
+        **ModuleConfig(name="bench").lambda_environment(),
+        "PYTHONPATH": str(LAMBDAS),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 
     def median(module: str) -> float:
-        samples = [float(subprocess.run([sys.executable, "-c", code.format(module)], env=environment, check=True,
-                                        capture_output=True, text=True).stdout) for _ in range(runs)]
+        samples = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code.format(module)],
+                    env=environment,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            for _ in range(runs)
+        ]
         return statistics.median(samples)
 
     boto3_seconds = median("boto3")
@@ -307,30 +384,150 @@ def package_sizes() -> dict[str, int]:
     return sizes
 
 
+# ---------------------------------------------------------------------------- simulator
+
+
+def simulate(workers: int = SIMULATION_WORKERS) -> dict[str, Any]:
+    """The simulator's figures: its check against the sandbox, per-path costs, background errors, outages."""
+    config = module_config(discrimination.CIRCUIT)
+    found: dict[str, Any] = {
+        "assumptions": assumptions(config),
+        "replay": discrimination.replay(),
+        "paths": discrimination.paths(),
+    }
+    # Each run is independent and seeded; the longest first, over two processes (the machine has two cores).
+    grid = sorted(((r, b) for r in SIMULATED_RATES for b in BACKGROUND_ERRORS), key=lambda cell: -cell[0])
+    cells = [
+        (rate, background, max(CELL_MINUTES, CELL_CALLS / rate / 60), seed)
+        for seed, (rate, background) in enumerate(grid)
+    ]
+    outages = [
+        (rate, failure_rate, 1000 + run)
+        for rate in OUTAGE_RATES
+        for failure_rate in OUTAGES.values()
+        for run in range(OUTAGE_RUNS)
+    ]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        cell_results = [pool.submit(discrimination.cell, *arguments) for arguments in cells]
+        outage_results = [pool.submit(discrimination.outage, *arguments) for arguments in outages]
+        found["cells"] = sorted(
+            (future.result() for future in cell_results), key=lambda cell: (cell["rate"], cell["background"])
+        )
+        found["outages"] = [future.result() for future in outage_results]
+    memory = default("lambda_memory_size")
+    function_seconds = found["assumptions"]["latency"]["function"]
+    for cell in found["cells"]:
+        ops = blended(cell["path totals"])
+        cell["cost per million calls"] = {
+            machine: round(costs.per_million(ops, machine, memory, function_seconds), 2)
+            for machine in ("EXPRESS", "STANDARD")
+        }
+    found["costs"] = cost_rows(found["paths"], found["assumptions"]["latency"], memory)
+    found["prices"] = costs.prices()
+    return found
+
+
+def assumptions(config: ModuleConfig) -> dict[str, Any]:
+    alarm = config.downstream_alarm
+    return {
+        "latency": dataclasses.asdict(simulation.Latency()),
+        "alarm evaluation delay": simulation.ALARM_EVALUATION_DELAY,
+        "notification delay": simulation.NOTIFICATION_DELAY,
+        "failure_threshold": config.failure_threshold,
+        "open_duration_seconds": config.open_duration_seconds,
+        "downstream alarm": f"{alarm.metric_name} {alarm.comparison_operator} {alarm.threshold:g} in "
+        f"{alarm.datapoints_to_alarm} of {alarm.evaluation_periods} periods of {alarm.period} s, "
+        f"at least {alarm.min_invocations} invocations, treat_missing_data "
+        f"{alarm.treat_missing_data}",
+        "type": default("type"),
+        "lambda_memory_size": default("lambda_memory_size"),
+        "lead-in background errors": discrimination.LEAD_IN_BACKGROUND,
+    }
+
+
+def blended(path_totals: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Per-call operations averaged over every call of a run, whatever its route."""
+    calls = sum(totals["calls"] for totals in path_totals.values()) or 1
+    ops = {
+        "states": 0.0,
+        "eventual reads": 0.0,
+        "strong reads": 0.0,
+        "writes": 0.0,
+        "module invocations": 0.0,
+        "billed 100 ms": 0.0,
+    }
+    for route, totals in path_totals.items():
+        ops["states"] += totals["calls"] * len(route.split(" → ")) / calls
+        ops["module invocations"] += sum(n for key, n in totals["invocations"].items() if key != "downstream") / calls
+        for key in ("eventual reads", "strong reads", "writes", "billed 100 ms"):
+            ops[key] += totals[key] / calls
+    return ops
+
+
+def cost_rows(paths: dict[str, dict[str, Any]], latency: dict[str, float], memory: int) -> list[dict[str, Any]]:
+    """$ per million calls on each path, EXPRESS and STANDARD: this module (simulated), then the recorded designs."""
+    rows = []
+    for label, path in paths.items():
+        ops = {**path, "states": len(path["states"]), "billed 100 ms": costs.billed_steps(path["seconds"])}
+        rows.append(
+            {
+                "design": "this module",
+                "path": label,
+                **{k: ops[k] for k in ("states", "eventual reads", "strong reads", "writes", "module invocations")},
+                "invocations": path["invocations"],
+                **{
+                    machine: costs.per_million(ops, machine, memory, latency["function"])
+                    for machine in ("EXPRESS", "STANDARD")
+                },
+            }
+        )
+    for design, recorded in costs.RECORDED_DESIGNS.items():
+        for label, path in recorded.items():
+            seconds = sum(latency[task] for task in path["tasks"])
+            ops = {**path, "strong reads": 0, "billed 100 ms": costs.billed_steps(seconds)}
+            rows.append(
+                {
+                    "design": design,
+                    "path": label,
+                    **{k: ops[k] for k in ("states", "eventual reads", "strong reads", "writes", "module invocations")},
+                    "invocations": path["module invocations"] + ("downstream" in path["tasks"]),
+                    **{
+                        machine: costs.per_million(ops, machine, memory, latency["function"])
+                        for machine in ("EXPRESS", "STANDARD")
+                    },
+                }
+            )
+    return rows
+
+
 # ---------------------------------------------------------------------------- report
 
 
 def run() -> dict[str, Any]:
     started = time.monotonic()
-    report: dict[str, Any] = {"date": datetime.date.today().isoformat(),
-                              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-                                         f"Python {platform.python_version()}",
-                              "time_scale": TIME_SCALE}
+    report: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        "time_scale": TIME_SCALE,
+    }
+    report["simulation"] = simulate()  # before the emulator: its check against moto runs moto in this process
+    report["simulation seconds"] = round(time.monotonic() - started, 1)
     with emulator(max_environments=10, alarm_interval=0.25) as emu:
-        report["paths"] = {"this module": paths(emu, module_design, "this module"),
-                           "seed design": paths(emu, seed_design, "seed design")}
-        report["steady_state"] = steady_state(emu)
+        report["paths"] = {"this module": paths(emu)}
         report["outage"] = {}
         for rate in RATES:
             report["outage"][f"this module @ {rate}/s"] = outage_module(
-                emu, module_design(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM), rate, window=8)
+                emu, module_design(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM), rate, window=8
+            )
             seed = outage_module(emu, seed_design(healthcheck_alarm=NO_ALARM), rate, window=8 * PERIOD)
             if seed["seconds to OPEN"] is not None:
                 seed["seconds to OPEN (AWS-equivalent)"] = round(seed["seconds to OPEN"] * TIME_SCALE)
             report["outage"][f"seed design @ {rate}/s"] = seed
             for environments in (1, 10):
                 report["outage"][f"Powertools, {environments} env @ {rate}/s"] = outage_powertools(
-                    emu, environments, rate, window=8)
+                    emu, environments, rate, window=8
+                )
         report["recovery"] = recovery(emu)
         report["probes_with_100_callers"] = probes(emu)
     report["cold_start_ratio_to_boto3"] = cold_start()
@@ -339,92 +536,448 @@ def run() -> dict[str, Any]:
     return report
 
 
+def _percent(share: float) -> str:
+    return f"{100 * share:g} %"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def simulation_markdown(sim: dict[str, Any]) -> list[str]:
+    assumed = sim["assumptions"]
+    latency = assumed["latency"]
+    replay = sim["replay"]
+    lines = [
+        "## The simulator, checked against the sandbox",
+        "",
+        "`sandbox/simulation.py` runs the rendered definition (its Choice rules, paths and Catch route every "
+        "call), the real `Breaker.check`, record_outcome's `parse` then `Breaker.record`, and "
+        "`Breaker.on_alarm`, on a virtual clock over an in-memory table with DynamoDB's semantics for the "
+        "updates the store makes (checked against moto's by a test). The downstream alarm is the one the "
+        f"module creates by default ({assumed['downstream alarm']}), evaluated by the sandbox's CloudWatch "
+        f"code once per period, {assumed['alarm evaluation delay']:g} s after the period ends, its "
+        f"notification applied {assumed['notification delay']:g} s later; a new alarm starts in "
+        "INSUFFICIENT_DATA, as on AWS. Settings are variables.tf's defaults (failure_threshold "
+        f"{assumed['failure_threshold']}, open_duration_seconds {assumed['open_duration_seconds']:g}).",
+        "",
+        f"Assumed durations: the state machine's GetItem {latency['read'] * 1000:g} ms, a module function "
+        f"(state check, outcome recording) {latency['function'] * 1000:g} ms, the downstream "
+        f"{latency['downstream'] * 1000:g} ms; Pass and Choice states take no time; a task that touches the "
+        "table does so when it starts. Not modelled: cold starts, throttles, retries, read replication lag, "
+        "duplicate or reordered notifications, the healthcheck.",
+        "",
+        f"**Check**: one seeded scenario of {replay['calls']} sequential calls ({replay['failing calls']} "
+        f"failing, in bursts; {replay['trips']} trips; open durations ended by hand; a downstream alarm; an "
+        "operator override) ran through the real definition in moto with the real handlers, and through the "
+        "simulator on the definition moto held. Per call, the states entered, the result and the circuit "
+        f"afterwards (state, failure count, generation, open count, override, alarm state): "
+        f"**{replay['calls'] - len(replay['differences'])} of {replay['calls']} identical**.",
+        "",
+        "| route (states entered) | calls |",
+        "|---|---:|",
+    ]
+    lines += [f"| {route} | {count} |" for route, count in sorted(replay["routes"].items(), key=lambda kv: -kv[1])]
+    for difference in replay["differences"][:5]:
+        lines.append(
+            f"\nCall {difference['call']} differs: sandbox `{json.dumps(difference['sandbox'])}`, "
+            f"simulator `{json.dumps(difference['simulator'])}`."
+        )
+
+    lines += [
+        "",
+        "## Background errors: false trips",
+        "",
+        f"Independent background errors; Poisson arrivals; each cell simulates at least {CELL_MINUTES} minutes "
+        f"and {CELL_CALLS:,} calls (trips are rare events: a cell with 0 trips says none in that time, not that "
+        "the rate is 0). "
+        "Trips count CLOSED → OPEN, in band (failure count) or by the downstream alarm; a reopen after a "
+        "failed probe is not a trip. The reference is one strictly consecutive counter of failures over the "
+        "same calls in completion order, every call reaching the downstream, restarting at 0 after each trip "
+        f"(it never opens). Downstream concurrency is the mean number of downstream calls in progress "
+        f"(≈ the environments it needs, rate × {latency['downstream']:g} s).",
+        "",
+        "| calls/s | errors | hours | calls | trips (in band + alarm) | trips/hour | reference trips/hour | "
+        "short-circuited | downstream concurrency | module invocations per call | EXPRESS $/M calls | "
+        "STANDARD $/M calls |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell in sim["cells"]:
+        cost = cell["cost per million calls"]
+        lines.append(
+            f"| {cell['rate']:g} | {_percent(cell['background'])} | {cell['minutes'] / 60:.2f} | "
+            f"{cell['calls']:,} | {cell['trips']} "
+            f"({cell['in-band trips']} + {cell['alarm trips']}) | {cell['trips per hour']:g} | "
+            f"{cell['reference trips per hour']:g} | {_percent(round(cell['short-circuited share'], 4))} | "
+            f"{cell['downstream concurrency']:g} | {cell['module invocations per call']:.3f} | "
+            f"{_money(cost['EXPRESS'])} | {_money(cost['STANDARD'])} |"
+        )
+    lines += [
+        "",
+        "Module invocations per call above 0 on a healthy circuit come from pending failures: once a "
+        "failure is counted, every call admitted while the count is above 0 goes through the state check and "
+        "records its outcome, until a success resets the count. The busier the circuit, the more of its "
+        "calls are admitted while some failure is pending, and the more a call costs on average.",
+        "",
+        "Why the module's trips differ from the reference's, either way. Fewer: after a trip the circuit is "
+        "open (30 s, then a probe) and counts nothing; at high rates, of the calls admitted before a first "
+        "failure is recorded only that one counts. More: the downstream alarm trips on its own when a "
+        "minute's error rate reaches its threshold; and successes of calls admitted while the count was 0 are "
+        "never recorded, so a failure of a call admitted during an earlier count, recorded after that count "
+        "was reset, starts a new count past the successes that completed in between.",
+        "",
+    ]
+
+    lines += [
+        "## Outages",
+        "",
+        f"{_percent(discrimination.LEAD_IN_BACKGROUND)} background errors, then from one moment on every call "
+        f"(total) or half or a quarter of them fail. {OUTAGE_RUNS} runs per row, each starting at a random "
+        "point of the alarm period. Failed calls: downstream calls that failed from the outage's start until "
+        "the circuit opened (the calls in flight at the trip included); of those admitted before the first "
+        "failure was counted only that first one counts. In flight: executions started and not finished when "
+        "the circuit opened. From then on every new caller is short-circuited "
+        "(calls admitted after the trip that reached the downstream anyway: "
+        f"{sum(o.get('calls after the trip not short-circuited', 0) for o in sim['outages'])}).",
+        "",
+        "| calls/s | outage | failed calls (median, max) | of which admitted before the first failure was "
+        "counted (median) | in flight at the trip (median) | seconds until OPEN (median, max) | tripped by |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for rate in OUTAGE_RATES:
+        for label, failure_rate in OUTAGES.items():
+            runs = [o for o in sim["outages"] if o["rate"] == rate and o["failure rate"] == failure_rate]
+            tripped = [o for o in runs if o["tripped"]]
+            if not tripped:
+                lines.append(f"| {rate} | {label} | — | — | — | no trip within the run | — |")
+                continue
+            failed = [o["failed calls"] for o in tripped]
+            seconds = [o["seconds to OPEN"] for o in tripped]
+            origins = Counter(o["tripped by"] for o in tripped)
+            first_wave = statistics.median(
+                o["failed calls admitted before the first failure was counted"] for o in tripped
+            )
+            lines.append(
+                f"| {rate} | {label} | {statistics.median(failed):g}, {max(failed)} | {first_wave:g} | "
+                f"{statistics.median(o['calls in flight at the trip'] for o in tripped):g} | "
+                f"{statistics.median(seconds):.2f}, {max(seconds):.2f} | "
+                f"{', '.join(f'{k} {v}' for k, v in origins.items())}"
+                f"{'' if len(tripped) == len(runs) else f'; {len(runs) - len(tripped)} never'} |"
+            )
+
+    prices = sim["prices"]
+    lines += [
+        "",
+        "## Cost per million calls, by path",
+        "",
+        "Counted operations times us-east-1 list prices (sources: "
+        + ", ".join(f"[{name}]({url})" for name, url in prices["sources"].items())
+        + f"; recorded {prices['recorded']}): Step Functions STANDARD "
+        f"${prices['Step Functions STANDARD, per 1,000 transitions']:g} per 1,000 state transitions (one per "
+        f"state entered), EXPRESS ${prices['Step Functions EXPRESS, per million requests']:g} per million "
+        f"requests plus ${prices['Step Functions EXPRESS, per GB-s (64 MB, 100 ms steps)']:g} per GB-s "
+        f"(assumed {prices['EXPRESS execution memory (MB, assumed)']} MB, duration in 100 ms steps); Lambda "
+        f"arm64 ${prices['Lambda arm64, per million requests']:g} per million requests plus "
+        f"${prices['Lambda arm64, per GB-s']:g} per GB-s (module functions at {assumed['lambda_memory_size']} "
+        f"MB, {latency['function'] * 1000:g} ms each); DynamoDB on-demand "
+        f"${prices['DynamoDB on-demand, per million read units']:g} per million read units (0.5 per "
+        f"eventually consistent read of an item under 4 KB, 1 per strongly consistent one) and "
+        f"${prices['DynamoDB on-demand, per million write units']:g} per million write units (1 per write; "
+        "a write whose condition fails counts). The downstream's own Lambda charges are left out (the same "
+        "with or without a breaker); its duration counts in an EXPRESS execution's. This module's rows are "
+        "counted by the simulator, one call per path on a fresh circuit; the previous design (state check "
+        "on every call) and the seed's design (same shape, alarm-only trip) as the sandbox counted them on "
+        f"2026-11-26. The module's default type is {assumed['type']}.",
+        "",
+        "| design | path | states | reads (eventual + strong) | writes | invocations (of which module) | "
+        "EXPRESS $/M | STANDARD $/M |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sim["costs"]:
+        lines.append(
+            f"| {row['design']} | {row['path']} | {row['states']} | {row['eventual reads']} + "
+            f"{row['strong reads']} | {row['writes']} | {row['invocations']} ({row['module invocations']}) | "
+            f"{_money(row['EXPRESS'])} | {_money(row['STANDARD'])} |"
+        )
+    lines.append("")
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["# Benchmarks", "", f"Measured {report['date']} on {report['machine']}, by `make bench` "
-             f"(the sandbox: moto on loopback, handlers in worker processes). CloudWatch periods and the "
-             f"healthcheck schedule run {report['time_scale']}× faster than on AWS (60 s → {PERIOD} s); "
-             f"figures that depend on them are scaled back and marked AWS-equivalent. Took {report['seconds']} s.", ""]
-    lines += ["## Cost per call (state read on every call)", "",
-              "The seed design's rows are this module configured as the seed (no cache, alarm-only trip); its "
-              "published facts agree: a healthy call enters 3 states and makes 2 Lambda invocations.", "",
-              "| design | path | DynamoDB reads | writes | Lambda invocations | states entered |",
-              "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {report['date']} on {report['machine']}, by `make bench`. Took "
+        f"{report['seconds']} s, of which the simulator {report['simulation seconds']} s. Sandbox sections: moto "
+        "on loopback, handlers in worker processes; CloudWatch "
+        f"periods and the healthcheck schedule run {report['time_scale']}× faster than on AWS (60 s → {PERIOD} "
+        "s), and figures that depend on them are scaled back and marked AWS-equivalent. Simulator sections: "
+        "AWS time.",
+        "",
+    ]
+    lines += simulation_markdown(report["simulation"])
+    lines += [
+        "## Cost per call, measured in the sandbox",
+        "",
+        "Averages over a few calls of each kind (failing: the first failure and the ones counted after it).",
+        "",
+        "| design | path | DynamoDB reads | writes | Lambda invocations | states entered |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for design, found in report["paths"].items():
         for path, figures in found.items():
-            lines.append(f"| {design} | {path} | {figures['reads']} | {figures['writes']} | "
-                         f"{figures['invocations']} | {figures['states']} |")
-    steady = report["steady_state"]
-    lines += ["", "## Steady state, healthy, default `state_cache_seconds = 2`", "",
-              f"{steady['calls']} calls at 10/s over 8 s: {steady['reads']} reads, {steady['writes']} writes, "
-              f"{steady['check environments']} state-check environments → **{steady['reads per environment per cache period']}"
-              f" reads per environment per cache period** ({steady['reads per call']} per call).", ""]
-    lines += ["## Total outage", "",
-              "| design @ requested rate | achieved rate | downstream calls after the outage began | "
-              "of which before OPEN | seconds to OPEN / first short-circuit |", "|---|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {design} | {path} | {figures['reads']} | {figures['writes']} | "
+                f"{figures['invocations']} | {figures['states']} |"
+            )
+    lines += [
+        "",
+        "## Total outage, in the sandbox",
+        "",
+        "| design @ requested rate | achieved rate | downstream calls after the outage began | "
+        "of which before OPEN | seconds to OPEN / first short-circuit |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for row, found in report["outage"].items():
         seconds = found.get("seconds to OPEN (AWS-equivalent)")
-        shown = (f"{seconds} (AWS-equivalent)" if seconds is not None else
-                 found.get("seconds to OPEN", found.get("seconds to first short-circuit")))
+        shown = (
+            f"{seconds} (AWS-equivalent)"
+            if seconds is not None
+            else found.get("seconds to OPEN", found.get("seconds to first short-circuit"))
+        )
         calls, before = found["downstream calls after outage began"], found.get("calls before OPEN", "—")
         if seconds is not None:  # the alarm's time ran TIME_SCALE times faster than the traffic's
             rate = float(row.rsplit("@ ", 1)[1].rstrip("/s"))
             calls = f"{calls} (≈ {round(rate * seconds):,} at AWS time)"
             before = f"{before} (≈ {round(rate * seconds):,})"
-        lines.append(f"| {row} | {found['achieved rate']} | {calls} | {before} | "
-                     f"{shown if shown is not None else 'not within the window'} |")
-    lines += ["", "The seed design's calls were counted while its alarms ran 20× faster than the traffic; at AWS time "
-              "the same outage lets the requested rate through for the whole AWS-equivalent time to OPEN, as shown.",
-              "", "Where the achieved rate is below the requested one, the emulator (one Python process) was "
-              "saturated: executions queue, and calls already in flight when the circuit trips still reach the "
-              "downstream. Powertools is called directly (no state machine), so it reaches 100/s.", ""]
+        lines.append(
+            f"| {row} | {found['achieved rate']} | {calls} | {before} | "
+            f"{shown if shown is not None else 'not within the window'} |"
+        )
+    lines += [
+        "",
+        "The seed design's calls were counted while its alarms ran 20× faster than the traffic; at AWS time "
+        "the same outage lets the requested rate through for the whole AWS-equivalent time to OPEN, as shown.",
+        "",
+        "Where the achieved rate is below the requested one, the emulator (one Python process) was "
+        "saturated: executions queue, and calls already in flight when the circuit trips still reach the "
+        "downstream. Powertools is called directly (no state machine), so it reaches 100/s.",
+        "",
+    ]
     lines += ["", "## Recovery", ""] + [f"- {k}: **{v}**" for k, v in report["recovery"].items()]
-    lines += ["", "Through the healthcheck alarm both designs take one to two alarm periods plus the healthcheck's "
-              "interval: the period in which the dependency recovered must end, and it may still hold failures."]
-    lines += ["", f"Probes admitted with 100 concurrent callers past the open duration: "
-              f"**{report['probes_with_100_callers']}**.", "", "## Cold start and package size", "",
-              f"Bare `import boto3`: {report['cold_start_ratio_to_boto3']['import boto3 (ms)']} ms (median of 7).", "",
-              "| function | import / import boto3 | with boto3 (what the first call loads) / import boto3 | zip bytes |",
-              "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "Through the healthcheck alarm both designs take one to two alarm periods plus the healthcheck's "
+        "interval: the period in which the dependency recovered must end, and it may still hold failures.",
+    ]
+    lines += [
+        "",
+        f"Probes admitted with 100 concurrent callers past the open duration: **{report['probes_with_100_callers']}**.",
+        "",
+        "## Cold start and package size",
+        "",
+        f"Bare `import boto3`: {report['cold_start_ratio_to_boto3']['import boto3 (ms)']} ms (median of 7).",
+        "",
+        "| function | import / import boto3 | with boto3 (what the first call loads) / import boto3 | zip bytes |",
+        "|---|---:|---:|---:|",
+    ]
     for key, size in report["package_bytes"].items():
         ratios = report["cold_start_ratio_to_boto3"]
         lines.append(f"| {key} | {ratios[key]} | {ratios.get(f'{key} + boto3', '—')} | {size} |")
     lines += ["", "## Against the targets", ""] + [f"- {line}" for line in verdicts(report)]
+    missed = why_missed(report)
+    if missed:
+        lines += ["", "### Why the missed targets are missed", ""] + [f"- {line}" for line in missed]
     return "\n".join(lines) + "\n"
 
 
+def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
+    """(met?, verdict line, why it is missed) for the simulator's targets."""
+    threshold = sim["assumptions"]["failure_threshold"]
+    found = []
+    replay = sim["replay"]
+    found.append(
+        (
+            not replay["differences"],
+            f"The simulator agrees with the sandbox call by call: "
+            f"{replay['calls'] - len(replay['differences'])} of {replay['calls']} calls identical.",
+            "The simulator routes or records differently from the real definition and handlers in moto; its "
+            "other figures cannot be trusted until the differences listed above are explained.",
+        )
+    )
+
+    quiet = [cell for cell in sim["cells"] if cell["background"] <= 0.05]
+    found.append(
+        (
+            all(cell["trips"] == 0 for cell in quiet),
+            "0 false trips at ≤ 5 % background errors at "
+            + ", ".join(sorted({f"{cell['rate']:g}" for cell in quiet}, key=float))
+            + " calls/s: "
+            + "; ".join(
+                f"{cell['rate']:g}/s {_percent(cell['background'])}: {cell['trips']} in {cell['minutes'] / 60:.1f} h"
+                for cell in quiet
+            )
+            + ".",
+            "Trips at low background error rates: see the trips' origin (in band or alarm) in the table.",
+        )
+    )
+
+    noisy = [cell for cell in sim["cells"] if cell["background"] in (0.10, 0.20)]
+    over = [cell for cell in noisy if cell["trips per hour"] > cell["reference trips per hour"]]
+    reasons = []
+    for cell in over:
+        hours = cell["minutes"] / 60
+        where = f"{cell['rate']:g}/s, {_percent(cell['background'])}"
+        if cell["in-band trips"] / hours <= cell["reference trips per hour"]:
+            reasons.append(
+                f"{where}: the alarm's {cell['alarm trips']} trips make the difference (in band alone: "
+                f"{cell['in-band trips'] / hours:.2f} per hour): the error-rate alarm's default threshold, "
+                "≥ 20 % in 2 of 2 minutes, is a 20 % background itself, so a minute's rate reaches it "
+                "about half the time and the alarm enters ALARM every few minutes, each time tripping the "
+                "circuit."
+            )
+        else:
+            reasons.append(
+                f"{where}: in-band trips {cell['in-band trips']}, the reference's "
+                f"{cell['reference trips']}. Counts this small are within chance of each other, and the "
+                "module's count can also restart past unrecorded successes (see the discrimination "
+                "section)."
+            )
+    found.append(
+        (
+            not over,
+            "At 10 % and 20 % no more trips than the strictly consecutive reference: "
+            + "; ".join(
+                f"{cell['rate']:g}/s {_percent(cell['background'])}: {cell['trips per hour']:g} vs "
+                f"{cell['reference trips per hour']:g} per hour"
+                for cell in noisy
+            )
+            + ".",
+            " ".join(reasons),
+        )
+    )
+
+    total = [o for o in sim["outages"] if o["failure rate"] == 1.0]
+    excess = {}
+    for run in total:
+        allowed = threshold + run.get("calls in flight at the trip", 0)
+        worst = excess.get(run["rate"])
+        if run["tripped"] and (worst is None or run["failed calls"] - allowed > worst[0] - worst[1]):
+            excess[run["rate"]] = (run["failed calls"], allowed)
+    ok = all(run["tripped"] for run in total) and all(failed <= allowed for failed, allowed in excess.values())
+    found.append(
+        (
+            ok,
+            f"A total outage fails at most failure_threshold ({threshold}) + the calls in flight, at every "
+            "rate (worst run, failed vs allowed): "
+            + "; ".join(f"{rate:g}/s: {failed} vs {allowed}" for rate, (failed, allowed) in sorted(excess.items()))
+            + ".",
+            "The first wave counts once. A failure of a call admitted at count 0 may only start a count, so of "
+            "all the calls admitted before the first failure was recorded (rate × (read + call + recording)) "
+            "only one counts; the count then grows only with calls admitted after it started, whose failures "
+            "are recorded one whole call later. Detection takes two call round trips instead of one, and the "
+            "rest of the first wave fails on top of failure_threshold + the calls in flight at the trip. It is "
+            "the price of exact counting (no false trips from concurrent failures) and grows with the rate.",
+        )
+    )
+
+    half = [o for o in sim["outages"] if o["failure rate"] == 0.5 and o["rate"] >= 10]
+    slowest = max((o.get("seconds to OPEN", math.inf) for o in half), default=math.inf)
+    found.append(
+        (
+            all(o["tripped"] for o in half) and slowest <= 180,
+            f"A 50 % partial outage trips within 3 minutes at ≥ 10 calls/s: slowest run {slowest:g} s.",
+            "Slow or missing trips under a partial outage: see the outage table.",
+        )
+    )
+
+    paths = sim["paths"]
+    healthy = {label: path for label, path in paths.items() if label.startswith("healthy")}
+    bad = [
+        label
+        for label, path in healthy.items()
+        if (path["invocations"], path["eventual reads"] + path["strong reads"], path["writes"]) != (1, 1, 0)
+        or len(path["states"]) > 3
+    ]
+    found.append(
+        (
+            not bad,
+            "Healthy call: 1 invocation, 1 read, 0 writes, ≤ 3 states: "
+            + "; ".join(
+                f"{label}: {path['invocations']} invocation(s), "
+                f"{path['eventual reads'] + path['strong reads']} read(s), "
+                f"{path['writes']} writes, {len(path['states'])} states"
+                for label, path in healthy.items()
+            )
+            + ".",
+            "A circuit record without a `state` attribute. A new alarm's first evaluation moves it from "
+            "INSUFFICIENT_DATA to OK, which CloudWatch sends to the alarm's OK actions; the alarm handler records the "
+            "alarm state, creating the circuit's record with no `state`. The Route choice sends a plainly closed "
+            "circuit "
+            "straight to the downstream only if the record is missing or has state = CLOSED; a record without `state` "
+            "goes to the state check (2 invocations, 5 states) until a first failure is counted, which writes state = "
+            "CLOSED: with no failures, forever. (moto creates alarms in OK, so the sandbox never sends that first "
+            "notification.) Either Route could treat a missing `state` as CLOSED, or on_alarm could write state = "
+            "CLOSED with if_not_exists."
+            if any("after the alarm" in label for label in bad)
+            else "See the cost table's healthy rows.",
+        )
+    )
+
+    short = {label: path for label, path in paths.items() if label.startswith("short-circuited")}
+    ok = all(path["invocations"] <= (0 if "forced" in label else 1) for label, path in short.items())
+    found.append(
+        (
+            ok,
+            "Short-circuited call: ≤ 1 invocation (0 when forced open): "
+            + "; ".join(f"{label}: {path['invocations']}" for label, path in short.items())
+            + ".",
+            "See the cost table's short-circuited rows.",
+        )
+    )
+    return found
+
+
 def verdicts(report: dict[str, Any]) -> list[str]:
-    out = []
-    module = {k: v for k, v in report["outage"].items() if k.startswith("this module")}
-    before = {k.split("@ ")[1]: v["calls before OPEN"] for k, v in module.items()}
-    ok = all(v == 5 for v in before.values())
-    out.append(f"Downstream calls before OPEN = failure_threshold (5) at every rate: {'met' if ok else 'MISSED'} "
-               f"({', '.join(f'{k}: {v}' for k, v in before.items())}); calls admitted afterwards "
-               f"from cached CLOSED state are in the previous column.")
+    out = [f"{'met' if ok else 'MISSED'}: {line}" for ok, line, _ in simulation_verdicts(report["simulation"])]
     healthy = report["paths"]["this module"]["healthy"]
-    out.append(f"0 writes on a healthy call: {'met' if healthy['writes'] == 0 else 'MISSED'} ({healthy['writes']}).")
-    per_period = report["steady_state"]["reads per environment per cache period"]
-    out.append(f"At most 1 read per environment per cache period: {'met' if per_period <= 1 else 'MISSED'} ({per_period}).")
-    out.append(f"1 probe with 100 callers: {'met' if report['probes_with_100_callers'] == 1 else 'MISSED'} "
-               f"({report['probes_with_100_callers']}).")
-    states = {p: report["paths"]["this module"][p]["states"] for p in ("healthy", "short-circuited")}
-    out.append(f"Healthy and short-circuited paths enter ≤ 3 states: {'met' if max(states.values()) <= 3 else 'MISSED'} "
-               f"({states}).")
+    ok = (healthy["invocations"], healthy["reads"], healthy["writes"]) == (1, 1, 0) and healthy["states"] <= 3
+    out.append(
+        f"{'met' if ok else 'MISSED'}: Sandbox, healthy call on a circuit with no record: 1 invocation, 1 "
+        f"read, 0 writes, ≤ 3 states ({healthy['invocations']}, {healthy['reads']}, {healthy['writes']}, "
+        f"{healthy['states']})."
+    )
+    out.append(
+        f"{'met' if report['probes_with_100_callers'] == 1 else 'MISSED'}: 1 probe with 100 callers "
+        f"({report['probes_with_100_callers']})."
+    )
     ratios = {k: v for k, v in report["cold_start_ratio_to_boto3"].items() if k in report["package_bytes"]}
-    out.append(f"Handler import ≤ 1.2× bare boto3: {'met' if max(ratios.values()) <= 1.2 else 'MISSED'} ({ratios}).")
+    out.append(f"{'met' if max(ratios.values()) <= 1.2 else 'MISSED'}: Handler import ≤ 1.2× bare boto3 ({ratios}).")
     first_call = {k: v for k, v in report["cold_start_ratio_to_boto3"].items() if k.endswith(" + boto3")}
     if first_call:
-        out.append(f"The same, counting the boto3 import the first call makes: "
-                   f"{'met' if max(first_call.values()) <= 1.2 else 'MISSED'} ({first_call}): Powertools' "
-                   f"logger and metrics add about a quarter of boto3's import time.")
+        out.append(
+            f"{'met' if max(first_call.values()) <= 1.2 else 'MISSED'}: The same, counting the boto3 import "
+            f"the first call makes ({first_call}): Powertools' logger and metrics add about a quarter of "
+            "boto3's import time."
+        )
     return out
+
+
+def why_missed(report: dict[str, Any]) -> list[str]:
+    """The mechanism behind each target the simulator finds missed."""
+    return [f"{line.split(':')[0]}: {why}" for ok, line, why in simulation_verdicts(report["simulation"]) if not ok]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="circuit-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--from-json", type=Path, metavar="PATH", help="render an earlier run's figures instead")
     parser.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="write the figures as JSON")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md",
-                        help="where to write the report (default docs/benchmarks.md)")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=ROOT / "docs" / "benchmarks.md",
+        help="where to write the report (default docs/benchmarks.md)",
+    )
     args = parser.parse_args(argv)
     report = json.loads(args.from_json.read_text()) if args.from_json else run()
     text = markdown(report)

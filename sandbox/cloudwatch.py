@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import boto3
 
@@ -43,8 +43,12 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "LessThanThreshold": lambda value, threshold: value < threshold,
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
 }
-OPERATOR_WORDS = {"GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
-                  "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}
+OPERATOR_WORDS = {
+    "GreaterThanThreshold": "greater than",
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
+}
 ERROR_RATE = re.compile(r"IF\((\w+) >= ([0-9.]+), 100 \* (\w+) / (\w+), 0\)")
 
 
@@ -77,8 +81,13 @@ class LambdaMetrics:
 
     def record(self, invocation: Invocation) -> None:
         throttled = invocation.error_type == "TooManyRequestsException"
-        sample = Sample(invocation.started_at, invocation.function, invocation.error_type is not None, throttled,
-                        invocation.duration_ms)
+        sample = Sample(
+            invocation.started_at,
+            invocation.function,
+            invocation.error_type is not None,
+            throttled,
+            invocation.duration_ms,
+        )
         with self._lock:
             self._samples.append(sample)
 
@@ -128,10 +137,14 @@ def decide(datapoints: list[float | None], alarm: dict[str, Any]) -> tuple[str |
     shown = ", ".join("missing" if v is None else f"{v:g}" for v in datapoints)
     words = OPERATOR_WORDS[operator]
     if breaching >= needed:
-        return "ALARM", (f"Threshold Crossed: {breaching} out of the last {len(datapoints)} datapoints [{shown}] "
-                         f"were {words} the threshold ({threshold:g}) (minimum {needed} datapoints for OK -> ALARM transition).")
-    return "OK", (f"Threshold Crossed: {len(datapoints) - breaching} out of the last {len(datapoints)} datapoints "
-                  f"[{shown}] were not {words} the threshold ({threshold:g}).")
+        return "ALARM", (
+            f"Threshold Crossed: {breaching} out of the last {len(datapoints)} datapoints [{shown}] "
+            f"were {words} the threshold ({threshold:g}) (minimum {needed} datapoints for OK -> ALARM transition)."
+        )
+    return "OK", (
+        f"Threshold Crossed: {len(datapoints) - breaching} out of the last {len(datapoints)} datapoints "
+        f"[{shown}] were not {words} the threshold ({threshold:g})."
+    )
 
 
 def state_change_time(at: float) -> str:
@@ -140,21 +153,33 @@ def state_change_time(at: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
 
 
-def notification(alarm: dict[str, Any], old_state: str, new_state: str, reason: str, changed_at: str,
-                 region: str = "us-east-1") -> dict[str, Any]:
+def notification(
+    alarm: dict[str, Any], old_state: str, new_state: str, reason: str, changed_at: str, region: str = "us-east-1"
+) -> dict[str, Any]:
     """The JSON CloudWatch publishes to an alarm's SNS actions."""
     if alarm.get("Metrics"):
         trigger: dict[str, Any] = {"Metrics": alarm["Metrics"]}
     else:
         extended = alarm.get("ExtendedStatistic")
-        trigger = {"MetricName": alarm.get("MetricName"), "Namespace": alarm.get("Namespace"),
-                   "StatisticType": "ExtendedStatistic" if extended else "Statistic",
-                   "Statistic": extended or str(alarm.get("Statistic", "")).upper(), "Unit": None,
-                   "Dimensions": [{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
-                   "Period": alarm.get("Period")}
-    trigger.update({"EvaluationPeriods": alarm["EvaluationPeriods"], "DatapointsToAlarm": alarm.get("DatapointsToAlarm"),
-                    "ComparisonOperator": alarm["ComparisonOperator"], "Threshold": float(alarm["Threshold"]),
-                    "TreatMissingData": alarm.get("TreatMissingData", "missing"), "EvaluateLowSampleCountPercentile": ""})
+        trigger = {
+            "MetricName": alarm.get("MetricName"),
+            "Namespace": alarm.get("Namespace"),
+            "StatisticType": "ExtendedStatistic" if extended else "Statistic",
+            "Statistic": extended or str(alarm.get("Statistic", "")).upper(),
+            "Unit": None,
+            "Dimensions": [{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
+            "Period": alarm.get("Period"),
+        }
+    trigger.update(
+        {
+            "EvaluationPeriods": alarm["EvaluationPeriods"],
+            "DatapointsToAlarm": alarm.get("DatapointsToAlarm"),
+            "ComparisonOperator": alarm["ComparisonOperator"],
+            "Threshold": float(alarm["Threshold"]),
+            "TreatMissingData": alarm.get("TreatMissingData", "missing"),
+            "EvaluateLowSampleCountPercentile": "",
+        }
+    )
     return {
         "AlarmName": alarm["AlarmName"],
         "AlarmDescription": alarm.get("AlarmDescription"),
@@ -216,47 +241,61 @@ class AlarmEvaluator:
         return changes
 
     def datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
-        """One value (or None) per evaluation period, oldest first, over complete periods only."""
-        if alarm.get("Metrics"):
-            return self._error_rate_datapoints(alarm, now)
-        period = alarm["Period"]
-        statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
-        function = _function_dimension(alarm.get("Dimensions", []))
-        return [statistic(statistic_name, self.metrics.values(function, alarm["MetricName"], start, start + period))
-                for start in _period_starts(now, period, alarm["EvaluationPeriods"])]
-
-    def _error_rate_datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
-        queries = {q["Id"]: q for q in alarm["Metrics"]}
-        expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
-        match = ERROR_RATE.fullmatch(expression.strip())
-        if match is None:
-            raise ValueError(f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
-                             f"expression, not {expression!r}")
-        guard, minimum, numerator, denominator = match.groups()
-        if guard != denominator:
-            raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
-        stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
-        period = stats[denominator]["Period"]
-        values = []
-        for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
-            sums = {}
-            for key, stat in stats.items():
-                function = _function_dimension(stat["Metric"].get("Dimensions", []))
-                sums[key] = statistic(stat["Stat"], self.metrics.values(function, stat["Metric"]["MetricName"],
-                                                                        start, start + period))
-            if sums[denominator] is None:
-                values.append(None)
-            elif sums[denominator] >= float(minimum):
-                values.append(100 * (sums[numerator] or 0) / sums[denominator])
-            else:
-                values.append(0.0)
-        return values
+        return datapoints(alarm, self.metrics, now)
 
     @contextmanager
     def running(self, interval: float) -> Iterator[AlarmEvaluator]:
         """Evaluate every `interval` seconds in a background thread."""
         with _every(interval, self.evaluate, "alarm-evaluator"):
             yield self
+
+
+class MetricSource(Protocol):
+    def values(self, function: str, metric: str, start: float, end: float) -> list[float]: ...
+
+
+def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
+    """One value (or None) per evaluation period, oldest first, over complete periods only."""
+    if alarm.get("Metrics"):
+        return _error_rate_datapoints(alarm, metrics, now)
+    period = alarm["Period"]
+    statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
+    function = _function_dimension(alarm.get("Dimensions", []))
+    return [
+        statistic(statistic_name, metrics.values(function, alarm["MetricName"], start, start + period))
+        for start in _period_starts(now, period, alarm["EvaluationPeriods"])
+    ]
+
+
+def _error_rate_datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
+    match = ERROR_RATE.fullmatch(expression.strip())
+    if match is None:
+        raise ValueError(
+            f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
+            f"expression, not {expression!r}"
+        )
+    guard, minimum, numerator, denominator = match.groups()
+    if guard != denominator:
+        raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
+    stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
+    period = stats[denominator]["Period"]
+    values = []
+    for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
+        sums = {}
+        for key, stat in stats.items():
+            function = _function_dimension(stat["Metric"].get("Dimensions", []))
+            sums[key] = statistic(
+                stat["Stat"], metrics.values(function, stat["Metric"]["MetricName"], start, start + period)
+            )
+        if sums[denominator] is None:
+            values.append(None)
+        elif sums[denominator] >= float(minimum):
+            values.append(100 * (sums[numerator] or 0) / sums[denominator])
+        else:
+            values.append(0.0)
+    return values
 
 
 def _period_starts(now: float, period: float, count: int) -> list[float]:
@@ -301,7 +340,14 @@ class Scheduler:
     Schedules are read from the emulator on every tick, so instances provisioned later run too.
     """
 
-    UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
+    UNITS: ClassVar[dict[str, int]] = {
+        "second": 1,
+        "seconds": 1,
+        "minute": 60,
+        "minutes": 60,
+        "hour": 3600,
+        "hours": 3600,
+    }
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._scheduler = boto3.client("scheduler")

@@ -1,0 +1,356 @@
+"""What the simulator measures for `circuit-bench`, and its check against the sandbox.
+
+- `replay`: one seeded scenario of sequential calls (bursts of failures, open durations
+  ended by hand, a downstream alarm, an operator override) through the real definition in
+  moto with the real handlers, and through the simulator; per call, the states entered,
+  the result and the circuit afterwards.
+- `paths`: what one call costs on each route, from a scripted sequence in the simulator.
+- `cell`: trips per hour and share short-circuited under independent background errors,
+  beside a strictly consecutive reference counter over the same traffic.
+- `outage`: total and partial outages: failed calls and time until every caller is
+  short-circuited.
+
+Everything runs with the module's defaults as variables.tf declares them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .cloudwatch import state_change_time
+from .simulation import EPOCH, Call, Outage, Simulation, quiet_telemetry
+from .stack import REGION, ModuleConfig, Stack
+from .variables import module_config
+
+CIRCUIT = "sim"
+ITEM_FIELDS = ("state", "failure_count", "generation", "open_count", "override", "downstream_alarm")
+# Two rules of the scenario below, not module settings: the open duration is ended by hand (so that
+# the sandbox's real clock cannot end it on its own), and a background error rate for outages' lead-in.
+REPLAY_OPEN_SECONDS = 3600
+LEAD_IN_BACKGROUND = 0.01
+
+
+# ---------------------------------------------------------------------------- the check against the sandbox
+
+
+def scripted_steps(seed: int, calls: int) -> list[tuple]:
+    """Calls with bursts of failures, open durations ended by hand, a downstream alarm, an override.
+
+    Steps: ("call", fails), ("end_open_duration",), ("alarm", state), ("force_open",), ("release",).
+    The alarm's first OK (a new alarm's first evaluation) comes first; an operator holds the circuit
+    open at half the calls, and the downstream alarm goes to ALARM and back at three quarters.
+    """
+    rng = random.Random(seed)
+    steps: list[tuple] = [("alarm", "OK")]
+    made, milestones = (
+        0,
+        [
+            (calls // 2, [("force_open",), ("call", False), ("release",), ("end_open_duration",)]),
+            (3 * calls // 4, [("alarm", "ALARM"), ("call", False), ("alarm", "OK"), ("end_open_duration",)]),
+        ],
+    )
+    while made < calls:
+        for _ in range(rng.randint(2, 10)):
+            steps.append(("call", rng.random() < 0.15))
+        for _ in range(rng.randint(1, 7)):
+            steps.append(("call", True))
+        made = sum(step[0] == "call" for step in steps)
+        if rng.random() < 0.5:
+            steps.append(("end_open_duration",))
+        while milestones and made >= milestones[0][0]:
+            steps += milestones.pop(0)[1]
+    return steps
+
+
+def replay_config() -> ModuleConfig:
+    return module_config(
+        CIRCUIT, open_duration_seconds=REPLAY_OPEN_SECONDS, max_open_duration_seconds=REPLAY_OPEN_SECONDS
+    )
+
+
+@contextmanager
+def moto_stack(config: ModuleConfig) -> Iterator[Stack]:
+    """The module instance in moto (in this process), with the real handlers: as tests/conftest.py's make_stack."""
+    from moto import mock_aws
+
+    from .emulator import CREDENTIALS, atomic_dynamodb, environ, lighter_interpreter
+    from .runner import InProcessRunner
+    from .stack import provision
+
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # it logs every failed state
+    variables = {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION}
+    with (
+        warnings.catch_warnings(),
+        environ(variables, unset=("AWS_ENDPOINT_URL", "AWS_PROFILE")),
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        atomic_dynamodb(),
+        lighter_interpreter(),
+    ):
+        warnings.filterwarnings("ignore", "No application metrics to publish")  # handlers that counted nothing
+        runner = InProcessRunner()
+        with runner.hooked_into_moto():
+            yield provision(config, runner)
+
+
+def _end_open_duration(client: Any, config: ModuleConfig) -> None:
+    """Move open_until into the past, if the circuit is OPEN: the same request to either table."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.update_item(
+            TableName=config.table_name,
+            Key={"id": {"S": config.name}},
+            UpdateExpression="SET #open_until = :past",
+            ConditionExpression="#state = :open",
+            ExpressionAttributeNames={"#open_until": "open_until", "#state": "state"},
+            ExpressionAttributeValues={":past": {"N": "1"}, ":open": {"S": "OPEN"}},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def _override(breaker: Any, step: str, name: str) -> None:
+    if step == "force_open":
+        breaker.force(name, "FORCED_OPEN", "bench", "replay")
+    else:
+        breaker.release(name, "bench", "replay")
+
+
+def _row(states: list[str], status: str, error: str | None, item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "states": states,
+        "status": status,
+        "error": error,
+        "circuit": {
+            key: (int(item[key]) if key in ("failure_count", "generation", "open_count") else item[key])
+            for key in ITEM_FIELDS
+            if key in item
+        },
+    }
+
+
+def replay_in_sandbox(stack: Stack, steps: list[tuple]) -> list[dict[str, Any]]:
+    """Run the steps against the module in moto; one row per call."""
+    from circuit_breaker.breaker import Breaker
+    from circuit_breaker.settings import Settings
+    from circuit_breaker.store import CircuitStore
+
+    config = stack.config
+    operator = Breaker(
+        Settings.from_environment(config.lambda_environment()), CircuitStore(config.table_name, stack.ddb)
+    )
+    rows = []
+    for number, step in enumerate(steps):
+        if step[0] == "call":
+            stack.set_health(not step[1])
+            result = stack.call()
+            rows.append(_row(result["states"], result["status"], result.get("error"), stack.item()))
+        elif step[0] == "alarm":
+            stack.publish_alarm("downstream", step[1], state_change_time(EPOCH + number))
+        elif step[0] == "end_open_duration":
+            _end_open_duration(stack.ddb, config)
+        else:
+            _override(operator, step[0], config.name)
+    return rows
+
+
+def replay_in_simulator(config: ModuleConfig, asl: str, arns: dict[str, str], steps: list[tuple]) -> list[dict]:
+    """Run the same steps through the simulator, on the definition and function ARNs the sandbox has."""
+    with quiet_telemetry():
+        sim = Simulation(config, asl=asl, arns=arns)
+        rows = []
+        for number, step in enumerate(steps):
+            if step[0] == "call":
+                call = sim.call(step[1])
+                rows.append(_row(call.finished.states, call.finished.status, call.finished.error, sim.item()))
+            elif step[0] == "alarm":
+                sim.alarm_notification(config.alarm_name("downstream"), step[1], int((EPOCH + number) * 1000))
+            elif step[0] == "end_open_duration":
+                _end_open_duration(sim.table, config)
+            else:
+                _override(sim.breaker, step[0], config.name)
+    return rows
+
+
+def replay(seed: int = 7, calls: int = 200) -> dict[str, Any]:
+    """The scenario in moto and in the simulator; `differences` lists the calls where they disagree."""
+    config = replay_config()
+    steps = scripted_steps(seed, calls)
+    with quiet_telemetry(), moto_stack(config) as stack:
+        asl = stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"]
+        sandbox = replay_in_sandbox(stack, steps)
+        arns = dict(stack.function_arns)
+    simulated = replay_in_simulator(config, asl, arns, steps)
+    differences = [
+        {"call": number, "sandbox": a, "simulator": b}
+        for number, (a, b) in enumerate(zip(sandbox, simulated, strict=False))
+        if a != b
+    ]
+    routes = Counter(" → ".join(row["states"]) for row in sandbox)
+    states = [row["circuit"].get("state") for row in sandbox]
+    return {
+        "seed": seed,
+        "calls": len(sandbox),
+        "simulated calls": len(simulated),
+        "failing calls": sum(step == ("call", True) for step in steps),
+        "trips": sum(1 for before, after in zip([None, *states], states, strict=False) if after == "OPEN" != before),
+        "routes": dict(routes),
+        "differences": differences,
+    }
+
+
+# ---------------------------------------------------------------------------- per-path costs
+
+
+def paths(seed: int = 1) -> dict[str, dict[str, Any]]:
+    """One call on each route, in order, on a fresh circuit: what each costs."""
+    config = module_config(CIRCUIT)
+    found: dict[str, dict[str, Any]] = {}
+    with quiet_telemetry():
+        sim = Simulation(config, seed=seed)
+
+        def take(label: str, fails: bool) -> Call:
+            call = sim.call(fails, gap=1.0)
+            found[label] = _cost(call)
+            return call
+
+        take("healthy, no record yet", False)
+        sim.alarm_notification(config.alarm_name("downstream"), "OK", int(sim.now * 1000))
+        take("healthy, after the alarm's first OK notification (a record without a state)", False)
+        sim.call(True)  # a first counted failure writes the state; its reset leaves a plain CLOSED record
+        sim.call(False)
+        take("healthy", False)
+        take("failing, first failure (starts the count)", True)
+        take("succeeding while failures are pending (resets the count)", False)
+        take("failing, first failure (starts the count)", True)
+        for _ in range(config.failure_threshold - 2):
+            take("failing while failures are pending (adds to the count)", True)
+        take("failing, the failure that trips", True)
+        take("short-circuited (timed OPEN)", False)
+        sim.now = float(sim.item()["open_until"]) + 1  # the open duration passes
+        take("probe, succeeds (closes)", False)
+        for _ in range(config.failure_threshold):
+            sim.call(True)
+        sim.now = float(sim.item()["open_until"]) + 1
+        take("probe, fails (reopens)", True)
+        sim.breaker.force(config.name, "FORCED_OPEN", "bench", "paths")
+        take("short-circuited (forced open)", False)
+    return found
+
+
+def _cost(call: Call) -> dict[str, Any]:
+    return {
+        "states": list(call.finished.states),
+        "eventual reads": call.eventual_reads,
+        "strong reads": call.strong_reads,
+        "writes": call.writes,
+        "module invocations": call.checks + call.records,
+        "invocations": call.checks + call.records + call.reached_downstream,
+        "seconds": round(call.at - call.started, 6),
+    }
+
+
+# ---------------------------------------------------------------------------- background errors
+
+
+def cell(rate: float, background: float, minutes: float, seed: int) -> dict[str, Any]:
+    """Trips per hour and share short-circuited at `rate` calls/s with `background` independent errors."""
+    config = module_config(CIRCUIT)
+    rng = random.Random(seed)
+    with quiet_telemetry():
+        sim = Simulation(config, seed=seed, start=EPOCH + rng.uniform(0, 60))
+        sim.watch_downstream_alarm()
+        traffic = sim.traffic(rate, minutes * 60, background)
+    trips = sim.trips()
+    hours = traffic.hours
+    routes = {" → ".join(states): path.calls for states, path in sim.paths.items()}
+    module_invocations = sum(
+        p.invocations["check_circuit"] + p.invocations["record_outcome"] for p in sim.paths.values()
+    )
+    return {
+        "rate": rate,
+        "background": background,
+        "minutes": round(hours * 60, 2),
+        "calls": traffic.calls,
+        "trips": len(trips),
+        "in-band trips": sum(t.origin == "in-band" for t in trips),
+        "alarm trips": sum(t.origin == "alarm" for t in trips),
+        "trips per hour": round(len(trips) / hours, 2),
+        "reference trips": traffic.reference_trips,
+        "reference trips per hour": round(traffic.reference_trips / hours, 2),
+        "short-circuited share": round(traffic.short_circuited / max(1, traffic.calls), 5),
+        "downstream concurrency": round(sim.downstream_calls * sim.latency.downstream / (hours * 3600), 2),
+        "module invocations per call": round(module_invocations / max(1, traffic.calls), 4),
+        "alarm notifications": [state for _, state in sim.notifications],
+        "routes": routes,
+        "path totals": {" → ".join(states): _totals(path) for states, path in sim.paths.items()},
+        "alarm handler": _totals(sim.alarm_handler),
+    }
+
+
+def _totals(path: Any) -> dict[str, Any]:
+    return {
+        "calls": path.calls,
+        "eventual reads": path.eventual_reads,
+        "strong reads": path.strong_reads,
+        "writes": path.writes,
+        "invocations": dict(path.invocations),
+        "billed 100 ms": path.billed_100ms,
+    }
+
+
+# ---------------------------------------------------------------------------- outages
+
+
+def outage(
+    rate: float,
+    failure_rate: float,
+    seed: int,
+    lead_in: float = 10.0,
+    limit: float = 600.0,
+    background: float = LEAD_IN_BACKGROUND,
+) -> dict[str, Any]:
+    """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took."""
+    config = module_config(CIRCUIT)
+    rng = random.Random(seed)
+    with quiet_telemetry():
+        sim = Simulation(config, seed=seed, start=EPOCH + rng.uniform(0, 60))
+        sim.keep_calls = True
+        sim.watch_downstream_alarm()
+        began = sim.now + lead_in
+
+        def settled() -> bool:  # a second after the trip: every new caller has met the open circuit
+            trips = sim.trips(since=began)
+            return bool(trips) and sim.now >= trips[0].at + 1
+
+        sim.traffic(rate, lead_in + limit, background, Outage(lead_in, failure_rate), until=settled)
+    trips = sim.trips(since=began)
+    during = [call for call in sim.calls if call.started >= began]
+    found: dict[str, Any] = {"rate": rate, "failure rate": failure_rate, "tripped": bool(trips)}
+    if not trips:
+        found["failed calls"] = sum(call.failed_downstream for call in during)
+        return found
+    opened = trips[0].at
+    counted = next((at for at in sim.count_starts if at >= began), opened)
+    found.update(
+        {
+            "seconds to OPEN": round(opened - began, 3),
+            "tripped by": trips[0].origin,
+            "failed calls": sum(call.failed_downstream for call in during),
+            "calls in flight at the trip": sum(call.started <= opened < call.at for call in sim.calls),
+            "failed calls admitted before the first failure was counted": sum(
+                call.failed_downstream for call in during if call.started < counted
+            ),
+            "calls after the trip not short-circuited": sum(
+                not call.short_circuited for call in during if call.started > opened
+            ),
+        }
+    )
+    return found

@@ -1,0 +1,526 @@
+"""The discrimination simulator: the real circuit code, the real definition, on a virtual clock.
+
+Hours of traffic at 1000 calls/s do not fit in the sandbox, so this runs the same pieces
+without the emulator, as a discrete-event simulation:
+
+- the state machine is the rendered definition, run by `sandbox.asl` (its Choice rules,
+  paths and Catch decide every call's route, not a restatement of them);
+- the state check is `Breaker.check`, the outcome recording is record_outcome's `parse` of
+  the state data the definition passes, then `Breaker.record`; the alarm handler's part is
+  `Breaker.on_alarm`. All on a `CircuitStore` over `sandbox.memory_table` and the virtual clock;
+- the downstream alarm is the one `sandbox.stack.alarm_definitions` renders for the module's
+  defaults (read from variables.tf), evaluated by `sandbox.cloudwatch` once per period over
+  the downstream's simulated invocations, starting in INSUFFICIENT_DATA as on AWS.
+
+Timing model (assumed, stated in the report): calls arrive as a Poisson process; every task
+takes a fixed time (`Latency`); a task that touches the table does so at its start, in global
+time order, and Pass/Choice states take no time. Each call's fate (fails or not) is drawn
+when it arrives, so the strictly consecutive reference counter sees the same traffic.
+Not modelled: Lambda cold starts and throttles, retries, read replication lag (a read sees
+every write before it), SNS duplicates and reordering, the healthcheck.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import itertools
+import json
+import logging
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from . import definition
+from .asl import Finished, StateMachine, Task, TaskFailed
+from .cloudwatch import Sample, datapoints, decide
+from .costs import billed_steps
+from .memory_table import MemoryTable
+from .runner import FunctionSpec, ModuleEnvironment
+from .stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig, alarm_definitions
+
+EPOCH = 1_800_000_000.0  # where virtual time starts (2027-01-15)
+DOWNSTREAM_ERROR = "DependencyUnavailable"  # what the example downstream raises
+ACCOUNT_ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
+# AWS/Lambda datapoints of a minute are complete some tens of seconds after it ends; standard alarms
+# evaluate once a minute. Both are assumptions, printed with the figures.
+ALARM_EVALUATION_DELAY = 30.0
+NOTIFICATION_DELAY = 1.0  # SNS to the alarm handler
+GETITEM = "dynamodb:getItem"
+INVOKE = "lambda:invoke"
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds each kind of task takes."""
+
+    read: float = 0.005  # the state machine's GetItem
+    function: float = 0.020  # a module function: state check, outcome recording
+    downstream: float = 0.050  # the protected function
+
+
+@dataclass(frozen=True)
+class Outage:
+    at: float  # seconds after the run starts
+    failure_rate: float  # chance that a call arriving from then on fails
+
+
+@dataclass
+class Path:
+    """What the calls that took one route through the definition cost, summed."""
+
+    calls: int = 0
+    eventual_reads: int = 0
+    strong_reads: int = 0
+    writes: int = 0
+    invocations: Counter = field(default_factory=Counter)  # by function key
+    billed_100ms: int = 0  # EXPRESS bills each execution's duration in 100 ms steps
+
+    def add(self, call: Call) -> None:
+        self.calls += 1
+        self.eventual_reads += call.eventual_reads
+        self.strong_reads += call.strong_reads
+        self.writes += call.writes
+        invocations = self.invocations
+        if call.checks:
+            invocations["check_circuit"] += call.checks
+        if call.records:
+            invocations["record_outcome"] += call.records
+        if call.reached_downstream:
+            invocations["downstream"] += 1
+        self.billed_100ms += billed_steps(call.at - call.started)
+
+
+@dataclass(slots=True)
+class Call:
+    """One execution: what it did, when, and what it cost."""
+
+    number: int
+    started: float
+    fails: bool
+    at: float  # the execution's own clock: when its next state starts
+    execution: Any = None
+    finished: Finished | None = None
+    reached_downstream: bool = False
+    eventual_reads: int = 0
+    strong_reads: int = 0
+    writes: int = 0
+    checks: int = 0
+    records: int = 0
+
+    @property
+    def short_circuited(self) -> bool:
+        return self.finished is not None and self.finished.states[-1] == "ShortCircuit"
+
+    @property
+    def failed_downstream(self) -> bool:
+        return self.reached_downstream and self.fails
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: float
+    from_state: str | None
+    to_state: str
+    origin: str  # in-band (outcome recording), alarm, check (probe election), operator
+    reason: str
+
+
+class PeriodMetrics:
+    """The downstream's AWS/Lambda samples, bucketed by period, for `sandbox.cloudwatch.datapoints`."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self._buckets: dict[int, list[Sample]] = defaultdict(list)
+
+    def add(self, sample: Sample) -> None:
+        self._buckets[int(sample.at // self.period)].append(sample)
+
+    def values(self, function: str, metric: str, start: float, end: float) -> list[float]:
+        found = []
+        for index in range(int(start // self.period), math.ceil(end / self.period) + 1):
+            for sample in self._buckets.get(index, ()):
+                if sample.function == function and start <= sample.at < end:
+                    value = sample.value(metric)
+                    if value is not None:
+                        found.append(value)
+        return found
+
+    def forget_before(self, moment: float) -> None:
+        for index in [i for i in self._buckets if (i + 1) * self.period <= moment]:
+            del self._buckets[index]
+
+
+@contextmanager
+def quiet_telemetry() -> Iterator[None]:
+    """Silence the circuit code's logs and EMF output (decisions never depend on them)."""
+    from circuit_breaker.telemetry import logger
+
+    level = logger.log_level
+    logger.setLevel(logging.WARNING)
+    try:
+        with redirect_stdout(_Discard()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+class _Discard(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _outcome_parser() -> Callable[[object], Any]:
+    """record_outcome's `parse`: importing the handler module needs the variables Terraform sets."""
+    config = ModuleConfig(name="simulator")
+    spec = FunctionSpec(
+        config.function_name("record_outcome"), MODULE_FUNCTIONS["record_outcome"], LAMBDAS, config.lambda_environment()
+    )
+    parse: Callable[[object], Any] = ModuleEnvironment(spec).module.parse  # loaded from lambdas/, as Lambda would
+    return parse
+
+
+def function_arns(config: ModuleConfig) -> dict[str, str]:
+    return {key: ACCOUNT_ARN + config.function_name(key) for key in ("check_circuit", "record_outcome", "downstream")}
+
+
+def rendered_definition(config: ModuleConfig, arns: dict[str, str]) -> str:
+    """The definition as main.tf renders it for `config`."""
+    return definition.definition(
+        circuit_name=config.name,
+        table_name=config.table_name,
+        check_circuit_function_arn=arns["check_circuit"],
+        record_outcome_function_arn=arns["record_outcome"],
+        downstream_function_arn=arns["downstream"],
+        downstream_timeout_seconds=config.downstream_timeout_seconds,
+        allow_input_circuit=bool(config.allowed_circuits),
+        fallback_mode=config.fallback_mode,
+        fallback_payload=config.fallback_payload,
+        on_store_error=config.on_store_error,
+    )
+
+
+class Simulation:
+    """One module instance on a virtual clock. Use `traffic` for load, or `call` for one call at a time."""
+
+    def __init__(
+        self,
+        config: ModuleConfig,
+        *,
+        seed: int = 0,
+        latency: Latency = Latency(),
+        asl: str | None = None,
+        arns: dict[str, str] | None = None,
+        start: float = EPOCH,
+    ) -> None:
+        from circuit_breaker.breaker import Breaker
+        from circuit_breaker.settings import Settings
+        from circuit_breaker.store import CircuitStore
+
+        self.config = config
+        self.latency = latency
+        self.random = random.Random(seed)
+        self.now = start
+        self.arns = arns or function_arns(config)
+        self.functions = {arn: key for key, arn in self.arns.items()}
+        self.machine = StateMachine(asl or rendered_definition(config, self.arns))
+        self.table = MemoryTable(config.table_name)
+        self.table.listeners.append(self._transition)
+        self.settings = Settings.from_environment(config.lambda_environment())
+        self.breaker = Breaker(
+            self.settings,
+            CircuitStore(config.table_name, self.table),
+            clock=lambda: self.now,
+            jitter=self.random.random,
+        )
+        self.parse = _outcome_parser()
+        self.transitions: list[Transition] = []
+        self.count_starts: list[float] = []  # when a failure count went from 0 to 1
+        self.paths: dict[tuple[str, ...], Path] = defaultdict(Path)
+        self.alarm_handler = Path()  # what applying alarm notifications cost (not per call)
+        self.notifications: list[tuple[float, str]] = []
+        self.downstream_calls = 0
+        self._origin = "operator"
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+        self._numbers = itertools.count()
+        self._alarm: dict[str, Any] | None = None
+        self._alarm_state = "INSUFFICIENT_DATA"
+        self._metrics: PeriodMetrics | None = None
+        self._targets: dict[str, str] = {}  # Task state -> what it does (its resource and function are fixed)
+        self._outputs: dict[Any, dict] = {}  # state check decisions -> their output
+        self._running = 0  # calls started and not finished
+        self.keep_calls = False  # keep every Call in `calls` (for small runs)
+        self.calls: list[Call] = []
+
+    # ------------------------------------------------------------------ running calls
+
+    def call(self, fails: bool, gap: float = 0.01) -> Call:
+        """One call on its own: run it to its end, then let `gap` seconds pass."""
+        call = self._start(fails)
+        while call.finished is None:
+            self._next_event()
+        self.now = max(self.now, call.at) + gap
+        return call
+
+    def traffic(
+        self,
+        rate: float,
+        seconds: float,
+        background: float,
+        outage: Outage | None = None,
+        until: Callable[[], bool] | None = None,
+    ) -> Traffic:
+        """Poisson arrivals for `seconds` (or until `until()` holds), then every call runs to its end."""
+        result = Traffic(rate, background, self.now, seconds)
+        end = self.now + seconds
+        arrival = self.now + self.random.expovariate(rate)
+        threshold, run = self.settings.failure_threshold, 0
+        while arrival < end and not (until and until()):
+            while self._events and self._events[0][0] <= arrival:
+                self._next_event()
+            self.now = arrival
+            failure_rate = outage.failure_rate if outage and arrival - result.started >= outage.at else background
+            fails = self.random.random() < failure_rate
+            call = self._start(fails)
+            result.calls += 1
+            if fails:  # the strictly consecutive reference: one counter, in completion order
+                run += 1
+                if run == threshold:
+                    result.reference_trips += 1
+                    run = 0
+            else:
+                run = 0
+            result.count(call)
+            arrival += self.random.expovariate(rate)
+        result.ended = self.now
+        while self._running:
+            self._next_event()
+        result.finish()
+        return result
+
+    def _start(self, fails: bool) -> Call:
+        number = next(self._numbers)
+        call = Call(number, self.now, fails, self.now)
+        call.execution = self.machine.run({}, f"sim:{number}")
+        self._running += 1
+        if self.keep_calls:
+            self.calls.append(call)
+        self._drive(call, None, None)
+        return call
+
+    def _drive(self, call: Call, result: Any, failure: TaskFailed | None) -> None:
+        """Run the execution until it ends or waits for a task that touches the table later."""
+        execution = call.execution
+        while True:
+            try:
+                task = execution.throw(failure) if failure is not None else execution.send(result)
+            except StopIteration as stop:
+                self._finish(call, stop.value)
+                return
+            result = failure = None
+            target = self._targets.get(task.state) or self._targets.setdefault(task.state, self._target(task))
+            if target == "downstream":  # touches nothing shared: played at its own start time
+                try:
+                    result = self._downstream(call)
+                except TaskFailed as error:
+                    failure = error
+                call.at += self.latency.downstream
+                continue
+            if call.at > self.now:
+                self._schedule(call.at, partial(self._perform, call, task, target))
+                return
+            result = self._table_task(call, task, target)
+
+    def _perform(self, call: Call, task: Task, target: str) -> None:
+        self._drive(call, self._table_task(call, task, target), None)
+
+    def _target(self, task: Task) -> str:
+        if task.resource.endswith(GETITEM):
+            return "read"
+        if task.resource.endswith(INVOKE):
+            function = self.functions.get(task.parameters["FunctionName"])
+            if function not in ("check_circuit", "record_outcome", "downstream"):
+                raise ValueError(f"state {task.state} invokes {task.parameters['FunctionName']}: not simulated")
+            return function
+        raise ValueError(f"state {task.state}: the simulator does not perform {task.resource}")
+
+    def _table_task(self, call: Call, task: Task, target: str) -> Any:
+        """A task that reads or writes the circuit, at `self.now`; its latency then passes."""
+        table = self.table
+        before = table.eventual_reads, table.strong_reads, table.writes
+        if target == "read":
+            result = self.table.get_item(**task.parameters)
+            call.at += self.latency.read
+        elif target == "check_circuit":
+            self._origin = "check"
+            decision = self.breaker.check(self.settings.circuit_name, str(task.parameters["Payload"]["caller"]))
+            output = self._outputs.get(decision)
+            if output is None:  # a Decision is frozen: its output, never changed by anyone, can be shared
+                if len(self._outputs) > 10_000:
+                    self._outputs.clear()
+                output = self._outputs[decision] = decision.to_output()
+            result = {"Payload": output, "StatusCode": 200}
+            call.at += self.latency.function
+            call.checks += 1
+        else:  # record_outcome
+            self._origin = "in-band"
+            outcome = self.parse(task.parameters["Payload"])
+            recorded = self.breaker.record(
+                outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
+            )
+            result = {"Payload": {"recorded": True, "outcome": recorded}, "StatusCode": 200}
+            call.at += self.latency.function
+            call.records += 1
+        call.eventual_reads += table.eventual_reads - before[0]
+        call.strong_reads += table.strong_reads - before[1]
+        call.writes += table.writes - before[2]
+        return result
+
+    def _downstream(self, call: Call) -> dict:
+        call.reached_downstream = True
+        self.downstream_calls += 1
+        if self._metrics is not None:
+            self._metrics.add(
+                Sample(
+                    call.at, self.config.function_name("downstream"), call.fails, False, self.latency.downstream * 1000
+                )
+            )
+        if call.fails:
+            raise TaskFailed(
+                DOWNSTREAM_ERROR, json.dumps({"errorType": DOWNSTREAM_ERROR, "errorMessage": "dependency is failing"})
+            )
+        return {"Payload": {"ok": True}, "StatusCode": 200}
+
+    def _finish(self, call: Call, finished: Finished) -> None:
+        call.finished = finished
+        self._running -= 1
+        self.paths[tuple(finished.states)].add(call)
+
+    # ------------------------------------------------------------------ events
+
+    def _schedule(self, at: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._events, (at, next(self._sequence), action))
+
+    def _next_event(self) -> None:
+        at, _, action = heapq.heappop(self._events)
+        self.now = max(self.now, at)
+        action()
+
+    def _transition(self, old: dict | None, new: dict) -> None:
+        before = old.get("state", {}).get("S") if old else None
+        after = new.get("state", {}).get("S")
+        if after is not None and after != before:
+            reason = new.get("reason", {}).get("S", "")
+            self.transitions.append(Transition(self.now, before, after, self._origin, reason))
+        if _count(new) and not _count(old):
+            self.count_starts.append(self.now)
+
+    # ------------------------------------------------------------------ the downstream alarm
+
+    def watch_downstream_alarm(self) -> None:
+        """Evaluate the module's downstream alarm every period, as CloudWatch does, and deliver its notifications."""
+        function_names = {key: self.config.function_name(key) for key in ("downstream", "healthcheck")}
+        wanted = self.config.alarm_name("downstream")
+        alarms = [a for a in alarm_definitions(self.config, function_names, TOPIC_ARN) if a["AlarmName"] == wanted]
+        if not alarms:
+            return
+        self._alarm = alarms[0]
+        period = (
+            self._alarm["Metrics"][0]["MetricStat"]["Period"] if self._alarm.get("Metrics") else self._alarm["Period"]
+        )
+        self._metrics = PeriodMetrics(period)
+        first = (math.floor(self.now / period) + 1) * period + ALARM_EVALUATION_DELAY
+        self._schedule(first, partial(self._evaluate, period))
+
+    def _evaluate(self, period: float) -> None:
+        alarm = self._alarm
+        new_state, _ = decide(datapoints(alarm, self._metrics, self.now), alarm)
+        self._metrics.forget_before(self.now - (alarm["EvaluationPeriods"] + 1) * period)
+        if new_state is not None and new_state != self._alarm_state:
+            self._alarm_state = new_state
+            actions = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+            if alarm.get(actions[new_state]):
+                changed_at = int(self.now * 1000)
+                self._schedule(self.now + NOTIFICATION_DELAY, partial(self._notify, new_state, changed_at))
+        self._schedule(self.now + period, partial(self._evaluate, period))
+
+    def _notify(self, state: str, changed_at: int) -> None:
+        self.notifications.append((self.now, state))
+        self.alarm_notification(self.config.alarm_name("downstream"), state, changed_at)
+
+    def alarm_notification(self, alarm: str, state: str, changed_at: int) -> str:
+        """What the alarm handler does with one notification, counted apart from the calls."""
+        table, handler = self.table, self.alarm_handler
+        before = table.eventual_reads, table.strong_reads, table.writes
+        self._origin = "alarm"
+        outcome = self.breaker.on_alarm(alarm, state, changed_at)
+        handler.calls += 1
+        handler.invocations["alarm_handler"] += 1
+        handler.eventual_reads += table.eventual_reads - before[0]
+        handler.strong_reads += table.strong_reads - before[1]
+        handler.writes += table.writes - before[2]
+        return outcome
+
+    # ------------------------------------------------------------------ inspection
+
+    def item(self) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        raw = self.table.get_item(TableName=self.config.table_name, Key={"id": {"S": self.config.name}})
+        self.table.eventual_reads -= 1  # looking is not part of the traffic
+        deserialize = TypeDeserializer().deserialize
+        return {key: deserialize(value) for key, value in raw.get("Item", {}).items()}
+
+    def trips(self, since: float = -math.inf) -> list[Transition]:
+        """CLOSED (or no record) -> OPEN: a trip. HALF_OPEN -> OPEN is a reopen, not counted."""
+        return [
+            t for t in self.transitions if t.to_state == "OPEN" and t.from_state in (None, "CLOSED") and t.at >= since
+        ]
+
+
+def _count(item: dict | None) -> int:
+    return int(item["failure_count"]["N"]) if item and "failure_count" in item else 0
+
+
+@dataclass
+class Traffic:
+    """What one `Simulation.traffic` run saw."""
+
+    rate: float
+    background: float
+    started: float
+    seconds: float
+    ended: float = 0.0
+    calls: int = 0
+    short_circuited: int = 0
+    reached_downstream: int = 0
+    failed_downstream: int = 0
+    reference_trips: int = 0
+    _pending: list[Call] = field(default_factory=list)
+
+    def count(self, call: Call) -> None:
+        if call.finished is None:
+            self._pending.append(call)
+        else:
+            self._add(call)
+
+    def _add(self, call: Call) -> None:
+        self.short_circuited += call.short_circuited
+        self.reached_downstream += call.reached_downstream
+        self.failed_downstream += call.failed_downstream
+
+    def finish(self) -> None:
+        for call in self._pending:
+            self._add(call)
+        self._pending.clear()
+
+    @property
+    def hours(self) -> float:
+        return (self.ended - self.started) / 3600

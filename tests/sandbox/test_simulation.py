@@ -1,0 +1,118 @@
+"""The simulator behind the benchmark's discrimination figures.
+
+It must take the same route and leave the same circuit as the real definition and handlers
+in moto, call by call; and it must show the two things it exists to show: an outage trips
+the circuit, background-free traffic never does.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox import discrimination
+from sandbox.asl import StateMachine, TaskFailed
+from sandbox.simulation import Simulation, quiet_telemetry
+from sandbox.variables import module_config
+
+
+def test_the_simulator_takes_the_sandbox_route_and_leaves_the_same_circuit_on_every_call():
+    replay = discrimination.replay(seed=11, calls=60)
+    assert replay["calls"] == replay["simulated calls"] >= 60
+    assert replay["differences"] == []
+    routes = " ".join(replay["routes"])  # the scenario went everywhere that matters
+    for state in ("RecordFailure", "RecordSuccess", "ShortCircuit", "ForcedOpen", "CallDownstreamAndRecord"):
+        assert state in routes
+    assert replay["trips"] >= 2
+
+
+def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_first_or_had_in_flight():
+    """Every failure is one of the failure_threshold counted, one admitted before the count started, or in flight."""
+    threshold = module_config("sim").failure_threshold
+    for seed in range(3):
+        run = discrimination.outage(rate=10, failure_rate=1.0, seed=seed, background=0.0)
+        assert run["tripped"] and run["tripped by"] == "in-band"
+        first_wave = run["failed calls admitted before the first failure was counted"]
+        assert first_wave >= 1  # the failure that started the count
+        assert threshold <= run["failed calls"] <= threshold + run["calls in flight at the trip"] + first_wave - 1
+        assert run["calls after the trip not short-circuited"] == 0
+
+
+def test_traffic_without_errors_never_trips_and_never_writes_per_call():
+    cell = discrimination.cell(rate=100, background=0.0, minutes=3, seed=5)
+    assert cell["calls"] > 10_000
+    assert cell["trips"] == cell["reference trips"] == 0
+    assert cell["short-circuited share"] == 0
+    assert cell["alarm notifications"] == ["OK"]  # the new alarm's first evaluation, then nothing
+    assert all(totals["writes"] == 0 for totals in cell["path totals"].values())
+
+
+def test_a_choice_on_a_missing_path_fails_the_execution_as_step_functions_does():
+    machine = StateMachine(
+        {
+            "StartAt": "Pick",
+            "States": {
+                "Pick": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.a.b", "StringEquals": "x", "Next": "Done"}],
+                    "Default": "Done",
+                },
+                "Done": {"Type": "Succeed"},
+            },
+        }
+    )
+    execution = machine.run({"a": {}}, "test")
+    with pytest.raises(StopIteration) as stopped:
+        next(execution)
+    assert (stopped.value.value.status, stopped.value.value.error) == ("FAILED", "States.Runtime")
+
+
+def test_a_caught_task_error_goes_where_the_catcher_says_with_the_error_at_its_result_path():
+    machine = StateMachine(
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "f"},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+                    "End": True,
+                },
+                "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+            },
+        }
+    )
+    execution = machine.run({"k": 1}, "test")
+    next(execution)
+    with pytest.raises(StopIteration) as stopped:
+        execution.throw(TaskFailed("Boom", "why"))
+    finished = stopped.value.value
+    assert (finished.states, finished.error, finished.cause) == (["Call", "Failed"], "Boom", "why")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Map", "ItemProcessor": {}, "End": True},
+        {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "X"}], "Default": "X"},
+        {"Type": "Pass", "Parameters": {"v.$": "States.Format('{}', $.a)"}, "End": True},
+    ],
+)
+def test_what_the_interpreter_does_not_implement_is_refused_when_the_definition_is_loaded(state):
+    with pytest.raises(ValueError):
+        StateMachine({"StartAt": "X", "States": {"X": state}})
+
+
+def test_an_alarm_notification_trips_the_simulated_circuit_as_the_alarm_handler_would():
+    config = module_config("sim")
+    with quiet_telemetry():
+        sim = Simulation(config)
+        sim.call(False)
+        outcome = sim.alarm_notification(config.alarm_name("downstream"), "ALARM", int(sim.now * 1000))
+        short = sim.call(False)
+    assert outcome == "CLOSED -> OPEN"
+    assert [(t.from_state, t.to_state, t.origin) for t in sim.trips()] == [(None, "OPEN", "alarm")]
+    assert short.short_circuited and not short.reached_downstream
+    assert json.dumps(sim.item()["reason"]).count("ALARM") == 1
