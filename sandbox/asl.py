@@ -104,9 +104,10 @@ class StateMachine:
             entered.append(name)
             try:
                 if state.type == "Choice":
-                    name = _choose(state, data)
-                    if name is None:
+                    chosen = _choose(state, data)
+                    if chosen is None:
                         return Finished("FAILED", entered, error="States.NoChoiceMatched")
+                    name = chosen
                     continue
                 if state.type == "Fail":
                     error = state.error_path(data, context) if state.error_path else state.error
@@ -126,7 +127,7 @@ class StateMachine:
                 else:
                     parameters = state.parameters(effective, context) if state.parameters else effective
                     try:
-                        result = yield Task(name, state.resource, parameters)
+                        result = yield Task(name, state.resource or "", parameters)
                     except TaskFailed as failure:
                         if failure.error in state.retried or "States.ALL" in state.retried:
                             raise NotImplementedError(
@@ -152,7 +153,7 @@ class StateMachine:
                     data = state.output_path(data, context)
             except PathMissing as missing:
                 return Finished("FAILED", entered, error="States.Runtime", cause=f"{name}: {missing}")
-            if state.end:
+            if state.end or state.next is None:
                 return Finished("SUCCEEDED", entered, output=data)
             name = state.next
 

@@ -59,7 +59,7 @@ SIMULATION_WORKERS = 2
 
 def seed_design(**overrides) -> ModuleConfig:
     """The original article's design: alarm-only trip (Errors Sum > 1, 3 of 3 periods), healthcheck-only close."""
-    values = dict(
+    values: dict[str, Any] = dict(
         name=f"seed{next(_names)}",
         failure_threshold=1_000_000,
         open_duration_seconds=86_400,
@@ -79,7 +79,7 @@ def seed_design(**overrides) -> ModuleConfig:
 
 def module_design(**overrides) -> ModuleConfig:
     """This module's defaults, with the CloudWatch periods and the schedule on the sandbox's time scale."""
-    values = dict(
+    values: dict[str, Any] = dict(
         name=f"mod{next(_names)}",
         downstream_alarm=dataclasses.replace(ModuleConfig().downstream_alarm, period=PERIOD),
         healthcheck_alarm=AlarmConfig(period=PERIOD, treat_missing_data="ignore"),
@@ -858,7 +858,7 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
     )
 
     total = [o for o in sim["outages"] if o["failure rate"] == 1.0]
-    excess = {}
+    excess: dict[float, tuple[int, int]] = {}
     for run in total:
         allowed = threshold + run.get("calls in flight at the trip", 0)
         worst = excess.get(run["rate"])

@@ -281,18 +281,19 @@ def _error_rate_datapoints(alarm: dict[str, Any], metrics: MetricSource, now: fl
         raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
     stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
     period = stats[denominator]["Period"]
-    values = []
+    values: list[float | None] = []
     for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
-        sums = {}
+        sums: dict[str, float | None] = {}
         for key, stat in stats.items():
             function = _function_dimension(stat["Metric"].get("Dimensions", []))
             sums[key] = statistic(
                 stat["Stat"], metrics.values(function, stat["Metric"]["MetricName"], start, start + period)
             )
-        if sums[denominator] is None:
+        invocations = sums[denominator]
+        if invocations is None:
             values.append(None)
-        elif sums[denominator] >= float(minimum):
-            values.append(100 * (sums[numerator] or 0) / sums[denominator])
+        elif invocations >= float(minimum):
+            values.append(100 * (sums[numerator] or 0) / invocations)
         else:
             values.append(0.0)
     return values

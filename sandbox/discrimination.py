@@ -48,6 +48,7 @@ def scripted_steps(seed: int, calls: int) -> list[tuple]:
     """
     rng = random.Random(seed)
     steps: list[tuple] = [("alarm", "OK")]
+    milestones: list[tuple[int, list[tuple[Any, ...]]]]
     made, milestones = (
         0,
         [
@@ -169,7 +170,7 @@ def replay_in_simulator(config: ModuleConfig, asl: str, arns: dict[str, str], st
         for number, step in enumerate(steps):
             if step[0] == "call":
                 call = sim.call(step[1])
-                rows.append(_row(call.finished.states, call.finished.status, call.finished.error, sim.item()))
+                rows.append(_row(call.outcome.states, call.outcome.status, call.outcome.error, sim.item()))
             elif step[0] == "alarm":
                 sim.alarm_notification(config.alarm_name("downstream"), step[1], int((EPOCH + number) * 1000))
             elif step[0] == "end_open_duration":
@@ -247,7 +248,7 @@ def paths(seed: int = 1) -> dict[str, dict[str, Any]]:
 
 def _cost(call: Call) -> dict[str, Any]:
     return {
-        "states": list(call.finished.states),
+        "states": list(call.outcome.states),
         "eventual reads": call.eventual_reads,
         "strong reads": call.strong_reads,
         "writes": call.writes,

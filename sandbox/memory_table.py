@@ -129,12 +129,12 @@ def _add(current: dict | None, operand: dict, name: str) -> dict:
 
 
 @cache
-def update(expression: str) -> tuple[tuple[str, str, str | None, str | None], ...]:
+def update(expression: str) -> tuple[tuple[str, str, Any, Any], ...]:
     """(action, #name, :value, :default) for each part of `SET ... ADD ... REMOVE ...`."""
     parts = re.split(r"\b(SET|ADD|REMOVE)\b", expression)
     if parts[0].strip():
         raise ValueError(f"unsupported update expression {expression!r}")
-    actions = []
+    actions: list[tuple[str, str, Any, Any]] = []  # (action, #name, :operand or None, :default or None)
     for clause, body in zip(parts[1::2], parts[2::2], strict=False):
         for part in (p.strip() for p in body.split(",") if p.strip()) if clause != "SET" else _set_parts(body):
             if clause == "REMOVE" and re.fullmatch(r"#\w+", part):
@@ -187,7 +187,7 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(expression, position)
         if match is None:
             raise ValueError(f"unsupported condition syntax at {expression[position:]!r}")
-        kind = match.lastgroup
+        kind = match.lastgroup or ""
         text = match[kind]
         if kind == "word" and text.upper() in ("AND", "OR", "NOT"):
             kind, text = "logic", text.upper()
@@ -269,7 +269,7 @@ def _comparable(left: dict | None, right: dict | None) -> tuple[Any, Any] | None
 def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[dict | None, dict | None], bool]:
     def compare(left: dict | None, right: dict | None) -> bool:
         pair = _comparable(left, right)
-        return pair is not None and "BOOL" not in left and test(*pair)
+        return pair is not None and left is not None and "BOOL" not in left and test(*pair)
 
     return compare
 

@@ -115,6 +115,13 @@ class Call:
     records: int = 0
 
     @property
+    def outcome(self) -> Finished:
+        """The finished execution; asked only of calls that have finished."""
+        if self.finished is None:
+            raise RuntimeError(f"call {self.number} has not finished")
+        return self.finished
+
+    @property
     def short_circuited(self) -> bool:
         return self.finished is not None and self.finished.states[-1] == "ShortCircuit"
 
@@ -440,9 +447,10 @@ class Simulation:
         self._schedule(first, partial(self._evaluate, period))
 
     def _evaluate(self, period: float) -> None:
-        alarm = self._alarm
-        new_state, _ = decide(datapoints(alarm, self._metrics, self.now), alarm)
-        self._metrics.forget_before(self.now - (alarm["EvaluationPeriods"] + 1) * period)
+        alarm, metrics = self._alarm, self._metrics
+        assert alarm is not None and metrics is not None, "evaluated only once the alarm is set up"
+        new_state, _ = decide(datapoints(alarm, metrics, self.now), alarm)
+        metrics.forget_before(self.now - (alarm["EvaluationPeriods"] + 1) * period)
         if new_state is not None and new_state != self._alarm_state:
             self._alarm_state = new_state
             actions = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}

@@ -21,7 +21,7 @@ from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN
 from circuit_breaker.settings import AlarmBinding, Settings
 from circuit_breaker.store import CircuitStore, Update
 from sandbox.memory_table import MemoryTable, condition, update
-from tests.lambdas.circuit.conftest import Clock
+from tests.lambdas.circuit_breaker.conftest import Clock
 
 TABLE = "circuits"
 NAME = "orders"
