@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from . import definition
 from .asl import Finished, StateMachine, Task, TaskFailed
 from .cloudwatch import Sample, datapoints, decide
 from .costs import billed_steps
 from .memory_table import MemoryTable
 from .runner import FunctionSpec, ModuleEnvironment
-from .stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig, alarm_definitions
+from .stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig, alarm_definitions, rendered_definition
 
 EPOCH = 1_800_000_000.0  # where virtual time starts (2027-01-15)
 DOWNSTREAM_ERROR = "DependencyUnavailable"  # what the example downstream raises
@@ -195,22 +194,6 @@ def _outcome_parser() -> Callable[[object], Any]:
 
 def function_arns(config: ModuleConfig) -> dict[str, str]:
     return {key: ACCOUNT_ARN + config.function_name(key) for key in ("check_circuit", "record_outcome", "downstream")}
-
-
-def rendered_definition(config: ModuleConfig, arns: dict[str, str]) -> str:
-    """The definition as main.tf renders it for `config`."""
-    return definition.definition(
-        circuit_name=config.name,
-        table_name=config.table_name,
-        check_circuit_function_arn=arns["check_circuit"],
-        record_outcome_function_arn=arns["record_outcome"],
-        downstream_function_arn=arns["downstream"],
-        downstream_timeout_seconds=config.downstream_timeout_seconds,
-        allow_input_circuit=bool(config.allowed_circuits),
-        fallback_mode=config.fallback_mode,
-        fallback_payload=config.fallback_payload,
-        on_store_error=config.on_store_error,
-    )
 
 
 class Simulation:

@@ -255,6 +255,23 @@ def alarm_definitions(config: ModuleConfig, function_names: dict[str, str], topi
     return definitions
 
 
+def rendered_definition(config: ModuleConfig, arns: dict[str, str]) -> str:
+    """The definition as main.tf renders it for `config`, calling the functions in `arns`."""
+    return definition.definition(
+        circuit_name=config.name,
+        table_name=config.table_name,
+        check_circuit_function_arn=arns["check_circuit"],
+        record_outcome_function_arn=arns["record_outcome"],
+        downstream_function_arn=arns["downstream"],
+        downstream_timeout_seconds=config.downstream_timeout_seconds,
+        allow_input_circuit=bool(config.allowed_circuits),
+        fallback_mode=config.fallback_mode,
+        fallback_payload=config.fallback_payload,
+        fallback_function_arn=arns.get("fallback"),
+        on_store_error=config.on_store_error,
+    )
+
+
 def _zip(source_dir: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -334,18 +351,6 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     )
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    asl = definition.definition(
-        circuit_name=config.name,
-        table_name=config.table_name,
-        check_circuit_function_arn=arns["check_circuit"],
-        record_outcome_function_arn=arns["record_outcome"],
-        downstream_function_arn=arns["downstream"],
-        downstream_timeout_seconds=config.downstream_timeout_seconds,
-        allow_input_circuit=bool(config.allowed_circuits),
-        fallback_mode=config.fallback_mode,
-        fallback_payload=config.fallback_payload,
-        fallback_function_arn=arns.get("fallback"),
-        on_store_error=config.on_store_error,
-    )
+    asl = rendered_definition(config, arns)
     machine_arn = sfn.create_state_machine(name=config.name, definition=asl, roleArn=role_arn)["stateMachineArn"]
     return Stack(config, runner, machine_arn, topic_arn, arns, health_parameter)
