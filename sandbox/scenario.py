@@ -40,10 +40,10 @@ class Options:
 
     rate: float = 10.0  # executions started per second
     warmup_seconds: float = 3.0  # healthy traffic before each act
-    outage_seconds: float = 8.0  # act 1: total outage
+    outage_seconds: float = 12.0  # act 1: total outage
     brownout_seconds: float = 20.0  # act 2: longest brown-out (it ends soon after the trip)
     slow_seconds: float = 1.2  # act 2: how long each downstream call takes
-    failure_threshold: int = 5
+    failure_threshold: int = 3
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
     alarm_period_seconds: int = 2

@@ -29,8 +29,12 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
             "6",
             "--outage-start",
             "1.5",
+            # Long enough for calls admitted after the first counted failure to count the rest: the
+            # first wave, in flight together when the outage begins, starts the count and adds nothing.
             "--outage-seconds",
-            "5",
+            "12",
+            "--failure-threshold",
+            "3",
             "--open-duration",
             "2",
             "--json",
