@@ -53,7 +53,7 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
     assert summary.keys() >= SUMMARY_KEYS
     assert all(set(t) >= {"at", "from", "to", "reason"} for t in summary["transitions"])
     reasons = [t["reason"] for t in summary["transitions"] if t["to"] == "OPEN"]
-    assert reasons[0] == "5 consecutive failures (last: DependencyUnavailable)"
+    assert reasons[0] == "3 consecutive failures (last: DependencyUnavailable)"
     assert any(r.startswith("downstream alarm sandbox-downstream") for r in reasons)
     assert summary["downstream_calls_after_outage_before_open"] >= 5  # calls already in flight may add to it
     assert summary["probes_admitted"] >= 1
