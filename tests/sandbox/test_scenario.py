@@ -55,7 +55,7 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
     reasons = [t["reason"] for t in summary["transitions"] if t["to"] == "OPEN"]
     assert reasons[0] == "3 consecutive failures (last: DependencyUnavailable)"
     assert any(r.startswith("downstream alarm sandbox-downstream") for r in reasons)
-    assert summary["downstream_calls_after_outage_before_open"] >= 5  # calls already in flight may add to it
+    assert summary["downstream_calls_after_outage_before_open"] >= 3  # the threshold; calls in flight add to it
     assert summary["probes_admitted"] >= 1
     assert summary["seconds_healthcheck_ok_to_closed"] is not None
     assert summary["final_state"] == "CLOSED"
