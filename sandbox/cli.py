@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in differences_from_defaults(config):
         console.print(f"  • {line}")
     started = time.monotonic()
-    with running(config, options.max_environments, port=args.port) as sandbox:
+    with running(config, options.max_environments, port=args.port, warm=options.warm_environments) as sandbox:
         console.print(f"Emulator at {sandbox.endpoint}; rate {options.rate:g} executions/s.\n")
         with LiveTimeline(sandbox.recorder, console) as timeline:
             summary = play(sandbox, options, on_tick=timeline.tick)

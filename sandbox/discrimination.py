@@ -346,6 +346,11 @@ def outage(
             "tripped by": trips[0].origin,
             "failed calls": sum(call.failed_downstream for call in during),
             "calls in flight at the trip": sum(call.started <= opened < call.at for call in sim.calls),
+            # Calls no breaker could have stopped: admitted before any failure was recorded, or after and
+            # still in flight when the circuit opened.
+            "calls admitted before a failure could stop them": sum(
+                call.started < counted or call.started <= opened < call.at for call in during
+            ),
             "failed calls admitted before the first failure was counted": sum(
                 call.failed_downstream for call in during if call.started < counted
             ),

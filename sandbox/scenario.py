@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from circuit_breaker.model import Attr
 
 from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
 from .emulator import CREDENTIALS, local_aws
@@ -42,13 +45,18 @@ class Options:
     warmup_seconds: float = 3.0  # healthy traffic before each act
     outage_seconds: float = 12.0  # act 1: total outage
     brownout_seconds: float = 20.0  # act 2: longest brown-out (it ends soon after the trip)
-    slow_seconds: float = 1.2  # act 2: how long each downstream call takes
+    slow_seconds: float = 2.0  # act 2: how long each downstream call takes
     failure_threshold: int = 3
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
     alarm_period_seconds: int = 2
     healthcheck_every_seconds: int = 1
     max_environments: int = 10
+
+    @property
+    def warm_environments(self) -> int:
+        """Environments started before the scenario, per function on a call's path: about half a second of calls."""
+        return min(self.max_environments, max(2, math.ceil(self.rate / 2)))
 
     def module_config(self) -> ModuleConfig:
         period = self.alarm_period_seconds
@@ -67,7 +75,11 @@ class Options:
                 threshold=self.slow_seconds * 750,
                 comparison_operator="GreaterThanThreshold",
             ),
-            healthcheck_alarm=AlarmConfig(period=period, treat_missing_data="ignore"),
+            # Two failing periods, not the module's one: the in-band count then trips a total outage
+            # first even on a busy machine, as it does on AWS, where a period is a minute.
+            healthcheck_alarm=AlarmConfig(
+                period=period, evaluation_periods=2, datapoints_to_alarm=2, treat_missing_data="ignore"
+            ),
             healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
             f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
             example_slow_seconds=self.slow_seconds,
@@ -257,10 +269,15 @@ class Emulator:
         self.endpoint, self.runner, self.metrics = endpoint, runner, metrics
         self.evaluator, self.scheduler = evaluator, scheduler
 
-    def provision(self, config: ModuleConfig) -> Stack:
-        """Create a module instance; its functions start with one warm environment each."""
+    def provision(self, config: ModuleConfig, warm: int = 1) -> Stack:
+        """Create a module instance; the functions each call makes start with `warm` environments each.
+
+        Warm environments keep cold starts, which take a busy machine seconds, out of the scenario.
+        """
         stack = provision(config, self.runner)
         self.runner.warm()
+        for key in ("check_circuit", "record_outcome", "downstream"):
+            self.runner.warm(config.function_name(key), count=min(warm, self.runner.max_environments) - 1)
         return stack
 
 
@@ -298,11 +315,11 @@ class Sandbox:
 
 
 @contextmanager
-def running(config: ModuleConfig, max_environments: int = 10, port: int = 0) -> Iterator[Sandbox]:
+def running(config: ModuleConfig, max_environments: int = 10, port: int = 0, warm: int = 1) -> Iterator[Sandbox]:
     """The emulator with `config` provisioned and recorded from now on."""
     interval = min(config.downstream_alarm.period, config.healthcheck_alarm.period) / 4
     with emulator(max_environments, interval, port) as emu:
-        stack = emu.provision(config)
+        stack = emu.provision(config, warm)
         recorder = Recorder(config, time.time())
         emu.runner.listeners.append(recorder.on_invocation)
         emu.evaluator.listeners.append(
@@ -350,10 +367,14 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.1) -
 
 def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Run both acts; return the summary."""
-    stack, recorder = sandbox.stack, sandbox.recorder
+    stack, recorder, config = sandbox.stack, sandbox.recorder, sandbox.stack.config
+    healthcheck_alarm = Attr.alarm_state("healthcheck")
+
+    def item() -> dict[str, Any]:
+        return stack.item()
 
     def state() -> str:
-        return stack.item().get("state", "CLOSED")
+        return item().get(Attr.STATE, "CLOSED")
 
     def hold(seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -375,8 +396,10 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
         recorder.phase("total outage: downstream and healthcheck fail")
         marks["outage"] = recorder.since(time.time())
         stack.set_health("failing")
-        until(lambda: state() == "OPEN", options.outage_seconds)
-        hold(max(0.0, options.outage_seconds - (recorder.since(time.time()) - marks["outage"])))
+        hold(options.outage_seconds)
+        # The outage lasts until the healthcheck alarm holds the circuit open, however slow the machine.
+        alarm = config.healthcheck_alarm
+        until(lambda: item().get(healthcheck_alarm) == "ALARM", 10 * alarm.evaluation_periods * alarm.period)
         recorder.phase("outage over")
         stack.set_health("healthy")
         until(lambda: state() == "CLOSED", 6 * options.alarm_period_seconds + options.max_open_duration_seconds)

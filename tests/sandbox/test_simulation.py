@@ -36,6 +36,7 @@ def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_fi
         first_wave = run["failed calls admitted before the first failure was counted"]
         assert first_wave >= 1  # the failure that started the count
         assert threshold <= run["failed calls"] <= threshold + run["calls in flight at the trip"] + first_wave - 1
+        assert run["failed calls"] <= threshold - 1 + run["calls admitted before a failure could stop them"]
         assert run["calls after the trip not short-circuited"] == 0
 
 
