@@ -119,7 +119,11 @@ def test_circuitctl_overrides_and_releases_are_events(table, stream, capsys):
     for command in (["force-open", CIRCUIT, "--create"], ["force-closed", CIRCUIT], ["release", CIRCUIT]):
         assert circuitctl(["--table", table, *command, "--reason", "maintenance", "--by", "ana"]) == 0
     # Then each is one event, named by its override
-    assert changes(stream.new_records()) == [(CLOSED, FORCED_OPEN), (FORCED_OPEN, FORCED_CLOSED), (FORCED_CLOSED, CLOSED)]
+    assert changes(stream.new_records()) == [
+        (CLOSED, FORCED_OPEN),
+        (FORCED_OPEN, FORCED_CLOSED),
+        (FORCED_CLOSED, CLOSED),
+    ]
 
 
 def test_forcing_an_open_circuit_open_is_an_override_change(make_breaker, stream):
@@ -182,16 +186,19 @@ def test_lambdas_stream_event_sample_gives_one_change_per_transition():
     assert first is not None and first.time == datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
 
 
+KEYS = {"Keys": {"id": {"S": "a"}}}
+
+
 @pytest.mark.parametrize(
     "record",
     [
         {},
         {"eventID": "1", "eventName": "MODIFY"},
         {"eventID": "1", "eventName": "MODIFY", "dynamodb": {"Keys": {}}},
-        {"eventID": "1", "eventName": "UPSERT", "dynamodb": {"Keys": {"id": {"S": "a"}}}},
-        {"eventID": "1", "eventName": "MODIFY", "dynamodb": {"Keys": {"id": {"S": "a"}}, "StreamViewType": "KEYS_ONLY"}},
-        {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"S": "a"}}, "NewImage": {"state": {"S": "?"}}}},
-        {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"S": "a"}}, "NewImage": {"state": "OPEN"}}},
+        {"eventID": "1", "eventName": "UPSERT", "dynamodb": KEYS},
+        {"eventID": "1", "eventName": "MODIFY", "dynamodb": KEYS | {"StreamViewType": "KEYS_ONLY"}},
+        {"eventID": "1", "eventName": "INSERT", "dynamodb": KEYS | {"NewImage": {"state": {"S": "?"}}}},
+        {"eventID": "1", "eventName": "INSERT", "dynamodb": KEYS | {"NewImage": {"state": "OPEN"}}},
     ],
 )
 def test_a_record_that_is_no_circuit_change_is_malformed(record):
