@@ -28,6 +28,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
     )
     function_names = [for key in keys(local.module_functions) : "${var.name}-${replace(key, "_", "-")}"]
+    circuit_events = local.circuit_events_enabled
     event_metrics  = concat(["StoreErrors"], local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [])
   })
 }
