@@ -201,6 +201,14 @@ run "dashboard_of_an_unqualified_downstream" {
     error_message = "The downstream's invocations, errors, throttles and p90/p99 duration are shown."
   }
   assert {
+    condition     = alltrue(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : can(length(m)) && !can(tostring(m))]]))
+    error_message = "Every metric of a widget is an array (namespace, name, dimensions, options), as CloudWatch reads them."
+  }
+  assert {
+    condition     = length(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : m if m[0] == "CircuitBreaker"]])) >= 10
+    error_message = "The dashboard reads the module's own metrics."
+  }
+  assert {
     condition     = alltrue(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : m[0] == "CircuitBreaker" ? slice(m, 2, 6) == ["circuit", "orders", "service", "orders"] : true if can(tostring(m[0]))]]))
     error_message = "The module's own metrics are read with the circuit and service dimensions Powertools emits."
   }
