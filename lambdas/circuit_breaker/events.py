@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, Attr, Circuit
+from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit
 from circuit_breaker.store import circuit_from_typed_item
 
 DETAIL_TYPE = "Circuit State Change"
@@ -94,8 +94,11 @@ def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
     try:
         previous = circuit_from_typed_item(name, stream.get("OldImage"))
         current = circuit_from_typed_item(name, stream.get("NewImage"))
-    except ValueError as error:
-        raise MalformedRecord(str(error)) from None
+    except (ValueError, ArithmeticError) as error:  # unknown states, numbers no Decimal holds
+        raise MalformedRecord(f"circuit {name!r}: {error}") from None
+    for circuit in (previous, current):
+        if circuit.override not in (None, *OVERRIDES):
+            raise MalformedRecord(f"circuit {name!r} has unknown override {str(circuit.override)[:40]!r}")
     if (previous.state, previous.override) == (current.state, current.override):
         return None
     user = record.get("userIdentity")
