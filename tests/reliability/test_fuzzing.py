@@ -250,4 +250,5 @@ def test_circuit_events_publish_or_skip_whatever_a_stream_could_deliver(records)
         assert detail["status"] in STATUS_LEVELS and detail["previousStatus"] in STATUS_LEVELS
         now, before = detail["state"], detail["previousState"]
         assert (now["value"], now["override"]) != (before["value"], before["override"])
-    count("circuit events fuzzed: events published", published)
+    count("fuzzed examples: circuit_events")
+    count("fuzzed events published: circuit_events", published)
