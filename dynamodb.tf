@@ -9,6 +9,10 @@ resource "aws_dynamodb_table" "this" {
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "id"
 
+  # The circuit events function turns every change of state or override into an event (events.tf).
+  stream_enabled   = local.circuit_events_enabled
+  stream_view_type = local.circuit_events_enabled ? "NEW_AND_OLD_IMAGES" : null
+
   attribute {
     name = "id"
     type = "S"

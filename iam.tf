@@ -19,6 +19,7 @@ locals {
     check_circuit  = "${substr(var.name, 0, 24)}-check-"
     record_outcome = "${substr(var.name, 0, 24)}-record-"
     alarm_handler  = "${substr(var.name, 0, 24)}-alarm-"
+    circuit_events = "${substr(var.name, 0, 24)}-events-"
     state_machine  = "${substr(var.name, 0, 24)}-sfn-"
     scheduler      = "${substr(var.name, 0, 24)}-schedule-"
   }
@@ -42,7 +43,7 @@ data "aws_iam_policy_document" "lambda_assume" {
 }
 
 resource "aws_iam_role" "function" {
-  for_each = local.functions
+  for_each = local.module_functions
 
   name_prefix        = local.role_name_prefix[each.key]
   description        = "${local.role_description}: ${replace(each.key, "_", " ")}"
@@ -51,16 +52,57 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
-  for_each = local.functions
+  for_each = local.module_functions
 
-  statement {
-    sid       = "CircuitItems"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    resources = [local.table_arn]
-    condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "dynamodb:LeadingKeys"
-      values   = local.function_circuits[each.key]
+  dynamic "statement" {
+    # The events function reads the table's stream, never its items.
+    for_each = contains(keys(local.function_circuits), each.key) ? [local.function_circuits[each.key]] : []
+    content {
+      sid       = "CircuitItems"
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [local.table_arn]
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "circuit_events" ? [1] : []
+    content {
+      sid       = "ReadTableStream"
+      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+      resources = ["${local.table_arn}/stream/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "circuit_events" ? [1] : []
+    content {
+      sid       = "SentEvents"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      resources = [local.sent_events_table_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "circuit_events" ? [1] : []
+    content {
+      sid       = "PutCircuitEvents"
+      actions   = ["events:PutEvents"]
+      resources = [local.event_bus_arn]
+    }
+  }
+
+  dynamic "statement" {
+    # The event source mapping sends what it gives up on with the function's role.
+    for_each = each.key == "circuit_events" && var.circuit_events.on_failure_destination_arn != null ? [var.circuit_events.on_failure_destination_arn] : []
+    content {
+      sid       = "OnFailureDestination"
+      actions   = [strcontains(statement.value, ":sqs:") ? "sqs:SendMessage" : "sns:Publish"]
+      resources = [statement.value]
     }
   }
 
@@ -91,7 +133,7 @@ data "aws_iam_policy_document" "function" {
 }
 
 resource "aws_iam_role_policy" "function" {
-  for_each = local.functions
+  for_each = local.module_functions
 
   name   = "circuit-breaker"
   role   = aws_iam_role.function[each.key].id

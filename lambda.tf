@@ -9,6 +9,11 @@ locals {
     record_outcome = { handler = "record_outcome.handler.lambda_handler", timeout = 10 }
     alarm_handler  = { handler = "alarm_handler.handler.lambda_handler", timeout = 30 }
   }
+  # Every function the module deploys: the three above, and the circuit events function when enabled (events.tf).
+  module_functions = merge(local.functions, local.circuit_events_enabled ? local.circuit_events_function : {})
+
+  # Where the functions' EMF metrics go (POWERTOOLS_METRICS_NAMESPACE); the dashboard reads them there.
+  metrics_namespace = "CircuitBreaker"
 
   # The public Powertools layer is published from this account in the aws partition only.
   powertools_layer_arn = var.powertools_layer_arn != null ? var.powertools_layer_arn : (
@@ -44,13 +49,13 @@ locals {
     ALARMS                       = jsonencode(local.alarm_bindings)
     FALLBACK_MODE                = var.fallback_mode
     POWERTOOLS_SERVICE_NAME      = var.name
-    POWERTOOLS_METRICS_NAMESPACE = "CircuitBreaker"
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level
   }
 }
 
 data "archive_file" "function" {
-  for_each = local.functions
+  for_each = local.module_functions
 
   type        = "zip"
   output_path = "${local.build_directory}/${each.key}.zip"
@@ -68,8 +73,8 @@ data "archive_file" "function" {
 }
 
 resource "aws_lambda_function" "this" {
-  for_each = local.functions
-  #checkov:skip=CKV_AWS_116:The state machine retries and records failures of the synchronous functions; the alarm handler relies on SNS's asynchronous retries (event_invoke_config below).
+  for_each = local.module_functions
+  #checkov:skip=CKV_AWS_116:The state machine retries and records failures of the synchronous functions; the alarm handler relies on SNS's asynchronous retries (event_invoke_config below); the events function on its event source mapping's retries and on-failure destination.
   #checkov:skip=CKV_AWS_117:The functions only call DynamoDB and CloudWatch Logs; a VPC would add NAT or endpoints for nothing.
   #checkov:skip=CKV_AWS_173:The environment holds configuration only (names, thresholds), no secrets.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; out of scope for the module's own small packages.
@@ -88,7 +93,7 @@ resource "aws_lambda_function" "this" {
   layers           = [local.powertools_layer_arn]
 
   environment {
-    variables = local.function_environment
+    variables = each.key == "circuit_events" ? local.circuit_events_environment : local.function_environment
   }
 
   tracing_config {
@@ -114,7 +119,7 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "function" {
-  for_each = local.functions
+  for_each = local.module_functions
   #checkov:skip=CKV_AWS_158:Handlers log circuit names and states, never payloads or secrets; the default encryption suffices.
   #checkov:skip=CKV_AWS_338:Retention is a variable (log_retention_days).
 

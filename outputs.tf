@@ -28,6 +28,11 @@ output "dynamodb_table_arn" {
   value       = var.create_table ? aws_dynamodb_table.this[0].arn : local.table_arn
 }
 
+output "dynamodb_table_stream_arn" {
+  description = "ARN of the circuit table's stream (null when the module does not create the table, or without circuit events): pass it as circuit_events.table_stream_arn to other instances sharing the table."
+  value       = var.create_table ? aws_dynamodb_table.this[0].stream_arn : null
+}
+
 output "sns_topic_arn" {
   description = "ARN of the alarm topic; add your own alarms' actions here only if their names start with \"<name>-\"."
   value       = aws_sns_topic.alarms.arn
@@ -50,7 +55,7 @@ output "cloudwatch_alarm_arns" {
 }
 
 output "lambda_function_names" {
-  description = "Names of the module's functions: check_circuit, record_outcome, alarm_handler."
+  description = "Names of the module's functions: check_circuit, record_outcome, alarm_handler, and circuit_events (with circuit events)."
   value       = { for key, function in aws_lambda_function.this : key => function.function_name }
 }
 
@@ -82,4 +87,24 @@ output "operator_read_only_policy_json" {
 output "operator_read_write_policy_json" {
   description = "IAM policy JSON for operators who also force and release this instance's circuits with circuitctl (UpdateItem scoped by dynamodb:LeadingKeys)."
   value       = data.aws_iam_policy_document.operator["read_write"].json
+}
+
+output "circuit_event_pattern" {
+  description = "EventBridge event pattern (JSON) matching this instance's circuit events, for rules of your own (null without circuit events)."
+  value       = local.circuit_events_enabled ? jsonencode(local.circuit_event_pattern) : null
+}
+
+output "circuit_events_event_source_mapping_uuid" {
+  description = "UUID of the event source mapping from the table's stream to the circuit events function (null without circuit events)."
+  value       = one(aws_lambda_event_source_mapping.circuit_events[*].uuid)
+}
+
+output "notification_rule_arn" {
+  description = "ARN of the EventBridge rule that sends circuit changes to the notification topic (null without notifications)."
+  value       = one(aws_cloudwatch_event_rule.notifications[*].arn)
+}
+
+output "cloudwatch_dashboard_arn" {
+  description = "ARN of the instance's CloudWatch dashboard (null unless create_dashboard)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_arn)
 }

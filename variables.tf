@@ -361,6 +361,95 @@ variable "sns_kms_master_key_id" {
 }
 
 ################################################################################
+# Alerting and monitoring
+################################################################################
+
+variable "circuit_events" {
+  description = <<-EOT
+    Circuit events: every change of a circuit's state or override, whoever makes it (this module, circuitctl, Powertools on
+    the same table), becomes one "Circuit State Change" event on EventBridge, derived from the table's DynamoDB stream by a
+    function of the module. enabled = false: no stream consumer, function or sent-events table. event_bus_name: name or ARN
+    (default: the account's default bus). table_stream_arn: the stream (NEW_AND_OLD_IMAGES) of an existing table, required
+    with create_table = false. The rest tunes the event source mapping; on_failure_destination_arn (SQS queue or SNS topic)
+    receives the description of records given up after the retries.
+  EOT
+  type = object({
+    enabled                            = optional(bool, true)
+    event_bus_name                     = optional(string, "default")
+    source                             = optional(string, "circuit-breaker")
+    table_stream_arn                   = optional(string)
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    maximum_retry_attempts             = optional(number, 10)
+    maximum_record_age_in_seconds      = optional(number, -1)
+    on_failure_destination_arn         = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition     = !var.circuit_events.enabled || var.create_table || var.circuit_events.table_stream_arn != null
+    error_message = "With create_table = false, circuit_events.table_stream_arn must name the existing table's stream (stream_view_type NEW_AND_OLD_IMAGES), e.g. the dynamodb_table_stream_arn output of the instance that creates it; or set circuit_events.enabled = false."
+  }
+  validation {
+    condition     = !var.create_table || var.circuit_events.table_stream_arn == null
+    error_message = "circuit_events.table_stream_arn is for create_table = false only: the module enables the stream of the table it creates."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,256}$", var.circuit_events.source)) && !startswith(var.circuit_events.source, "aws.")
+    error_message = "circuit_events.source must be 1 to 256 letters, digits or . _ / - characters, and must not start with \"aws.\" (reserved for AWS services)."
+  }
+  validation {
+    condition     = startswith(var.circuit_events.event_bus_name, "arn:") || can(regex("^[A-Za-z0-9._-]{1,256}$", var.circuit_events.event_bus_name))
+    error_message = "circuit_events.event_bus_name must be an event bus name or ARN."
+  }
+  validation {
+    condition     = var.circuit_events.batch_size >= 1 && var.circuit_events.batch_size <= 10000
+    error_message = "circuit_events.batch_size must be from 1 to 10000."
+  }
+  validation {
+    condition     = var.circuit_events.maximum_batching_window_in_seconds >= 0 && var.circuit_events.maximum_batching_window_in_seconds <= 300
+    error_message = "circuit_events.maximum_batching_window_in_seconds must be from 0 to 300."
+  }
+  validation {
+    condition     = var.circuit_events.maximum_retry_attempts >= -1 && var.circuit_events.maximum_retry_attempts <= 10000
+    error_message = "circuit_events.maximum_retry_attempts must be -1 (until the record expires) or from 0 to 10000."
+  }
+  validation {
+    condition     = var.circuit_events.maximum_record_age_in_seconds == -1 || (var.circuit_events.maximum_record_age_in_seconds >= 60 && var.circuit_events.maximum_record_age_in_seconds <= 604800)
+    error_message = "circuit_events.maximum_record_age_in_seconds must be -1 (the stream's 24 hours) or from 60 to 604800."
+  }
+}
+
+variable "notifications" {
+  description = <<-EOT
+    Send the circuit changes people care about to an SNS topic (email, chat or paging is then one subscription away):
+    an EventBridge rule on the circuit events, with a readable message. statuses: the new status that notifies, among
+    OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED. The topic's policy must let events.amazonaws.com publish
+    (see the README). null: no rule. topic_arn may be unknown at plan time: only the presence of this object decides.
+  EOT
+  type = object({
+    topic_arn = string
+    statuses  = optional(list(string), ["OPEN", "FORCED_OPEN", "FORCED_CLOSED", "CLOSED"])
+  })
+  default = null
+
+  validation {
+    condition     = var.notifications == null ? true : length(var.notifications.statuses) > 0 && alltrue([for status in var.notifications.statuses : contains(["OPEN", "HALF_OPEN", "CLOSED", "FORCED_OPEN", "FORCED_CLOSED"], status)])
+    error_message = "notifications.statuses must list one or more of OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED."
+  }
+  validation {
+    condition     = var.notifications == null ? true : var.circuit_events.enabled
+    error_message = "notifications need the circuit events: set circuit_events.enabled = true (the default)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard for this instance: circuit state over time, short-circuited calls, probes, the downstream's invocations, errors and p90/p99 duration, the healthcheck's errors, and both alarms with their thresholds."
+  type        = bool
+  default     = false
+}
+
+################################################################################
 # Module functions
 ################################################################################
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
+from circuit_breaker import events
 from circuit_breaker.model import Attr
 from circuit_breaker.settings import ENVIRONMENT
 from sandbox import definition
@@ -54,10 +55,34 @@ def test_environment_variables_set_in_hcl_are_the_ones_the_code_reads():
     assert set(ModuleConfig().lambda_environment()) == hcl_names  # and the sandbox sets the same
 
 
+def test_the_events_function_is_told_what_its_code_reads():
+    hcl_names = set(local("events.tf", "circuit_events_environment"))
+    assert {name for name in hcl_names if not name.startswith("POWERTOOLS_")} == set(events.ENVIRONMENT)
+    assert {name for name in hcl_names if name.startswith("POWERTOOLS_")} == {
+        name for name in local("lambda.tf", "function_environment") if name.startswith("POWERTOOLS_")
+    }
+
+
+def test_the_dashboards_state_levels_are_the_ones_the_events_function_emits():
+    assert {status: int(level) for status, level in local("dashboard.tf", "state_levels").items()} == (
+        events.STATUS_LEVELS
+    )
+
+
+def test_the_sent_events_table_is_keyed_and_expired_as_the_code_writes_it():
+    table = resource("events.tf", "aws_dynamodb_table", "sent_circuit_events")
+    assert table["hash_key"] == Attr.ID
+    assert table["ttl"][0]["attribute_name"] == Attr.EXPIRATION
+    assert local("events.tf", "circuit_event_pattern")["detail-type"] == [events.DETAIL_TYPE]
+
+
 def test_handler_strings_point_at_real_functions():
     functions = local("lambda.tf", "functions")
     assert {key: value["handler"] for key, value in functions.items()} == MODULE_FUNCTIONS
-    for key, handler in MODULE_FUNCTIONS.items():
+    every_function = MODULE_FUNCTIONS | {
+        key: value["handler"] for key, value in local("events.tf", "circuit_events_function").items()
+    }
+    for key, handler in every_function.items():
         module_path, _, function_name = handler.rpartition(".")
         assert (ROOT / "lambdas" / Path(*module_path.split("."))).with_suffix(".py").is_file()
         assert module_path.split(".")[0] == key  # the zip's handler package is lambdas/<key>
@@ -111,7 +136,7 @@ def test_alarm_and_function_names_match_the_sandbox():
     assert config.function_name("check_circuit") == "x-check-circuit"
 
 
-@pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler"])
+@pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler", "circuit_events"])
 def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module):
     """What a function zip holds: its package and `circuit`. boto3 and botocore come with the runtime."""
     allowed = {"circuit_breaker", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}

@@ -124,5 +124,73 @@ module "circuit_breaker" {
   downstream_timeout_seconds = 10
   ignored_errors             = ["ValidationError"]
 
+  # Circuit events are on by default; these go to the topic below (subscribe an email address to it).
+  notifications    = { topic_arn = aws_sns_topic.circuit_notifications.arn }
+  create_dashboard = true
+
   tags = { Example = "basic" }
+}
+
+################################################################################
+# Notifications: a topic EventBridge may publish to, encrypted with a key it may use
+################################################################################
+
+data "aws_caller_identity" "current" {}
+
+data "aws_iam_policy_document" "notifications_key" {
+  statement {
+    #checkov:skip=CKV_AWS_109:A key policy must let the account administer its own key; "*" here means this key.
+    #checkov:skip=CKV_AWS_111:Same: the resource of a key policy statement is the key itself.
+    #checkov:skip=CKV_AWS_356:Same: in a key policy "*" is this key, not every resource.
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    # EventBridge cannot publish to a topic encrypted with the AWS managed key for SNS.
+    sid       = "EventBridgePublishes"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "notifications" {
+  description         = "${var.name}: circuit notifications"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.notifications_key.json
+}
+
+resource "aws_sns_topic" "circuit_notifications" {
+  name              = "${var.name}-circuit-notifications"
+  kms_master_key_id = aws_kms_key.notifications.arn
+}
+
+data "aws_iam_policy_document" "circuit_notifications" {
+  statement {
+    sid       = "CircuitNotificationRule"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.circuit_notifications.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [module.circuit_breaker.notification_rule_arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "circuit_notifications" {
+  arn    = aws_sns_topic.circuit_notifications.arn
+  policy = data.aws_iam_policy_document.circuit_notifications.json
 }

@@ -17,3 +17,13 @@ output "cloudwatch_alarm_names" {
   description = "The downstream and healthcheck alarms."
   value       = module.circuit_breaker.cloudwatch_alarm_names
 }
+
+output "notification_topic_arn" {
+  description = "Circuit notifications (OPEN, FORCED_*, back to CLOSED): subscribe to it."
+  value       = aws_sns_topic.circuit_notifications.arn
+}
+
+output "cloudwatch_dashboard_arn" {
+  description = "The circuit breaker's dashboard."
+  value       = module.circuit_breaker.cloudwatch_dashboard_arn
+}

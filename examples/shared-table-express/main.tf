@@ -86,6 +86,8 @@ module "payments" {
   name                    = "${var.name}-payments"
   create_table            = false
   table_name              = module.orders.dynamodb_table_name
+  circuit_events          = { table_stream_arn = module.orders.dynamodb_table_stream_arn } # each instance publishes its own circuits' events
+  create_dashboard        = true
   downstream_function_arn = aws_lambda_function.downstream["payments"].arn
   fallback_mode           = "payload"
   fallback_payload        = { accepted = false, retry_after_seconds = 30 }

@@ -28,7 +28,18 @@ def count(name: str, circuit: str, value: int = 1) -> None:
     A dimension applies to every metric of an EMF blob, and one alarm batch may touch several
     circuits: what is buffered for another circuit is flushed first, as a blob of its own.
     """
+    _add(name, circuit, MetricUnit.Count, value)
+
+
+def gauge(name: str, circuit: str, value: float) -> None:
+    """Record a level of `circuit` (e.g. its state), flushed at once so that two levels of one
+    batch stay two datapoints instead of being summed."""
+    _add(name, circuit, MetricUnit.NoUnit, value)
+    metrics.flush_metrics()
+
+
+def _add(name: str, circuit: str, unit: MetricUnit, value: float) -> None:
     if metrics.metric_set and metrics.dimension_set.get(CIRCUIT_DIMENSION) != circuit:
         metrics.flush_metrics()
     metrics.add_dimension(name=CIRCUIT_DIMENSION, value=circuit)
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name=name, unit=unit, value=value)

@@ -179,3 +179,76 @@ def test_circuitctl_reports_bad_arguments_and_never_touches_other_circuits(capsy
         count("fuzzed examples: circuitctl")
 
     example()
+
+
+class RecordingEvents:
+    def __init__(self) -> None:
+        self.entries: list[dict] = []
+
+    def put_events(self, Entries):
+        self.entries += Entries
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": str(len(self.entries))} for _ in Entries]}
+
+
+class SentEventsTable:
+    def __init__(self) -> None:
+        self.items: dict[str, dict] = {}
+
+    def get_item(self, TableName, Key, ConsistentRead):
+        item = self.items.get(Key["id"]["S"])
+        return {"Item": item} if item else {}
+
+    def put_item(self, TableName, Item):
+        self.items[Item["id"]["S"]] = Item
+
+
+TYPED = st.one_of(
+    st.fixed_dictionaries({"S": st.sampled_from(["CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "open"]) | JSON}),
+    st.fixed_dictionaries({"N": st.sampled_from(["0", "1", "7", "-1", "1e400", "abc", "NaN"]) | JSON}),
+    st.fixed_dictionaries({"NULL": st.booleans()}),
+    JSON,
+)
+ATTRIBUTES = ["id", "state", "override", "generation", "reason", "updated_at", "failure_count"]
+IMAGES = st.fixed_dictionaries(
+    {"state": st.sampled_from(["CLOSED", "OPEN", "HALF_OPEN"]).map(lambda state: {"S": state})},
+    optional={
+        "override": st.sampled_from(["FORCED_OPEN", "FORCED_CLOSED"]).map(lambda override: {"S": override}),
+        "generation": st.integers(0, 2**53).map(lambda generation: {"N": str(generation)}),
+        "reason": st.text(max_size=50).map(lambda reason: {"S": reason}),
+    },
+) | st.dictionaries(st.sampled_from(ATTRIBUTES) | st.text(max_size=8), TYPED, max_size=6)
+stream_records = st.fixed_dictionaries(
+    {
+        "eventID": st.text(min_size=1, max_size=12),
+        "eventName": st.sampled_from(["INSERT", "MODIFY", "REMOVE", "UPSERT"]),
+        "dynamodb": st.fixed_dictionaries(
+            {"Keys": st.just({"id": {"S": "orders"}}) | JSON, "SequenceNumber": st.text(min_size=1, max_size=6)},
+            optional={
+                "OldImage": IMAGES,
+                "NewImage": IMAGES,
+                "ApproximateCreationDateTime": st.integers(0, 4_000_000_000) | JSON,
+                "StreamViewType": st.sampled_from(["NEW_AND_OLD_IMAGES", "KEYS_ONLY"]),
+            },
+        ),
+    }
+)
+
+
+@given(st.lists(stream_records | JSON, max_size=5))
+def test_circuit_events_publish_or_skip_whatever_a_stream_could_deliver(records):
+    from circuit_breaker.events import STATUS_LEVELS, EventSettings, Publisher
+
+    events, sent = RecordingEvents(), SentEventsTable()
+    publisher = Publisher(EventSettings("default", "circuit-breaker", "sent", "orders"), events, sent)
+    # A record is published or skipped, never retried for what it holds; replaying the batch sends nothing more.
+    assert publisher.process(records) == {"batchItemFailures": []}
+    published = len(events.entries)
+    assert publisher.process(records) == {"batchItemFailures": []}
+    assert len(events.entries) == published
+    for entry in events.entries:
+        detail = json.loads(entry["Detail"])
+        assert detail["status"] in STATUS_LEVELS and detail["previousStatus"] in STATUS_LEVELS
+        now, before = detail["state"], detail["previousState"]
+        assert (now["value"], now["override"]) != (before["value"], before["override"])
+    count("fuzzed examples: circuit_events")
+    count("fuzzed events published: circuit_events", published)

@@ -31,3 +31,14 @@ run "every_arn_input_unknown_at_plan" {
     source = "./tests/terraform/fixtures/first_apply"
   }
 }
+
+run "basic_sends_notifications_and_has_a_dashboard" {
+  command = plan
+  module {
+    source = "./examples/basic"
+  }
+  assert {
+    condition     = one(data.aws_iam_policy_document.notifications_key.statement[1].principals).identifiers == toset(["events.amazonaws.com"])
+    error_message = "The notification topic's key lets EventBridge use it."
+  }
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
+from circuit_breaker.model import STATES
+from tests.conftest import load_event
 from tools.stand_in_provider import emulator
 from tools.stand_in_provider.aws import Aws
 from tools.stand_in_provider.provider import load_schemas
@@ -135,6 +138,9 @@ def held(aws: Emulator) -> dict[str, list[str]]:
             "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
             "schedules": [s["Name"] for s in aws.client("scheduler").list_schedules()["Schedules"]],
             "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
+            "event rules": [r["Name"] for r in aws.client("events").list_rules()["Rules"]],
+            "dashboards": [d["DashboardName"] for d in aws.client("cloudwatch").list_dashboards()["DashboardEntries"]],
+            "event source mappings": [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]],
         }.items()
         if names
     }
@@ -175,6 +181,87 @@ def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], sta
         assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table["ttl"][0]["attribute_name"])
 
 
+# What the module's functions emit (telemetry.count / gauge, the transitions per state) and what Lambda publishes.
+EMITTED = {
+    *re.findall(r'\b(?:count|gauge)\(\s*"(\w+)"', "".join(p.read_text() for p in (ROOT / "lambdas").rglob("*.py"))),
+    *(f"TransitionTo{state.title().replace('_', '')}" for state in STATES),
+}
+LAMBDA_METRICS = {"Invocations", "Errors", "Throttles", "Duration"}
+
+
+def dimensions(function_arn: str) -> list[str]:
+    """The dimensions Lambda publishes a function's metrics under: FunctionName, and Resource when qualified."""
+    parts = function_arn.split(":")
+    return ["FunctionName", parts[6]] + (["Resource", f"{parts[6]}:{parts[7]}"] if len(parts) == 8 else [])
+
+
+def assert_dashboard_names_existing_metrics(
+    aws: Emulator, module: str, state: dict[str, dict[str, Any]], downstream: str
+) -> None:
+    """Every widget of the instance's dashboard reads a metric something emits, with the dimensions it has."""
+    own = {address: values for address, values in state.items() if address.startswith(module)}
+    (dashboard,) = of_type(own, "aws_cloudwatch_dashboard").values()
+    name = dashboard["dashboard_name"]
+    body = json.loads(aws.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    functions = {function["function_name"] for function in of_type(own, "aws_lambda_function").values()}
+    service = dashboard["dashboard_name"].removesuffix("-circuit-breaker")
+    alarms = {a["AlarmArn"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    seen = set()
+    for widget in body["widgets"]:
+        properties = widget["properties"]
+        for alarm in properties.get("annotations", {}).get("alarms", []):
+            assert alarm in alarms, properties["title"]
+        for metric in properties.get("metrics", []):
+            if not isinstance(metric[0], str):
+                assert "expression" in metric[0], properties["title"]
+                continue
+            namespace, name, *rest = metric
+            dims = [d for d in rest if isinstance(d, str)]
+            seen.add((namespace, name))
+            if namespace == "CircuitBreaker":
+                assert name in EMITTED, name
+                assert dims[0::2] == ["circuit", "service"] and dims[3] == service, (name, dims)
+            else:
+                assert namespace == "AWS/Lambda" and name in LAMBDA_METRICS, (namespace, name)
+                assert dims == dimensions(downstream) or (dims[:1] == ["FunctionName"] and len(dims) == 2), dims
+                if properties["title"].startswith("Downstream"):
+                    assert dims == dimensions(downstream), (properties["title"], dims)
+                elif properties["title"].startswith("Module"):
+                    assert dims[1] in functions, dims
+    assert {("CircuitBreaker", "ShortCircuited"), ("AWS/Lambda", "Duration"), ("AWS/Lambda", "Errors")} <= seen
+
+
+def assert_notifications_match_the_documented_event(aws: Emulator, state: dict[str, dict[str, Any]]) -> None:
+    """The rule the emulator holds matches the sample event of this instance and turns it into a readable message.
+
+    moto implements neither TestEventPattern nor delivery to SNS targets; its own matcher and
+    input-transformer parser, which its bus applies to every target, stand in for both.
+    """
+    from moto.events.models import EventPattern, EventTemplateParser
+
+    events = aws.client("events")
+    name = state["module.circuit_breaker.aws_cloudwatch_event_rule.notifications[0]"]["name"]
+    rule = events.describe_rule(Name=name)
+    (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert target["Arn"] == state["aws_sns_topic.circuit_notifications"]["arn"]
+    sample: Any = load_event("circuit_state_change.json")
+    sample["detail"]["circuitBreakerName"] = state["module.circuit_breaker.aws_sfn_state_machine.this"]["name"]
+    pattern = EventPattern.load(rule["EventPattern"])
+    assert pattern.matches_event(sample)
+    for change in ({"status": "HALF_OPEN"}, {"circuitBreakerName": "another-instance"}):
+        assert not pattern.matches_event(sample | {"detail": sample["detail"] | change}), change
+    # A template that is a JSON string renders as that string (moto's annotation says dict).
+    message = str(
+        EventTemplateParser.parse(
+            input_template=target["InputTransformer"]["InputTemplate"],
+            input_paths_map=target["InputTransformer"]["InputPathsMap"],
+            event=sample | {"ingestion-time": sample["time"]},  # which moto's bus adds before transforming
+        )
+    )
+    assert message.startswith("Circuit payments is OPEN (was CLOSED) since 2026-05-01T12:00:05Z"), message
+    assert message.endswith("10 consecutive failures (last: DependencyUnavailable)"), message
+
+
 def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
     directory = EXAMPLES / "shared-table-express"
     planned = first_plan(aws, directory)
@@ -182,7 +269,13 @@ def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
 
     assert_emulator_holds(aws, planned, state)
     assert set(held(aws)) >= {"state machines", "tables", "functions", "alarms", "subscriptions", "keys"}
-    assert len(of_type(planned, "aws_lambda_function")) == 8  # two downstreams, three per instance
+    assert len(of_type(planned, "aws_lambda_function")) == 10  # two downstreams, four per instance
+    mappings = aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    stream = state["module.orders.aws_dynamodb_table.this[0]"]["stream_arn"]
+    # One table, one stream, a consumer per instance (each filtering its own circuits).
+    assert stream and [m["EventSourceArn"] for m in mappings] == [stream, stream]
+    downstream = state['aws_lambda_function.downstream["payments"]']["arn"]
+    assert_dashboard_names_existing_metrics(aws, "module.payments", state, downstream)
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}
 
@@ -207,5 +300,7 @@ def test_basic_applies_to_the_emulator_and_destroys(aws):
 
     assert_emulator_holds(aws, planned, state)
     assert of_type(state, "aws_scheduler_schedule")
+    assert_dashboard_names_existing_metrics(aws, "module.circuit_breaker", state, state["aws_lambda_alias.live"]["arn"])
+    assert_notifications_match_the_documented_event(aws, state)
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}

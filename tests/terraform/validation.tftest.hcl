@@ -238,7 +238,8 @@ run "rejects_state_machine_log_level" {
 run "rejects_table_name_without_table" {
   command = plan
   variables {
-    create_table = false
+    create_table   = false
+    circuit_events = { enabled = false }
   }
   expect_failures = [var.table_name]
 }
@@ -322,4 +323,86 @@ run "rejects_a_key_of_your_own_while_the_module_creates_one" {
     sns_kms_master_key_id = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
   }
   expect_failures = [var.sns_kms_master_key_id]
+}
+
+run "rejects_circuit_events_on_an_existing_table_without_its_stream" {
+  command = plan
+  variables {
+    create_table = false
+    table_name   = "platform-circuits"
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_a_stream_arn_for_the_table_the_module_creates" {
+  command = plan
+  variables {
+    circuit_events = { table_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/other/stream/2026-01-01T00:00:00.000" }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_an_aws_event_source" {
+  command = plan
+  variables {
+    circuit_events = { source = "aws.lambda" }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_an_event_bus_name" {
+  command = plan
+  variables {
+    circuit_events = { event_bus_name = "no spaces" }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_circuit_events_batch_size" {
+  command = plan
+  variables {
+    circuit_events = { batch_size = 0 }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_circuit_events_batching_window" {
+  command = plan
+  variables {
+    circuit_events = { maximum_batching_window_in_seconds = 301 }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_circuit_events_retry_attempts" {
+  command = plan
+  variables {
+    circuit_events = { maximum_retry_attempts = -2 }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_circuit_events_record_age" {
+  command = plan
+  variables {
+    circuit_events = { maximum_record_age_in_seconds = 30 }
+  }
+  expect_failures = [var.circuit_events]
+}
+
+run "rejects_notification_statuses" {
+  command = plan
+  variables {
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", statuses = ["TRIPPED"] }
+  }
+  expect_failures = [var.notifications]
+}
+
+run "rejects_notifications_without_circuit_events" {
+  command = plan
+  variables {
+    circuit_events = { enabled = false }
+    notifications  = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
+  }
+  expect_failures = [var.notifications]
 }

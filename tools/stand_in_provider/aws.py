@@ -22,6 +22,7 @@ SERVICES = {
     "cloudwatch": "cloudwatch",
     "cloudwatchlogs": "logs",
     "dynamodb": "dynamodb",
+    "events": "events",
     "iam": "iam",
     "kms": "kms",
     "lambda": "lambda",
@@ -1112,3 +1113,149 @@ class DynamodbTable(Resource):
 
     def delete(self, state):
         _gone(lambda: self.client(state).delete_table(TableName=state["name"]))
+
+
+class LambdaEventSourceMapping(Resource):
+    type_name, service = "aws_lambda_event_source_mapping", "lambda"
+
+    def create(self, values):
+        destination = _first(_first(values.get("destination_config")).get("on_failure"))
+        filters = _first(values.get("filter_criteria")).get("filter") or []
+        created = self.client(values).create_event_source_mapping(
+            **_given(
+                EventSourceArn=values.get("event_source_arn"),
+                FunctionName=values["function_name"],
+                Enabled=values.get("enabled"),
+                BatchSize=values.get("batch_size"),
+                StartingPosition=values.get("starting_position"),
+                MaximumBatchingWindowInSeconds=values.get("maximum_batching_window_in_seconds"),
+                ParallelizationFactor=values.get("parallelization_factor"),
+                MaximumRecordAgeInSeconds=values.get("maximum_record_age_in_seconds"),
+                BisectBatchOnFunctionError=values.get("bisect_batch_on_function_error"),
+                MaximumRetryAttempts=values.get("maximum_retry_attempts"),
+                TumblingWindowInSeconds=values.get("tumbling_window_in_seconds"),
+                FunctionResponseTypes=sorted(values.get("function_response_types") or []),
+                DestinationConfig={"OnFailure": {"Destination": destination["destination_arn"]}}
+                if destination.get("destination_arn")
+                else None,
+                FilterCriteria={"Filters": [_given(Pattern=f.get("pattern")) for f in filters]} if filters else None,
+                Tags=self.aws.tags(values) or None,
+            )
+        )
+        return {
+            "id": created["UUID"],
+            "uuid": created["UUID"],
+            "arn": created.get("EventSourceMappingArn"),
+            "function_arn": created["FunctionArn"],
+            "last_modified": _timestamp(created["LastModified"]),
+            "last_processing_result": created.get("LastProcessingResult") or "No records processed",
+            "state": created.get("State", "Enabled"),
+            "state_transition_reason": created.get("StateTransitionReason", "User action"),
+            "batch_size": created.get("BatchSize"),
+            "maximum_record_age_in_seconds": created.get("MaximumRecordAgeInSeconds", -1),
+            "maximum_retry_attempts": created.get("MaximumRetryAttempts", -1),
+            "parallelization_factor": created.get("ParallelizationFactor", 1),
+        }
+
+    def exists(self, state):
+        return _found(lambda: self.client(state).get_event_source_mapping(UUID=state["uuid"]))
+
+    def delete(self, state):
+        _gone(lambda: self.client(state).delete_event_source_mapping(UUID=state["uuid"]))
+
+
+def _bus(values: dict[str, Any]) -> str:
+    return values.get("event_bus_name") or "default"
+
+
+class CloudwatchEventRule(Resource):
+    type_name, service = "aws_cloudwatch_event_rule", "events"
+
+    def create(self, values):
+        name, bus = _name(values), _bus(values)
+        state = values.get("state") or ("DISABLED" if values.get("is_enabled") is False else "ENABLED")
+        arn = self.client(values).put_rule(
+            **_given(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=values.get("event_pattern"),
+                ScheduleExpression=values.get("schedule_expression"),
+                Description=values.get("description"),
+                RoleArn=values.get("role_arn"),
+                State=state,
+                Tags=_tag_list(self.aws.tags(values)),
+            )
+        )["RuleArn"]
+        # The provider names a rule on the default bus by its name, on another bus as bus/name.
+        return {"id": name if bus == "default" else f"{bus}/{name}", "name": name, "arn": arn}
+
+    def exists(self, state):
+        return _found(lambda: self.client(state).describe_rule(Name=state["name"], EventBusName=_bus(state)))
+
+    def delete(self, state):
+        _gone(lambda: self.client(state).delete_rule(Name=state["name"], EventBusName=_bus(state)))
+
+
+class CloudwatchEventTarget(Resource):
+    type_name, service = "aws_cloudwatch_event_target", "events"
+
+    def create(self, values):
+        target_id, bus = values.get("target_id") or _unique("terraform-"), _bus(values)
+        transformer, dead_letter = _first(values.get("input_transformer")), _first(values.get("dead_letter_config"))
+        retry = _first(values.get("retry_policy"))
+        response = self.client(values).put_targets(
+            Rule=values["rule"],
+            EventBusName=bus,
+            Targets=[
+                _given(
+                    Id=target_id,
+                    Arn=values["arn"],
+                    RoleArn=values.get("role_arn"),
+                    Input=values.get("input"),
+                    InputPath=values.get("input_path"),
+                    InputTransformer=_given(
+                        InputPathsMap=transformer.get("input_paths"), InputTemplate=transformer.get("input_template")
+                    )
+                    or None,
+                    DeadLetterConfig={"Arn": dead_letter["arn"]} if dead_letter.get("arn") else None,
+                    RetryPolicy=_given(
+                        MaximumRetryAttempts=retry.get("maximum_retry_attempts"),
+                        MaximumEventAgeInSeconds=retry.get("maximum_event_age_in_seconds"),
+                    )
+                    or None,
+                )
+            ],
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"PutTargets failed: {response['FailedEntries']}")
+        rule_id = values["rule"] if bus == "default" else f"{bus}/{values['rule']}"
+        return {"id": f"{rule_id}-{target_id}", "target_id": target_id}
+
+    def exists(self, state):
+        def targets():
+            listed = self.client(state).list_targets_by_rule(Rule=state["rule"], EventBusName=_bus(state))["Targets"]
+            return any(target["Id"] == state["target_id"] for target in listed)
+
+        return _found(targets)
+
+    def delete(self, state):
+        _gone(
+            lambda: self.client(state).remove_targets(
+                Rule=state["rule"], EventBusName=_bus(state), Ids=[state["target_id"]]
+            )
+        )
+
+
+class CloudwatchDashboard(Resource):
+    type_name, service = "aws_cloudwatch_dashboard", "cloudwatch"
+
+    def create(self, values):
+        client, name = self.client(values), values["dashboard_name"]
+        client.put_dashboard(DashboardName=name, DashboardBody=values["dashboard_body"])
+        return {"id": name, "dashboard_arn": client.get_dashboard(DashboardName=name)["DashboardArn"]}
+
+    def exists(self, state):
+        return _found(lambda: self.client(state).get_dashboard(DashboardName=state["dashboard_name"]))
+
+    def delete(self, state):
+        _gone(lambda: self.client(state).delete_dashboards(DashboardNames=[state["dashboard_name"]]))

@@ -18,7 +18,20 @@ from tools.stand_in_provider.terraform import BUILD, Result, install, slug, terr
 
 OVERRIDE = "emulator_override.tf"
 # Every service the stand-in provider calls (its endpoint keys, as the real provider names them).
-ENDPOINTS = ("cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "scheduler", "sfn", "sns", "ssm", "sts")
+ENDPOINTS = (
+    "cloudwatch",
+    "dynamodb",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "scheduler",
+    "sfn",
+    "sns",
+    "ssm",
+    "sts",
+)
 
 
 class TerraformError(RuntimeError):

@@ -1,0 +1,34 @@
+################################################################################
+# Dashboard: the module's own EMF metrics and the AWS/Lambda metrics of the functions passed in
+################################################################################
+
+locals {
+  # The levels of the State gauge the events function emits (lambdas/circuit_breaker/events.py: STATUS_LEVELS,
+  # kept equal by tests/test_contract.py): forced statuses beyond the automatic ones.
+  state_levels = { FORCED_CLOSED = -1, CLOSED = 0, HALF_OPEN = 1, OPEN = 2, FORCED_OPEN = 3 }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count = var.create_dashboard ? 1 : 0
+
+  dashboard_name = "${var.name}-circuit-breaker"
+  dashboard_body = templatefile("${path.module}/templates/dashboard.json.tftpl", {
+    region                 = data.aws_region.current.region
+    namespace              = local.metrics_namespace
+    service                = var.name
+    circuits               = local.function_circuits.check_circuit
+    status_levels          = local.state_levels
+    downstream_name        = local.downstream_dimensions.FunctionName
+    downstream_dimensions  = local.downstream_dimensions
+    healthcheck_name       = local.healthcheck_enabled ? local.healthcheck_dimensions.FunctionName : null
+    healthcheck_dimensions = local.healthcheck_enabled ? local.healthcheck_dimensions : null
+    alarm_names            = local.alarm_names
+    alarm_arns = merge(
+      { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
+      { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
+    )
+    function_names = [for key in keys(local.module_functions) : "${var.name}-${replace(key, "_", "-")}"]
+    circuit_events = local.circuit_events_enabled
+    event_metrics  = concat(["StoreErrors"], local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [])
+  })
+}

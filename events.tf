@@ -1,0 +1,146 @@
+################################################################################
+# Circuit events: the table's stream becomes "Circuit State Change" events on EventBridge
+################################################################################
+
+locals {
+  circuit_events_enabled = var.circuit_events.enabled
+
+  # Deployed with the other functions (local.module_functions in lambda.tf) when circuit events are on.
+  circuit_events_function = {
+    circuit_events = { handler = "circuit_events.handler.lambda_handler", timeout = 60 }
+  }
+
+  # The table created here gets its stream; an existing (shared) table's stream is passed in.
+  table_stream_arn = var.create_table ? aws_dynamodb_table.this[0].stream_arn : var.circuit_events.table_stream_arn
+
+  # The bus may be given by name or ARN; IAM and the rule need its ARN.
+  event_bus_arn = startswith(var.circuit_events.event_bus_name, "arn:") ? var.circuit_events.event_bus_name : (
+    "arn:${local.partition}:events:${data.aws_region.current.region}:${local.account_id}:event-bus/${var.circuit_events.event_bus_name}"
+  )
+
+  sent_events_table_name = "${var.name}-sent-circuit-events"
+  sent_events_table_arn  = "arn:${local.partition}:dynamodb:${data.aws_region.current.region}:${local.account_id}:table/${local.sent_events_table_name}"
+
+  # Read by lambdas/circuit_breaker/events.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
+  circuit_events_environment = {
+    EVENT_BUS_NAME               = var.circuit_events.event_bus_name
+    EVENT_SOURCE                 = var.circuit_events.source
+    SENT_EVENTS_TABLE_NAME       = local.sent_events_table_name
+    CIRCUIT_BREAKER_NAME         = var.name
+    POWERTOOLS_SERVICE_NAME      = var.name
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  # The event the module puts on the bus, as a rule matches it (lambdas/circuit_breaker/events.py: DETAIL_TYPE).
+  circuit_event_pattern = {
+    source        = [var.circuit_events.source]
+    "detail-type" = ["Circuit State Change"]
+    detail        = { circuitBreakerName = [var.name] }
+  }
+}
+
+# Which sent events the function already put on the bus: a retried or replayed stream batch sends
+# nothing twice. EventBridge itself does not deduplicate.
+resource "aws_dynamodb_table" "sent_circuit_events" {
+  #checkov:skip=CKV_AWS_28:Entries live two days (TTL) and only guard against resending; nothing to recover.
+  count = local.circuit_events_enabled ? 1 : 0
+
+  name         = local.sent_events_table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiration"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.table_kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lambda_event_source_mapping" "circuit_events" {
+  count = local.circuit_events_enabled ? 1 : 0
+
+  event_source_arn  = local.table_stream_arn
+  function_name     = aws_lambda_function.this["circuit_events"].arn
+  starting_position = "LATEST"
+
+  batch_size                         = var.circuit_events.batch_size
+  maximum_batching_window_in_seconds = var.circuit_events.maximum_batching_window_in_seconds
+  maximum_retry_attempts             = var.circuit_events.maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.circuit_events.maximum_record_age_in_seconds
+  # One batch per shard at a time keeps each circuit's events in order.
+  parallelization_factor         = 1
+  bisect_batch_on_function_error = true
+  # The handler reports the first record it could not publish; Lambda retries from there.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  # Only this instance's circuits: a shared table's other circuits belong to other instances.
+  filter_criteria {
+    filter {
+      pattern = jsonencode({ dynamodb = { Keys = { id = { S = local.function_circuits.check_circuit } } } })
+    }
+  }
+
+  dynamic "destination_config" {
+    for_each = var.circuit_events.on_failure_destination_arn != null ? [var.circuit_events.on_failure_destination_arn] : []
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
+
+  tags = var.tags
+
+  # Lambda checks at creation that the function's role can read the stream.
+  depends_on = [aws_iam_role_policy.function]
+}
+
+################################################################################
+# Notifications: the chosen transitions to an SNS topic
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "notifications" {
+  count = var.notifications != null ? 1 : 0
+
+  name           = "${var.name}-circuit-notifications"
+  description    = "Circuit breaker ${var.name}: circuit changes to ${join(", ", var.notifications.statuses)}, to the notification topic."
+  event_bus_name = var.circuit_events.event_bus_name
+  event_pattern = jsonencode(merge(local.circuit_event_pattern, {
+    detail = merge(local.circuit_event_pattern.detail, { status = var.notifications.statuses })
+  }))
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "notifications" {
+  count = var.notifications != null ? 1 : 0
+
+  rule           = aws_cloudwatch_event_rule.notifications[0].name
+  event_bus_name = var.circuit_events.event_bus_name
+  target_id      = "notification-topic"
+  arn            = var.notifications.topic_arn
+
+  input_transformer {
+    input_paths = {
+      circuit  = "$.detail.circuitName"
+      status   = "$.detail.status"
+      previous = "$.detail.previousStatus"
+      reason   = "$.detail.state.reason"
+      time     = "$.time"
+      region   = "$.region"
+    }
+    input_template = "\"Circuit <circuit> is <status> (was <previous>) since <time>, circuit breaker ${var.name} in <region>: <reason>\""
+  }
+}

@@ -1,0 +1,339 @@
+"""Circuit events: every change of a circuit's state or override, read from the table's stream.
+
+The events come from the table itself (DynamoDB Streams, NEW_AND_OLD_IMAGES), not from the
+writers, so a change made by this module, by `circuitctl` or by Powertools' `@circuit_breaker`
+on the same table becomes an event alike, and no writer can forget one.
+
+One stream record is one write, and DynamoDB puts each write in the stream exactly once. A
+record becomes at most one event, and only when the write changed `state` or `override`
+(failure counts, alarm recordings and probe counters change neither). EventBridge has no
+deduplication of its own (PutEvents twice is two events), so a record whose event was sent is
+remembered in a small table of sent events, keyed by the record's `eventID`, which Lambda
+keeps when it retries a batch: a replayed record is recognised and not sent again.
+
+The event follows AWS's own "CloudWatch Alarm State Change": `detail.state` and
+`detail.previousState` with `value`, `reason` and `timestamp`, plus `override` and
+`generation`; `detail.status` names the change in one word for rules and notifications.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit
+from circuit_breaker.store import circuit_from_typed_item
+
+DETAIL_TYPE = "Circuit State Change"
+
+# The `State` gauge the events function emits on every change, for the dashboard: one level per
+# status, forced statuses beyond the automatic ones.
+STATUS_LEVELS = {"FORCED_CLOSED": -1, CLOSED: 0, HALF_OPEN: 1, OPEN: 2, "FORCED_OPEN": 3}
+
+# How long a sent event is remembered. A stream keeps records for 24 hours, so no retry of a
+# record can come later than that; twice as long leaves room for clock skew and TTL's lag.
+SENT_EVENT_TTL_SECONDS = 2 * 86400
+
+# name -> (required, default). lambda.tf sets them on the events function (circuit_events_environment).
+ENVIRONMENT: dict[str, tuple[bool, str]] = {
+    "EVENT_BUS_NAME": (False, "default"),
+    "EVENT_SOURCE": (False, "circuit-breaker"),
+    "SENT_EVENTS_TABLE_NAME": (True, ""),
+    "CIRCUIT_BREAKER_NAME": (True, ""),
+}
+
+
+class MalformedRecord(ValueError):
+    """A stream record that is not a circuit item's change (or an item with an unknown state)."""
+
+
+@dataclass(frozen=True)
+class CircuitChange:
+    """One write that changed a circuit's state or override."""
+
+    change_id: str
+    previous: Circuit
+    current: Circuit
+    time: datetime
+    table_arn: str
+    removed: bool = False
+    expired: bool = False
+
+    @property
+    def circuit(self) -> str:
+        return self.current.name
+
+
+def status(circuit: Circuit) -> str:
+    """The circuit in one word: its override when one is set, else its state."""
+    return circuit.override or circuit.state
+
+
+def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
+    """The change one stream record describes, or None when it changed neither state nor override."""
+    stream = record.get("dynamodb") if isinstance(record, Mapping) else None
+    if not isinstance(stream, Mapping):
+        raise MalformedRecord("stream record has no dynamodb object")
+    event_id, event_name = record.get("eventID"), record.get("eventName")
+    if not isinstance(event_id, str) or not event_id or event_name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise MalformedRecord("stream record needs an eventID and eventName INSERT, MODIFY or REMOVE")
+    keys = stream.get("Keys")
+    name = keys.get(Attr.ID, {}).get("S") if isinstance(keys, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise MalformedRecord("stream record's Keys has no string id")
+    if stream.get("StreamViewType", "NEW_AND_OLD_IMAGES") != "NEW_AND_OLD_IMAGES":
+        raise MalformedRecord("the stream must carry NEW_AND_OLD_IMAGES")
+    try:
+        previous = circuit_from_typed_item(name, stream.get("OldImage"))
+        current = circuit_from_typed_item(name, stream.get("NewImage"))
+    except (ValueError, ArithmeticError) as error:  # unknown states, numbers no Decimal holds
+        raise MalformedRecord(f"circuit {name!r}: {error}") from None
+    for circuit in (previous, current):
+        if circuit.override not in (None, *OVERRIDES):
+            raise MalformedRecord(f"circuit {name!r} has unknown override {str(circuit.override)[:40]!r}")
+    if (previous.state, previous.override) == (current.state, current.override):
+        return None
+    user = record.get("userIdentity")
+    return CircuitChange(
+        change_id=event_id,
+        previous=previous,
+        current=current,
+        time=_change_time(stream.get("ApproximateCreationDateTime")),
+        table_arn=str(record.get("eventSourceARN", "")).split("/stream/", 1)[0],
+        removed=event_name == "REMOVE",
+        expired=event_name == "REMOVE"
+        and isinstance(user, Mapping)
+        and user.get("principalId") == "dynamodb.amazonaws.com",
+    )
+
+
+def detail(change: CircuitChange, circuit_breaker: str) -> dict[str, Any]:
+    """The event's `detail`, JSON-ready."""
+    reason = change.current.reason or None
+    if change.removed:
+        reason = "record expired (TTL): the circuit reads as CLOSED" if change.expired else "record deleted"
+    return {
+        "circuitName": change.circuit,
+        "circuitBreakerName": circuit_breaker,
+        "status": status(change.current),
+        "previousStatus": status(change.previous),
+        "state": _state(change.current, reason, change.time),
+        "previousState": _state(change.previous, change.previous.reason or None, None),
+        "changeId": change.change_id,
+    }
+
+
+def entry(change: CircuitChange, source: str, bus: str, circuit_breaker: str) -> dict[str, Any]:
+    """One PutEvents entry."""
+    return {
+        "Source": source,
+        "DetailType": DETAIL_TYPE,
+        "Detail": json.dumps(detail(change, circuit_breaker), default=str),
+        "Resources": [change.table_arn] if change.table_arn else [],
+        "Time": change.time,
+        "EventBusName": bus,
+    }
+
+
+def _state(circuit: Circuit, reason: str | None, fallback_time: datetime | None) -> dict[str, Any]:
+    timestamp = circuit.updated_at or (_iso(fallback_time) if fallback_time else None)
+    return {
+        "value": circuit.state,
+        "override": circuit.override,
+        "reason": reason,
+        "timestamp": timestamp,
+        "generation": circuit.generation,
+    }
+
+
+def _change_time(value: Any) -> datetime:
+    """Streams give epoch seconds (Lambda's event) or a datetime (boto3's GetRecords)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), UTC)
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+# ---------------------------------------------------------------------------- publishing
+
+
+class PublishError(Exception):
+    """The event could not be sent, or its sending not remembered; the record is to be retried."""
+
+    def __init__(self, circuit: str, message: str) -> None:
+        super().__init__(message)
+        self.circuit = circuit
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    bus: str
+    source: str
+    sent_events_table: str
+    circuit_breaker: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
+        env = os.environ if environ is None else environ
+        missing = [name for name, (required, _) in ENVIRONMENT.items() if required and not env.get(name)]
+        if missing:
+            raise ValueError(f"missing environment variables: {', '.join(missing)}")
+
+        def get(name: str) -> str:
+            return env.get(name) or ENVIRONMENT[name][1]
+
+        return cls(
+            bus=get("EVENT_BUS_NAME"),
+            source=get("EVENT_SOURCE"),
+            sent_events_table=get("SENT_EVENTS_TABLE_NAME"),
+            circuit_breaker=get("CIRCUIT_BREAKER_NAME"),
+        )
+
+
+class Publisher:
+    """Turns a batch of stream records into events, sending each change once.
+
+    Records are handled in stream order, and the first one that fails stops the batch: it and
+    every later record are reported as failures (ReportBatchItemFailures), so Lambda retries from
+    it and the events of one circuit never overtake each other. A record whose event was already
+    sent (a retried batch, or a whole batch replayed after a timeout) is recognised by its entry
+    in the sent-events table and skipped.
+
+    The one window left: the event was sent but the function stopped before remembering it
+    (killed, timed out between the two calls). Its retry sends the event again, with the same
+    `changeId`. Events are therefore sent at least once, and exactly once whenever the function
+    lives to record what it sent.
+    """
+
+    def __init__(
+        self,
+        settings: EventSettings,
+        events_client: Any = None,
+        dynamodb_client: Any = None,
+        clock: Callable[[], float] = time.time,
+        on_published: Callable[[CircuitChange], None] = lambda change: None,
+        on_skipped: Callable[[str, str], None] = lambda reason, circuit: None,
+        on_failed: Callable[[PublishError], None] = lambda error: None,
+    ) -> None:
+        self.settings = settings
+        self._events = events_client
+        self._dynamodb = dynamodb_client
+        self.clock = clock
+        self.on_published = on_published
+        self.on_skipped = on_skipped
+        self.on_failed = on_failed
+
+    @property
+    def events(self) -> Any:
+        if self._events is None:
+            import boto3
+
+            self._events = boto3.client("events")
+        return self._events
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._dynamodb is None:
+            import boto3
+
+            self._dynamodb = boto3.client("dynamodb")
+        return self._dynamodb
+
+    def process(self, records: list[Any]) -> dict[str, list[dict[str, str]]]:
+        """Handle a batch; the partial-batch response Lambda expects for a stream."""
+        failures: list[dict[str, str]] = []
+        for record in records:
+            sequence = _sequence_number(record)
+            if failures:
+                failures.append({"itemIdentifier": sequence})
+                continue
+            try:
+                self.publish(record)
+            except PublishError as error:
+                self.on_failed(error)
+                failures.append({"itemIdentifier": sequence})
+        return {"batchItemFailures": failures}
+
+    def publish(self, record: Any) -> str:
+        """Send the event of one record, at most once per record; what happened, in one word."""
+        try:
+            change = circuit_change(record)
+        except MalformedRecord:
+            self.on_skipped("malformed", _circuit_of(record))
+            return "malformed"
+        if change is None:
+            return "unchanged"
+        if self._was_sent(change):
+            self.on_skipped("replayed", change.circuit)
+            return "replayed"
+        try:
+            response = self.events.put_events(
+                Entries=[entry(change, self.settings.source, self.settings.bus, self.settings.circuit_breaker)]
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise PublishError(change.circuit, f"PutEvents failed for circuit {change.circuit!r}: {error}") from error
+        if response.get("FailedEntryCount"):
+            failed = response.get("Entries", [{}])[0]
+            raise PublishError(
+                change.circuit,
+                f"EventBridge refused the event of circuit {change.circuit!r}: "
+                f"{failed.get('ErrorCode')} {failed.get('ErrorMessage')}",
+            )
+        self._remember(change, response.get("Entries", [{}])[0].get("EventId"))
+        self.on_published(change)
+        return "published"
+
+    def _was_sent(self, change: CircuitChange) -> bool:
+        try:
+            response = self.dynamodb.get_item(
+                TableName=self.settings.sent_events_table,
+                Key={Attr.ID: {"S": change.change_id}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise PublishError(change.circuit, f"reading the sent events failed: {error}") from error
+        return "Item" in response
+
+    def _remember(self, change: CircuitChange, event_id: str | None) -> None:
+        now = self.clock()
+        item = {
+            Attr.ID: {"S": change.change_id},
+            "circuit": {"S": change.circuit},
+            "status": {"S": status(change.current)},
+            "generation": {"N": str(change.current.generation)},
+            "sent_at": {"N": str(int(now))},
+            Attr.EXPIRATION: {"N": str(int(now) + SENT_EVENT_TTL_SECONDS)},
+        }
+        if event_id:
+            item["event_id"] = {"S": event_id}
+        try:
+            self.dynamodb.put_item(TableName=self.settings.sent_events_table, Item=item)
+        except (ClientError, BotoCoreError) as error:
+            # The event went out; only a retry of this record could send it again.
+            raise PublishError(change.circuit, f"remembering a sent event failed: {error}") from error
+
+
+def _sequence_number(record: Any) -> str:
+    stream = record.get("dynamodb") if isinstance(record, Mapping) else None
+    sequence = stream.get("SequenceNumber") if isinstance(stream, Mapping) else None
+    return str(sequence) if sequence is not None else ""
+
+
+def _circuit_of(record: Any) -> str:
+    try:
+        return str(record["dynamodb"]["Keys"][Attr.ID]["S"])
+    except (KeyError, TypeError):
+        return "unknown"

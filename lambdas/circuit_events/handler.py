@@ -1,0 +1,69 @@
+"""Circuit events: DynamoDB stream batches of the circuit table become EventBridge events.
+
+The rules (which record is a change, the event's shape, sending each change once) live in
+`circuit_breaker.events`; this adapter wires them to Lambda, logs and metrics. The response is
+a partial-batch response: the event source mapping sets ReportBatchItemFailures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, PublishError, status
+from circuit_breaker.telemetry import count, gauge, logger, metrics
+
+settings = EventSettings.from_environment()
+
+
+def published(change: CircuitChange) -> None:
+    count("EventsPublished", change.circuit)
+    gauge("State", change.circuit, STATUS_LEVELS[status(change.current)])
+    logger.info(
+        "circuit event published",
+        extra={
+            "circuit": change.circuit,
+            "generation": change.current.generation,
+            "from_state": status(change.previous),
+            "to_state": status(change.current),
+            "change_id": change.change_id,
+        },
+    )
+
+
+def skipped(reason: str, circuit: str) -> None:
+    if reason == "malformed":
+        count("MalformedRecords", circuit)
+        logger.error("stream record is not a circuit change; skipped", extra={"circuit": circuit})
+    else:
+        count("ReplayedRecords", circuit)
+        logger.info("event of this record already sent; not sent again", extra={"circuit": circuit})
+
+
+def failed(error: PublishError) -> None:
+    count("EventPublishErrors", error.circuit)
+    logger.warning("circuit event not published; to be retried", extra={"circuit": error.circuit, "error": str(error)})
+
+
+publisher = Publisher(settings, on_published=published, on_skipped=skipped, on_failed=failed)
+
+
+def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:
+    """The handler without Lambda: stream records in, partial-batch response out (the sandbox calls this)."""
+    response = publisher.process(records)
+    if response["batchItemFailures"]:
+        logger.warning(
+            "records not published; Lambda retries from the first",
+            extra={"failed": len(response["batchItemFailures"]), "records": len(records)},
+        )
+    return response
+
+
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        logger.error("event has no Records list; nothing to do")
+        return {"batchItemFailures": []}
+    return process_records(records)
