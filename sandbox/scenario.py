@@ -329,20 +329,36 @@ def running(config: ModuleConfig, max_environments: int = 10, port: int = 0, war
 
 
 class Traffic:
-    """Starts executions at a steady rate from a background thread."""
+    """Starts executions at a steady rate from a background thread.
 
-    def __init__(self, stack: Stack, rate: float) -> None:
-        self.stack, self.rate = stack, rate
-        self.started = 0
+    With `max_in_flight`, a start is skipped (and counted in `skipped`) while that many
+    executions are still running, as a client with a bounded pool would: a machine too busy
+    to keep up then runs fewer calls rather than an ever longer queue of them.
+    """
+
+    def __init__(self, stack: Stack, rate: float, max_in_flight: int | None = None) -> None:
+        self.stack, self.rate, self.max_in_flight = stack, rate, max_in_flight
+        self.started = self.skipped = 0
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="traffic")
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
+    def _saturated(self) -> bool:
+        if self.max_in_flight is None:
+            return False
+        running = self.stack.sfn.list_executions(
+            stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING", maxResults=self.max_in_flight
+        )["executions"]
+        return len(running) >= self.max_in_flight
+
     def _run(self) -> None:
         interval, next_at = 1 / self.rate, time.monotonic()
         while not self._stop.is_set():
-            self._pool.submit(self.stack.start, {"request": self.started})
-            self.started += 1
+            if self._saturated():
+                self.skipped += 1
+            else:
+                self._pool.submit(self.stack.start, {"request": self.started})
+                self.started += 1
             next_at += interval
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -390,7 +406,8 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
         return wait_for(ticked, timeout)
 
     marks: dict[str, float] = {}
-    with Traffic(stack, options.rate) as traffic:
+    # A call takes slow_seconds at most: at most that many seconds of calls run at once.
+    with Traffic(stack, options.rate, max_in_flight=math.ceil(options.rate * (options.slow_seconds + 1))) as traffic:
         recorder.phase("act 1: healthy traffic")
         hold(options.warmup_seconds)
         recorder.phase("total outage: downstream and healthcheck fail")
@@ -417,7 +434,9 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
         hold(2.0)
         calls_started = traffic.started
     hold(1.0)  # let the last executions finish
-    return summarize(recorder, marks, calls_started, state(), sandbox, options)
+    summary = summarize(recorder, marks, calls_started, state(), sandbox, options)
+    summary["executions_skipped_while_saturated"] = traffic.skipped
+    return summary
 
 
 def summarize(
