@@ -50,9 +50,8 @@ def sns_targets() -> Iterator[None]:
                         event=original_event,
                     )
                 arn = parse_arn(target["Arn"])
-                sns_backends[arn.account][arn.region].publish(
-                    message if isinstance(message, str) else json.dumps(message, default=str), arn=target["Arn"]
-                )
+                # The template's output as JSON text: a string template arrives quoted, as from EventBridge.
+                sns_backends[arn.account][arn.region].publish(json.dumps(message, default=str), arn=target["Arn"])
         if topics:
             others = copy.copy(rule)  # the rule's other targets, without touching the rule itself
             others.targets = [t for t in rule.targets if t not in topics]
@@ -158,6 +157,10 @@ class EventObserver(_QueueReader):
     def transitions(self) -> Counter[tuple[str, str]]:
         """Events per (previousStatus, status)."""
         return Counter((e["detail"]["previousStatus"], e["detail"]["status"]) for e in self.events)
+
+    def to_json(self) -> dict[str, int]:
+        """Events per transition, as the summary shows them: {"CLOSED -> OPEN": 1, ...}."""
+        return {f"{previous} -> {status}": n for (previous, status), n in sorted(self.transitions().items())}
 
     @property
     def pattern(self) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from sandbox.runner import FunctionSpec, ProcessRunner
 from sandbox.stack import LAMBDAS, ModuleConfig
 from tests.test_contract import hcl, local, resource, unquote
 
+INTERVAL = 0.15  # the pump's and the observers'
+
 REFERENCE = re.compile(r"\$\{([\w.]+)\}")
 OPTIONAL = re.compile(r'(\w+) = optional\([\w()]+, ("[^"]*"|-?[\d.]+|true|false|\[[^\]]*\])\)')
 

@@ -25,30 +25,16 @@ from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver, sns_targets
+from sandbox.eventbridge import EventObserver
 from sandbox.runner import FunctionSpec
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump
 from tests.conftest import load_event
-from tests.sandbox.circuit_events import CircuitEvents, deploy, placeholder_zip
+from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy, placeholder_zip
 
-INTERVAL = 0.15
 # Generous for a busy machine: a write reaches the queue in one or two intervals when idle.
 TIMEOUT = 150 * INTERVAL
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def pump(local_emulator: Emulator) -> Iterator[StreamPump]:
-    with sns_targets(), StreamPump(INTERVAL).running() as running:
-        yield running
-    assert running.errors == []
-
-
-@pytest.fixture
-def endpoint(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", local_emulator.endpoint)
-    return local_emulator.endpoint
 
 
 @pytest.fixture
