@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 import uuid
@@ -31,7 +32,6 @@ import boto3
 def sns_targets() -> Iterator[None]:
     """Let an EventBridge rule deliver to an SNS topic target."""
     from moto.events.models import Rule
-    from moto.events.utils import EventTemplateParser
     from moto.sns.models import sns_backends
     from moto.utilities.arns import parse_arn
 
@@ -41,17 +41,10 @@ def sns_targets() -> Iterator[None]:
         topics = [t for t in rule.targets if parse_arn(t["Arn"]).service == "sns"]
         if topics and rule.event_pattern.matches_event(original_event):
             for target in topics:
-                message: Any = original_event
-                if transform_input:
-                    transformer = target.get("InputTransformer", {})
-                    message = EventTemplateParser.parse(
-                        input_template=transformer.get("InputTemplate"),
-                        input_paths_map=transformer.get("InputPathsMap", {}),
-                        event=original_event,
-                    )
+                transformer = target.get("InputTransformer") if transform_input else None
+                message = transformed(as_delivered(original_event), transformer or {})
                 arn = parse_arn(target["Arn"])
-                # The template's output as JSON text: a string template arrives quoted, as from EventBridge.
-                sns_backends[arn.account][arn.region].publish(json.dumps(message, default=str), arn=target["Arn"])
+                sns_backends[arn.account][arn.region].publish(message, arn=target["Arn"])
         if topics:
             others = copy.copy(rule)  # the rule's other targets, without touching the rule itself
             others.targets = [t for t in rule.targets if t not in topics]
@@ -64,6 +57,55 @@ def sns_targets() -> Iterator[None]:
         yield
     finally:
         Rule.send_to_targets = original  # type: ignore[method-assign]
+
+
+def as_delivered(event: Any) -> dict[str, Any]:
+    """The event as a target gets it: `time` in ISO 8601 (moto keeps epoch seconds), no ingestion time."""
+    from datetime import UTC, datetime
+
+    delivered = {key: value for key, value in dict(event).items() if key != "ingestion-time"}
+    if isinstance(delivered.get("time"), int | float):
+        delivered["time"] = datetime.fromtimestamp(delivered["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return delivered
+
+
+def transformed(event: dict[str, Any], transformer: dict[str, Any]) -> str:
+    """What a target with this InputTransformer receives: the template filled in, as JSON text.
+
+    As in EventBridge, a value inside a quoted string of the template is inserted as text
+    (escaped, so an operator's reason with quotes in it stays valid JSON), elsewhere as JSON;
+    without a template the target gets the whole event. moto's own transformer inserts every
+    value raw.
+    """
+    from jsonpath_ng.ext import parse
+
+    template = transformer.get("InputTemplate")
+    if template is None:
+        return json.dumps(event, default=str)
+    values: dict[str, Any] = {"aws.events.event.json": event}
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        found = parse(path).find(event)
+        values[name] = found[0].value if found else None
+    filled, in_string, escaped = [], False, False
+    for piece in re.split(r"(<[\w.-]+>)", template):
+        match = re.fullmatch(r"<([\w.-]+)>", piece)
+        if match and match.group(1) in values:
+            value = values[match.group(1)]
+            if in_string:
+                text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+                filled.append(json.dumps(text)[1:-1])
+            else:
+                filled.append(json.dumps(value, default=str))
+            continue
+        for character in piece:  # where the template's own strings begin and end
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = in_string
+            elif character == '"':
+                in_string = not in_string
+        filled.append(piece)
+    return "".join(filled)
 
 
 @dataclass(frozen=True)

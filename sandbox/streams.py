@@ -247,7 +247,7 @@ class StreamPump:
         if delivery.failed:
             failed_from = 0
         elif "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
-            failed_from = _first_failure(delivery.response, sequence_numbers)
+            failed_from = first_failure(delivery.response, sequence_numbers)
         if failed_from is None:
             position.attempts, position.limit = 0, None
             return True
@@ -290,7 +290,7 @@ class StreamPump:
         return delivery
 
 
-def _first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
+def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
     """The index of the first reported failure, as Lambda reads a partial-batch response.
 
     An answer Lambda cannot read as one (an unknown or empty itemIdentifier) fails the whole batch.

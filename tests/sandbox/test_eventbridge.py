@@ -20,7 +20,7 @@ from circuit_breaker.model import CLOSED, FORCED_CLOSED, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver, TopicObserver
+from sandbox.eventbridge import EventObserver, TopicObserver, transformed
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy
@@ -61,15 +61,19 @@ def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(insta
         name, 0, False, "DependencyUnavailable"
     )
     for command in (["force-closed", name], ["release", name]):
-        assert circuitctl(["--table", table, *command, "--reason", "all clear", "--by", "ana"]) == 0
+        assert circuitctl(["--table", table, *command, "--reason", 'the "all clear"', "--by", "ana"]) == 0
     # Then the subscriber gets one readable notification per change, as the input template words it
     messages = [arrival.body for arrival in subscriber.wait_for(3, TIMEOUT)]
     pump.poll()
     subscriber.drain()
     assert len(subscriber.messages) == 3, subscriber.messages
-    pattern = re.compile(rf"Circuit {name} is (\w+) \(was (\w+)\) since \S+, circuit breaker {name} in us-east-1: (.+)")
+    pattern = re.compile(
+        rf"Circuit {name} is (\w+) \(was (\w+)\) since (\S+), circuit breaker {name} in us-east-1: (.+)"
+    )
     parsed = [pattern.fullmatch(message) for message in messages]
     assert all(parsed), messages
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m.group(3)) for m in parsed if m)
+    assert parsed[-1] and parsed[-1].group(4).endswith('the "all clear"')  # the reason, quotes and all
     assert [(m.group(2), m.group(1)) for m in parsed if m] == [
         (CLOSED, OPEN),
         (OPEN, FORCED_CLOSED),
@@ -97,6 +101,35 @@ def test_a_rule_delivers_to_a_topic_and_a_queue_alike(endpoint, pump, topic_arn)
         [notified] = [arrival.body for arrival in subscriber.wait_for(1, TIMEOUT)]
         [seen] = observer.events if observer.wait_for(1, TIMEOUT) else []
         assert (notified["source"], notified["detail-type"], notified["detail"]) == ("sandbox.test", "Test", {"n": 1})
+        assert set(notified) == {
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "time",
+            "region",
+            "resources",
+            "detail",
+        }
         assert seen["detail"] == {"n": 1}
         events.remove_targets(Rule=rule, Ids=["topic"])
         events.delete_rule(Name=rule)
+
+
+def test_an_input_template_escapes_text_inside_its_strings_and_inserts_json_elsewhere():
+    event = {"detail": {"reason": 'said "stop"\\now', "n": 2, "state": {"value": "OPEN"}}}
+    transformer = {
+        "InputPathsMap": {"reason": "$.detail.reason", "n": "$.detail.n", "state": "$.detail.state", "no": "$.x"},
+        "InputTemplate": (
+            '{"text": "<reason> (<n>, <no>)", "state": <state>, "n": <n>, "event": <aws.events.event.json>}'
+        ),
+    }
+    assert json.loads(transformed(event, transformer)) == {
+        "text": 'said "stop"\\now (2, )',
+        "state": {"value": "OPEN"},
+        "n": 2,
+        "event": event,
+    }
+    assert json.loads(transformed(event, {"InputTemplate": '"<unknown> stays"'})) == "<unknown> stays"
+    assert json.loads(transformed(event, {})) == event

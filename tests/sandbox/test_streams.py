@@ -28,7 +28,7 @@ from circuitctl.cli import main as circuitctl
 from sandbox.eventbridge import EventObserver
 from sandbox.runner import FunctionSpec
 from sandbox.scenario import Emulator
-from sandbox.streams import StreamPump
+from sandbox.streams import StreamPump, first_failure, lambda_record, matches
 from tests.conftest import load_event
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy, placeholder_zip
 
@@ -272,3 +272,41 @@ def test_a_function_error_is_bisected_then_retried_until_given_up(scripted, pump
     assert history[1] == history[2] == [history[0][0]] and history[3] == history[4] == [history[0][1]]
     assert pump.counts.discarded == discarded_before + 2
     assert pump.counts.retries >= retries_before + 3  # the halves' retries; the second half starts afresh
+
+
+# ---------------------------------------------------------------------------- as Lambda reads them
+
+
+def test_a_record_is_passed_as_lambda_passes_it():
+    from datetime import UTC, datetime
+
+    record = {
+        "eventID": "1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": datetime(2026, 5, 1, 12, tzinfo=UTC),
+            "Keys": {"b": {"B": b"\x01"}},
+        },
+    }
+    passed = lambda_record(record, "arn:stream")
+    assert passed["eventSourceARN"] == "arn:stream"
+    assert passed["dynamodb"] == {"ApproximateCreationDateTime": 1777636800, "Keys": {"b": {"B": "AQ=="}}}
+
+
+def test_filters_are_event_patterns_over_the_record_any_of_which_passes_it():
+    record = {"eventName": "MODIFY", "dynamodb": {"Keys": {"id": {"S": "orders"}}}}
+    pattern = {"dynamodb": {"Keys": {"id": {"S": ["payments"]}}}}
+    assert matches(record, None) and matches(record, {"Filters": []})
+    assert not matches(record, {"Filters": [{"Pattern": json.dumps(pattern)}]})
+    assert matches(
+        record,
+        {"Filters": [{"Pattern": json.dumps(pattern)}, {"Pattern": json.dumps({"eventName": ["MODIFY"]})}]},
+    )
+
+
+def test_a_partial_batch_response_lambda_cannot_read_fails_the_whole_batch():
+    numbers = ["10", "11", "12"]
+    assert first_failure({"batchItemFailures": []}, numbers) is None
+    assert first_failure(None, numbers) is None
+    assert first_failure({"batchItemFailures": [{"itemIdentifier": "12"}, {"itemIdentifier": "11"}]}, numbers) == 1
+    assert first_failure({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers) == 0
+    assert first_failure({"batchItemFailures": [{"itemIdentifier": "99"}]}, numbers) == 0
