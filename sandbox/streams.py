@@ -36,6 +36,8 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +132,8 @@ class StreamPump:
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._lambda = boto3.client("lambda")
+        # One attempt per invocation, however long the function takes: the pump's retries are Lambda's.
+        self._lambda = boto3.client("lambda", config=Config(read_timeout=900, retries={"total_max_attempts": 1}))
         # botocore's own endpoint for DynamoDB Streams is an account-based host; the emulator's
         # endpoint (AWS_ENDPOINT_URL) serves Streams too, recognised by the X-Amz-Target header.
         self._streams = boto3.client("dynamodbstreams")
@@ -141,15 +144,22 @@ class StreamPump:
         """One pass over every enabled mapping; returns how many batches were invoked."""
         with self._lock:
             before = self.counts.batches
-            for mapping in self._mappings():
+            try:
+                mappings = self._mappings()
+            except (BotoCoreError, ClientError) as error:
+                self._error(f"listing event source mappings: {type(error).__name__}: {error}")
+                return 0
+            for mapping in mappings:
                 try:
                     self._poll_mapping(mapping)
                 except Exception as error:  # one broken mapping (e.g. its table deleted) must not stop the rest
-                    message = f"mapping {mapping['UUID']}: {type(error).__name__}: {error}"
-                    if message not in self.errors:
-                        self.errors.append(message)
-                        logger.warning("stream pump: %s", message)
+                    self._error(f"mapping {mapping['UUID']}: {type(error).__name__}: {error}")
             return self.counts.batches - before
+
+    def _error(self, message: str) -> None:
+        if message not in self.errors:
+            self.errors.append(message)
+            logger.warning("stream pump: %s", message)
 
     def replay(self, delivery: Delivery) -> Delivery:
         """Invoke the function with a batch it already had, as Lambda does after a timeout or a lost response."""
@@ -277,13 +287,17 @@ class StreamPump:
 
     def _invoke(self, mapping: str, function_arn: str, records: list[dict[str, Any]]) -> Delivery:
         event = {"Records": records}
-        reply = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
-        body = reply["Payload"].read()
         try:
-            response = json.loads(body) if body else None
-        except ValueError:
-            response = body.decode(errors="replace")
-        delivery = Delivery(mapping, function_arn, event, bool(reply.get("FunctionError")), response)
+            reply = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+        except (BotoCoreError, ClientError) as error:  # Lambda's own failure: retried like a function error
+            delivery = Delivery(mapping, function_arn, event, True, {"errorType": type(error).__name__})
+        else:
+            body = reply["Payload"].read()
+            try:
+                response = json.loads(body) if body else None
+            except ValueError:
+                response = body.decode(errors="replace")
+            delivery = Delivery(mapping, function_arn, event, bool(reply.get("FunctionError")), response)
         self.counts.batches += 1
         self.counts.records += len(records)
         self.deliveries.append(delivery)
