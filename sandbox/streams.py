@@ -319,3 +319,17 @@ def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
             return 0
         indexes.append(sequence_numbers.index(identifier))
     return min(indexes)
+
+
+@contextmanager
+def circuit_event_delivery(interval: float = 0.15) -> Iterator[StreamPump]:
+    """What the emulator lacks for circuit events: streams polled into their functions, SNS targets on EventBridge.
+
+    Enter it with the emulator, after the runner is hooked into moto; without it, a table write
+    with a mapped stream would invoke the function inside the write. After provisioning, call
+    `poll()` once: a LATEST mapping starts where the stream is when the pump first sees it.
+    """
+    from .eventbridge import sns_targets
+
+    with sns_targets(), StreamPump(interval).running() as pump:
+        yield pump

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sandbox.eventbridge import sns_targets
 from sandbox.scenario import Emulator, emulator
 from sandbox.stack import AlarmConfig, ModuleConfig, Stack
-from sandbox.streams import StreamPump
+from sandbox.streams import StreamPump, circuit_event_delivery
 from tests.sandbox.circuit_events import INTERVAL
 
 _names = itertools.count()
@@ -50,7 +49,7 @@ def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture(scope="module")
 def pump(local_emulator: Emulator) -> Iterator[StreamPump]:
     """The emulator's stream triggers and EventBridge's SNS targets, as the sandbox supplies them."""
-    with sns_targets(), StreamPump(INTERVAL).running() as running:
+    with circuit_event_delivery(INTERVAL) as running:
         yield running
     assert running.errors == []
 
