@@ -25,10 +25,10 @@ from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver
+from sandbox.eventbridge import EventObserver, sns_targets
 from sandbox.runner import FunctionSpec
 from sandbox.scenario import Emulator
-from sandbox.streams import StreamPump, first_failure, lambda_record, matches
+from sandbox.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from tests.conftest import load_event
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy, placeholder_zip
 
@@ -310,3 +310,13 @@ def test_a_partial_batch_response_lambda_cannot_read_fails_the_whole_batch():
     assert first_failure({"batchItemFailures": [{"itemIdentifier": "12"}, {"itemIdentifier": "11"}]}, numbers) == 1
     assert first_failure({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers) == 0
     assert first_failure({"batchItemFailures": [{"itemIdentifier": "99"}]}, numbers) == 0
+
+
+def test_the_emulator_is_as_moto_made_it_after_the_pump():
+    from moto.dynamodb.models.table import StreamShard
+    from moto.events.models import Rule
+
+    originals = (StreamShard.add, Rule.send_to_targets)
+    with buffered_streams(), sns_targets():
+        assert (StreamShard.add, Rule.send_to_targets) != originals
+    assert (StreamShard.add, Rule.send_to_targets) == originals
