@@ -9,8 +9,8 @@ process, writes to the same emulator. `StreamPump` does what Lambda's poller doe
 - the table's stream only buffers (`buffered_streams`), so GetRecords reads every record;
 - every `interval` seconds it lists the event source mappings in the emulator (so whatever
   Terraform or a test created is honoured) and reads each mapped stream from where it left
-  off: from its end (LATEST) or beginning (TRIM_HORIZON) when it first sees the mapping,
-  then after the last sequence number it finished with;
+  off: first from the beginning (TRIM_HORIZON) or from the stream's end when the mapping was
+  created (LATEST), then after the last sequence number it finished with;
 - it keeps the records the mapping's FilterCriteria match (Lambda's filter syntax is
   EventBridge's event pattern over the record, e.g. `dynamodb.Keys.id.S`), in batches of up
   to BatchSize, each a DynamoDB stream event invoked through the emulator's Lambda API, so the
@@ -45,12 +45,33 @@ logger = logging.getLogger(__name__)
 READ_LIMIT = 1000
 
 
+# Where each LATEST mapping created while the streams buffer starts: the sequence number before
+# its first record (mapping UUID -> sequence number), as Lambda checkpoints a new mapping.
+_latest_starts: dict[str, str] = {}
+
+
 @contextmanager
 def buffered_streams() -> Iterator[None]:
-    """Let a table's stream buffer its records for GetRecords instead of invoking mapped functions."""
+    """Let a table's stream buffer its records for GetRecords instead of invoking mapped functions.
+
+    A mapping created meanwhile with StartingPosition LATEST starts at the stream's end as it is
+    at creation, as on AWS once the mapping is enabled, not whenever the pump first sees it.
+    """
+    from moto.awslambda.models import LambdaBackend
+    from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.table import StreamRecord, StreamShard
 
-    original = StreamShard.add
+    original, original_create = StreamShard.add, LambdaBackend.create_event_source_mapping
+
+    def create(backend: LambdaBackend, spec: dict[str, Any]) -> Any:
+        mapping = original_create(backend, spec)
+        arn = mapping.event_source_arn
+        if ":dynamodb:" in arn and mapping.starting_position == "LATEST":
+            table = dynamodb_backends[backend.account_id][backend.region_name].get_table(arn.split("/")[1])
+            if table.stream_shard is not None:
+                shard = table.stream_shard
+                _latest_starts[mapping.uuid] = str(shard.starting_sequence_number + len(shard.items) - 1)
+        return mapping
 
     def add(shard: StreamShard, old: Any, new: Any) -> None:
         event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
@@ -59,10 +80,12 @@ def buffered_streams() -> Iterator[None]:
         shard.items.append(StreamRecord(shard.table, view_type, event_name, old, new, sequence_number))
 
     StreamShard.add = add  # type: ignore[method-assign,assignment]
+    LambdaBackend.create_event_source_mapping = create  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         StreamShard.add = original  # type: ignore[method-assign]
+        LambdaBackend.create_event_source_mapping = original_create  # type: ignore[method-assign]
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -201,7 +224,9 @@ class StreamPump:
         stream_arn = mapping["EventSourceArn"]
         shards = self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
-            position = self._positions.setdefault((mapping["UUID"], shard["ShardId"]), _Position())
+            position = self._positions.setdefault(
+                (mapping["UUID"], shard["ShardId"]), _Position(after=_latest_starts.get(mapping["UUID"]))
+            )
             while self._poll_shard(mapping, shard["ShardId"], position):
                 pass
 
@@ -325,9 +350,9 @@ def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
 def circuit_event_delivery(interval: float = 0.15) -> Iterator[StreamPump]:
     """What the emulator lacks for circuit events: streams polled into their functions, SNS targets on EventBridge.
 
-    Enter it with the emulator, after the runner is hooked into moto; without it, a table write
-    with a mapped stream would invoke the function inside the write. After provisioning, call
-    `poll()` once: a LATEST mapping starts where the stream is when the pump first sees it.
+    Enter it with the emulator, after the runner is hooked into moto and before anything is
+    provisioned; without it, a table write with a mapped stream would invoke the function inside
+    the write.
     """
     from .eventbridge import sns_targets
 

@@ -36,9 +36,7 @@ def topic_arn(endpoint: str) -> str:
 
 @pytest.fixture
 def instance(endpoint: str, local_emulator: Emulator, pump: StreamPump, topic_arn: str) -> CircuitEvents:
-    deployed = deploy(local_emulator.runner, f"notified{next(_names)}", notification_topic_arn=topic_arn)
-    pump.poll()
-    return deployed
+    return deploy(local_emulator.runner, f"notified{next(_names)}", notification_topic_arn=topic_arn)
 
 
 @pytest.fixture

@@ -39,9 +39,7 @@ _names = itertools.count()
 
 @pytest.fixture
 def instance(endpoint: str, local_emulator: Emulator, pump: StreamPump) -> CircuitEvents:
-    deployed = deploy(local_emulator.runner, f"events{next(_names)}")
-    pump.poll()  # the new mapping starts (LATEST) now, as Terraform waits for it to be enabled
-    return deployed
+    return deploy(local_emulator.runner, f"events{next(_names)}")
 
 
 @pytest.fixture
@@ -200,7 +198,7 @@ def scripted(endpoint: str, local_emulator: Emulator, pump: StreamPump, tmp_path
     (tmp_path / "scripted.py").write_text(SCRIPTED)
     lam, ddb = boto3.client("lambda"), boto3.client("dynamodb")
 
-    def make(script: list, **mapping) -> tuple[str, Path]:
+    def make(script: list, before: int = 0, **mapping) -> tuple[str, Path]:
         name = f"scripted{next(_names)}"
         log = tmp_path / f"{name}.json"
         environment = {"LOG": str(log), "SCRIPT": json.dumps(script)}
@@ -221,16 +219,16 @@ def scripted(endpoint: str, local_emulator: Emulator, pump: StreamPump, tmp_path
             Environment={"Variables": environment},
         )["FunctionArn"]
         local_emulator.runner.register(FunctionSpec(name, "scripted.handler", tmp_path, environment))
+        write(name, before, prefix="before")
         lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=arn, StartingPosition="LATEST", **mapping)
-        pump.poll()
         return name, log
 
     return make
 
 
-def write(table: str, count: int) -> None:
+def write(table: str, count: int, prefix: str = "item") -> None:
     for i in range(count):
-        boto3.client("dynamodb").put_item(TableName=table, Item={"id": {"S": f"item{i}"}})
+        boto3.client("dynamodb").put_item(TableName=table, Item={"id": {"S": f"{prefix}{i}"}})
 
 
 def calls(log: Path) -> list[list[str]]:
@@ -245,6 +243,15 @@ def settle(pump: StreamPump, log: Path, invocations: int) -> list[list[str]]:
             break
     pump.poll()
     return calls(log)
+
+
+def test_a_latest_mapping_starts_where_the_stream_was_when_it_was_created(scripted, pump):
+    # Given records written before the mapping, and one right after it, before any poll
+    table, log = scripted(["ok"], before=2)
+    write(table, 1)
+    # Then only the later one reaches the function
+    [batch] = settle(pump, log, 1)
+    assert len(batch) == 1 and int(batch[0]) > 0
 
 
 def test_reported_failures_are_retried_from_the_first(scripted, pump):
