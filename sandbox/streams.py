@@ -29,6 +29,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class Delivery:
     event: dict[str, Any]
     failed: bool
     response: Any
+    at: float = field(default_factory=time.time)  # epoch seconds, when the function answered
 
 
 @dataclass
