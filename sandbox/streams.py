@@ -186,6 +186,12 @@ class StreamPump:
             self.errors.append(message)
             logger.warning("stream pump: %s", message)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No poll while in the block: what is written in it reaches the function together."""
+        with self._lock:
+            yield
+
     def replay(self, delivery: Delivery) -> Delivery:
         """Invoke the function with a batch it already had, as Lambda does after a timeout or a lost response."""
         with self._lock:

@@ -150,11 +150,13 @@ def test_a_failure_count_is_no_event(instance, observer, caught_up, pump):
 def test_a_replayed_batch_sends_no_duplicate(instance, observer, caught_up, pump):
     breaker(instance).record(instance.config.name, 0, False, "DependencyUnavailable")
     assert transitions(observer, 1) == [(CLOSED, OPEN)]
-    # When Lambda hands the same batch to the function again
-    [delivery] = [d for d in pump.deliveries if d.mapping == instance.mapping_uuid]
-    again = pump.replay(delivery)
-    # Then it succeeds and sends nothing more
-    assert (again.failed, again.response) == (False, {"batchItemFailures": []})
+    # When Lambda hands the same batches to the function again (the writes may have come in one or two)
+    deliveries = [d for d in pump.deliveries if d.mapping == instance.mapping_uuid]
+    assert deliveries
+    for delivery in deliveries:
+        again = pump.replay(delivery)
+        # Then each succeeds and sends nothing more
+        assert (again.failed, again.response) == (False, {"batchItemFailures": []})
     assert caught_up() == [(CLOSED, OPEN)]
 
 
@@ -256,14 +258,16 @@ def test_a_latest_mapping_starts_where_the_stream_was_when_it_was_created(script
 
 def test_reported_failures_are_retried_from_the_first(scripted, pump):
     table, log = scripted([1], FunctionResponseTypes=["ReportBatchItemFailures"])
-    write(table, 3)
+    with pump.paused():
+        write(table, 3)
     first, retry = settle(pump, log, 2)
     assert len(first) == 3 and retry == first[1:]
 
 
 def test_reported_failures_without_report_batch_item_failures_are_success(scripted, pump):
     table, log = scripted([1])
-    write(table, 3)
+    with pump.paused():
+        write(table, 3)
     assert len(settle(pump, log, 1)) == 1
 
 
@@ -272,7 +276,8 @@ def test_a_function_error_is_bisected_then_retried_until_given_up(scripted, pump
     table, log = scripted(
         ["error"] * 20, BisectBatchOnFunctionError=True, MaximumRetryAttempts=1, FunctionResponseTypes=[]
     )
-    write(table, 2)
+    with pump.paused():
+        write(table, 2)
     history = settle(pump, log, 5)
     # The pair fails, its first half fails twice (a retry) and is given up, then the second the same
     assert [len(batch) for batch in history] == [2, 1, 1, 1, 1]
