@@ -9,6 +9,8 @@ import pytest
 
 from sandbox.scenario import Emulator, emulator
 from sandbox.stack import AlarmConfig, ModuleConfig, Stack
+from sandbox.streams import StreamPump, circuit_event_delivery
+from tests.sandbox.circuit_events import INTERVAL
 
 _names = itertools.count()
 
@@ -42,3 +44,18 @@ def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
         return local_emulator.provision(ModuleConfig(**variables))
 
     return make
+
+
+@pytest.fixture(scope="module")
+def pump(local_emulator: Emulator) -> Iterator[StreamPump]:
+    """The emulator's stream triggers and EventBridge's SNS targets, as the sandbox supplies them."""
+    with circuit_event_delivery(INTERVAL) as running:
+        yield running
+    assert running.errors == []
+
+
+@pytest.fixture
+def endpoint(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This test's boto3 clients talk to the shared emulator."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_emulator.endpoint)
+    return local_emulator.endpoint

@@ -1,0 +1,133 @@
+"""EventBridge in the sandbox: the module's notification rule reaches a topic's subscribers.
+
+moto's EventBridge cannot deliver to SNS; `sns_targets` (entered with the pump) does, with the
+target's input transformer. The notification rule, its pattern and its message are read from
+events.tf; the topic is the user's, as `notifications.topic_arn` would name it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from circuit_breaker.breaker import Breaker
+from circuit_breaker.model import CLOSED, FORCED_CLOSED, OPEN
+from circuit_breaker.settings import Settings
+from circuit_breaker.store import CircuitStore
+from circuitctl.cli import main as circuitctl
+from sandbox.eventbridge import EventObserver, TopicObserver, transformed
+from sandbox.scenario import Emulator
+from sandbox.streams import StreamPump
+from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy
+
+TIMEOUT = 150 * INTERVAL  # bounded, and generous for a busy machine
+_names = itertools.count()
+
+
+@pytest.fixture
+def topic_arn(endpoint: str) -> str:
+    return boto3.client("sns").create_topic(Name=f"circuit-notifications-{next(_names)}")["TopicArn"]
+
+
+@pytest.fixture
+def instance(endpoint: str, local_emulator: Emulator, pump: StreamPump, topic_arn: str) -> CircuitEvents:
+    return deploy(local_emulator.runner, f"notified{next(_names)}", notification_topic_arn=topic_arn)
+
+
+@pytest.fixture
+def subscriber(instance: CircuitEvents) -> Iterator[TopicObserver]:
+    assert instance.notification_rule is not None
+    with TopicObserver.of_rule(instance.notification_rule, interval=INTERVAL).running() as running:
+        yield running
+
+
+@pytest.fixture
+def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
+    with EventObserver.of_function(instance.function_name, interval=INTERVAL).running() as running:
+        yield running
+
+
+def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(instance, subscriber, observer, pump):
+    name, table = instance.config.name, instance.config.table_name
+    # Given a circuit tripped by the module, forced closed and released by an operator
+    Breaker(Settings(table_name=table, circuit_name=name, failure_threshold=1), CircuitStore(table)).record(
+        name, 0, False, "DependencyUnavailable"
+    )
+    for command in (["force-closed", name], ["release", name]):
+        assert circuitctl(["--table", table, *command, "--reason", 'the "all clear"', "--by", "ana"]) == 0
+    # Then the subscriber gets one readable notification per change, as the input template words it
+    messages = [arrival.body for arrival in subscriber.wait_for(3, TIMEOUT)]
+    pump.poll()
+    subscriber.drain()
+    assert len(subscriber.messages) == 3, subscriber.messages
+    pattern = re.compile(
+        rf"Circuit {name} is (\w+) \(was (\w+)\) since (\S+), circuit breaker {name} in us-east-1: (.+)"
+    )
+    parsed = [pattern.fullmatch(message) for message in messages]
+    assert all(parsed), messages
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m.group(3)) for m in parsed if m)
+    assert parsed[-1] and parsed[-1].group(4).endswith('the "all clear"')  # the reason, quotes and all
+    assert [(m.group(2), m.group(1)) for m in parsed if m] == [
+        (CLOSED, OPEN),
+        (OPEN, FORCED_CLOSED),
+        (FORCED_CLOSED, CLOSED),
+    ]
+    # And the same changes are on the bus for anyone else's rule
+    observer.wait_for(3, TIMEOUT)
+    assert observer.transitions() == {(CLOSED, OPEN): 1, (OPEN, FORCED_CLOSED): 1, (FORCED_CLOSED, CLOSED): 1}
+    assert observer.to_json() == {"CLOSED -> OPEN": 1, "FORCED_CLOSED -> CLOSED": 1, "OPEN -> FORCED_CLOSED": 1}
+
+
+def test_a_rule_delivers_to_a_topic_and_a_queue_alike(endpoint, pump, topic_arn):
+    # Given a rule with a topic (no input transformer: the whole event) and a queue of its own
+    events = boto3.client("events")
+    with (
+        TopicObserver(topic_arn, INTERVAL).running() as subscriber,
+        EventObserver("sandbox.test", interval=INTERVAL).running() as observer,
+    ):
+        rule = f"to-topic-{next(_names)}"
+        events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["sandbox.test"]}))
+        events.put_targets(Rule=rule, Targets=[{"Id": "topic", "Arn": topic_arn}])
+        # When an event is put on the bus
+        events.put_events(Entries=[{"Source": "sandbox.test", "DetailType": "Test", "Detail": json.dumps({"n": 1})}])
+        # Then the topic's subscriber and the queue each get the event once
+        [notified] = [arrival.body for arrival in subscriber.wait_for(1, TIMEOUT)]
+        [seen] = observer.events if observer.wait_for(1, TIMEOUT) else []
+        assert (notified["source"], notified["detail-type"], notified["detail"]) == ("sandbox.test", "Test", {"n": 1})
+        assert set(notified) == {
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "time",
+            "region",
+            "resources",
+            "detail",
+        }
+        assert seen["detail"] == {"n": 1}
+        events.remove_targets(Rule=rule, Ids=["topic"])
+        events.delete_rule(Name=rule)
+
+
+def test_an_input_template_escapes_text_inside_its_strings_and_inserts_json_elsewhere():
+    event = {"detail": {"reason": 'said "stop"\\now', "n": 2, "state": {"value": "OPEN"}}}
+    transformer = {
+        "InputPathsMap": {"reason": "$.detail.reason", "n": "$.detail.n", "state": "$.detail.state", "no": "$.x"},
+        "InputTemplate": (
+            '{"text": "<reason> (<n>, <no>)", "state": <state>, "n": <n>, "event": <aws.events.event.json>}'
+        ),
+    }
+    assert json.loads(transformed(event, transformer)) == {
+        "text": 'said "stop"\\now (2, )',
+        "state": {"value": "OPEN"},
+        "n": 2,
+        "event": event,
+    }
+    assert json.loads(transformed(event, {"InputTemplate": '"<unknown> stays"'})) == "<unknown> stays"
+    assert json.loads(transformed(event, {})) == event
