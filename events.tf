@@ -92,6 +92,13 @@ resource "aws_lambda_event_source_mapping" "circuit_events" {
     }
   }
 
+  lifecycle {
+    precondition {
+      condition     = var.create_table || startswith(local.table_stream_arn, "${local.table_arn}/stream/")
+      error_message = "circuit_events.table_stream_arn must be a stream of the circuit table (${local.table_arn}/stream/...)."
+    }
+  }
+
   dynamic "destination_config" {
     for_each = var.circuit_events.on_failure_destination_arn != null ? [var.circuit_events.on_failure_destination_arn] : []
     content {

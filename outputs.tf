@@ -30,7 +30,7 @@ output "dynamodb_table_arn" {
 
 output "dynamodb_table_stream_arn" {
   description = "ARN of the circuit table's stream (null when the module does not create the table, or without circuit events): pass it as circuit_events.table_stream_arn to other instances sharing the table."
-  value       = var.create_table ? aws_dynamodb_table.this[0].stream_arn : null
+  value       = var.create_table && local.circuit_events_enabled ? aws_dynamodb_table.this[0].stream_arn : null
 }
 
 output "sns_topic_arn" {

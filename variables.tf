@@ -370,8 +370,9 @@ variable "circuit_events" {
     the same table), becomes one "Circuit State Change" event on EventBridge, derived from the table's DynamoDB stream by a
     function of the module. enabled = false: no stream consumer, function or sent-events table. event_bus_name: name or ARN
     (default: the account's default bus). table_stream_arn: the stream (NEW_AND_OLD_IMAGES) of an existing table, required
-    with create_table = false. The rest tunes the event source mapping; on_failure_destination_arn (SQS queue or SNS topic)
-    receives the description of records given up after the retries.
+    with create_table = false. The rest tunes the event source mapping: by default a record is retried until the stream
+    drops it (24 hours), so a change is not given up while EventBridge is briefly unavailable; on_failure_destination_arn
+    (SQS queue or SNS topic) receives the description of records given up.
   EOT
   type = object({
     enabled                            = optional(bool, true)
@@ -380,7 +381,7 @@ variable "circuit_events" {
     table_stream_arn                   = optional(string)
     batch_size                         = optional(number, 100)
     maximum_batching_window_in_seconds = optional(number, 0)
-    maximum_retry_attempts             = optional(number, 10)
+    maximum_retry_attempts             = optional(number, -1)
     maximum_record_age_in_seconds      = optional(number, -1)
     on_failure_destination_arn         = optional(string)
   })
@@ -413,6 +414,10 @@ variable "circuit_events" {
   validation {
     condition     = var.circuit_events.maximum_retry_attempts >= -1 && var.circuit_events.maximum_retry_attempts <= 10000
     error_message = "circuit_events.maximum_retry_attempts must be -1 (until the record expires) or from 0 to 10000."
+  }
+  validation {
+    condition     = var.circuit_events.on_failure_destination_arn == null || can(regex("^arn:aws[a-z-]*:(sqs|sns):", var.circuit_events.on_failure_destination_arn))
+    error_message = "circuit_events.on_failure_destination_arn must be an SQS queue or SNS topic ARN."
   }
   validation {
     condition     = var.circuit_events.maximum_record_age_in_seconds == -1 || (var.circuit_events.maximum_record_age_in_seconds >= 60 && var.circuit_events.maximum_record_age_in_seconds <= 604800)

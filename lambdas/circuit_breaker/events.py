@@ -42,6 +42,9 @@ STATUS_LEVELS = {"FORCED_CLOSED": -1, CLOSED: 0, HALF_OPEN: 1, OPEN: 2, "FORCED_
 # record can come later than that; twice as long leaves room for clock skew and TTL's lag.
 SENT_EVENT_TTL_SECONDS = 2 * 86400
 
+# Attempts at remembering a sent event (each with botocore's own retries) before going on without.
+REMEMBER_ATTEMPTS = 3
+
 # name -> (required, default). lambda.tf sets them on the events function (circuit_events_environment).
 ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "EVENT_BUS_NAME": (False, "default"),
@@ -212,10 +215,12 @@ class Publisher:
     sent (a retried batch, or a whole batch replayed after a timeout) is recognised by its entry
     in the sent-events table and skipped.
 
-    The one window left: the event was sent but the function stopped before remembering it
-    (killed, timed out between the two calls). Its retry sends the event again, with the same
-    `changeId`. Events are therefore sent at least once, and exactly once whenever the function
-    lives to record what it sent.
+    Events are sent at least once, with one `changeId` per change; consumers that must never see
+    a duplicate keep the last `changeId` they handled. A change is sent twice when the batch
+    holding it is delivered again after the event went out but before it was remembered: the
+    function stopped between the two calls (killed, timed out), remembering failed three times
+    (counted, and the record is not reported as failed, which would resend it for certain), or
+    PutEvents failed ambiguously (the event accepted, the answer lost) and the record was retried.
     """
 
     def __init__(
@@ -227,6 +232,7 @@ class Publisher:
         on_published: Callable[[CircuitChange], None] = lambda change: None,
         on_skipped: Callable[[str, str], None] = lambda reason, circuit: None,
         on_failed: Callable[[PublishError], None] = lambda error: None,
+        on_forgotten: Callable[[PublishError], None] = lambda error: None,
     ) -> None:
         self.settings = settings
         self._events = events_client
@@ -235,6 +241,7 @@ class Publisher:
         self.on_published = on_published
         self.on_skipped = on_skipped
         self.on_failed = on_failed
+        self.on_forgotten = on_forgotten
 
     @property
     def events(self) -> Any:
@@ -319,11 +326,16 @@ class Publisher:
         }
         if event_id:
             item["event_id"] = {"S": event_id}
-        try:
-            self.dynamodb.put_item(TableName=self.settings.sent_events_table, Item=item)
-        except (ClientError, BotoCoreError) as error:
-            # The event went out; only a retry of this record could send it again.
-            raise PublishError(change.circuit, f"remembering a sent event failed: {error}") from error
+        error: Exception | None = None
+        for _ in range(REMEMBER_ATTEMPTS):
+            try:
+                self.dynamodb.put_item(TableName=self.settings.sent_events_table, Item=item)
+                return
+            except (ClientError, BotoCoreError) as failure:
+                error = failure
+        # The event went out. Reporting the record as failed would make Lambda retry it and send it
+        # again for certain; going on sends it again only if the batch itself is delivered again.
+        self.on_forgotten(PublishError(change.circuit, f"remembering a sent event failed: {error}"))
 
 
 def _sequence_number(record: Any) -> str:

@@ -46,7 +46,15 @@ def failed(error: PublishError) -> None:
     logger.warning("circuit event not published; to be retried", extra={"circuit": error.circuit, "error": str(error)})
 
 
-publisher = Publisher(settings, on_published=published, on_skipped=skipped, on_failed=failed)
+def forgotten(error: PublishError) -> None:
+    count("EventRememberErrors", error.circuit)
+    logger.error(
+        "circuit event published but not remembered; a redelivery of this batch would send it again",
+        extra={"circuit": error.circuit, "error": str(error)},
+    )
+
+
+publisher = Publisher(settings, on_published=published, on_skipped=skipped, on_failed=failed, on_forgotten=forgotten)
 
 
 def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:

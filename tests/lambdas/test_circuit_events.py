@@ -205,12 +205,27 @@ def test_without_the_sent_events_table_nothing_is_sent(handler, breaker, stream,
     assert response["batchItemFailures"] and bus.received() == []
 
 
-def test_a_sent_event_not_remembered_is_sent_again_on_retry(handler, breaker, stream, bus, lambda_context):
-    """The guarantee's one window: sent, then not remembered. The retry sends it again, same changeId."""
+def test_a_sent_event_not_remembered_is_not_reported_failed_so_lambda_does_not_resend_it(
+    handler, breaker, stream, bus, lambda_context, capsys, caplog
+):
+    """Remembering failed after the event went out: logged and counted, and the record is done."""
     breaker.record(NAME, 0, False, "Boom")
     records = stream.new_records()
     handler.publisher._dynamodb = FailingDynamoDB("put_item")
-    assert handler.lambda_handler({"Records": records}, lambda_context)["batchItemFailures"]
+    assert handler.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    assert len(bus.received()) == 1
+    assert "published but not remembered" in caplog.text
+    assert '"EventRememberErrors":[1.0]' in capsys.readouterr().out
+
+
+def test_a_batch_delivered_again_after_a_forgotten_event_sends_it_again_with_the_same_change_id(
+    handler, breaker, stream, bus, lambda_context
+):
+    """The guarantee's window: sent, not remembered, and the batch delivered again (a timeout)."""
+    breaker.record(NAME, 0, False, "Boom")
+    records = stream.new_records()
+    handler.publisher._dynamodb = FailingDynamoDB("put_item")
+    handler.lambda_handler({"Records": records}, lambda_context)
     handler.publisher._dynamodb = None
     assert handler.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
     first, again = bus.received()

@@ -29,7 +29,7 @@ run "circuit_events_by_default" {
     error_message = "Partial batch failures are reported, a crashing batch is split, and one batch per shard keeps each circuit's events in order."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.circuit_events[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.circuit_events[0].starting_position == "LATEST"
+    condition     = aws_lambda_event_source_mapping.circuit_events[0].maximum_retry_attempts == -1 && aws_lambda_event_source_mapping.circuit_events[0].starting_position == "LATEST"
     error_message = "Records are retried 10 times by default, from the changes after the mapping is created."
   }
   assert {
@@ -254,5 +254,26 @@ run "dashboard_without_circuit_events" {
   assert {
     condition     = !anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : startswith(w.properties.title, "Circuit state")])
     error_message = "The state widget reads the events function's State levels: without circuit events it is left out."
+  }
+}
+
+run "rejects_a_shared_table_stream_of_another_table" {
+  command = plan
+  variables {
+    create_table   = false
+    table_name     = "platform-circuits"
+    circuit_events = { table_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/another-table/stream/2026-01-01T00:00:00.000" }
+  }
+  expect_failures = [aws_lambda_event_source_mapping.circuit_events]
+}
+
+run "without_circuit_events_the_table_exports_no_stream" {
+  command = plan
+  variables {
+    circuit_events = { enabled = false }
+  }
+  assert {
+    condition     = output.dynamodb_table_stream_arn == null && length(aws_lambda_event_source_mapping.circuit_events) == 0
+    error_message = "A table without circuit events has no stream to pass to other instances."
   }
 }

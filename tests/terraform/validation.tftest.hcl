@@ -382,6 +382,14 @@ run "rejects_circuit_events_retry_attempts" {
   expect_failures = [var.circuit_events]
 }
 
+run "rejects_a_circuit_events_failure_destination_that_is_not_a_queue_or_topic" {
+  command = plan
+  variables {
+    circuit_events = { on_failure_destination_arn = "arn:aws:s3:::a-bucket" }
+  }
+  expect_failures = [var.circuit_events]
+}
+
 run "rejects_circuit_events_record_age" {
   command = plan
   variables {
