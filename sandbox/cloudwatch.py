@@ -32,6 +32,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -353,7 +354,9 @@ class Scheduler:
     """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target when due.
 
     Schedules are read from the emulator on every tick, so instances provisioned later run too.
-    Each runs every `interval / time_scale` seconds.
+    Each runs every `interval / time_scale` seconds. Runs are started without waiting for the
+    previous one, as the scheduler's asynchronous invocations are: a run slowed down by a busy
+    machine does not delay or drop the next.
     """
 
     UNITS: ClassVar[dict[str, int]] = {
@@ -371,6 +374,7 @@ class Scheduler:
         self.clock = clock
         self.time_scale = time_scale
         self.runs = 0
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="schedule-run")
         self._due: dict[str, float] = {}
         self._schedules: dict[str, dict[str, Any]] = {}
 
@@ -394,10 +398,15 @@ class Scheduler:
                 schedule = self._schedules[name]
                 self._due[name] += self.interval(schedule["ScheduleExpression"]) / self.time_scale
                 target = schedule["Target"]
-                self._lambda.invoke(FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode())
+                self._pool.submit(
+                    self._lambda.invoke, FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode()
+                )
                 self.runs += 1
 
     @contextmanager
     def running(self, resolution: float = 0.1) -> Iterator[Scheduler]:
-        with _every(resolution, self.tick, "scheduler"):
-            yield self
+        try:
+            with _every(resolution, self.tick, "scheduler"):
+                yield self
+        finally:
+            self._pool.shutdown(wait=True)
