@@ -101,10 +101,10 @@ class Meter:
         functions: tuple[str, ...] = ("check_circuit", "record_outcome", "downstream", "fallback"),
     ) -> None:
         self.emu, self.stack = emu, stack
-        self.names = {stack.config.function_name(key) for key in functions}
+        self.names = {stack.function_names[key] for key in functions}
 
     def snapshot(self) -> tuple[int, int, int]:
-        table = self.stack.config.table_name
+        table = self.stack.table_name
         reads = OPERATIONS["get_item", table]
         writes = sum(OPERATIONS[op, table] for op in ("update_item", "put_item", "delete_item"))
         invocations = sum(1 for i in list(self.emu.runner.invocations) if i.function in self.names)
@@ -163,7 +163,7 @@ def paths(emu: Emulator) -> dict[str, dict[str, float]]:
 
 def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: float) -> dict[str, Any]:
     stack = emu.provision(config)
-    downstream = stack.config.function_name("downstream")
+    downstream = stack.function_names["downstream"]
     with Traffic(stack, rate) as traffic:
         time.sleep(min(2.0, 10 / rate))  # warm: some healthy traffic first
         began, started_before = time.time(), traffic.started
@@ -332,7 +332,7 @@ def probes(emu: Emulator, callers: int = 100) -> int:
         arns = list(pool.map(lambda _: stack.start(), range(callers)))
     for arn in arns:
         stack.wait(arn, timeout=120)
-    name = stack.config.function_name("check_circuit")
+    name = stack.function_names["check_circuit"]
     return sum(i.response().get("probe", False) for i in emu.runner.invocations[since:] if i.function == name)
 
 

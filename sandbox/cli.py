@@ -7,13 +7,14 @@ import json
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 
-from .definition import ROOT
 from .report import LiveTimeline, chart, print_summary
-from .scenario import Options, differences_from_defaults, play, running
+from .scenario import Options, play, running
+from .terraform import EXAMPLE, ROOT, var_flags
 
 DEFAULT_CHART = ROOT / "out" / "sandbox.png"
 
@@ -22,8 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Options()
     parser = argparse.ArgumentParser(
         prog="circuit-sandbox",
-        description="Run the module's state machine and handlers against a local AWS emulator, through a total "
-        "outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe recovery).",
+        description="Apply examples/basic with the real Terraform into a local AWS emulator, run what it created "
+        "through a total outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe "
+        "recovery), then destroy it.",
     )
     parser.add_argument("--rate", type=float, default=defaults.rate, help="executions per second (default %(default)s)")
     parser.add_argument(
@@ -52,7 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=defaults.alarm_period_seconds,
         dest="alarm_period_seconds",
-        help="CloudWatch alarm period in seconds (default %(default)s; the module's is 60)",
+        help="CloudWatch alarm period in seconds, a multiple of 60 as on AWS (default %(default)s)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=defaults.time_scale,
+        help="how much faster alarm periods and the schedule run than on AWS (default %(default)s)",
     )
     parser.add_argument(
         "--max-environments",
@@ -75,12 +83,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "outage_seconds",
             "open_duration_seconds",
             "alarm_period_seconds",
+            "time_scale",
             "max_environments",
             "failure_threshold",
         )
         if getattr(args, name) <= 0
     ]
     problems += [f"{flags[name]} must not be negative" for name in ("warmup_seconds",) if getattr(args, name) < 0]
+    if args.alarm_period_seconds % 60:
+        problems.append("--alarm-period must be a multiple of 60 seconds, as on AWS")
     if args.rate > 200:
         problems.append("--rate above 200 per second is more than one machine's emulator can serve")
     if problems:
@@ -93,18 +104,26 @@ def main(argv: list[str] | None = None) -> int:
     option_names = set(Options.__dataclass_fields__)
     options = Options(**{k: v for k, v in vars(args).items() if k in option_names})
     options.max_open_duration_seconds = max(options.max_open_duration_seconds, 4 * options.open_duration_seconds)
-    config = options.module_config()
     console = Console(highlight=False)
     console.rule("[bold]Circuit breaker sandbox")
     console.print(
-        "The module's state machine (statemachine/circuit_breaker.asl.json) and handlers (lambdas/) run "
-        "against moto on 127.0.0.1, with the example downstream and healthcheck (examples/basic)."
+        f"The real Terraform applies {EXAMPLE.relative_to(ROOT)} into moto on 127.0.0.1; then the state machine, "
+        "functions, alarms and schedule it created run the scenario, and Terraform destroys them."
     )
-    console.print("Sandbox settings that differ from the module's defaults, so the run takes under a minute:")
-    for line in differences_from_defaults(config):
-        console.print(f"  • {line}")
+    console.print("terraform apply with these variables of the example (the rest keep their defaults):")
+    for flag in var_flags(options.variables()):
+        console.print(f"  {flag}", soft_wrap=True, markup=False)
+    console.print(
+        f"Alarm periods and the schedule keep AWS's units and run {options.time_scale:g} times faster here: "
+        f"a {options.alarm_period_seconds} s period lasts {options.alarm_period_wall_seconds:g} s, rate(1 minute) "
+        f"runs every {60 / options.time_scale:g} s. The open duration and call durations are real seconds."
+    )
     started = time.monotonic()
-    with running(config, options.max_environments, port=args.port, warm=options.warm_environments) as sandbox:
+
+    def echo(line: str) -> None:
+        console.print(f"  terraform: {line}", markup=False)
+
+    with running(options, echo, port=args.port, destroy=lambda: not args.keep_running) as sandbox:
         console.print(f"Emulator at {sandbox.endpoint}; rate {options.rate:g} executions/s.\n")
         with LiveTimeline(sandbox.recorder, console) as timeline:
             summary = play(sandbox, options, on_tick=timeline.tick)
@@ -116,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             args.json_path.parent.mkdir(parents=True, exist_ok=True)
             args.json_path.write_text(json.dumps(summary, indent=2))
             console.print(f"Summary JSON: {args.json_path}")
+        if sample := summary.get("circuit_event_sample"):
+            console.rule("One circuit event, as a rule's target receives it")
+            console.print_json(json.dumps(sample))
+        for message in summary.get("notifications") or []:
+            console.print(f"[bold]Notification:[/bold] {message}", soft_wrap=True)
         verdict = check(summary)
         console.print(
             f"[bold {'green' if not verdict else 'red'}]"
@@ -136,6 +160,12 @@ def check(summary: dict) -> list[str]:
         problems.append("the brown-out did not trip the circuit through the downstream alarm")
     if summary["seconds_healthcheck_ok_to_closed"] is None:
         problems.append("the healthcheck alarm's return to OK did not close the circuit")
+    if summary.get("circuit_events") is not None:
+        made = Counter(f"{t['from']} -> {t['to']}" for t in summary["transitions"])
+        if summary["circuit_events"] != dict(sorted(made.items())):
+            problems.append(
+                f"circuit events {summary['circuit_events']} do not match the transitions {dict(sorted(made.items()))}"
+            )
     if summary["final_state"] != "CLOSED":
         problems.append(f"the circuit ended {summary['final_state']}, not CLOSED")
     return problems
@@ -149,10 +179,9 @@ def keep_running(console: Console, sandbox) -> None:
         "export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION=us-east-1",
         f"aws --endpoint-url {endpoint} stepfunctions start-execution "
         f"--state-machine-arn {stack.state_machine_arn} --input '{{\"request\": 1}}'",
-        f"aws --endpoint-url {endpoint} stepfunctions describe-execution --execution-arn <executionArn>",
         f"aws --endpoint-url {endpoint} ssm put-parameter --overwrite --name {stack.health_parameter} "
         f"--type String --value failing   # or slow, healthy",
-        f"AWS_ENDPOINT_URL={endpoint} circuitctl --table {stack.config.table_name} show {stack.config.name}",
+        f"AWS_ENDPOINT_URL={endpoint} circuitctl --table {stack.table_name} show {stack.circuit}",
     ]
     for command in commands:
         console.print(command, soft_wrap=True, markup=False)

@@ -16,6 +16,12 @@ does:
 
 On a state change it records the new state in the emulator (`SetAlarmState`) and publishes
 the standard alarm notification JSON to the actions of the new state.
+
+Time can run faster here than on AWS (`time_scale`): alarm periods and schedules keep the
+values AWS accepts (periods in whole minutes, `rate(1 minute)` at the most frequent), and a
+period of P seconds is evaluated over P / time_scale seconds of the calls' real time; a
+schedule runs every interval / time_scale seconds. Durations (the `Duration` metric, the
+functions' own timeouts) stay real.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -208,11 +215,14 @@ class AlarmChange:
 
 
 class AlarmEvaluator:
-    """Evaluates every metric alarm stored in the emulator against `metrics`."""
+    """Evaluates every metric alarm stored in the emulator against `metrics`, `time_scale` times faster than AWS."""
 
-    def __init__(self, metrics: LambdaMetrics, clock: Callable[[], float] = time.time) -> None:
+    time_scale: float = 1.0
+
+    def __init__(self, metrics: LambdaMetrics, clock: Callable[[], float] = time.time, time_scale: float = 1.0) -> None:
         self.metrics = metrics
         self.clock = clock
+        self.time_scale = time_scale
         self.changes: list[AlarmChange] = []
         self.listeners: list[Callable[[AlarmChange], None]] = []
         self.evaluations = 0
@@ -241,7 +251,7 @@ class AlarmEvaluator:
         return changes
 
     def datapoints(self, alarm: dict[str, Any], now: float) -> list[float | None]:
-        return datapoints(alarm, self.metrics, now)
+        return datapoints(alarm, self.metrics, now, self.time_scale)
 
     @contextmanager
     def running(self, interval: float) -> Iterator[AlarmEvaluator]:
@@ -254,11 +264,14 @@ class MetricSource(Protocol):
     def values(self, function: str, metric: str, start: float, end: float) -> list[float]: ...
 
 
-def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
-    """One value (or None) per evaluation period, oldest first, over complete periods only."""
+def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float, time_scale: float = 1.0) -> list[float | None]:
+    """One value (or None) per evaluation period, oldest first, over complete periods only.
+
+    A period lasts `Period / time_scale` seconds of `now`'s clock.
+    """
     if alarm.get("Metrics"):
-        return _error_rate_datapoints(alarm, metrics, now)
-    period = alarm["Period"]
+        return _error_rate_datapoints(alarm, metrics, now, time_scale)
+    period = alarm["Period"] / time_scale
     statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
     function = _function_dimension(alarm.get("Dimensions", []))
     return [
@@ -267,7 +280,9 @@ def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list
     ]
 
 
-def _error_rate_datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float) -> list[float | None]:
+def _error_rate_datapoints(
+    alarm: dict[str, Any], metrics: MetricSource, now: float, time_scale: float
+) -> list[float | None]:
     queries = {q["Id"]: q for q in alarm["Metrics"]}
     expression = next((q["Expression"] for q in alarm["Metrics"] if q.get("Expression")), "")
     match = ERROR_RATE.fullmatch(expression.strip())
@@ -280,7 +295,7 @@ def _error_rate_datapoints(alarm: dict[str, Any], metrics: MetricSource, now: fl
     if guard != denominator:
         raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
     stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
-    period = stats[denominator]["Period"]
+    period = stats[denominator]["Period"] / time_scale
     values: list[float | None] = []
     for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
         sums: dict[str, float | None] = {}
@@ -339,6 +354,9 @@ class Scheduler:
     """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target when due.
 
     Schedules are read from the emulator on every tick, so instances provisioned later run too.
+    Each runs every `interval / time_scale` seconds. Runs are started without waiting for the
+    previous one, as the scheduler's asynchronous invocations are: a run slowed down by a busy
+    machine does not delay or drop the next.
     """
 
     UNITS: ClassVar[dict[str, int]] = {
@@ -350,11 +368,13 @@ class Scheduler:
         "hours": 3600,
     }
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, time_scale: float = 1.0) -> None:
         self._scheduler = boto3.client("scheduler")
         self._lambda = boto3.client("lambda")
         self.clock = clock
+        self.time_scale = time_scale
         self.runs = 0
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="schedule-run")
         self._due: dict[str, float] = {}
         self._schedules: dict[str, dict[str, Any]] = {}
 
@@ -368,19 +388,25 @@ class Scheduler:
     def tick(self) -> None:
         now = self.clock()
         for summary in self._scheduler.list_schedules()["Schedules"]:
-            name = summary["Name"]
+            group = summary.get("GroupName", "default")
+            name = f"{group}/{summary['Name']}"
             if name not in self._due:
-                schedule = self._scheduler.get_schedule(Name=name)
-                self._due[name] = now + self.interval(schedule["ScheduleExpression"])
+                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+                self._due[name] = now + self.interval(schedule["ScheduleExpression"]) / self.time_scale
                 self._schedules[name] = schedule
             elif now >= self._due[name]:
                 schedule = self._schedules[name]
-                self._due[name] += self.interval(schedule["ScheduleExpression"])
+                self._due[name] += self.interval(schedule["ScheduleExpression"]) / self.time_scale
                 target = schedule["Target"]
-                self._lambda.invoke(FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode())
+                self._pool.submit(
+                    self._lambda.invoke, FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode()
+                )
                 self.runs += 1
 
     @contextmanager
     def running(self, resolution: float = 0.1) -> Iterator[Scheduler]:
-        with _every(resolution, self.tick, "scheduler"):
-            yield self
+        try:
+            with _every(resolution, self.tick, "scheduler"):
+                yield self
+        finally:
+            self._pool.shutdown(wait=True)

@@ -144,6 +144,7 @@ def replay_in_sandbox(stack: Stack, steps: list[tuple]) -> list[dict[str, Any]]:
     from circuit_breaker.store import CircuitStore
 
     config = stack.config
+    assert config is not None, "replayed on an instance provisioned from a ModuleConfig"
     operator = Breaker(
         Settings.from_environment(config.lambda_environment()), CircuitStore(config.table_name, stack.ddb)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,10 +151,16 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
         "MOTO_PORT": str(bound_port),
     }
     saved_config: dict[str, Any] = dict(default_user_config["stepfunctions"])
+    saved_iam: dict[str, Any] = dict(default_user_config.get("iam", {}))
     default_user_config["stepfunctions"]["execute_state_machine"] = True
+    # AWS's managed policies, which the examples attach (AWSLambdaBasicExecutionRole); moto loads them
+    # into an IAM backend made after this, so the backends this process already holds are reset.
+    default_user_config["iam"] = {**saved_iam, "load_aws_managed_policies": True}  # type: ignore[typeddict-item]
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=60)
     try:
         with environ(variables, unset=("AWS_PROFILE",)), atomic_dynamodb(), lighter_interpreter():
             yield endpoint
     finally:
         default_user_config["stepfunctions"] = saved_config  # type: ignore[typeddict-item]  # restored as it was
+        default_user_config["iam"] = saved_iam  # type: ignore[typeddict-item]
         server.stop()

@@ -74,7 +74,7 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     ):
         table.add_row(key, str(summary[key]))
     table.add_row("execution environments", ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items()))
-    if skipped := summary.get("executions_skipped_while_saturated"):
+    if skipped := summary.get("executions_skipped_machine_busy"):
         table.add_row("executions skipped", f"{skipped} (this machine could not keep up with --rate)")
     console.print(table)
     transitions = Table(title="Transitions", title_justify="left")

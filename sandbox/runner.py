@@ -12,18 +12,29 @@ Two runners share that contract:
   gets another environment whenever all of its environments are busy, up to a limit.
 - `InProcessRunner` (unit tests, with moto in-process): each environment is a fresh copy of
   the handler module in this process, so tests stay fast and coverage sees the handlers.
+
+What a function runs is what the emulator holds, as on AWS: `FunctionSpec.of` takes the
+handler string, environment variables, timeout and zip that were deployed (by Terraform, in
+the sandbox) from moto's function, and `CodeCache` unpacks each zip once, by its SHA-256.
+The process runner always runs the deployed function; the in-process runner prefers a
+function registered from source (`register`), so that coverage sees `lambdas/`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
+import io
 import itertools
 import json
 import multiprocessing
+import shutil
 import sys
+import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +57,38 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 30
     spread: bool = False  # ProcessRunner: round-robin over idle environments instead of reusing the latest
+
+    @classmethod
+    def of(cls, function: Any, code: CodeCache) -> FunctionSpec:
+        """The spec of `function`, a function moto holds: what was deployed, unpacked by `code`."""
+        return cls(
+            function.function_name,
+            function.handler,
+            code.unpack(function.code_sha_256, function.code_bytes),
+            dict(function.environment_vars or {}),
+            float(function.timeout),
+        )
+
+
+class CodeCache:
+    """Deployment packages unpacked once each, in a folder named after the package's SHA-256, as Lambda's /var/task."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="lambda-code-"))
+        self._lock = threading.Lock()
+
+    def unpack(self, sha256: str, package: bytes) -> Path:
+        folder = self.root / base64.b64decode(sha256).hex()
+        with self._lock:
+            if not folder.is_dir():
+                partial = folder.with_suffix(".partial")
+                with zipfile.ZipFile(io.BytesIO(package)) as archive:
+                    archive.extractall(partial)
+                partial.rename(folder)
+        return folder
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @dataclass
@@ -73,17 +116,49 @@ class Runner:
         self.invocations: list[Invocation] = []
         self.listeners: list[Callable[[Invocation], None]] = []
         self.max_environments = max_environments
+        self.code = CodeCache()
         self._lock = threading.Lock()
 
     def register(self, spec: FunctionSpec) -> None:
         self.functions[spec.name] = spec
 
-    def invoke(self, function: str, event: Any) -> Invocation:
+    def deployed(self, function: Any) -> FunctionSpec:
+        """The spec to run for `function` (moto's): a registered one, or else what was deployed."""
+        registered = self.functions.get(function.function_name)
+        return registered if registered is not None else self.adopt(function)
+
+    def adopt(self, function: Any) -> FunctionSpec:
+        """Run what moto holds for `function` from now on; a redeployed function gets new environments."""
+        spec = FunctionSpec.of(function, self.code)
+        current = self.functions.get(spec.name)
+        if current is None or (current.handler, current.code_dir, current.environment, current.timeout_seconds) != (
+            spec.handler,
+            spec.code_dir,
+            spec.environment,
+            spec.timeout_seconds,
+        ):
+            self.register(spec)
+            return spec
+        return current
+
+    def adopt_all(self) -> list[FunctionSpec]:
+        """Adopt every function the emulator holds (in this process's moto), e.g. before warming them."""
+        from moto.awslambda.models import lambda_backends
+
+        return [
+            self.adopt(function)
+            for account in list(lambda_backends)
+            for region in list(lambda_backends[account])
+            for function in lambda_backends[account][region].list_functions()
+        ]
+
+    def invoke(self, function: str | FunctionSpec, event: Any) -> Invocation:
+        """Run `function` (a registered name, or a spec) with `event`; record and report the invocation."""
         started_at = time.time()
-        spec = self.functions.get(function)
+        spec = function if isinstance(function, FunctionSpec) else self.functions.get(function)
         if spec is None:
             result = Invocation(
-                function,
+                str(function),
                 json.dumps(
                     {"errorMessage": f"no function {function}", "errorType": "ResourceNotFoundException"}
                 ).encode(),
@@ -106,6 +181,7 @@ class Runner:
 
     def close(self) -> None:
         """Stop every execution environment."""
+        self.code.close()
 
     @contextmanager
     def hooked_into_moto(self) -> Iterator[Runner]:
@@ -116,7 +192,7 @@ class Runner:
 
         def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
             event = json.loads(body) if body else {}
-            result = runner.invoke(function.function_name, event)
+            result = runner.invoke(runner.deployed(function), event)
             if result.function_error:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload
@@ -173,12 +249,22 @@ class ProcessRunner(Runner):
         self._idle: dict[str, list[_ProcessEnvironment]] = {}
         self._all: dict[str, list[_ProcessEnvironment]] = {}
         self._freed = threading.Condition(self._lock)
+        self._adopting = threading.Lock()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(worker.PRELOAD)
 
     def register(self, spec: FunctionSpec) -> None:
-        super().register(spec)
-        self._idle[spec.name], self._all[spec.name] = [], []
+        with self._lock:
+            retired = self._idle.get(spec.name, [])
+            super().register(spec)
+            self._idle[spec.name], self._all[spec.name] = [], []
+        for environment in retired:  # a redeployed function: its old environments end, as on AWS
+            environment.stop()
+
+    def deployed(self, function: Any) -> FunctionSpec:
+        """Always what the emulator holds: a function registered from source runs only through `invoke`."""
+        with self._adopting:
+            return self.adopt(function)
 
     def environment_count(self, function: str) -> int:
         return len(self._all.get(function, []))
@@ -189,8 +275,12 @@ class ProcessRunner(Runner):
         def start(spec: FunctionSpec) -> None:
             environment = self._start(spec)
             with self._lock:
-                self._idle[spec.name].append(environment)
-                self._freed.notify()
+                current = environment in self._all[spec.name]
+                if current:
+                    self._idle[spec.name].append(environment)
+                    self._freed.notify()
+            if not current:  # redeployed while it started
+                environment.stop()
 
         if function is not None:
             specs = [self.functions[function]] * count
@@ -208,13 +298,18 @@ class ProcessRunner(Runner):
             reply = environment.invoke(event)
         except (EOFError, OSError) as error:  # the environment died: Lambda reports a runtime exit
             with self._lock:
-                self._all[spec.name].remove(environment)
+                if environment in self._all[spec.name]:
+                    self._all[spec.name].remove(environment)
                 self._freed.notify()
             body = {"errorMessage": f"execution environment exited: {error}", "errorType": "Runtime.ExitError"}
             return Invocation(spec.name, json.dumps(body).encode(), "Runtime.ExitError")
         with self._lock:
-            self._idle[spec.name].append(environment)
-            self._freed.notify()
+            current = environment in self._all[spec.name]
+            if current:
+                self._idle[spec.name].append(environment)
+                self._freed.notify()
+        if not current:  # the function was redeployed meanwhile: this environment retires
+            environment.stop()
         error_type = json.loads(reply["payload"]).get("errorType", "Unhandled") if reply["failed"] else None
         return Invocation(spec.name, reply["payload"], error_type, duration_ms=reply["duration_ms"], logs=reply["logs"])
 
@@ -227,16 +322,19 @@ class ProcessRunner(Runner):
         return self._start(spec)
 
     def _start(self, spec: FunctionSpec) -> _ProcessEnvironment:
+        """A new environment of `spec`, counted in its pool unless the function was redeployed meanwhile."""
         with self._lock:
+            pool = self._all[spec.name]
             placeholder: Any = object()  # reserve the slot while the process starts, outside the lock
-            self._all[spec.name].append(placeholder)
+            pool.append(placeholder)
         try:
             environment = _ProcessEnvironment(self._context, spec, self.environment)
         finally:
             with self._lock:
-                self._all[spec.name].remove(placeholder)
+                pool.remove(placeholder)
         with self._lock:
-            self._all[spec.name].append(environment)
+            if self._all.get(spec.name) is pool:
+                pool.append(environment)
         return environment
 
     def close(self) -> None:
@@ -246,6 +344,7 @@ class ProcessRunner(Runner):
                 pool.clear()
         for environment in environments:
             environment.stop()
+        super().close()
 
 
 # ---------------------------------------------------------------------------- in process

@@ -1,7 +1,8 @@
 """The sandbox: the module's real state machine and handlers, driven through an outage and back.
 
 `Sandbox` starts the emulator, the process runner, the alarm evaluator and the healthcheck
-schedule, and provisions one module instance into it. `Recorder` turns what the runner
+schedule, and has the real Terraform apply `examples/basic` into it (`sandbox.terraform`),
+with the scenario's settings as the example's variables. `Recorder` turns what the runner
 sees into a timeline: calls, outcomes, probes, and the transitions the handlers log.
 `play` runs the scenario in two acts:
 
@@ -23,23 +24,31 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from circuit_breaker.model import Attr
 
+from . import terraform
 from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
 from .emulator import CREDENTIALS, local_aws
+from .eventbridge import EventObserver, TopicObserver
 from .runner import Invocation, ProcessRunner
-from .stack import REGION, AlarmConfig, ModuleConfig, Stack, provision
+from .stack import REGION, ModuleConfig, Stack, provision
+from .streams import StreamPump, circuit_event_delivery
 
 STATES = ("CLOSED", "HALF_OPEN", "OPEN")
 
 
 @dataclass
 class Options:
-    """What a user can change from the command line. Periods are shortened so a run takes under a minute."""
+    """What a user can change from the command line.
+
+    Alarm periods and the schedule keep values AWS accepts; the emulator runs their time
+    `time_scale` times faster than the calls' (a 120 s period lasts 2 s at 60), so a run
+    takes about a minute after the apply. Durations and the open duration are real seconds.
+    """
 
     rate: float = 10.0  # executions started per second
     warmup_seconds: float = 3.0  # healthy traffic before each act
@@ -49,8 +58,8 @@ class Options:
     failure_threshold: int = 3
     open_duration_seconds: float = 4.0
     max_open_duration_seconds: float = 16.0
-    alarm_period_seconds: int = 2
-    healthcheck_every_seconds: int = 1
+    alarm_period_seconds: int = 120  # as on AWS: a multiple of 60
+    time_scale: float = 60.0
     max_environments: int = 10
 
     @property
@@ -58,52 +67,35 @@ class Options:
         """Environments started before the scenario, per function on a call's path: about half a second of calls."""
         return min(self.max_environments, max(2, math.ceil(self.rate / 2)))
 
-    def module_config(self) -> ModuleConfig:
+    @property
+    def alarm_period_wall_seconds(self) -> float:
+        return self.alarm_period_seconds / self.time_scale
+
+    def variables(self) -> dict[str, Any]:
+        """examples/basic's variables for this run (`-var`); what is not set keeps the example's default."""
         period = self.alarm_period_seconds
-        return ModuleConfig(
-            name="sandbox",
-            failure_threshold=self.failure_threshold,
-            open_duration_seconds=self.open_duration_seconds,
-            max_open_duration_seconds=self.max_open_duration_seconds,
+        return {
+            "region": REGION,
+            "name": "sandbox",
+            "failure_threshold": self.failure_threshold,
+            "open_duration_seconds": self.open_duration_seconds,
+            "max_open_duration_seconds": self.max_open_duration_seconds,
             # On latency: act 2's brown-out has no failures for the in-band count to see.
-            downstream_alarm=AlarmConfig(
-                metric_name="Duration",
-                statistic="p90",
-                period=period,
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-                threshold=self.slow_seconds * 750,
-                comparison_operator="GreaterThanThreshold",
-            ),
-            # Two failing periods, not the module's one: the in-band count then trips a total outage
-            # first even on a busy machine, as it does on AWS, where a period is a minute.
-            healthcheck_alarm=AlarmConfig(
-                period=period, evaluation_periods=2, datapoints_to_alarm=2, treat_missing_data="ignore"
-            ),
-            healthcheck_schedule_expression=f"rate({self.healthcheck_every_seconds} second"
-            f"{'s' if self.healthcheck_every_seconds != 1 else ''})",
-            example_slow_seconds=self.slow_seconds,
-        )
-
-
-def differences_from_defaults(config: ModuleConfig) -> list[str]:
-    """`name = value (module default: x)` for every module variable the sandbox sets differently."""
-    default = ModuleConfig()
-    changed = []
-    for item in fields(ModuleConfig):
-        if item.name == "name":
-            continue
-        value, usual = getattr(config, item.name), getattr(default, item.name)
-        if isinstance(value, AlarmConfig):
-            for sub in fields(AlarmConfig):
-                if getattr(value, sub.name) != getattr(usual, sub.name):
-                    changed.append(
-                        f"{item.name}.{sub.name} = {getattr(value, sub.name)} "
-                        f"(module default: {getattr(usual, sub.name)})"
-                    )
-        elif value != usual:
-            changed.append(f"{item.name} = {value} (module default: {usual})")
-    return changed
+            "downstream_alarm": {
+                "metric_name": "Duration",
+                "statistic": "p90",
+                "period": period,
+                "evaluation_periods": 3,
+                "datapoints_to_alarm": 2,
+                "threshold": self.slow_seconds * 750,
+                "comparison_operator": "GreaterThanThreshold",
+            },
+            # Two failing periods of twice the downstream's, not the module's one minute: on AWS the
+            # in-band count has a minute to trip a total outage first; compressed, it keeps 8 s or more,
+            # enough for its round trips on a busy machine.
+            "healthcheck_alarm": {"period": 2 * period, "evaluation_periods": 2, "datapoints_to_alarm": 2},
+            "slow_seconds": self.slow_seconds,
+        }
 
 
 # ---------------------------------------------------------------------------- observing
@@ -143,8 +135,7 @@ class Second:
 class Recorder:
     """Listens to the runner and the alarm evaluator; keeps what happened, second by second."""
 
-    def __init__(self, config: ModuleConfig, started: float) -> None:
-        self.config = config
+    def __init__(self, function_names: dict[str, str], alarm_names: dict[str, str], started: float) -> None:
         self.started = started
         self.calls: list[tuple[float, str]] = []  # (at, call | probe | short_circuit)
         self.downstream: list[tuple[float, bool]] = []  # (started at, succeeded)
@@ -153,10 +144,9 @@ class Recorder:
         self.phases: list[tuple[float, str]] = []
         self.state = "CLOSED"
         self._lock = threading.Lock()
-        self._names = {
-            config.function_name(key): key
-            for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")
-        }
+        self.observed_events: EventObserver | None = None  # the circuit events arriving on the bus, if any
+        self._names = {name: key for key, name in function_names.items()}
+        self._roles = {name: role for role, name in alarm_names.items()}
 
     def since(self, at: float) -> float:
         return at - self.started
@@ -183,7 +173,7 @@ class Recorder:
                 self._read_log(line)
 
     def on_alarm(self, at: float, alarm: str, old: str, new: str) -> None:
-        role = alarm.removeprefix(f"{self.config.name}-")
+        role = self._roles.get(alarm, alarm)
         with self._lock:
             self.alarms.append((self.since(at), role, old, new))
 
@@ -238,6 +228,13 @@ class Recorder:
                         if old != "INSUFFICIENT_DATA"
                     ]
                     + [(at, f"▶ {name}") for at, name in self.phases]
+                    + [
+                        (
+                            self.since(arrival.at),
+                            f"✉ event {arrival.body['detail']['previousStatus']} → {arrival.body['detail']['status']}",
+                        )
+                        for arrival in (self.observed_events.arrivals if self.observed_events else [])
+                    ]
                 ),
             )
             transitions = sorted(self.transitions, key=lambda t: t.at)
@@ -265,25 +262,46 @@ class Emulator:
         metrics: LambdaMetrics,
         evaluator: AlarmEvaluator,
         scheduler: Scheduler,
+        time_scale: float = 1.0,
     ) -> None:
         self.endpoint, self.runner, self.metrics = endpoint, runner, metrics
         self.evaluator, self.scheduler = evaluator, scheduler
+        self.time_scale = time_scale
+        self.pump: StreamPump | None = None
+
+    def apply(self, variables: dict[str, Any], echo: Callable[[str], None], warm: int = 1) -> Stack:
+        """`terraform apply` examples/basic with `variables`; warm its functions (see `warm`)."""
+        outputs = terraform.apply(self.endpoint, variables, echo)
+        stack = Stack.from_outputs(outputs, self.runner)
+        self.warm(stack, warm)
+        return stack
+
+    def destroy(self, variables: dict[str, Any], echo: Callable[[str], None]) -> None:
+        terraform.destroy(self.endpoint, variables, echo)
 
     def provision(self, config: ModuleConfig, warm: int = 1) -> Stack:
-        """Create a module instance; the functions each call makes start with `warm` environments each.
+        """Create a module instance from `config` (in Python, for the tests); warm it (see `warm`)."""
+        stack = provision(config, self.runner)
+        self.warm(stack, warm)
+        return stack
+
+    def warm(self, stack: Stack, warm: int) -> None:
+        """One environment of every function; the functions each call makes get `warm` each.
 
         Warm environments keep cold starts, which take a busy machine seconds, out of the scenario.
+        They run what the emulator holds, as every invocation does.
         """
-        stack = provision(config, self.runner)
+        self.runner.adopt_all()
         self.runner.warm()
         for key in ("check_circuit", "record_outcome", "downstream"):
-            self.runner.warm(config.function_name(key), count=min(warm, self.runner.max_environments) - 1)
-        return stack
+            self.runner.warm(stack.function_names[key], count=min(warm, self.runner.max_environments) - 1)
 
 
 @contextmanager
-def emulator(max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0) -> Iterator[Emulator]:
-    """Start the emulator and its helpers; stop them all on exit."""
+def emulator(
+    max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0, time_scale: float = 1.0
+) -> Iterator[Emulator]:
+    """Start the emulator and its helpers, alarm and schedule time `time_scale` times faster; stop them on exit."""
     for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials", "urllib3.connectionpool"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with ExitStack() as stack:
@@ -294,20 +312,26 @@ def emulator(max_environments: int = 10, alarm_interval: float = 0.5, port: int 
         )
         stack.callback(runner.close)
         stack.enter_context(runner.hooked_into_moto())
+        # Before anything is applied: streams polled into their functions, not invoked inside writes.
+        pump = stack.enter_context(circuit_event_delivery())
         metrics = LambdaMetrics()
         runner.listeners.append(metrics.record)
-        evaluator = stack.enter_context(AlarmEvaluator(metrics).running(alarm_interval))
-        scheduler = stack.enter_context(Scheduler().running())
-        yield Emulator(endpoint, runner, metrics, evaluator, scheduler)
+        evaluator = stack.enter_context(AlarmEvaluator(metrics, time_scale=time_scale).running(alarm_interval))
+        scheduler = stack.enter_context(Scheduler(time_scale=time_scale).running())
+        emu = Emulator(endpoint, runner, metrics, evaluator, scheduler, time_scale)
+        emu.pump = pump
+        yield emu
 
 
 @dataclass
 class Sandbox:
-    """A running emulator with the scenario's module instance provisioned into it."""
+    """A running emulator with examples/basic applied into it."""
 
     emulator: Emulator
     stack: Stack
     recorder: Recorder
+    events: EventObserver | None = None  # the circuit events, as a rule's target receives them
+    notifications: TopicObserver | None = None  # the notification topic, as a subscriber receives it
 
     @property
     def endpoint(self) -> str:
@@ -315,32 +339,54 @@ class Sandbox:
 
 
 @contextmanager
-def running(config: ModuleConfig, max_environments: int = 10, port: int = 0, warm: int = 1) -> Iterator[Sandbox]:
-    """The emulator with `config` provisioned and recorded from now on."""
-    interval = min(config.downstream_alarm.period, config.healthcheck_alarm.period) / 4
-    with emulator(max_environments, interval, port) as emu:
-        stack = emu.provision(config, warm)
-        recorder = Recorder(config, time.time())
-        emu.runner.listeners.append(recorder.on_invocation)
-        emu.evaluator.listeners.append(
-            lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state)
-        )
-        yield Sandbox(emu, stack, recorder)
+def running(
+    options: Options, echo: Callable[[str], None], port: int = 0, destroy: Callable[[], bool] = lambda: True
+) -> Iterator[Sandbox]:
+    """The emulator with examples/basic applied for `options`, recorded from now on.
+
+    On exit Terraform destroys what it applied, if `destroy()` says so then.
+    """
+    variables = options.variables()
+    with emulator(options.max_environments, options.alarm_period_wall_seconds / 4, port, options.time_scale) as emu:
+        stack = emu.apply(variables, echo, options.warm_environments)
+        try:
+            recorder = Recorder(stack.function_names, stack.alarm_names, time.time())
+            emu.runner.listeners.append(recorder.on_invocation)
+            emu.evaluator.listeners.append(
+                lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state)
+            )
+            with ExitStack() as observers:
+                events = notifications = None
+                if "circuit_events" in stack.function_names:
+                    events = observers.enter_context(
+                        EventObserver.of_function(stack.function_names["circuit_events"]).running()
+                    )
+                    recorder.observed_events = events
+                if stack.notification_topic_arn:
+                    notifications = observers.enter_context(TopicObserver(stack.notification_topic_arn).running())
+                yield Sandbox(emu, stack, recorder, events, notifications)
+        finally:
+            if destroy():
+                emu.destroy(variables, echo)
 
 
 class Traffic:
     """Starts executions at a steady rate from a background thread.
 
-    With `max_in_flight`, a start is skipped (and counted in `skipped`) while that many
-    executions are still running, as a client with a bounded pool would: a machine too busy
-    to keep up then runs fewer calls rather than an ever longer queue of them.
+    A start the emulator cannot take on time is skipped rather than queued (counted in
+    `skipped`): on a busy machine a growing backlog would otherwise start executions long after
+    the phase they belong to. With `max_in_flight`, a start is also skipped while that many
+    executions are still running, as a client with a bounded pool would.
     """
+
+    WORKERS = 8
 
     def __init__(self, stack: Stack, rate: float, max_in_flight: int | None = None) -> None:
         self.stack, self.rate, self.max_in_flight = stack, rate, max_in_flight
         self.started = self.skipped = 0
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="traffic")
+        self._pool = ThreadPoolExecutor(max_workers=self.WORKERS, thread_name_prefix="traffic")
+        self._slots = threading.BoundedSemaphore(2 * self.WORKERS)
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
     def _saturated(self) -> bool:
@@ -351,14 +397,20 @@ class Traffic:
         )["executions"]
         return len(running) >= self.max_in_flight
 
+    def _start(self, request: int) -> None:
+        try:
+            self.stack.start({"request": request})
+        finally:
+            self._slots.release()
+
     def _run(self) -> None:
         interval, next_at = 1 / self.rate, time.monotonic()
         while not self._stop.is_set():
-            if self._saturated():
-                self.skipped += 1
-            else:
-                self._pool.submit(self.stack.start, {"request": self.started})
+            if not self._saturated() and self._slots.acquire(blocking=False):
+                self._pool.submit(self._start, self.started)
                 self.started += 1
+            else:
+                self.skipped += 1
             next_at += interval
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -383,7 +435,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.1) -
 
 def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Run both acts; return the summary."""
-    stack, recorder, config = sandbox.stack, sandbox.recorder, sandbox.stack.config
+    stack, recorder = sandbox.stack, sandbox.recorder
+    period = options.alarm_period_wall_seconds
     healthcheck_alarm = Attr.alarm_state("healthcheck")
 
     def item() -> dict[str, Any]:
@@ -415,27 +468,37 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
         stack.set_health("failing")
         hold(options.outage_seconds)
         # The outage lasts until the healthcheck alarm holds the circuit open, however slow the machine.
-        alarm = config.healthcheck_alarm
-        until(lambda: item().get(healthcheck_alarm) == "ALARM", 10 * alarm.evaluation_periods * alarm.period)
+        alarm = stack.alarm("healthcheck")
+        until(
+            lambda: item().get(healthcheck_alarm) == "ALARM",
+            10 * alarm["EvaluationPeriods"] * alarm["Period"] / sandbox.emulator.time_scale,
+        )
         recorder.phase("outage over")
         stack.set_health("healthy")
-        until(lambda: state() == "CLOSED", 6 * options.alarm_period_seconds + options.max_open_duration_seconds)
+        until(lambda: state() == "CLOSED", 4 * 2 * period + options.max_open_duration_seconds)
 
         recorder.phase("act 2: healthy traffic")
         hold(options.warmup_seconds)
         recorder.phase(f"brown-out: every call takes {options.slow_seconds:g} s, healthcheck passes")
         marks["brownout"] = recorder.since(time.time())
         stack.set_health("slow")
-        until(lambda: state() == "OPEN", options.brownout_seconds)
+        until(lambda: state() == "OPEN", max(options.brownout_seconds, 10 * period))
         hold(1.0)
         recorder.phase("brown-out over")
         stack.set_health("healthy")
-        until(lambda: state() == "CLOSED", options.max_open_duration_seconds + 4 * options.alarm_period_seconds)
-        hold(2.0)
-        calls_started = traffic.started
-    hold(1.0)  # let the last executions finish
+        until(lambda: state() == "CLOSED", options.max_open_duration_seconds + 4 * period)
+        # Traffic stops once the circuit is closed: on a busy machine, calls that are slow only because
+        # the machine is would otherwise trip the Duration alarm again.
+        calls_started, calls_skipped = traffic.started, traffic.skipped
+    hold(2.0)  # let the last executions finish
+    if sandbox.events is not None:
+        # Every transition's event, through the stream, the events function and the bus: bounded by a
+        # retried stream batch's worth of polls.
+        sandbox.events.wait_for(len(recorder.transitions), timeout=10 + 4 * period)
+    if sandbox.notifications is not None:
+        sandbox.notifications.drain()
     summary = summarize(recorder, marks, calls_started, state(), sandbox, options)
-    summary["executions_skipped_while_saturated"] = traffic.skipped
+    summary["executions_skipped_machine_busy"] = calls_skipped
     return summary
 
 
@@ -459,7 +522,7 @@ def summarize(
     next_act = marks.get("brownout", float("inf"))
     before_open = [at for at, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
     after_open = [at for at, ok in recorder.downstream if opened is not None and opened < at < next_act and not ok]
-    config = sandbox.stack.config
+    stack = sandbox.stack
     return {
         "transitions": [t.to_json() for t in transitions],
         "calls_total": len(recorder.calls),
@@ -474,15 +537,18 @@ def summarize(
         ),
         "final_state": final_state,
         "alarm_changes": [
-            {"at": round(at, 3), "alarm": f"{config.name}-{role}", "from": old, "to": new}
+            {"at": round(at, 3), "alarm": stack.alarm_names.get(role, role), "from": old, "to": new}
             for at, role, old, new in recorder.alarms
         ],
         "healthcheck_runs": sandbox.emulator.scheduler.runs,
         "alarm_evaluations": sandbox.emulator.evaluator.evaluations,
         "execution_environments": {
-            key: sandbox.emulator.runner.environment_count(config.function_name(key))
-            for key in ("check_circuit", "record_outcome", "alarm_handler", "downstream", "healthcheck")
+            key: sandbox.emulator.runner.environment_count(name) for key, name in stack.function_names.items()
         },
-        "settings_differing_from_defaults": differences_from_defaults(config),
+        "circuit_events": None if sandbox.events is None else sandbox.events.to_json(),
+        "circuit_event_sample": None if sandbox.events is None else next(iter(sandbox.events.events), None),
+        "notifications": None if sandbox.notifications is None else sandbox.notifications.messages,
+        "stream_deliveries": None if sandbox.emulator.pump is None else sandbox.emulator.pump.counts.to_json(),
+        "terraform_variables": options.variables(),
         "options": asdict(options),
     }

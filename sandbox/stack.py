@@ -119,14 +119,39 @@ class ModuleConfig:
 
 @dataclass
 class Stack:
-    """Handles to what `provision` created."""
+    """Handles to one module instance with the example's functions: from Terraform's outputs, or from `provision`."""
 
-    config: ModuleConfig
     runner: Runner
     state_machine_arn: str
     topic_arn: str
-    function_arns: dict[str, str]
+    circuit: str
+    table_name: str
+    function_names: dict[str, str]  # check_circuit, record_outcome, alarm_handler, downstream, healthcheck
+    alarm_names: dict[str, str]  # downstream, healthcheck (those enabled)
     health_parameter: str
+    function_arns: dict[str, str] = field(default_factory=dict)
+    config: ModuleConfig | None = None  # what `provision` was given
+    notification_topic_arn: str | None = None  # the example's circuit notifications
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, Any], runner: Runner) -> Stack:
+        """The instance `terraform apply` of examples/basic created, from the example's outputs."""
+        return cls(
+            runner=runner,
+            state_machine_arn=outputs["state_machine_arn"],
+            topic_arn=outputs["sns_topic_arn"],
+            circuit=outputs["circuit_name"],
+            table_name=outputs["dynamodb_table_name"],
+            function_names=dict(outputs["lambda_function_names"]),
+            alarm_names=dict(outputs["cloudwatch_alarm_names"]),
+            health_parameter=outputs["health_parameter"],
+            notification_topic_arn=outputs.get("notification_topic_arn"),
+        )
+
+    def alarm(self, role: str) -> dict[str, Any]:
+        """The `role` alarm as the emulator holds it (DescribeAlarms)."""
+        (alarm,) = self.cloudwatch.describe_alarms(AlarmNames=[self.alarm_names[role]])["MetricAlarms"]
+        return dict(alarm)
 
     def __post_init__(self) -> None:
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -170,14 +195,14 @@ class Stack:
     def item(self) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeDeserializer
 
-        raw = self.ddb.get_item(
-            TableName=self.config.table_name, Key={"id": {"S": self.config.name}}, ConsistentRead=True
-        ).get("Item", {})
+        raw = self.ddb.get_item(TableName=self.table_name, Key={"id": {"S": self.circuit}}, ConsistentRead=True).get(
+            "Item", {}
+        )
         return {k: TypeDeserializer().deserialize(v) for k, v in raw.items()}
 
     def publish_alarm(self, role: str, new_state: str, changed_at: str, old_state: str = "OK") -> None:
         """Publish the notification CloudWatch would send for this module's `role` alarm to its topic."""
-        name = self.config.alarm_name(role)
+        name = self.alarm_names[role]
         stored = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         alarm = (
             stored[0]
@@ -353,4 +378,16 @@ def provision(config: ModuleConfig, runner: Runner | None = None) -> Stack:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     asl = rendered_definition(config, arns)
     machine_arn = sfn.create_state_machine(name=config.name, definition=asl, roleArn=role_arn)["stateMachineArn"]
-    return Stack(config, runner, machine_arn, topic_arn, arns, health_parameter)
+    return Stack(
+        runner=runner,
+        state_machine_arn=machine_arn,
+        topic_arn=topic_arn,
+        circuit=config.name,
+        table_name=config.table_name,
+        function_names=function_names,
+        # Disabled alarms too: the tests and benchmarks publish their notifications by hand.
+        alarm_names={role: config.alarm_name(role) for role in ("downstream", "healthcheck")},
+        health_parameter=health_parameter,
+        function_arns=arns,
+        config=config,
+    )

@@ -15,6 +15,75 @@ variable "name" {
 }
 
 ################################################################################
+# Circuit settings (the module's variables of the same names); an unset attribute takes the module's default
+################################################################################
+
+variable "failure_threshold" {
+  description = "Consecutive downstream failures that trip the circuit."
+  type        = number
+  default     = 5
+}
+
+variable "open_duration_seconds" {
+  description = "Seconds the circuit stays OPEN before a probe is admitted."
+  type        = number
+  default     = 30
+}
+
+variable "max_open_duration_seconds" {
+  description = "Cap of the open duration, doubled per consecutive failed probe."
+  type        = number
+  default     = 300
+}
+
+variable "downstream_alarm" {
+  description = "The module's downstream_alarm (metric, statistic, period, thresholds); {} keeps the module's error-rate alarm."
+  type = object({
+    enabled             = optional(bool)
+    metric_name         = optional(string)
+    statistic           = optional(string)
+    period              = optional(number)
+    evaluation_periods  = optional(number)
+    datapoints_to_alarm = optional(number)
+    threshold           = optional(number)
+    comparison_operator = optional(string)
+    treat_missing_data  = optional(string)
+    min_invocations     = optional(number)
+  })
+  default = {}
+}
+
+variable "healthcheck_schedule_expression" {
+  description = "How often the healthcheck runs."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "healthcheck_alarm" {
+  description = "The module's healthcheck.alarm (period, evaluation periods, datapoints, threshold); {} keeps the module's."
+  type = object({
+    period              = optional(number)
+    evaluation_periods  = optional(number)
+    datapoints_to_alarm = optional(number)
+    threshold           = optional(number)
+    treat_missing_data  = optional(string)
+  })
+  default = {}
+}
+
+variable "slow_seconds" {
+  description = "How long each downstream call takes while the health parameter says slow."
+  type        = number
+  default     = 1
+}
+
+variable "health_cache_seconds" {
+  description = "How long the example functions cache the health parameter (keeps them inside SSM's request rate)."
+  type        = number
+  default     = 1
+}
+
+################################################################################
 # The example dependency: one SSM parameter switches it between healthy, slow and failing
 ################################################################################
 
@@ -89,7 +158,11 @@ resource "aws_lambda_function" "example" {
   publish          = true
 
   environment {
-    variables = { HEALTH_PARAMETER = aws_ssm_parameter.health.name }
+    variables = {
+      HEALTH_PARAMETER     = aws_ssm_parameter.health.name
+      HEALTH_CACHE_SECONDS = tostring(var.health_cache_seconds)
+      SLOW_SECONDS         = tostring(var.slow_seconds)
+    }
   }
 }
 
@@ -116,11 +189,15 @@ module "circuit_breaker" {
   name                    = var.name
   downstream_function_arn = aws_lambda_alias.live.arn
   healthcheck = {
-    function_arn = aws_lambda_function.example["healthcheck"].arn
+    function_arn        = aws_lambda_function.example["healthcheck"].arn
+    schedule_expression = var.healthcheck_schedule_expression
+    alarm               = var.healthcheck_alarm
   }
 
-  failure_threshold          = 5
-  open_duration_seconds      = 30
+  failure_threshold          = var.failure_threshold
+  open_duration_seconds      = var.open_duration_seconds
+  max_open_duration_seconds  = var.max_open_duration_seconds
+  downstream_alarm           = var.downstream_alarm
   downstream_timeout_seconds = 10
   ignored_errors             = ["ValidationError"]
 

@@ -27,3 +27,21 @@ output "cloudwatch_dashboard_arn" {
   description = "The circuit breaker's dashboard."
   value       = module.circuit_breaker.cloudwatch_dashboard_arn
 }
+
+output "circuit_name" {
+  description = "The circuit's name: its item's key in the table."
+  value       = module.circuit_breaker.circuit_name
+}
+
+output "sns_topic_arn" {
+  description = "Topic the alarms notify; the alarm handler subscribes to it."
+  value       = module.circuit_breaker.sns_topic_arn
+}
+
+output "lambda_function_names" {
+  description = "The module's functions (check_circuit, record_outcome, alarm_handler) and the example's (downstream, healthcheck)."
+  value = merge(
+    module.circuit_breaker.lambda_function_names,
+    { for key, function in aws_lambda_function.example : key => function.function_name },
+  )
+}

@@ -90,6 +90,16 @@ def test_datapoints_cover_complete_periods_only(monkeypatch):
     assert evaluator.datapoints(duration, now=120.0) == [10.0]
 
 
+def test_time_scale_evaluates_a_minute_long_period_over_fewer_seconds():
+    metrics = LambdaMetrics()
+    for at in (100.5, 101.5, 102.5):  # with time 30 times faster, 60 s periods are [100, 102) and [102, 104)
+        sample(metrics, "orders", at, error="Boom")
+    evaluator = AlarmEvaluator.__new__(AlarmEvaluator)
+    evaluator.metrics, evaluator.time_scale = metrics, 30
+    assert alarm()["Period"] == 60
+    assert evaluator.datapoints(alarm(), now=104.0) == [None, 2.0, 1.0]
+
+
 def test_error_rate_metric_math_with_a_minimum_invocation_count():
     metrics = LambdaMetrics()
     for index in range(10):

@@ -152,3 +152,18 @@ def test_duplicate_and_out_of_order_notifications_change_nothing(sandbox_stack):
     stack.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:10.000+0000")  # SNS delivers it again
     stack.publish_alarm("healthcheck", "OK", "2031-01-01T00:00:05.000+0000", old_state="ALARM")  # an older one, late
     assert stack.item() == tripped
+
+
+def test_the_runner_runs_the_handler_environment_and_code_the_emulator_holds(sandbox_stack, local_emulator):
+    stack = sandbox_stack(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+    name = stack.function_names["downstream"]
+    lam = boto3.client("lambda")
+    # A redeployment the runner learns of only from the emulator: another handler from the same zip.
+    lam.update_function_configuration(FunctionName=name, Handler="fallback.lambda_handler")
+    response = lam.invoke(FunctionName=name, Payload=json.dumps({"circuit": {"circuit": "c", "reason": "r"}}).encode())
+    assert json.loads(response["Payload"].read()) == {"ok": False, "degraded": True, "circuit": "c", "reason": "r"}
+    spec = local_emulator.runner.functions[name]
+    assert spec.handler == "fallback.lambda_handler"
+    sha256 = lam.get_function_configuration(FunctionName=name)["CodeSha256"]
+    assert spec.code_dir == local_emulator.runner.code.unpack(sha256, b"")  # unpacked once, by its SHA-256
+    assert (spec.code_dir / "fallback.py").is_file()

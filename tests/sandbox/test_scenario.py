@@ -1,14 +1,19 @@
-"""`circuit-sandbox` end to end, shortened: both acts, the chart and the JSON summary."""
+"""`circuit-sandbox` end to end, shortened: Terraform's apply of examples/basic, both acts, the chart, the JSON
+summary and the destroy."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from sandbox import cli
-from sandbox.scenario import Options, differences_from_defaults
-from sandbox.stack import ModuleConfig
+from sandbox.scenario import Options
+
+EVENTS = Path(__file__).parents[1] / "events"
 
 SUMMARY_KEYS = {
     "transitions",
@@ -45,6 +50,10 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
     )
     output = capsys.readouterr().out
     assert status == 0, output
+    assert re.search(r"terraform: Plan: \d+ to add, 0 to change, 0 to destroy\.", output), output
+    assert re.search(r"terraform: Apply complete! Resources: \d+ added", output), output
+    assert re.search(r"terraform: Destroy complete! Resources: \d+ destroyed", output), output
+    assert "-var 'failure_threshold=3'" in output
     assert "Both acts played as expected." in output
     assert f"Chart: {chart_path}" in output
     assert chart_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -62,13 +71,28 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
     assert summary["short_circuited"] > 0
     assert summary["calls_total"] >= summary["short_circuited"] + summary["probes_admitted"]
 
+    # Every transition made one circuit event, through the table's stream, the events function and the bus.
+    made = Counter(f"{t['from']} -> {t['to']}" for t in summary["transitions"])
+    assert summary["circuit_events"] == dict(sorted(made.items()))
+    sample = json.loads((EVENTS / "circuit_state_change.json").read_text())
+    event = summary["circuit_event_sample"]
+    assert event["detail-type"] == sample["detail-type"] and event["source"] == sample["source"]
+    assert event["detail"].keys() == sample["detail"].keys()
+    assert event["detail"]["state"].keys() == sample["detail"]["state"].keys()
+    assert "One circuit event, as a rule's target receives it" in output
+    # The example's notification topic: a subscriber got the OPEN and the CLOSED notifications.
+    assert any(" is OPEN (was CLOSED)" in m for m in summary["notifications"])
+    assert any(" is CLOSED (was " in m for m in summary["notifications"])
+    assert summary["stream_deliveries"]["records"] >= len(summary["transitions"])
 
-def test_the_output_names_every_setting_that_differs_from_the_module_defaults():
-    differences = differences_from_defaults(Options().module_config())
-    assert "open_duration_seconds = 4.0 (module default: 30)" in differences
-    assert "downstream_alarm.period = 2 (module default: 60)" in differences
-    assert "healthcheck_schedule_expression = rate(1 second) (module default: rate(1 minute))" in differences
-    assert differences_from_defaults(ModuleConfig()) == []
+
+def test_the_variables_are_values_aws_accepts_and_time_runs_faster_only_in_the_emulator():
+    options = Options()
+    variables = options.variables()
+    for alarm in (variables["downstream_alarm"], variables["healthcheck_alarm"]):
+        assert alarm["period"] >= 60 and alarm["period"] % 60 == 0
+    assert "healthcheck_schedule_expression" not in variables  # the example's rate(1 minute)
+    assert options.alarm_period_wall_seconds == options.alarm_period_seconds / options.time_scale
 
 
 @pytest.mark.parametrize(
@@ -78,6 +102,7 @@ def test_the_output_names_every_setting_that_differs_from_the_module_defaults():
         (["--rate", "500"], "--rate above 200"),
         (["--outage-start", "-1"], "--outage-start must not be negative"),
         (["--failure-threshold", "0"], "--failure-threshold must be positive"),
+        (["--alarm-period", "90"], "--alarm-period must be a multiple of 60"),
     ],
 )
 def test_bad_options_are_refused_with_a_clear_message(arguments, message, capsys):

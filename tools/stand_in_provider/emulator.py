@@ -9,7 +9,7 @@ so a real state next to the module, if any, is never touched.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,10 +98,18 @@ def apply(
     variables: dict[str, Any] | None = None,
     region: str | None = None,
     timeout: float = 600,
+    echo: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Init and apply `directory` into the emulator; return the module's outputs (name -> value)."""
+    """Init and apply `directory` into the emulator; return the module's outputs (name -> value).
+
+    `echo`, if given, receives Terraform's output of the apply (its plan, progress and summary).
+    """
     _check(run(directory, endpoint, "init", "-input=false", region=region, timeout=timeout))
-    _check(run(directory, endpoint, "apply", "-auto-approve", variables=variables, region=region, timeout=timeout))
+    applied = _check(
+        run(directory, endpoint, "apply", "-auto-approve", variables=variables, region=region, timeout=timeout)
+    )
+    if echo is not None:
+        echo(applied.stdout)
     outputs = _check(run(directory, endpoint, "output", "-json", region=region, timeout=timeout))
     return {name: output["value"] for name, output in json.loads(outputs.stdout).items()}
 
