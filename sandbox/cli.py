@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=defaults.alarm_period_seconds,
         dest="alarm_period_seconds",
-        help="CloudWatch alarm period in seconds, a multiple of 60 as on AWS (default %(default)s)",
+        help="the downstream alarm's period in seconds, a multiple of 60 as on AWS; the healthcheck alarm's is "
+        "twice it (default %(default)s)",
     )
     parser.add_argument(
         "--time-scale",
