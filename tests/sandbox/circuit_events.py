@@ -148,7 +148,7 @@ def deploy(runner: ProcessRunner, name: str, notification_topic_arn: str | None 
         Runtime="python3.12",
         Role=role,
         Handler=function["handler"],
-        Code={"ZipFile": placeholder_zip()},
+        Code={"ZipFile": package_zip(function["handler"].split(".")[0])},
         Timeout=int(function["timeout"]),
         Environment={"Variables": environment},
     )["FunctionArn"]
@@ -205,8 +205,11 @@ def notification_rule(scope: Scope, topic_arn: str) -> str:
     return name
 
 
-def placeholder_zip() -> bytes:
+def package_zip(package: str) -> bytes:
+    """The function's zip as lambda.tf's archive lays it out: the shared core and the handler package."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README", "the sandbox's runner runs the handler from the source tree")
+        for folder in ("circuit_breaker", package):
+            for source in sorted((LAMBDAS / folder).glob("*.py")):
+                archive.write(source, f"{folder}/{source.name}")
     return buffer.getvalue()

@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.scenario import Emulator, emulator
 from sandbox.stack import AlarmConfig, ModuleConfig, Stack
-from sandbox.streams import StreamPump, circuit_event_delivery
+from sandbox.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL
 
 _names = itertools.count()
@@ -49,8 +49,9 @@ def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture(scope="module")
 def pump(local_emulator: Emulator) -> Iterator[StreamPump]:
     """The emulator's stream triggers and EventBridge's SNS targets, as the sandbox supplies them."""
-    with circuit_event_delivery(INTERVAL) as running:
-        yield running
+    running = local_emulator.pump
+    assert running is not None and running.interval == INTERVAL
+    yield running
     assert running.errors == []
 
 

@@ -9,8 +9,10 @@ passes by being early.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from sandbox.runner import FunctionSpec
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from tests.conftest import load_event
-from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy, placeholder_zip
+from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy
 
 # Generous for a busy machine: a write reaches the queue in one or two intervals when idle.
 TIMEOUT = 150 * INTERVAL
@@ -198,6 +200,10 @@ def handler(event, context):
 def scripted(endpoint: str, local_emulator: Emulator, pump: StreamPump, tmp_path: Path):
     """A table whose stream feeds a function answering as scripted: "ok", "error", or the index of a failed record."""
     (tmp_path / "scripted.py").write_text(SCRIPTED)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("scripted.py", SCRIPTED)
+    scripted_zip = buffer.getvalue()
     lam, ddb = boto3.client("lambda"), boto3.client("dynamodb")
 
     def make(script: list, before: int = 0, **mapping) -> tuple[str, Path]:
@@ -217,7 +223,7 @@ def scripted(endpoint: str, local_emulator: Emulator, pump: StreamPump, tmp_path
             Runtime="python3.12",
             Role=role,
             Handler="scripted.handler",
-            Code={"ZipFile": placeholder_zip()},
+            Code={"ZipFile": scripted_zip},
             Environment={"Variables": environment},
         )["FunctionArn"]
         local_emulator.runner.register(FunctionSpec(name, "scripted.handler", tmp_path, environment))
