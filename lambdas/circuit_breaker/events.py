@@ -162,7 +162,10 @@ def _change_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):  # not a time a stream could give: the change is now
+            pass
     return datetime.now(UTC)
 
 

@@ -186,6 +186,16 @@ def test_lambdas_stream_event_sample_gives_one_change_per_transition():
     assert first is not None and first.time == datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("moment", [9.2e18, 6.8e16, -1e20])
+def test_a_creation_time_no_clock_can_hold_reads_as_now(moment):
+    """Found by the fuzzer: such a time raised OverflowError, OSError or ValueError and stopped the batch."""
+    record = json.loads(json.dumps(load_event("circuit_table_stream.json")["Records"][1]))
+    record["dynamodb"]["ApproximateCreationDateTime"] = moment
+    before = datetime.now(UTC)
+    change = circuit_change(record)
+    assert change is not None and before <= change.time <= datetime.now(UTC)
+
+
 KEYS = {"Keys": {"id": {"S": "a"}}}
 
 
