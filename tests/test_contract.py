@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from sandbox.stack import MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, alarm_def
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.cache  # parsed once per file: every reader sees the same settings
 def hcl(path: str) -> dict:
     with open(ROOT / path) as handle:
         return hcl2.load(handle)

@@ -9,7 +9,6 @@ resolved against a scope holding `var.name` and the defaults of variables.tf.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import re
@@ -21,26 +20,7 @@ import boto3
 
 from sandbox.runner import FunctionSpec, ProcessRunner
 from sandbox.stack import LAMBDAS, ModuleConfig
-from tests import test_contract
-from tests.test_contract import unquote
-
-# The HCL is parsed once per file: every deployment reads the same settings.
-hcl = functools.cache(test_contract.hcl)
-
-
-def local(path: str, name: str) -> Any:
-    for block in hcl(path)["locals"]:
-        if name in block:
-            return unquote(block[name])
-    raise KeyError(f"no local {name} in {path}")
-
-
-def resource(path: str, kind: str, name: str) -> dict:
-    for block in unquote(hcl(path)["resource"]):
-        if kind in block and name in block[kind]:
-            return block[kind][name]
-    raise KeyError(f"no {kind}.{name} in {path}")
-
+from tests.test_contract import hcl, local, resource, unquote
 
 INTERVAL = 0.15  # the pump's and the observers'
 
