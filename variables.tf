@@ -27,12 +27,14 @@ variable "allowed_circuits" {
   description = "Other circuits the execution input may select with a top-level \"circuit\" key. Empty: the input cannot choose."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "failure_threshold" {
   description = "Consecutive downstream failures, counted fleet-wide, that trip the circuit. Background errors at rate r calls/s and share p trip it about 3600 * r * p^failure_threshold times an hour: 10 keeps that near 0 up to 1000 calls/s at 5 % errors."
   type        = number
   default     = 10
+  nullable    = false
 
   validation {
     condition     = var.failure_threshold >= 1 && floor(var.failure_threshold) == var.failure_threshold
@@ -44,6 +46,7 @@ variable "success_threshold" {
   description = "Probe successes that close a half-open circuit."
   type        = number
   default     = 1
+  nullable    = false
 
   validation {
     condition     = var.success_threshold >= 1 && floor(var.success_threshold) == var.success_threshold
@@ -55,6 +58,7 @@ variable "half_open_max_probes" {
   description = "Probes admitted at once, fleet-wide, while the circuit is half open."
   type        = number
   default     = 1
+  nullable    = false
 
   validation {
     condition     = var.half_open_max_probes >= 1 && floor(var.half_open_max_probes) == var.half_open_max_probes
@@ -66,6 +70,7 @@ variable "open_duration_seconds" {
   description = "How long the circuit stays open before a probe is admitted. Doubled (with jitter) on each consecutive reopen."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = var.open_duration_seconds > 0
@@ -77,6 +82,7 @@ variable "max_open_duration_seconds" {
   description = "Cap on the backed-off open duration."
   type        = number
   default     = 300
+  nullable    = false
 
   validation {
     condition     = var.max_open_duration_seconds >= var.open_duration_seconds
@@ -88,6 +94,7 @@ variable "on_store_error" {
   description = "What a call does when the circuit table cannot be read: fail_open (call the downstream) or fail_closed (short-circuit)."
   type        = string
   default     = "fail_open"
+  nullable    = false
 
   validation {
     condition     = contains(["fail_open", "fail_closed"], var.on_store_error)
@@ -99,12 +106,14 @@ variable "ignored_errors" {
   description = "Downstream error names (errorType) that neither count as failures nor reset the count, e.g. [\"ValidationError\"]."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "insufficient_data" {
   description = "How an alarm going to INSUFFICIENT_DATA is treated: ignore, alarm or ok."
   type        = string
   default     = "ignore"
+  nullable    = false
 
   validation {
     condition     = contains(["ignore", "alarm", "ok"], var.insufficient_data)
@@ -130,6 +139,7 @@ variable "downstream_timeout_seconds" {
   description = "The downstream function's own timeout. The state machine's call allows it plus a margin for the Lambda init phase; the probe lease covers every attempt of a probe."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = var.downstream_timeout_seconds >= 1 && var.downstream_timeout_seconds <= 900 && floor(var.downstream_timeout_seconds) == var.downstream_timeout_seconds
@@ -160,7 +170,8 @@ variable "downstream_alarm" {
     treat_missing_data  = optional(string, "notBreaching")
     min_invocations     = optional(number, 20)
   })
-  default = {}
+  default  = {}
+  nullable = false
 
   validation {
     condition     = contains(["Errors", "Throttles", "Duration", "ErrorRate"], var.downstream_alarm.metric_name)
@@ -247,6 +258,7 @@ variable "fallback_mode" {
   description = "What a short-circuited call returns: fail (error CircuitOpen), payload (fallback_payload as success) or function (fallback_function_arn's answer)."
   type        = string
   default     = "fail"
+  nullable    = false
 
   validation {
     condition     = contains(["fail", "payload", "function"], var.fallback_mode)
@@ -282,6 +294,7 @@ variable "type" {
   description = "State machine type: EXPRESS (call it with StartSyncExecution; at most 5 minutes, billed per request) or STANDARD (StartExecution, for asynchronous callers; billed per state transition)."
   type        = string
   default     = "EXPRESS"
+  nullable    = false
 
   validation {
     condition     = contains(["STANDARD", "EXPRESS"], var.type)
@@ -293,6 +306,7 @@ variable "state_machine_log_level" {
   description = "Step Functions execution log level: ALL, ERROR, FATAL or OFF. Execution data (payloads) is never logged."
   type        = string
   default     = "ERROR"
+  nullable    = false
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
@@ -304,6 +318,7 @@ variable "tracing_enabled" {
   description = "Enable X-Ray tracing on the state machine and the module's functions."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 ################################################################################
@@ -314,6 +329,7 @@ variable "create_table" {
   description = "Create the circuit table. false: use an existing one named table_name (e.g. shared by several instances)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "table_name" {
@@ -331,6 +347,7 @@ variable "table_point_in_time_recovery" {
   description = "Enable point-in-time recovery on the created table."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "table_kms_key_arn" {
@@ -347,6 +364,7 @@ variable "create_sns_kms_key" {
   description = "Create a customer managed KMS key for the alarm topic (CloudWatch cannot publish to a topic encrypted with the AWS managed key)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "sns_kms_master_key_id" {
@@ -385,7 +403,8 @@ variable "circuit_events" {
     maximum_record_age_in_seconds      = optional(number, -1)
     on_failure_destination_arn         = optional(string)
   })
-  default = {}
+  default  = {}
+  nullable = false
 
   validation {
     condition     = !var.circuit_events.enabled || var.create_table || var.circuit_events.table_stream_arn != null
@@ -452,6 +471,7 @@ variable "create_dashboard" {
   description = "Create a CloudWatch dashboard for this instance: circuit state over time, short-circuited calls, probes, the downstream's invocations, errors and p90/p99 duration, the healthcheck's errors, and both alarms with their thresholds."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 ################################################################################
@@ -462,6 +482,7 @@ variable "lambda_runtime" {
   description = "Python runtime of the module's functions."
   type        = string
   default     = "python3.12"
+  nullable    = false
 
   validation {
     condition     = can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", var.lambda_runtime))
@@ -473,6 +494,7 @@ variable "lambda_architecture" {
   description = "Architecture of the module's functions: x86_64 or arm64."
   type        = string
   default     = "arm64"
+  nullable    = false
 
   validation {
     condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
@@ -484,6 +506,7 @@ variable "lambda_memory_size" {
   description = "Memory (MB) of the module's functions."
   type        = number
   default     = 256
+  nullable    = false
 
   validation {
     condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
@@ -501,12 +524,14 @@ variable "powertools_layer_version" {
   description = "Version of the public Powertools v3 layer used when powertools_layer_arn is null."
   type        = number
   default     = 27
+  nullable    = false
 }
 
 variable "log_level" {
   description = "Log level of the module's functions (Powertools): DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
+  nullable    = false
 
   validation {
     condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
@@ -518,6 +543,7 @@ variable "log_retention_days" {
   description = "Retention of the module's log groups."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
@@ -529,4 +555,5 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
