@@ -16,8 +16,10 @@ Two runners share that contract:
 What a function runs is what the emulator holds, as on AWS: `FunctionSpec.of` takes the
 handler string, environment variables, timeout and zip that were deployed (by Terraform, in
 the sandbox) from moto's function, and `CodeCache` unpacks each zip once, by its SHA-256.
-The process runner always runs the deployed function; the in-process runner prefers a
-function registered from source (`register`), so that coverage sees `lambdas/`.
+The process runner always runs the deployed function. The in-process runner runs a package
+from the source folder it was built from when every file in it is byte for byte that folder's
+(`CodeCache` with `sources`), so that coverage sees `lambdas/`; a function registered by hand
+(`register`) runs instead of the deployed one, for a test that breaks it on purpose.
 """
 
 from __future__ import annotations
@@ -71,10 +73,15 @@ class FunctionSpec:
 
 
 class CodeCache:
-    """Deployment packages unpacked once each, in a folder named after the package's SHA-256, as Lambda's /var/task."""
+    """Deployment packages unpacked once each, in a folder named after the package's SHA-256, as Lambda's /var/task.
 
-    def __init__(self) -> None:
+    With `sources`, a package whose every file is byte for byte the file at the same path in
+    one of those folders runs from that folder instead: the same code, seen by coverage.
+    """
+
+    def __init__(self, sources: tuple[Path, ...] = ()) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="lambda-code-"))
+        self.sources = sources
         self._lock = threading.Lock()
 
     def unpack(self, sha256: str, package: bytes) -> Path:
@@ -85,10 +92,20 @@ class CodeCache:
                 with zipfile.ZipFile(io.BytesIO(package)) as archive:
                     archive.extractall(partial)
                 partial.rename(folder)
-        return folder
+        return next((source for source in self.sources if _holds_the_same(source, folder)), folder)
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _holds_the_same(source: Path, unpacked: Path) -> bool:
+    """Whether every file of `unpacked` is, byte for byte, the file at the same path under `source`."""
+    files = [path for path in unpacked.rglob("*") if path.is_file()]
+    return bool(files) and all(
+        (source / path.relative_to(unpacked)).is_file()
+        and (source / path.relative_to(unpacked)).read_bytes() == path.read_bytes()
+        for path in files
+    )
 
 
 @dataclass
@@ -111,12 +128,12 @@ class Invocation:
 class Runner:
     """What both runners share: registration, the moto hook and the invocation record."""
 
-    def __init__(self, max_environments: int = 10) -> None:
+    def __init__(self, max_environments: int = 10, sources: tuple[Path, ...] = ()) -> None:
         self.functions: dict[str, FunctionSpec] = {}
         self.invocations: list[Invocation] = []
         self.listeners: list[Callable[[Invocation], None]] = []
         self.max_environments = max_environments
-        self.code = CodeCache()
+        self.code = CodeCache(sources)
         self._lock = threading.Lock()
 
     def register(self, spec: FunctionSpec) -> None:
@@ -368,8 +385,8 @@ class ModuleEnvironment:
 class InProcessRunner(Runner):
     """Functions run in this process; a function gets a new environment whenever all of its are busy."""
 
-    def __init__(self, max_environments: int = 10) -> None:
-        super().__init__(max_environments)
+    def __init__(self, max_environments: int = 10, sources: tuple[Path, ...] = ()) -> None:
+        super().__init__(max_environments, sources)
         self.environments: dict[str, list[ModuleEnvironment]] = {}
 
     def register(self, spec: FunctionSpec) -> None:

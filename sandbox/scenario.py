@@ -35,7 +35,7 @@ from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
 from .emulator import CREDENTIALS, local_aws
 from .eventbridge import EventObserver, TopicObserver
 from .runner import Invocation, ProcessRunner
-from .stack import REGION, ModuleConfig, Stack, provision
+from .stack import REGION, Stack, instances_applied
 from .streams import StreamPump, circuit_event_delivery
 
 STATES = ("CLOSED", "HALF_OPEN", "OPEN")
@@ -279,13 +279,16 @@ class Emulator:
     def destroy(self, variables: dict[str, Any], echo: Callable[[str], None]) -> None:
         terraform.destroy(self.endpoint, variables, echo)
 
-    def provision(self, config: ModuleConfig, warm: int = 1) -> Stack:
-        """Create a module instance from `config` (in Python, for the tests); warm it (see `warm`)."""
-        stack = provision(config, self.runner)
-        self.warm(stack, warm)
-        return stack
+    def apply_instances(
+        self, instances: dict[str, dict[str, Any]], echo: Callable[[str], None] = lambda line: None, warm: int = 1
+    ) -> dict[str, Stack]:
+        """`terraform apply` sandbox/instances with `instances` (name -> the module variables it sets); warm them."""
+        stacks = instances_applied(self.endpoint, self.runner, instances, echo)
+        for stack in stacks.values():
+            self.warm(stack, warm)
+        return stacks
 
-    def warm(self, stack: Stack, warm: int) -> None:
+    def warm(self, stack: Stack, warm: int = 1) -> None:
         """One environment of every function; the functions each call makes get `warm` each.
 
         Warm environments keep cold starts, which take a busy machine seconds, out of the scenario.

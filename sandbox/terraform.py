@@ -20,13 +20,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "basic"
+# Several module instances side by side, each around its own copy of the example's functions.
+INSTANCES = ROOT / "sandbox" / "instances"
 # The lines of Terraform's output a reader of the demo wants: its plan summary and its verdicts.
 SUMMARY = re.compile(r"^(Plan: .*|Apply complete!.*|Destroy complete!.*)$", re.MULTILINE)
 
 
 def stand_in_provider() -> ModuleType:
     """`tools.stand_in_provider.emulator`, from the source tree this package was installed from (editable)."""
-    if not (ROOT / "tools" / "stand_in_provider").is_dir() or not EXAMPLE.is_dir():
+    if not (ROOT / "tools" / "stand_in_provider").is_dir() or not EXAMPLE.is_dir() or not INSTANCES.is_dir():
         raise RuntimeError(
             "the sandbox applies examples/basic with the repository's Terraform tooling: "
             "run it from a source checkout (make demo)"
