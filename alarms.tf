@@ -3,7 +3,6 @@
 ################################################################################
 
 locals {
-  # Mirrored by sandbox/stack.py (ModuleConfig.alarm_name).
   alarm_names = {
     downstream  = "${var.name}-downstream"
     healthcheck = "${var.name}-healthcheck"

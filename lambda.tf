@@ -3,7 +3,6 @@
 ################################################################################
 
 locals {
-  # Mirrored by sandbox/stack.py (MODULE_FUNCTIONS).
   functions = {
     check_circuit  = { handler = "check_circuit.handler.lambda_handler", timeout = 10 }
     record_outcome = { handler = "record_outcome.handler.lambda_handler", timeout = 10 }

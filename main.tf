@@ -47,7 +47,6 @@ locals {
   input_selects_circuit = length(var.allowed_circuits) > 0
   fixed_circuit_states  = ["ReadCircuit", "Route", "ForcedOpen"]
 
-  # Mirrored by sandbox/definition.py (check_payload, short_circuit_state).
   check_payload = merge(
     { "circuit" = local.circuit_name, "caller.$" = "$$.Execution.Id" },
     length(var.allowed_circuits) > 0 ? { "input.$" = "$$.Execution.Input" } : {},

@@ -5,32 +5,28 @@ import json
 import boto3
 import pytest
 
-from sandbox.runner import FunctionSpec, ModuleEnvironment
-from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
+from sandbox.runner import ModuleEnvironment
+from tests.conftest import module_function
 
 
 @pytest.fixture
 def orders_table(aws) -> str:
-    config = ModuleConfig(name="orders")
+    table = module_function("check_circuit").environment["TABLE_NAME"]
     boto3.client("dynamodb").create_table(
-        TableName=config.table_name,
+        TableName=table,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    return config.table_name
+    return table
 
 
 @pytest.fixture
 def load_handler(orders_table):
-    """A fresh execution environment of one of the module's functions, configured as lambda.tf does."""
+    """A fresh execution environment of one of the module's functions for circuit `orders` (`module_function`)."""
 
     def load(function: str, **variables):
-        config = ModuleConfig(name="orders", **variables)
-        spec = FunctionSpec(
-            config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment()
-        )
-        return ModuleEnvironment(spec).module
+        return ModuleEnvironment(module_function(function, **variables)).module
 
     return load
 

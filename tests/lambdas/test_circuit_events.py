@@ -19,11 +19,10 @@ from circuit_breaker.model import CLOSED, FORCED_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from sandbox.runner import FunctionSpec, ModuleEnvironment
-from sandbox.stack import LAMBDAS
-from tests.conftest import load_event
+from tests.conftest import LAMBDAS, load_event
+from tests.hcl import local
 from tests.lambdas.circuit_breaker.test_events import Stream
 from tests.lambdas.circuit_breaker.test_telemetry import emf_blobs
-from tests.test_contract import local
 
 NAME = "orders"
 TABLE = f"{NAME}-circuits"

@@ -16,8 +16,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, settings
 
 from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN
-from sandbox.runner import FunctionSpec, ModuleEnvironment
-from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
+from sandbox.runner import ModuleEnvironment
+from tests.conftest import module_function
 
 settings.register_profile(
     "ci",
@@ -58,11 +58,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 def handler_environment(function: str, **variables) -> ModuleEnvironment:
     """A fresh execution environment of one of the module's functions for circuit `orders`, as lambda.tf sets it."""
-    config = ModuleConfig(name="orders", allowed_circuits=["orders-eu"], **variables)
-    spec = FunctionSpec(
-        config.function_name(function), MODULE_FUNCTIONS[function], LAMBDAS, config.lambda_environment()
-    )
-    return ModuleEnvironment(spec)
+    return ModuleEnvironment(module_function(function, allowed_circuits=["orders-eu"], **variables))
 
 
 def items() -> dict[str, dict]:

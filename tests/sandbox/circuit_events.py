@@ -20,7 +20,7 @@ import boto3
 
 from sandbox.runner import FunctionSpec, ProcessRunner
 from sandbox.stack import LAMBDAS, ModuleConfig
-from tests.test_contract import hcl, local, resource, unquote
+from tests.hcl import hcl, local, resource, unquote
 
 INTERVAL = 0.15  # the pump's and the observers'
 

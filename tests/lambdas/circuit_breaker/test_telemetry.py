@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.runner import FunctionSpec, ModuleEnvironment
-from sandbox.stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig
-from tests.conftest import load_event
+from sandbox.runner import ModuleEnvironment
+from tests.conftest import load_event, module_function
 
 
 @pytest.fixture(autouse=True)
@@ -62,17 +61,12 @@ def test_a_handler_counts_under_its_circuit_and_the_service_terraform_names(
 
 def test_an_alarm_batch_over_two_circuits_counts_each_under_its_own(orders_table, lambda_context, capsys):
     # Given an alarm handler whose alarms watch two circuits (one table can hold many)
-    config = ModuleConfig(name="orders")
     alarms = {
         "orders-downstream": {"circuit": "orders", "role": "downstream"},
         "payments-downstream": {"circuit": "payments", "role": "downstream"},
     }
-    spec = FunctionSpec(
-        config.function_name("alarm_handler"),
-        MODULE_FUNCTIONS["alarm_handler"],
-        LAMBDAS,
-        config.lambda_environment() | {"ALARMS": json.dumps(alarms)},
-    )
+    spec = module_function("alarm_handler")
+    spec.environment["ALARMS"] = json.dumps(alarms)
     handler = ModuleEnvironment(spec).module
     batch = load_event("sns_downstream_alarm.json")
     payments = json.loads(batch["Records"][0]["Sns"]["Message"]) | {"AlarmName": "payments-downstream"}
