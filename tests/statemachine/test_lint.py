@@ -1,61 +1,46 @@
-"""The rendered ASL passes statelint for every variable combination that changes it, and moto accepts it."""
+"""Every definition Terraform deployed passes statelint: each fallback mode, with and without allowed_circuits.
+
+The examples' definitions (a qualified downstream among them) are linted where they are applied,
+in tests/terraform/test_apply.py.
+"""
 
 from __future__ import annotations
 
-import itertools
+import json
 
-import boto3
-import pytest
 from statelint.config import Config
 from statelint.linter import Linter
 from statelint.problem import ProblemType
 
-from sandbox import definition
-
-FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:{}"
 # statelint wants BackoffRate written as a float (2.0); the service accepts 2, and Terraform's
 # jsonencode writes 2.0 as 2, so that one check is stricter than AWS and is left out.
 LINT = Config(ignored_problem_types={ProblemType.FLOAT})
 
-COMBINATIONS = list(
-    itertools.product(
-        ("fail", "payload", "function"),  # fallback_mode
-        (False, True),  # allowed_circuits non-empty: the execution input may choose the circuit
-        (FUNCTION.format("orders-api"), FUNCTION.format("orders-api:live")),  # unqualified / qualified downstream
-        (1, 900),  # downstream_timeout_seconds
-    )
-)
+
+def lint(definition: str) -> list[str]:
+    return list(Linter.validate(definition, LINT))
 
 
-def render(fallback_mode, allow_input_circuit, downstream, timeout) -> str:
-    return definition.definition(
-        circuit_name="orders",
-        table_name="orders-circuits",
-        check_circuit_function_arn=FUNCTION.format("orders-check-circuit"),
-        record_outcome_function_arn=FUNCTION.format("orders-record-outcome"),
-        downstream_function_arn=downstream,
-        downstream_timeout_seconds=timeout,
-        allow_input_circuit=allow_input_circuit,
-        fallback_mode=fallback_mode,
-        fallback_payload={"degraded": True},
-        fallback_function_arn=FUNCTION.format("orders-fallback"),
-    )
+def deployed(instances) -> dict[str, str]:
+    return {
+        name: stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"]
+        for name, stack in instances.items()
+    }
 
 
-@pytest.mark.parametrize("combination", COMBINATIONS, ids=lambda c: str(c))
-def test_every_rendering_passes_statelint(combination):
-    assert Linter.validate(render(*combination), LINT) == []
+def test_every_deployed_definition_passes_statelint(instances):
+    definitions = deployed(instances)
+    assert {name: lint(definition) for name, definition in definitions.items()} == {name: [] for name in definitions}
+    # The instances cover what changes the definition: the fallback modes, and the input choosing the circuit.
+    settings = [stack.settings() for stack in instances.values()]
+    assert {s.fallback_mode for s in settings} == {"fail", "payload", "function"}
+    assert {bool(s.allowed_circuits) for s in settings} == {False, True}
+    starts = {json.loads(definition)["StartAt"] for definition in definitions.values()}
+    assert starts == {"ReadCircuit", "CheckCircuit"}
 
 
-def test_statelint_catches_a_broken_definition():
-    broken = render("fail", False, FUNCTION.format("orders-api"), 30).replace('"Next": "Decide"', '"Next": "Nowhere"')
-    assert any("Nowhere" in problem for problem in Linter.validate(broken, LINT))
-
-
-def test_moto_accepts_every_rendering(aws):
-    sfn = boto3.client("stepfunctions")
-    for index, combination in enumerate(COMBINATIONS):
-        sfn.create_state_machine(
-            name=f"lint-{index}", definition=render(*combination), roleArn="arn:aws:iam::123456789012:role/sfn"
-        )
-    assert len(sfn.list_state_machines()["stateMachines"]) == len(COMBINATIONS)
+def test_statelint_catches_a_broken_definition(instances):
+    definition = deployed(instances)["healthy"]
+    broken = definition.replace('"Next":"Decide"', '"Next":"Nowhere"').replace('"Next": "Decide"', '"Next": "Nowhere"')
+    assert broken != definition
+    assert any("Nowhere" in problem for problem in lint(broken))

@@ -1,11 +1,12 @@
-"""The real ASL, rendered as Terraform renders it, executed by moto's interpreter with the real handlers."""
+"""The definition Terraform deployed, executed by moto's interpreter with the handlers Terraform deployed."""
 
 from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
+
+from tests.statemachine.conftest import FALLBACK_PAYLOAD
 
 # The healthy path: the state machine reads the circuit itself and calls the downstream.
 HEALTHY = ["ReadCircuit", "Route", "CallDownstream"]
@@ -31,8 +32,8 @@ PROBE_FAILURE = FAILING_COUNTED
 def end_open_duration(stack) -> None:
     """Move open_until into the past instead of sleeping through it."""
     stack.ddb.update_item(
-        TableName=stack.config.table_name,
-        Key={"id": {"S": stack.config.name}},
+        TableName=stack.table_name,
+        Key={"id": {"S": stack.circuit}},
         UpdateExpression="SET open_until = :past",
         ExpressionAttributeValues={":past": {"N": "1"}},
     )
@@ -40,13 +41,13 @@ def end_open_duration(stack) -> None:
 
 def trip(stack) -> None:
     stack.set_health(False)
-    for _ in range(stack.config.failure_threshold):
+    for _ in range(stack.settings().failure_threshold):
         assert stack.call()["status"] == "FAILED"
     assert stack.item()["state"] == "OPEN"
 
 
-def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make_stack):
-    stack = make_stack(name="healthy")
+def test_healthy_call_enters_three_states_and_returns_the_downstream_result(instances):
+    stack = instances["healthy"]
     result = stack.call({"order": 42})
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"]) == {"ok": True, "request": {"order": 42}}
@@ -82,16 +83,18 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(make
     ],
     ids=["powertools-closed", "failures-pending", "powertools-open", "no-state", "forced-closed", "timed-override"],
 )
-def test_every_route_of_the_circuit_read(make_stack, item, states):
-    stack = make_stack(name="routes")
-    stack.ddb.put_item(TableName=stack.config.table_name, Item={"id": {"S": "routes"}, **item})
+def test_every_route_of_the_circuit_read(instances, item, states):
+    stack = instances["healthy"]
+    stack.ddb.put_item(TableName=stack.table_name, Item={"id": {"S": stack.circuit}, **item})
     result = stack.call({"order": 7})
     assert (result["status"], result["states"]) == ("SUCCEEDED", states)
     assert json.loads(result["output"]) == {"ok": True, "request": {"order": 7}}
 
 
-def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_stack):
-    stack = make_stack(name="failing", failure_threshold=3)
+def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(instances):
+    stack = instances["failing"]
+    assert stack.settings().failure_threshold == 3
+    since = len(stack.runner.invocations)
     stack.set_health(False)
     results = [stack.call() for _ in range(4)]
     assert [r["states"] for r in results[:3]] == [FAILING, FAILING_COUNTED, FAILING_COUNTED]
@@ -100,19 +103,20 @@ def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(make_st
     assert results[3]["states"] == SHORT_CIRCUITED
     assert results[3]["error"] == "CircuitOpen"
     assert results[3]["cause"] == "circuit failing is OPEN: 3 consecutive failures (last: DependencyUnavailable)"
-    downstream_calls = [i for i in stack.runner.invocations if i.function == "failing-downstream"]
+    downstream_calls = [i for i in stack.runner.invocations[since:] if i.function == stack.function_names["downstream"]]
     assert len(downstream_calls) == 3
 
 
-def test_ignored_errors_fail_the_call_but_do_not_count(make_stack):
-    stack = make_stack(name="ignored", failure_threshold=1, ignored_errors=["ValidationError"])
+def test_ignored_errors_fail_the_call_but_do_not_count(instances):
+    stack = instances["fallback-payload"]  # failure_threshold 1, ValidationError ignored
+    assert stack.settings().ignored_errors == {"ValidationError"}
     result = stack.call({"invalid": True})
     assert (result["status"], result["error"]) == ("FAILED", "ValidationError")
     assert stack.item().get("state") in (None, "CLOSED")
 
 
-def test_probe_success_closes_the_circuit(make_stack):
-    stack = make_stack(name="probe-ok", failure_threshold=2)
+def test_probe_success_closes_the_circuit(instances):
+    stack = instances["failing"]
     trip(stack)
     stack.set_health(True)
     assert stack.call()["states"] == SHORT_CIRCUITED
@@ -124,30 +128,31 @@ def test_probe_success_closes_the_circuit(make_stack):
     assert stack.call()["states"] == HEALTHY
 
 
-def test_probe_failure_reopens_with_a_longer_open_duration(make_stack):
-    stack = make_stack(name="probe-fail", failure_threshold=2, open_duration_seconds=30)
+def test_probe_failure_reopens_with_a_longer_open_duration(instances):
+    stack = instances["failing"]
+    base = stack.settings().open_duration_seconds
     trip(stack)
     first = stack.item()
-    assert float(first["open_until"]) - float(first["opened_at"]) == pytest.approx(30, abs=1)
+    assert float(first["open_until"]) - float(first["opened_at"]) == pytest.approx(base, abs=1)
     end_open_duration(stack)
     result = stack.call()
     assert result["states"] == PROBE_FAILURE and result["error"] == "DependencyUnavailable"
     reopened = stack.item()
     assert reopened["state"] == "OPEN" and reopened["open_count"] == 1
     # Doubled with full jitter: between the base and twice it, from the reopen (not from now, which is later).
-    assert 30 <= float(reopened["open_until"]) - float(reopened["opened_at"]) <= 60 + 1
+    assert base <= float(reopened["open_until"]) - float(reopened["opened_at"]) <= 2 * base + 1
 
 
-def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
+def test_forced_open_short_circuits_and_forced_closed_calls(instances):
     from circuitctl.cli import run
 
-    stack = make_stack(name="forced")
+    stack = instances["healthy"]
     run(
         [
             "--table",
-            stack.config.table_name,
+            stack.table_name,
             "force-open",
-            "forced",
+            stack.circuit,
             "--reason",
             "maintenance",
             "--create",
@@ -157,13 +162,13 @@ def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
     )
     result = stack.call()
     assert (result["error"], result["states"]) == ("CircuitOpen", FORCED_OPEN)
-    assert result["cause"] == "circuit forced is FORCED_OPEN: forced open by ana: maintenance"
+    assert result["cause"] == f"circuit {stack.circuit} is FORCED_OPEN: forced open by ana: maintenance"
     invocations = len(stack.runner.invocations)
     stack.call()
     assert len(stack.runner.invocations) == invocations  # no function runs for a forced-open call
-    run(["--table", stack.config.table_name, "force-closed", "forced", "--reason", "known noise", "--by", "ana"])
+    run(["--table", stack.table_name, "force-closed", stack.circuit, "--reason", "known noise", "--by", "ana"])
     stack.set_health(False)
-    for _ in range(stack.config.failure_threshold + 1):
+    for _ in range(stack.settings().failure_threshold + 1):
         assert stack.call()["states"] == FAILING  # forced closed: failures are not even counted
     assert stack.item()["state"] == "CLOSED"
 
@@ -175,9 +180,8 @@ def test_forced_open_short_circuits_and_forced_closed_calls(make_stack):
         ("fail_closed", "FAILED", ["ReadCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
     ],
 )
-def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
-    stack = make_stack(name=f"store-{policy.replace('_', '-')}", on_store_error=policy)
-    boto3.client("dynamodb").delete_table(TableName=stack.config.table_name)
+def test_store_errors_follow_on_store_error(instances, policy, status, states):
+    stack = instances[f"store-{policy.replace('_', '-')}"]  # its table does not exist
     result = stack.call()
     assert (result["status"], result["states"]) == (status, states)
     if status == "FAILED":
@@ -199,17 +203,18 @@ def test_store_errors_follow_on_store_error(make_stack, policy, status, states):
         ),
     ],
 )
-def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, policy, status, states):
+def test_a_failing_state_check_follows_on_store_error(instances, tmp_path, policy, status, states):
     """Throttled, broken or timed out: whatever makes the check function itself fail, the policy decides."""
     from sandbox.runner import FunctionSpec
 
-    stack = make_stack(name=f"check-fails-{policy.replace('_', '-')}", on_store_error=policy)
+    stack = instances["healthy" if policy == "fail_open" else "fail-closed"]
+    assert stack.settings().on_store_error == policy
     (tmp_path / "broken.py").write_text("def lambda_handler(event, context):\n    raise RuntimeError('throttled')\n")
-    stack.runner.register(FunctionSpec(stack.config.function_name("check_circuit"), "broken.lambda_handler", tmp_path))
+    stack.runner.register(FunctionSpec(stack.function_names["check_circuit"], "broken.lambda_handler", tmp_path))
     stack.ddb.put_item(
-        TableName=stack.config.table_name,
+        TableName=stack.table_name,
         Item={  # failures pending: the state check must answer
-            "id": {"S": stack.config.name},
+            "id": {"S": stack.circuit},
             "state": {"S": "CLOSED"},
             "failure_count": {"N": "1"},
         },
@@ -222,16 +227,19 @@ def test_a_failing_state_check_follows_on_store_error(make_stack, tmp_path, poli
         assert json.loads(result["output"]) == {"ok": True, "request": {"order": 1}}
 
 
-def test_fallback_payload_is_returned_as_success_when_open(make_stack):
-    payload = {"ok": False, "message": "try again later"}
-    stack = make_stack(name="fallback-payload", failure_threshold=1, fallback_mode="payload", fallback_payload=payload)
+def test_fallback_payload_is_returned_as_success_when_open(instances):
+    stack = instances["fallback-payload"]
     trip(stack)
     result = stack.call()
-    assert (result["status"], json.loads(result["output"]), result["states"]) == ("SUCCEEDED", payload, SHORT_CIRCUITED)
+    assert (result["status"], json.loads(result["output"]), result["states"]) == (
+        "SUCCEEDED",
+        FALLBACK_PAYLOAD,
+        SHORT_CIRCUITED,
+    )
 
 
-def test_fallback_function_answers_when_open(make_stack):
-    stack = make_stack(name="fallback-fn", failure_threshold=1, fallback_mode="function")
+def test_fallback_function_answers_when_open(instances):
+    stack = instances["fallback-fn"]
     trip(stack)
     result = stack.call()
     assert result["status"] == "SUCCEEDED" and result["states"] == SHORT_CIRCUITED
@@ -239,10 +247,10 @@ def test_fallback_function_answers_when_open(make_stack):
     assert output["degraded"] is True and output["circuit"] == "fallback-fn"
 
 
-def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
-    stack = make_stack(name="multi", allowed_circuits=["multi-eu"])
+def test_the_input_may_choose_only_an_allowed_circuit(instances):
+    stack = instances["multi"]
     stack.set_health(False)
-    for _ in range(stack.config.failure_threshold):
+    for _ in range(stack.settings().failure_threshold):
         stack.call({"circuit": "multi-eu"})
     assert stack.call({"circuit": "multi-eu"})["error"] == "CircuitOpen"
     # With allowed_circuits every call starts at the state check, which validates the circuit.
@@ -257,7 +265,7 @@ def test_the_input_may_choose_only_an_allowed_circuit(make_stack):
     assert denied["error"] == "InvalidCircuitRequest" and denied["states"] == ["CheckCircuit", "RejectRequest"]
 
 
-def test_input_cannot_choose_a_circuit_unless_allowed(make_stack):
-    stack = make_stack(name="single")
+def test_input_cannot_choose_a_circuit_unless_allowed(instances):
+    stack = instances["healthy"]
     result = stack.call({"circuit": "other"})  # without allowed_circuits the input is not even passed
     assert result["status"] == "SUCCEEDED" and result["states"] == HEALTHY

@@ -20,6 +20,7 @@ import pytest
 
 from circuit_breaker.model import STATES
 from tests.conftest import load_event
+from tests.statemachine.test_lint import lint
 from tools.stand_in_provider import emulator
 from tools.stand_in_provider.aws import Aws
 from tools.stand_in_provider.provider import load_schemas
@@ -176,6 +177,7 @@ def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], sta
             planned[address]["type"] or "STANDARD",
             machine["definition"],
         ), address
+        assert lint(described["definition"]) == [], address
     for table in of_type(planned, "aws_dynamodb_table").values():
         ttl = aws.client("dynamodb").describe_time_to_live(TableName=table["name"])["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table["ttl"][0]["attribute_name"])

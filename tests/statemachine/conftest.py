@@ -1,0 +1,58 @@
+"""The module instances the state machine tests drive: sandbox/instances, applied once by the real Terraform.
+
+Each instance sets only what its tests need; everything else is the module's default. Before
+each test every instance is made fresh again: its table emptied, its dependency healthy, and any
+function a test replaced by hand deployed again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.stack import Stack
+from tests.conftest import applied
+
+# No healthcheck and no circuit events: nothing here runs the schedule or the stream.
+QUIET = {"healthcheck": False, "circuit_events": False}
+FALLBACK_PAYLOAD = {"ok": False, "message": "try again later"}
+INSTANCES = {
+    "healthy": QUIET,
+    "failing": QUIET | {"failure_threshold": 3},
+    "fail-closed": QUIET | {"on_store_error": "fail_closed"},
+    # A table no instance creates: every read of the circuit fails.
+    "store-fail-open": QUIET | {"table_name": "no-such-table"},
+    "store-fail-closed": QUIET | {"table_name": "no-such-table", "on_store_error": "fail_closed"},
+    "fallback-payload": QUIET
+    | {
+        "failure_threshold": 1,
+        "ignored_errors": ["ValidationError"],
+        "fallback_mode": "payload",
+        "fallback_payload_json": json.dumps(FALLBACK_PAYLOAD),
+    },
+    "fallback-fn": QUIET | {"failure_threshold": 1, "fallback_mode": "function"},
+    "multi": QUIET | {"allowed_circuits": ["multi-eu"], "type": "STANDARD", "downstream_timeout_seconds": 900},
+}
+
+
+@pytest.fixture(scope="package")
+def applied_instances() -> Iterator[dict[str, Stack]]:
+    with applied(INSTANCES) as stacks:
+        yield stacks
+
+
+@pytest.fixture
+def instances(applied_instances: dict[str, Stack], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stack]]:
+    """Every instance, fresh; this test's boto3 clients talk to the emulator they were applied to."""
+    stack = next(iter(applied_instances.values()))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.ddb.meta.endpoint_url)
+    for instance in applied_instances.values():
+        instance.clear()
+    runner = stack.runner
+    deployed = dict(runner.functions)
+    yield applied_instances
+    for name, spec in list(runner.functions.items()):
+        if deployed.get(name) is not spec:  # replaced by the test: what Terraform deployed runs again
+            del runner.functions[name]
