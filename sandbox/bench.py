@@ -242,8 +242,8 @@ def powertools_function(emu: Emulator, stack: Stack, environments: int) -> str:
         "PEER_TABLE": table,
         "PEER_CIRCUIT": name,
         "PEER_DOWNSTREAM_CODE": str(downstream.code_dir),
-        "PEER_FAILURE_THRESHOLD": "5",
-        "PEER_RECOVERY_TIMEOUT": "30",
+        "PEER_THRESHOLD": "5",
+        "PEER_RECOVERY_SECONDS": "30",
     }
     spec = FunctionSpec(
         f"{name}-downstream",

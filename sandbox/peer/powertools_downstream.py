@@ -19,8 +19,8 @@ persistence = CircuitBreakerDynamoDBPersistence(
     table_name=os.environ["PEER_TABLE"], boto3_client=boto3.client("dynamodb")
 )
 config = CircuitBreakerConfig(
-    failure_threshold=int(os.environ.get("PEER_FAILURE_THRESHOLD", "5")),
-    recovery_timeout=int(os.environ.get("PEER_RECOVERY_TIMEOUT", "30")),
+    failure_threshold=int(os.environ.get("PEER_THRESHOLD", "5")),
+    recovery_timeout=int(os.environ.get("PEER_RECOVERY_SECONDS", "30")),
     success_threshold=1,
 )
 
