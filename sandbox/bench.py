@@ -3,11 +3,13 @@
 Two sources of figures:
 - the sandbox (moto on loopback, handlers in worker processes): DynamoDB reads and writes
   counted at the emulator (sandbox.emulator.OPERATIONS), Lambda invocations by the runner,
-  states from execution histories. CloudWatch periods and the healthcheck schedule run
-  TIME_SCALE times faster than on AWS; rows that depend on them give AWS-equivalent seconds
+  states from execution histories. Every design is a module instance the real Terraform
+  applied (sandbox/instances, all in one apply: `designs`). Alarm periods and the
+  healthcheck schedule keep values AWS accepts (60 s, rate(1 minute)); the emulator runs
+  their time TIME_SCALE times faster; rows that depend on them give AWS-equivalent seconds
   (sandbox seconds × TIME_SCALE) and say so;
 - the simulator (sandbox.simulation, sandbox.discrimination): the real circuit code and the
-  rendered definition on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
+  definition Terraform deployed on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
   first checked against the real definition in moto, call by call, and the comparison printed.
 """
 
@@ -16,18 +18,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import io
 import json
 import math
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import zipfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,14 +39,20 @@ from . import costs, discrimination, simulation
 from .emulator import OPERATIONS
 from .runner import FunctionSpec
 from .scenario import Emulator, Traffic, emulator, wait_for
-from .stack import EXAMPLE_FUNCTIONS, LAMBDAS, MODULE_FUNCTIONS, AlarmConfig, ModuleConfig, Stack
-from .variables import default, module_config
+from .simulation import Deployment, alarm_period
+from .stack import Stack
+from .terraform import ROOT
 
-ROOT = LAMBDAS.parent
-TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck become 3 s
-PERIOD = 60 // TIME_SCALE
-NO_ALARM = AlarmConfig(enabled=False)
+TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck run in 3 s
+PERIOD = 60  # the designs' alarm periods, as AWS takes them
+PERIOD_SECONDS = PERIOD / TIME_SCALE  # what one lasts in the emulator
+SCHEDULE = "rate(1 minute)"  # the healthcheck's schedule
+NEVER = "rate(24 hours)"  # a healthcheck that never runs within a run: its alarm is driven by hand
+NO_ALARM = {"enabled": False}
 RATES = (1, 10, 100)
+RECOVERY_SAMPLES = 3
+# sandbox/instances' own functions around each instance; the other keys of lambda_function_names are the module's.
+EXAMPLE_KEYS = ("downstream", "healthcheck", "fallback")
 _names = iter(range(1_000_000))
 
 # The simulator's figures: background errors per rate, and outages (failure rate from their start).
@@ -57,35 +66,72 @@ OUTAGE_RUNS = 5
 SIMULATION_WORKERS = 2
 
 
-def seed_design(**overrides) -> ModuleConfig:
+def seed_design(**overrides: Any) -> dict[str, Any]:
     """The original article's design: alarm-only trip (Errors Sum > 1, 3 of 3 periods), healthcheck-only close."""
-    values: dict[str, Any] = dict(
-        name=f"seed{next(_names)}",
-        failure_threshold=1_000_000,
-        open_duration_seconds=86_400,
-        max_open_duration_seconds=86_400,
-        downstream_alarm=AlarmConfig(
-            period=PERIOD,
-            evaluation_periods=3,
-            datapoints_to_alarm=3,
-            threshold=1,
-            comparison_operator="GreaterThanThreshold",
+    values: dict[str, Any] = {
+        "failure_threshold": 1_000_000,
+        "open_duration_seconds": 86_400,
+        "max_open_duration_seconds": 86_400,
+        "downstream_alarm": {
+            "metric_name": "Errors",
+            "statistic": "Sum",
+            "period": PERIOD,
+            "evaluation_periods": 3,
+            "datapoints_to_alarm": 3,
+            "threshold": 1,
+            "comparison_operator": "GreaterThanThreshold",
+        },
+        "healthcheck_alarm": {"period": PERIOD, "treat_missing_data": "notBreaching"},
+        "healthcheck_schedule_expression": SCHEDULE,
+        "circuit_events": False,
+    }
+    return values | overrides
+
+
+def module_design(**overrides: Any) -> dict[str, Any]:
+    """This module's defaults, with 60 s alarm periods and a one-minute healthcheck (run TIME_SCALE times faster)."""
+    values: dict[str, Any] = {
+        "downstream_alarm": {"period": PERIOD},
+        "healthcheck_alarm": {"period": PERIOD},
+        "healthcheck_schedule_expression": SCHEDULE,
+        "circuit_events": False,
+    }
+    return values | overrides
+
+
+def designs(samples: int = RECOVERY_SAMPLES) -> dict[str, dict[str, Any]]:
+    """Every instance the sandbox measurements use, by name: sandbox/instances applies them in one go."""
+    found = {
+        # Never tripped by a count; its healthcheck alarm exists (to be published to) but is never fed.
+        "healthy": module_design(
+            failure_threshold=1_000_000, downstream_alarm=NO_ALARM, healthcheck_schedule_expression=NEVER
         ),
-        healthcheck_alarm=AlarmConfig(period=PERIOD),
-        healthcheck_schedule_expression=f"rate({PERIOD} seconds)",
-    )
-    return ModuleConfig(**(values | overrides))
+        # Trips on one failure, probes after a second; its downstream takes 5 s when slow (probes).
+        "probing": module_design(
+            failure_threshold=1,
+            open_duration_seconds=1,
+            max_open_duration_seconds=1,
+            downstream_alarm=NO_ALARM,
+            healthcheck=False,
+            slow_seconds=5,
+        ),
+        # The module's total outages (cleared between rates), and the Powertools peer around its downstream.
+        "outage": module_design(downstream_alarm=NO_ALARM, healthcheck=False),
+        "downstream-recovery": module_design(
+            failure_threshold=1, open_duration_seconds=3, downstream_alarm=NO_ALARM, healthcheck=False
+        ),
+    }
+    for rate in RATES:  # the seed design's alarm keeps its state: one instance per rate
+        found[f"seed-outage-{rate}"] = seed_design(healthcheck=False)
+    for k in range(samples):
+        found[f"recovery-module-{k}"] = module_design(failure_threshold=1, downstream_alarm=NO_ALARM)
+        found[f"recovery-seed-{k}"] = seed_design(downstream_alarm=NO_ALARM)
+    return found
 
 
-def module_design(**overrides) -> ModuleConfig:
-    """This module's defaults, with the CloudWatch periods and the schedule on the sandbox's time scale."""
-    values: dict[str, Any] = dict(
-        name=f"mod{next(_names)}",
-        downstream_alarm=dataclasses.replace(ModuleConfig().downstream_alarm, period=PERIOD),
-        healthcheck_alarm=AlarmConfig(period=PERIOD, treat_missing_data="ignore"),
-        healthcheck_schedule_expression=f"rate({PERIOD} seconds)",
-    )
-    return ModuleConfig(**(values | overrides))
+def module_functions(stack: Stack) -> dict[str, str]:
+    """The module's own functions of an instance (key -> name), as its outputs list them."""
+    return {key: name for key, name in stack.function_names.items() if key not in EXAMPLE_KEYS}
 
 
 # ---------------------------------------------------------------------------- counting
@@ -130,26 +176,16 @@ def per_call(emu: Emulator, stack: Stack, calls: int, before_each=None, payload=
 # ---------------------------------------------------------------------------- measurements
 
 
-def paths(emu: Emulator) -> dict[str, dict[str, float]]:
+def paths(emu: Emulator, stacks: dict[str, Stack]) -> dict[str, dict[str, float]]:
     """Per path, measured in the sandbox: what one call of this module costs."""
     found = {}
-    healthy = emu.provision(
-        module_design(failure_threshold=1_000_000, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
-    )
+    healthy = stacks["healthy"]
     found["healthy"] = per_call(emu, healthy, 10)
     healthy.set_health(False)
     found["failing (not yet tripped)"] = per_call(emu, healthy, 10)
     healthy.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:00.000+0000")  # OPEN until it is OK
     found["short-circuited"] = per_call(emu, healthy, 10)
-    probing = emu.provision(
-        module_design(
-            failure_threshold=1,
-            open_duration_seconds=1,
-            max_open_duration_seconds=1,
-            downstream_alarm=NO_ALARM,
-            healthcheck_alarm=NO_ALARM,
-        )
-    )
+    probing = stacks["probing"]
 
     def trip_and_wait() -> None:
         probing.set_health(False)
@@ -161,8 +197,8 @@ def paths(emu: Emulator) -> dict[str, dict[str, float]]:
     return found
 
 
-def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: float) -> dict[str, Any]:
-    stack = emu.provision(config)
+def outage_module(emu: Emulator, stack: Stack, rate: float, window: float) -> dict[str, Any]:
+    stack.clear()
     downstream = stack.function_names["downstream"]
     with Traffic(stack, rate) as traffic:
         time.sleep(min(2.0, 10 / rate))  # warm: some healthy traffic first
@@ -183,10 +219,16 @@ def outage_module(emu: Emulator, config: ModuleConfig, rate: float, window: floa
     }
 
 
-def powertools_function(emu: Emulator, environments: int) -> tuple[str, str]:
-    """Register the peer: the example downstream behind Powertools' @circuit_breaker, on its own table."""
+def powertools_function(emu: Emulator, stack: Stack, environments: int) -> str:
+    """Register the peer: `stack`'s deployed downstream behind Powertools' @circuit_breaker, on a table of its own.
+
+    The peer runs the downstream's deployed code with its deployed environment (so the same
+    health parameter switches it), plus the peer's own PEER_* variables.
+    """
     import boto3
 
+    emu.runner.adopt_all()
+    downstream = emu.runner.functions[stack.function_names["downstream"]]
     name = f"pt{next(_names)}"
     table = f"{name}-circuits"
     boto3.client("dynamodb").create_table(
@@ -195,16 +237,13 @@ def powertools_function(emu: Emulator, environments: int) -> tuple[str, str]:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    health = f"/{name}/dependency-health"
-    boto3.client("ssm").put_parameter(Name=health, Value="healthy", Type="String", Overwrite=True)
     environment = {
-        "TABLE_NAME": table,
-        "CIRCUIT_NAME": name,
-        "EXAMPLE_FUNCTIONS": str(EXAMPLE_FUNCTIONS),
-        "HEALTH_PARAMETER": health,
-        "HEALTH_CACHE_SECONDS": "0",
-        "FAILURE_THRESHOLD": "5",
-        "RECOVERY_TIMEOUT": "30",
+        **downstream.environment,
+        "PEER_TABLE": table,
+        "PEER_CIRCUIT": name,
+        "PEER_DOWNSTREAM_CODE": str(downstream.code_dir),
+        "PEER_THRESHOLD": "5",
+        "PEER_RECOVERY_SECONDS": "30",
     }
     spec = FunctionSpec(
         f"{name}-downstream",
@@ -215,14 +254,12 @@ def powertools_function(emu: Emulator, environments: int) -> tuple[str, str]:
     )
     emu.runner.register(spec)
     emu.runner.warm(spec.name, environments)
-    return spec.name, health
+    return spec.name
 
 
-def outage_powertools(emu: Emulator, environments: int, rate: float, window: float) -> dict[str, Any]:
-    import boto3
-
-    function, health = powertools_function(emu, environments)
-    ssm = boto3.client("ssm")
+def outage_powertools(emu: Emulator, stack: Stack, environments: int, rate: float, window: float) -> dict[str, Any]:
+    stack.set_health(True)
+    function = powertools_function(emu, stack, environments)
     pool = ThreadPoolExecutor(max_workers=16)
     results: list[tuple[float, Any]] = []
 
@@ -230,7 +267,7 @@ def outage_powertools(emu: Emulator, environments: int, rate: float, window: flo
         results.append((time.time(), emu.runner.invoke(function, {"request": 1})))
 
     interval, began = 1 / rate, time.time()
-    ssm.put_parameter(Name=health, Value="failing", Type="String", Overwrite=True)
+    stack.set_health(False)
     next_at, calls = time.monotonic(), 0
     while time.time() - began < window:
         pool.submit(call)
@@ -248,26 +285,20 @@ def outage_powertools(emu: Emulator, environments: int, rate: float, window: flo
     }
 
 
-def healthcheck_recovery(emu: Emulator, design, in_band_trip: bool) -> float | None:
+def healthcheck_recovery(stack: Stack, in_band_trip: bool) -> float | None:
     """Sandbox seconds from the dependency's recovery to CLOSED, when only the healthcheck alarm can tell."""
-    stack = emu.provision(
-        design(
-            failure_threshold=1 if in_band_trip else 1_000_000,
-            downstream_alarm=NO_ALARM,
-        )
-    )
     stack.set_health(False)
     if in_band_trip:
         stack.call()
-    wait_for(lambda: stack.item().get("healthcheck_alarm") == "ALARM", 6 * PERIOD)
-    wait_for(lambda: stack.item().get("state") == "OPEN", 6 * PERIOD)
+    wait_for(lambda: stack.item().get("healthcheck_alarm") == "ALARM", 6 * PERIOD_SECONDS)
+    wait_for(lambda: stack.item().get("state") == "OPEN", 6 * PERIOD_SECONDS)
     recovered = time.time()
     stack.set_health(True)
-    closed = wait_for(lambda: stack.item().get("state") == "CLOSED", 6 * PERIOD, step=0.05)
+    closed = wait_for(lambda: stack.item().get("state") == "CLOSED", 6 * PERIOD_SECONDS, step=0.05)
     return time.time() - recovered if closed else None
 
 
-def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
+def recovery(stacks: dict[str, Stack], samples: int = RECOVERY_SAMPLES) -> dict[str, Any]:
     """Seconds from the dependency's recovery to CLOSED, with and without a healthcheck signal (median of samples).
 
     Both designs' samples run side by side, started a third of a period apart, so that where a
@@ -275,54 +306,40 @@ def recovery(emu: Emulator, samples: int = 3) -> dict[str, Any]:
     spread the same way for both.
     """
     found: dict[str, Any] = {}
-    designs = (("this module", module_design, True), ("seed design", seed_design, False))
-    tasks = [(label, design, in_band, k) for label, design, in_band in designs for k in range(samples)]
+    labels = (("this module", "recovery-module", True), ("seed design", "recovery-seed", False))
+    tasks = [(label, stacks[f"{prefix}-{k}"], in_band, k) for label, prefix, in_band in labels for k in range(samples)]
 
-    def sample(task) -> tuple[str, float | None]:
-        label, design, in_band, k = task
-        time.sleep(k * PERIOD / samples)
-        return label, healthcheck_recovery(emu, design, in_band)
+    def sample(task: tuple[str, Stack, bool, int]) -> tuple[str, float | None]:
+        label, stack, in_band, k = task
+        time.sleep(k * PERIOD_SECONDS / samples)
+        return label, healthcheck_recovery(stack, in_band)
 
     with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
         results = list(pool.map(sample, tasks))
-    for label, _, _ in designs:
+    for label, _, _ in labels:
         measured = [seconds for name, seconds in results if name == label and seconds is not None]
         found[f"{label}: healthcheck recovery → CLOSED (AWS-equivalent s, median of {samples})"] = (
             round(statistics.median(measured) * TIME_SCALE) if measured else "never"
         )
     # Without any healthcheck signal: the downstream alone recovers.
-    open_duration = 3
-    stack = emu.provision(
-        module_design(
-            failure_threshold=1,
-            open_duration_seconds=open_duration,
-            downstream_alarm=NO_ALARM,
-            healthcheck_alarm=NO_ALARM,
-        )
-    )
+    stack = stacks["downstream-recovery"]
+    open_duration = stack.settings().open_duration_seconds
     stack.set_health(False)
     stack.call()
     stack.set_health(True)
     recovered = time.time()
     with Traffic(stack, 10):
         closed = wait_for(lambda: stack.item().get("state") == "CLOSED", open_duration + 5, step=0.05)
-    found[f"this module: downstream recovery, no healthcheck → CLOSED (s, open_duration_seconds = {open_duration})"] = (
-        round(time.time() - recovered, 2) if closed else "never"
-    )
+    found[
+        f"this module: downstream recovery, no healthcheck → CLOSED (s, open_duration_seconds = {open_duration:g})"
+    ] = round(time.time() - recovered, 2) if closed else "never"
     found["seed design: downstream recovery, no healthcheck → CLOSED"] = "never (closes only on a healthcheck OK)"
     return found
 
 
-def probes(emu: Emulator, callers: int = 100) -> int:
-    stack = emu.provision(
-        module_design(
-            failure_threshold=1,
-            open_duration_seconds=1,
-            downstream_alarm=NO_ALARM,
-            healthcheck_alarm=NO_ALARM,
-            example_slow_seconds=5,
-        )
-    )
+def probes(emu: Emulator, stack: Stack, callers: int = 100) -> int:
+    """Probes admitted when `callers` arrive together past the open duration (the probe's downstream is slow)."""
+    stack.clear()
     stack.set_health(False)
     stack.call()
     stack.set_health("slow")
@@ -336,17 +353,29 @@ def probes(emu: Emulator, callers: int = 100) -> int:
     return sum(i.response().get("probe", False) for i in emu.runner.invocations[since:] if i.function == name)
 
 
-def cold_start(runs: int = 7) -> dict[str, Any]:
-    """Import time of each handler over a bare `import boto3`, in fresh interpreters (median of `runs`)."""
-    environment = {
-        **os.environ,
-        **ModuleConfig(name="bench").lambda_environment(),
-        "PYTHONPATH": str(LAMBDAS),
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+def deployed_functions(emu: Emulator, stack: Stack, folder: Path) -> dict[str, FunctionSpec]:
+    """The module's functions of `stack` as deployed (handler, environment), their packages copied under `folder`."""
+    emu.runner.adopt_all()
+    found = {}
+    for key, name in module_functions(stack).items():
+        spec = emu.runner.functions[name]
+        code = folder / key
+        shutil.copytree(spec.code_dir, code)
+        found[key] = dataclasses.replace(spec, code_dir=code)
+    return found
+
+
+def cold_start(functions: dict[str, FunctionSpec], runs: int = 7) -> dict[str, Any]:
+    """Import time of each deployed handler over a bare `import boto3`, in fresh interpreters (median of `runs`).
+
+    Each imports its handler module from its own deployed package, with its deployed environment.
+    """
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 
-    def median(module: str) -> float:
+    def median(module: str, spec: FunctionSpec | None = None) -> float:
+        environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+        if spec is not None:
+            environment |= {**spec.environment, "PYTHONPATH": str(spec.code_dir)}
         samples = [
             float(
                 subprocess.run(
@@ -363,37 +392,39 @@ def cold_start(runs: int = 7) -> dict[str, Any]:
 
     boto3_seconds = median("boto3")
     found: dict[str, Any] = {"import boto3 (ms)": round(boto3_seconds * 1000, 1)}
-    for key, handler in MODULE_FUNCTIONS.items():
-        module = handler.rpartition(".")[0]
-        found[key] = round(median(module) / boto3_seconds, 2)
+    for key, spec in functions.items():
+        module = spec.handler.rpartition(".")[0]
+        found[key] = round(median(module, spec) / boto3_seconds, 2)
         # The handlers import boto3 on their first call (the store's client is made lazily).
-        found[f"{key} + boto3"] = round(median(f"{module}, boto3") / boto3_seconds, 2)
+        found[f"{key} + boto3"] = round(median(f"{module}, boto3", spec) / boto3_seconds, 2)
     return found
 
 
-def package_sizes() -> dict[str, int]:
-    """Bytes of each function's zip, built as lambda.tf's archive_file builds it."""
-    sizes = {}
-    for key in MODULE_FUNCTIONS:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for folder in ("circuit", key):
-                for path in sorted((LAMBDAS / folder).glob("*.py")):
-                    archive.write(path, f"{folder}/{path.name}")
-        sizes[key] = len(buffer.getvalue())
-    return sizes
+def package_sizes(stack: Stack) -> dict[str, int]:
+    """Bytes of each of the module's deployed zips (GetFunction's CodeSize): what lambda.tf's archive_file built."""
+    return {
+        key: int(stack.lambda_client.get_function(FunctionName=name)["Configuration"]["CodeSize"])
+        for key, name in module_functions(stack).items()
+    }
 
 
 # ---------------------------------------------------------------------------- simulator
 
 
-def simulate(workers: int = SIMULATION_WORKERS) -> dict[str, Any]:
-    """The simulator's figures: its check against the sandbox, per-path costs, background errors, outages."""
-    config = module_config(discrimination.CIRCUIT)
+def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """The simulator's figures: its check against the sandbox, per-path costs, background errors, outages.
+
+    One apply of sandbox/instances into moto in this process gives both instances: the replay
+    runs on its own, and every other figure simulates what was read back of the module's defaults.
+    """
+    with discrimination.applied(echo=echo) as stacks:
+        deployments = discrimination.described(stacks)
+        replay = discrimination.replay(stacks[discrimination.REPLAY], deployments[discrimination.REPLAY])
+    deployment = deployments[discrimination.CIRCUIT]
     found: dict[str, Any] = {
-        "assumptions": assumptions(config),
-        "replay": discrimination.replay(),
-        "paths": discrimination.paths(),
+        "assumptions": assumptions(deployment),
+        "replay": replay,
+        "paths": discrimination.paths(deployment),
     }
     # Each run is independent and seeded; the longest first, over two processes (the machine has two cores).
     grid = sorted(((r, b) for r in SIMULATED_RATES for b in BACKGROUND_ERRORS), key=lambda cell: -cell[0])
@@ -408,13 +439,13 @@ def simulate(workers: int = SIMULATION_WORKERS) -> dict[str, Any]:
         for run in range(OUTAGE_RUNS)
     ]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        cell_results = [pool.submit(discrimination.cell, *arguments) for arguments in cells]
-        outage_results = [pool.submit(discrimination.outage, *arguments) for arguments in outages]
+        cell_results = [pool.submit(discrimination.cell, deployment, *arguments) for arguments in cells]
+        outage_results = [pool.submit(discrimination.outage, deployment, *arguments) for arguments in outages]
         found["cells"] = sorted(
             (future.result() for future in cell_results), key=lambda cell: (cell["rate"], cell["background"])
         )
         found["outages"] = [future.result() for future in outage_results]
-    memory = default("lambda_memory_size")
+    memory = deployment.memory_size
     function_seconds = found["assumptions"]["latency"]["function"]
     for cell in found["cells"]:
         ops = blended(cell["path totals"])
@@ -427,22 +458,35 @@ def simulate(workers: int = SIMULATION_WORKERS) -> dict[str, Any]:
     return found
 
 
-def assumptions(config: ModuleConfig) -> dict[str, Any]:
-    alarm = config.downstream_alarm
+def assumptions(deployment: Deployment) -> dict[str, Any]:
+    """What the simulator's figures assume: its timing model, and the instance Terraform applied (settings, alarm)."""
+    settings = simulation.Simulation(deployment).settings
     return {
         "latency": dataclasses.asdict(simulation.Latency()),
         "alarm evaluation delay": simulation.ALARM_EVALUATION_DELAY,
         "notification delay": simulation.NOTIFICATION_DELAY,
-        "failure_threshold": config.failure_threshold,
-        "open_duration_seconds": config.open_duration_seconds,
-        "downstream alarm": f"{alarm.metric_name} {alarm.comparison_operator} {alarm.threshold:g} in "
-        f"{alarm.datapoints_to_alarm} of {alarm.evaluation_periods} periods of {alarm.period} s, "
-        f"at least {alarm.min_invocations} invocations, treat_missing_data "
-        f"{alarm.treat_missing_data}",
-        "type": default("type"),
-        "lambda_memory_size": default("lambda_memory_size"),
+        "failure_threshold": settings.failure_threshold,
+        "open_duration_seconds": settings.open_duration_seconds,
+        "downstream alarm": describe_alarm(deployment.downstream_alarm) if deployment.downstream_alarm else "none",
+        "type": deployment.machine_type,
+        "lambda_memory_size": deployment.memory_size,
         "lead-in background errors": discrimination.LEAD_IN_BACKGROUND,
     }
+
+
+def describe_alarm(alarm: dict[str, Any]) -> str:
+    """An alarm as DescribeAlarms returns it, in one line."""
+    if alarm.get("Metrics"):
+        query = next(query for query in alarm["Metrics"] if query.get("Expression"))
+        metric = f"{query.get('Label') or query['Id']} = {query['Expression']}"
+    else:
+        metric = f"{alarm.get('ExtendedStatistic') or alarm['Statistic']} of {alarm['MetricName']}"
+    evaluation = alarm["EvaluationPeriods"]
+    return (
+        f"{metric} {alarm['ComparisonOperator']} {alarm['Threshold']:g} in "
+        f"{alarm.get('DatapointsToAlarm', evaluation)} of {evaluation} periods of {alarm_period(alarm)} s, "
+        f"treat_missing_data {alarm.get('TreatMissingData', 'missing')}"
+    )
 
 
 def blended(path_totals: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -513,25 +557,27 @@ def run() -> dict[str, Any]:
     }
     report["simulation"] = simulate()  # before the emulator: its check against moto runs moto in this process
     report["simulation seconds"] = round(time.monotonic() - started, 1)
-    with emulator(max_environments=10, alarm_interval=0.25) as emu:
-        report["paths"] = {"this module": paths(emu)}
-        report["outage"] = {}
-        for rate in RATES:
-            report["outage"][f"this module @ {rate}/s"] = outage_module(
-                emu, module_design(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM), rate, window=8
-            )
-            seed = outage_module(emu, seed_design(healthcheck_alarm=NO_ALARM), rate, window=8 * PERIOD)
-            if seed["seconds to OPEN"] is not None:
-                seed["seconds to OPEN (AWS-equivalent)"] = round(seed["seconds to OPEN"] * TIME_SCALE)
-            report["outage"][f"seed design @ {rate}/s"] = seed
-            for environments in (1, 10):
-                report["outage"][f"Powertools, {environments} env @ {rate}/s"] = outage_powertools(
-                    emu, environments, rate, window=8
-                )
-        report["recovery"] = recovery(emu)
-        report["probes_with_100_callers"] = probes(emu)
-    report["cold_start_ratio_to_boto3"] = cold_start()
-    report["package_bytes"] = package_sizes()
+    with tempfile.TemporaryDirectory(prefix="bench-packages-") as folder:
+        with emulator(max_environments=10, alarm_interval=0.25, time_scale=TIME_SCALE) as emu:
+            stacks = emu.apply_instances(designs(), echo=print)
+            report["paths"] = {"this module": paths(emu, stacks)}
+            report["outage"] = {}
+            for rate in RATES:
+                report["outage"][f"this module @ {rate}/s"] = outage_module(emu, stacks["outage"], rate, window=8)
+                seed = outage_module(emu, stacks[f"seed-outage-{rate}"], rate, window=8 * PERIOD_SECONDS)
+                if seed["seconds to OPEN"] is not None:
+                    seed["seconds to OPEN (AWS-equivalent)"] = round(seed["seconds to OPEN"] * TIME_SCALE)
+                report["outage"][f"seed design @ {rate}/s"] = seed
+                for environments in (1, 10):
+                    report["outage"][f"Powertools, {environments} env @ {rate}/s"] = outage_powertools(
+                        emu, stacks["outage"], environments, rate, window=8
+                    )
+            report["recovery"] = recovery(stacks)
+            report["probes_with_100_callers"] = probes(emu, stacks["probing"])
+            report["package_bytes"] = package_sizes(stacks["outage"])
+            functions = deployed_functions(emu, stacks["outage"], Path(folder))
+        # Once the emulator has stopped: nothing else competes for the CPU while the interpreters start.
+        report["cold_start_ratio_to_boto3"] = cold_start(functions)
     report["seconds"] = round(time.monotonic() - started, 1)
     return report
 
@@ -551,14 +597,15 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
     lines = [
         "## The simulator, checked against the sandbox",
         "",
-        "`sandbox/simulation.py` runs the rendered definition (its Choice rules, paths and Catch route every "
+        "`sandbox/simulation.py` runs the definition Terraform deployed (its Choice rules, paths and Catch route every "
         "call), the real `Breaker.check`, record_outcome's `parse` then `Breaker.record`, and "
         "`Breaker.on_alarm`, on a virtual clock over an in-memory table with DynamoDB's semantics for the "
         "updates the store makes (checked against moto's by a test). The downstream alarm is the one the "
         f"module creates by default ({assumed['downstream alarm']}), evaluated by the sandbox's CloudWatch "
         f"code once per period, {assumed['alarm evaluation delay']:g} s after the period ends, its "
         f"notification applied {assumed['notification delay']:g} s later; a new alarm starts in "
-        "INSUFFICIENT_DATA, as on AWS. Settings are variables.tf's defaults (failure_threshold "
+        "INSUFFICIENT_DATA, as on AWS. Definition, settings and alarm are read back from an instance with the "
+        "module's defaults, applied by Terraform into moto (failure_threshold "
         f"{assumed['failure_threshold']}, open_duration_seconds {assumed['open_duration_seconds']:g}).",
         "",
         f"Assumed durations: the state machine's GetItem {latency['read'] * 1000:g} ms, a module function "
@@ -710,8 +757,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"Measured {report['date']} on {report['machine']}, by `make bench`. Took "
         f"{report['seconds']} s, of which the simulator {report['simulation seconds']} s. Sandbox sections: moto "
         "on loopback, handlers in worker processes; CloudWatch "
-        f"periods and the healthcheck schedule run {report['time_scale']}× faster than on AWS (60 s → {PERIOD} "
-        "s), and figures that depend on them are scaled back and marked AWS-equivalent. Simulator sections: "
+        f"periods and the healthcheck schedule run {report['time_scale']}× faster than on AWS "
+        f"(60 s → {PERIOD_SECONDS:g} s), and figures that depend on them are scaled back and marked "
+        "AWS-equivalent. Simulator sections: "
         "AWS time.",
         "",
     ]
@@ -831,10 +879,9 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
         if cell["in-band trips"] / hours <= cell["reference trips per hour"]:
             reasons.append(
                 f"{where}: the alarm's {cell['alarm trips']} trips make the difference (in band alone: "
-                f"{cell['in-band trips'] / hours:.2f} per hour): the error-rate alarm's default threshold, "
-                "≥ 20 % in 2 of 2 minutes, is a 20 % background itself, so a minute's rate reaches it "
-                "about half the time and the alarm enters ALARM every few minutes, each time tripping the "
-                "circuit."
+                f"{cell['in-band trips'] / hours:.2f} per hour): the downstream alarm the module creates by "
+                f"default ({sim['assumptions']['downstream alarm']}) is reached by a minute's error rate "
+                "often at a background this high, and each time it enters ALARM it trips the circuit."
             )
         else:
             reasons.append(

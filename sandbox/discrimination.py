@@ -10,7 +10,11 @@
 - `outage`: total and partial outages: failed calls and time until every caller is
   short-circuited.
 
-Everything runs with the module's defaults as variables.tf declares them.
+Every figure runs on an instance the real Terraform applied (`applied`: sandbox/instances into
+moto in this process, the handlers run by the in-process runner): `CIRCUIT` with the module's
+defaults (no healthcheck, as the module's default; no circuit events, which the simulator does
+not model), `REPLAY` with the scenario's open durations. The simulator takes its definition,
+settings and alarm from what that apply created (`simulation.Deployment`).
 """
 
 from __future__ import annotations
@@ -19,21 +23,31 @@ import logging
 import random
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from .cloudwatch import state_change_time
-from .simulation import EPOCH, Call, Outage, Simulation, quiet_telemetry
-from .stack import REGION, ModuleConfig, Stack
-from .variables import module_config
+from .simulation import EPOCH, Call, Deployment, Outage, Simulation, quiet_telemetry
+from .stack import Stack, instances_applied
 
-CIRCUIT = "sim"
+CIRCUIT = "sim"  # the module's defaults
+REPLAY = "replay"  # the replay's scenario
 ITEM_FIELDS = ("state", "failure_count", "generation", "open_count", "override", "downstream_alarm")
 # Two rules of the scenario below, not module settings: the open duration is ended by hand (so that
 # the sandbox's real clock cannot end it on its own), and a background error rate for outages' lead-in.
 REPLAY_OPEN_SECONDS = 3600
 LEAD_IN_BACKGROUND = 0.01
+# What sandbox/instances applies for these figures: unset variables keep the module's defaults.
+INSTANCES: dict[str, dict[str, Any]] = {
+    CIRCUIT: {"healthcheck": False, "circuit_events": False},
+    REPLAY: {
+        "healthcheck": False,
+        "circuit_events": False,
+        "open_duration_seconds": REPLAY_OPEN_SECONDS,
+        "max_open_duration_seconds": REPLAY_OPEN_SECONDS,
+    },
+}
 
 
 # ---------------------------------------------------------------------------- the check against the sandbox
@@ -69,44 +83,40 @@ def scripted_steps(seed: int, calls: int) -> list[tuple]:
     return steps
 
 
-def replay_config() -> ModuleConfig:
-    return module_config(
-        CIRCUIT, open_duration_seconds=REPLAY_OPEN_SECONDS, max_open_duration_seconds=REPLAY_OPEN_SECONDS
-    )
-
-
 @contextmanager
-def moto_stack(config: ModuleConfig) -> Iterator[Stack]:
-    """The module instance in moto (in this process), with the real handlers: as tests/conftest.py's make_stack."""
-    from moto import mock_aws
+def applied(
+    instances: dict[str, dict[str, Any]] | None = None, echo: Callable[[str], None] = lambda line: None
+) -> Iterator[dict[str, Stack]]:
+    """`terraform apply` sandbox/instances (default: INSTANCES) into moto in this process, the handlers run in it.
 
-    from .emulator import CREDENTIALS, atomic_dynamodb, environ, lighter_interpreter
+    While the block runs, this process's boto3 talks to that moto (AWS_ENDPOINT_URL).
+    """
+    from .emulator import local_aws
     from .runner import InProcessRunner
-    from .stack import provision
 
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # it logs every failed state
-    variables = {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION}
-    with (
-        warnings.catch_warnings(),
-        environ(variables, unset=("AWS_ENDPOINT_URL", "AWS_PROFILE")),
-        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
-        atomic_dynamodb(),
-        lighter_interpreter(),
-    ):
+    runner = InProcessRunner()
+    with warnings.catch_warnings(), local_aws() as endpoint, runner.hooked_into_moto():
         warnings.filterwarnings("ignore", "No application metrics to publish")  # handlers that counted nothing
-        runner = InProcessRunner()
-        with runner.hooked_into_moto():
-            yield provision(config, runner)
+        try:
+            yield instances_applied(endpoint, runner, INSTANCES if instances is None else instances, echo)
+        finally:
+            runner.close()
 
 
-def _end_open_duration(client: Any, config: ModuleConfig) -> None:
+def described(stacks: dict[str, Stack]) -> dict[str, Deployment]:
+    """What the simulator needs of each applied instance, read from the emulator."""
+    return {name: Deployment.described(stack) for name, stack in stacks.items()}
+
+
+def _end_open_duration(client: Any, table: str, circuit: str) -> None:
     """Move open_until into the past, if the circuit is OPEN: the same request to either table."""
     from botocore.exceptions import ClientError
 
     try:
         client.update_item(
-            TableName=config.table_name,
-            Key={"id": {"S": config.name}},
+            TableName=table,
+            Key={"id": {"S": circuit}},
             UpdateExpression="SET #open_until = :past",
             ConditionExpression="#state = :open",
             ExpressionAttributeNames={"#open_until": "open_until", "#state": "state"},
@@ -140,14 +150,10 @@ def _row(states: list[str], status: str, error: str | None, item: dict[str, Any]
 def replay_in_sandbox(stack: Stack, steps: list[tuple]) -> list[dict[str, Any]]:
     """Run the steps against the module in moto; one row per call."""
     from circuit_breaker.breaker import Breaker
-    from circuit_breaker.settings import Settings
     from circuit_breaker.store import CircuitStore
 
-    config = stack.config
-    assert config is not None, "replayed on an instance provisioned from a ModuleConfig"
-    operator = Breaker(
-        Settings.from_environment(config.lambda_environment()), CircuitStore(config.table_name, stack.ddb)
-    )
+    settings = stack.settings()
+    operator = Breaker(settings, CircuitStore(settings.table_name, stack.ddb))
     rows = []
     for number, step in enumerate(steps):
         if step[0] == "call":
@@ -157,39 +163,40 @@ def replay_in_sandbox(stack: Stack, steps: list[tuple]) -> list[dict[str, Any]]:
         elif step[0] == "alarm":
             stack.publish_alarm("downstream", step[1], state_change_time(EPOCH + number))
         elif step[0] == "end_open_duration":
-            _end_open_duration(stack.ddb, config)
+            _end_open_duration(stack.ddb, settings.table_name, settings.circuit_name)
         else:
-            _override(operator, step[0], config.name)
+            _override(operator, step[0], settings.circuit_name)
     return rows
 
 
-def replay_in_simulator(config: ModuleConfig, asl: str, arns: dict[str, str], steps: list[tuple]) -> list[dict]:
-    """Run the same steps through the simulator, on the definition and function ARNs the sandbox has."""
+def replay_in_simulator(deployment: Deployment, steps: list[tuple]) -> list[dict]:
+    """Run the same steps through the simulator, on the definition, settings and ARNs the sandbox has."""
     with quiet_telemetry():
-        sim = Simulation(config, asl=asl, arns=arns)
+        sim = Simulation(deployment)
+        table, circuit = sim.settings.table_name, sim.settings.circuit_name
         rows = []
         for number, step in enumerate(steps):
             if step[0] == "call":
                 call = sim.call(step[1])
                 rows.append(_row(call.outcome.states, call.outcome.status, call.outcome.error, sim.item()))
             elif step[0] == "alarm":
-                sim.alarm_notification(config.alarm_name("downstream"), step[1], int((EPOCH + number) * 1000))
+                sim.alarm_notification(deployment.alarm_name, step[1], int((EPOCH + number) * 1000))
             elif step[0] == "end_open_duration":
-                _end_open_duration(sim.table, config)
+                _end_open_duration(sim.table, table, circuit)
             else:
-                _override(sim.breaker, step[0], config.name)
+                _override(sim.breaker, step[0], circuit)
     return rows
 
 
-def replay(seed: int = 7, calls: int = 200) -> dict[str, Any]:
-    """The scenario in moto and in the simulator; `differences` lists the calls where they disagree."""
-    config = replay_config()
+def replay(stack: Stack, deployment: Deployment, seed: int = 7, calls: int = 200) -> dict[str, Any]:
+    """The scenario in moto (the applied instance `stack`) and in the simulator (on what `deployment` read of it).
+
+    `differences` lists the calls where they disagree.
+    """
     steps = scripted_steps(seed, calls)
-    with quiet_telemetry(), moto_stack(config) as stack:
-        asl = stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"]
+    with quiet_telemetry():
         sandbox = replay_in_sandbox(stack, steps)
-        arns = dict(stack.function_arns)
-    simulated = replay_in_simulator(config, asl, arns, steps)
+    simulated = replay_in_simulator(deployment, steps)
     differences = [
         {"call": number, "sandbox": a, "simulator": b}
         for number, (a, b) in enumerate(zip(sandbox, simulated, strict=False))
@@ -211,12 +218,12 @@ def replay(seed: int = 7, calls: int = 200) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- per-path costs
 
 
-def paths(seed: int = 1) -> dict[str, dict[str, Any]]:
+def paths(deployment: Deployment, seed: int = 1) -> dict[str, dict[str, Any]]:
     """One call on each route, in order, on a fresh circuit: what each costs."""
-    config = module_config(CIRCUIT)
     found: dict[str, dict[str, Any]] = {}
     with quiet_telemetry():
-        sim = Simulation(config, seed=seed)
+        sim = Simulation(deployment, seed=seed)
+        threshold, circuit = sim.settings.failure_threshold, sim.settings.circuit_name
 
         def take(label: str, fails: bool) -> Call:
             call = sim.call(fails, gap=1.0)
@@ -224,7 +231,7 @@ def paths(seed: int = 1) -> dict[str, dict[str, Any]]:
             return call
 
         take("healthy, no record yet", False)
-        sim.alarm_notification(config.alarm_name("downstream"), "OK", int(sim.now * 1000))
+        sim.alarm_notification(deployment.alarm_name, "OK", int(sim.now * 1000))
         take("healthy, after the alarm's first OK notification (a record without a state)", False)
         sim.call(True)  # a first counted failure writes the state; its reset leaves a plain CLOSED record
         sim.call(False)
@@ -232,17 +239,17 @@ def paths(seed: int = 1) -> dict[str, dict[str, Any]]:
         take("failing, first failure (starts the count)", True)
         take("succeeding while failures are pending (resets the count)", False)
         take("failing, first failure (starts the count)", True)
-        for _ in range(config.failure_threshold - 2):
+        for _ in range(threshold - 2):
             take("failing while failures are pending (adds to the count)", True)
         take("failing, the failure that trips", True)
         take("short-circuited (timed OPEN)", False)
         sim.now = float(sim.item()["open_until"]) + 1  # the open duration passes
         take("probe, succeeds (closes)", False)
-        for _ in range(config.failure_threshold):
+        for _ in range(threshold):
             sim.call(True)
         sim.now = float(sim.item()["open_until"]) + 1
         take("probe, fails (reopens)", True)
-        sim.breaker.force(config.name, "FORCED_OPEN", "bench", "paths")
+        sim.breaker.force(circuit, "FORCED_OPEN", "bench", "paths")
         take("short-circuited (forced open)", False)
     return found
 
@@ -262,12 +269,11 @@ def _cost(call: Call) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- background errors
 
 
-def cell(rate: float, background: float, minutes: float, seed: int) -> dict[str, Any]:
+def cell(deployment: Deployment, rate: float, background: float, minutes: float, seed: int) -> dict[str, Any]:
     """Trips per hour and share short-circuited at `rate` calls/s with `background` independent errors."""
-    config = module_config(CIRCUIT)
     rng = random.Random(seed)
     with quiet_telemetry():
-        sim = Simulation(config, seed=seed, start=EPOCH + rng.uniform(0, 60))
+        sim = Simulation(deployment, seed=seed, start=EPOCH + rng.uniform(0, 60))
         sim.watch_downstream_alarm()
         traffic = sim.traffic(rate, minutes * 60, background)
     trips = sim.trips()
@@ -312,6 +318,7 @@ def _totals(path: Any) -> dict[str, Any]:
 
 
 def outage(
+    deployment: Deployment,
     rate: float,
     failure_rate: float,
     seed: int,
@@ -320,10 +327,9 @@ def outage(
     background: float = LEAD_IN_BACKGROUND,
 ) -> dict[str, Any]:
     """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took."""
-    config = module_config(CIRCUIT)
     rng = random.Random(seed)
     with quiet_telemetry():
-        sim = Simulation(config, seed=seed, start=EPOCH + rng.uniform(0, 60))
+        sim = Simulation(deployment, seed=seed, start=EPOCH + rng.uniform(0, 60))
         sim.keep_calls = True
         sim.watch_downstream_alarm()
         began = sim.now + lead_in

@@ -8,9 +8,15 @@ without the emulator, as a discrete-event simulation:
 - the state check is `Breaker.check`, the outcome recording is record_outcome's `parse` of
   the state data the definition passes, then `Breaker.record`; the alarm handler's part is
   `Breaker.on_alarm`. All on a `CircuitStore` over `sandbox.memory_table` and the virtual clock;
-- the downstream alarm is the one `sandbox.stack.alarm_definitions` renders for the module's
-  defaults (read from variables.tf), evaluated by `sandbox.cloudwatch` once per period over
-  the downstream's simulated invocations, starting in INSUFFICIENT_DATA as on AWS.
+- the downstream alarm is the one Terraform created, as DescribeAlarms returns it, evaluated
+  by `sandbox.cloudwatch` once per period over the downstream's simulated invocations,
+  starting in INSUFFICIENT_DATA as on AWS.
+
+All of it comes from an instance the real Terraform applied into the emulator
+(`Deployment.described`): the definition the state machine holds, the environment (Settings)
+and handler its functions were deployed with, record_outcome's deployed package, and the
+downstream alarm. A `Deployment` is plain data: it is built once per configuration and sent to
+the worker processes that simulate with it.
 
 Timing model (assumed, stated in the report): calls arrive as a Poisson process; every task
 takes a fixed time (`Latency`); a task that touches the table does so at its start, in global
@@ -22,6 +28,9 @@ every write before it), SNS duplicates and reordering, the healthcheck.
 
 from __future__ import annotations
 
+import atexit
+import base64
+import hashlib
 import heapq
 import io
 import itertools
@@ -33,20 +42,18 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from .asl import Finished, StateMachine, Task, TaskFailed
 from .cloudwatch import Sample, datapoints, decide
 from .costs import billed_steps
 from .memory_table import MemoryTable
-from .runner import FunctionSpec, ModuleEnvironment
-from .stack import LAMBDAS, MODULE_FUNCTIONS, ModuleConfig, alarm_definitions, rendered_definition
+from .runner import CodeCache, FunctionSpec, ModuleEnvironment
+from .stack import Stack
 
 EPOCH = 1_800_000_000.0  # where virtual time starts (2027-01-15)
 DOWNSTREAM_ERROR = "DependencyUnavailable"  # what the example downstream raises
-ACCOUNT_ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
-TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
 # AWS/Lambda datapoints of a minute are complete some tens of seconds after it ends; standard alarms
 # evaluate once a minute. Both are assumptions, printed with the figures.
 ALARM_EVALUATION_DELAY = 30.0
@@ -182,18 +189,89 @@ class _Discard(io.TextIOBase):
         return len(text)
 
 
-def _outcome_parser() -> Callable[[object], Any]:
-    """record_outcome's `parse`: importing the handler module needs the variables Terraform sets."""
-    config = ModuleConfig(name="simulator")
-    spec = FunctionSpec(
-        config.function_name("record_outcome"), MODULE_FUNCTIONS["record_outcome"], LAMBDAS, config.lambda_environment()
-    )
-    parse: Callable[[object], Any] = ModuleEnvironment(spec).module.parse  # loaded from lambdas/, as Lambda would
-    return parse
+# The functions a call's path or an alarm notification reaches, by their key in the outputs.
+SIMULATED_FUNCTIONS = ("check_circuit", "record_outcome", "alarm_handler", "downstream")
 
 
-def function_arns(config: ModuleConfig) -> dict[str, str]:
-    return {key: ACCOUNT_ARN + config.function_name(key) for key in ("check_circuit", "record_outcome", "downstream")}
+@dataclass(frozen=True)
+class Deployment:
+    """One module instance as Terraform created it, read back through the AWS APIs: what the simulator runs.
+
+    Plain data (picklable): built once per configuration, passed to every worker.
+    """
+
+    definition: str  # DescribeStateMachine: the ASL the state machine holds
+    machine_type: str  # STANDARD or EXPRESS
+    environment: dict[str, str]  # the module functions' environment (GetFunctionConfiguration)
+    function_arns: dict[str, str]  # SIMULATED_FUNCTIONS -> ARN
+    memory_size: int  # MB, of the module's functions
+    record_outcome_handler: str  # the handler string record_outcome was deployed with
+    record_outcome_package: bytes  # and its deployment package
+    downstream_alarm: dict[str, Any] | None  # DescribeAlarms, or None when the instance has none
+
+    @classmethod
+    def described(cls, stack: Stack) -> Deployment:
+        """Read the instance `stack` drives from the emulator (in this process: the package comes from moto)."""
+        configurations = {
+            key: stack.lambda_client.get_function_configuration(FunctionName=stack.function_names[key])
+            for key in SIMULATED_FUNCTIONS
+        }
+        machine = stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)
+        record_outcome = configurations["record_outcome"]
+        return cls(
+            definition=machine["definition"],
+            machine_type=machine["type"],
+            environment=dict(configurations["check_circuit"]["Environment"]["Variables"]),
+            function_arns={key: configuration["FunctionArn"] for key, configuration in configurations.items()},
+            memory_size=int(configurations["check_circuit"]["MemorySize"]),
+            record_outcome_handler=record_outcome["Handler"],
+            record_outcome_package=_deployed_package(record_outcome["FunctionArn"]),
+            downstream_alarm=stack.alarm("downstream") if "downstream" in stack.alarm_names else None,
+        )
+
+    def function_name(self, key: str) -> str:
+        return self.function_arns[key].rpartition(":")[2]
+
+    @property
+    def alarm_name(self) -> str:
+        """The downstream alarm's name, as its notifications carry it."""
+        if self.downstream_alarm is None:
+            raise ValueError("this instance has no downstream alarm")
+        return str(self.downstream_alarm["AlarmName"])
+
+
+def _deployed_package(function_arn: str) -> bytes:
+    """The zip the emulator holds for a function (GetFunction's Code.Location is no URL in moto)."""
+    from moto.awslambda.models import lambda_backends
+
+    _, _, _, region, account, _, name = function_arn.split(":")
+    return bytes(lambda_backends[account][region].get_function(name).code_bytes)
+
+
+_parsers: dict[tuple[str, bytes], Callable[[object], Any]] = {}
+
+
+@lru_cache(maxsize=1)
+def _code() -> CodeCache:
+    """Where this process unpacks the deployed packages it loads (removed when it exits)."""
+    code = CodeCache()
+    atexit.register(code.close)
+    return code
+
+
+def _outcome_parser(deployment: Deployment) -> Callable[[object], Any]:
+    """record_outcome's `parse`, from its deployed package, loaded with its deployed environment, as Lambda would."""
+    key = (deployment.record_outcome_handler, deployment.record_outcome_package)
+    if key not in _parsers:
+        digest = base64.b64encode(hashlib.sha256(deployment.record_outcome_package).digest()).decode()
+        spec = FunctionSpec(
+            deployment.function_name("record_outcome"),
+            deployment.record_outcome_handler,
+            _code().unpack(digest, deployment.record_outcome_package),
+            deployment.environment,
+        )
+        _parsers[key] = ModuleEnvironment(spec).module.parse
+    return _parsers[key]
 
 
 class Simulation:
@@ -201,35 +279,32 @@ class Simulation:
 
     def __init__(
         self,
-        config: ModuleConfig,
+        deployment: Deployment,
         *,
         seed: int = 0,
         latency: Latency = Latency(),
-        asl: str | None = None,
-        arns: dict[str, str] | None = None,
         start: float = EPOCH,
     ) -> None:
         from circuit_breaker.breaker import Breaker
         from circuit_breaker.settings import Settings
         from circuit_breaker.store import CircuitStore
 
-        self.config = config
+        self.deployment = deployment
         self.latency = latency
         self.random = random.Random(seed)
         self.now = start
-        self.arns = arns or function_arns(config)
-        self.functions = {arn: key for key, arn in self.arns.items()}
-        self.machine = StateMachine(asl or rendered_definition(config, self.arns))
-        self.table = MemoryTable(config.table_name)
+        self.functions = {arn: key for key, arn in deployment.function_arns.items()}
+        self.machine = StateMachine(deployment.definition)
+        self.settings = Settings.from_environment(deployment.environment)
+        self.table = MemoryTable(self.settings.table_name)
         self.table.listeners.append(self._transition)
-        self.settings = Settings.from_environment(config.lambda_environment())
         self.breaker = Breaker(
             self.settings,
-            CircuitStore(config.table_name, self.table),
+            CircuitStore(self.settings.table_name, self.table),
             clock=lambda: self.now,
             jitter=self.random.random,
         )
-        self.parse = _outcome_parser()
+        self.parse = _outcome_parser(deployment)
         self.transitions: list[Transition] = []
         self.count_starts: list[float] = []  # when a failure count went from 0 to 1
         self.paths: dict[tuple[str, ...], Path] = defaultdict(Path)
@@ -379,7 +454,11 @@ class Simulation:
         if self._metrics is not None:
             self._metrics.add(
                 Sample(
-                    call.at, self.config.function_name("downstream"), call.fails, False, self.latency.downstream * 1000
+                    call.at,
+                    self.deployment.function_name("downstream"),
+                    call.fails,
+                    False,
+                    self.latency.downstream * 1000,
                 )
             )
         if call.fails:
@@ -416,15 +495,11 @@ class Simulation:
 
     def watch_downstream_alarm(self) -> None:
         """Evaluate the module's downstream alarm every period, as CloudWatch does, and deliver its notifications."""
-        function_names = {key: self.config.function_name(key) for key in ("downstream", "healthcheck")}
-        wanted = self.config.alarm_name("downstream")
-        alarms = [a for a in alarm_definitions(self.config, function_names, TOPIC_ARN) if a["AlarmName"] == wanted]
-        if not alarms:
+        alarm = self.deployment.downstream_alarm
+        if alarm is None:
             return
-        self._alarm = alarms[0]
-        period = (
-            self._alarm["Metrics"][0]["MetricStat"]["Period"] if self._alarm.get("Metrics") else self._alarm["Period"]
-        )
+        self._alarm = alarm
+        period = alarm_period(alarm)
         self._metrics = PeriodMetrics(period)
         first = (math.floor(self.now / period) + 1) * period + ALARM_EVALUATION_DELAY
         self._schedule(first, partial(self._evaluate, period))
@@ -444,7 +519,7 @@ class Simulation:
 
     def _notify(self, state: str, changed_at: int) -> None:
         self.notifications.append((self.now, state))
-        self.alarm_notification(self.config.alarm_name("downstream"), state, changed_at)
+        self.alarm_notification(self.deployment.alarm_name, state, changed_at)
 
     def alarm_notification(self, alarm: str, state: str, changed_at: int) -> str:
         """What the alarm handler does with one notification, counted apart from the calls."""
@@ -464,7 +539,7 @@ class Simulation:
     def item(self) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeDeserializer
 
-        raw = self.table.get_item(TableName=self.config.table_name, Key={"id": {"S": self.config.name}})
+        raw = self.table.get_item(TableName=self.settings.table_name, Key={"id": {"S": self.settings.circuit_name}})
         self.table.eventual_reads -= 1  # looking is not part of the traffic
         deserialize = TypeDeserializer().deserialize
         return {key: deserialize(value) for key, value in raw.get("Item", {}).items()}
@@ -474,6 +549,13 @@ class Simulation:
         return [
             t for t in self.transitions if t.to_state == "OPEN" and t.from_state in (None, "CLOSED") and t.at >= since
         ]
+
+
+def alarm_period(alarm: dict[str, Any]) -> int:
+    """An alarm's period in seconds: its own, or its metric queries' (metric math)."""
+    if alarm.get("Metrics"):
+        return int(next(query["MetricStat"]["Period"] for query in alarm["Metrics"] if "MetricStat" in query))
+    return int(alarm["Period"])
 
 
 def _count(item: dict | None) -> int:

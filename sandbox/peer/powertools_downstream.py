@@ -2,6 +2,7 @@
 
 Called directly (no state machine). Powertools counts consecutive failures in memory per
 execution environment and caches the shared state for `local_cache_max_age` seconds.
+It runs with a deployed example downstream's environment, plus its own PEER_* variables.
 """
 
 import os
@@ -11,21 +12,21 @@ import boto3
 from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig, circuit_breaker
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-sys.path.append(os.environ["EXAMPLE_FUNCTIONS"])
+sys.path.append(os.environ["PEER_DOWNSTREAM_CODE"])
 import downstream
 
 persistence = CircuitBreakerDynamoDBPersistence(
-    table_name=os.environ["TABLE_NAME"], boto3_client=boto3.client("dynamodb")
+    table_name=os.environ["PEER_TABLE"], boto3_client=boto3.client("dynamodb")
 )
 config = CircuitBreakerConfig(
-    failure_threshold=int(os.environ.get("FAILURE_THRESHOLD", "5")),
-    recovery_timeout=int(os.environ.get("RECOVERY_TIMEOUT", "30")),
+    failure_threshold=int(os.environ.get("PEER_THRESHOLD", "5")),
+    recovery_timeout=int(os.environ.get("PEER_RECOVERY_SECONDS", "30")),
     success_threshold=1,
 )
 
 
 @circuit_breaker(
-    name=os.environ["CIRCUIT_NAME"],
+    name=os.environ["PEER_CIRCUIT"],
     persistence_store=persistence,
     config=config,
     on_circuit_open=lambda event, context, circuit: {"short_circuited": True},

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 
 import pytest
 
-from sandbox import bench, costs
-from sandbox.variables import module_config
+from sandbox import bench, costs, discrimination
+from sandbox.cloudwatch import Scheduler
+from sandbox.simulation import Deployment
+from sandbox.stack import Stack
+
+
+@pytest.fixture(scope="module")
+def applied() -> Iterator[tuple[Stack, Deployment]]:
+    """The module's defaults, applied once for the module by Terraform into moto, and read back."""
+    instances = {discrimination.CIRCUIT: discrimination.INSTANCES[discrimination.CIRCUIT]}
+    with discrimination.applied(instances) as stacks:
+        stack = stacks[discrimination.CIRCUIT]
+        yield stack, Deployment.described(stack)
+
+
+@pytest.fixture
+def assumptions(applied) -> dict:
+    return bench.assumptions(applied[1])
+
 
 HEALTHY = ["ReadCircuit", "Route", "CallDownstream"]
 CHECKED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "ShortCircuit"]
@@ -25,8 +43,7 @@ def path(states, invocations, module, reads=1, writes=0) -> dict:
     }
 
 
-def simulation() -> dict:
-    assumptions = bench.assumptions(module_config("sim"))
+def simulation(assumptions: dict) -> dict:
     paths = {
         "healthy": path(HEALTHY, 1, 0),
         "short-circuited (timed OPEN)": path(CHECKED, 1, 1, reads=2),
@@ -100,14 +117,14 @@ def simulation() -> dict:
     }
 
 
-def report(**changes) -> dict:
+def report(assumptions: dict, **changes) -> dict:
     base = {
         "date": "2026-11-26",
         "machine": "test",
         "time_scale": 20,
         "seconds": 1,
         "simulation seconds": 0.5,
-        "simulation": simulation(),
+        "simulation": simulation(assumptions),
         "paths": {"this module": {"healthy": {"reads": 1, "writes": 0, "invocations": 1, "states": 3}}},
         "outage": {
             f"this module @ {rate}/s": {
@@ -126,15 +143,32 @@ def report(**changes) -> dict:
     return base | changes
 
 
-def test_met_targets_read_met():
-    lines = bench.verdicts(report())
+def test_the_assumptions_are_what_terraform_applied(applied, assumptions):
+    stack, _ = applied
+    settings = stack.settings()
+    assert assumptions["failure_threshold"] == settings.failure_threshold
+    assert assumptions["open_duration_seconds"] == settings.open_duration_seconds
+    alarm = stack.alarm("downstream")
+    assert assumptions["downstream alarm"] == bench.describe_alarm(alarm)
+    assert (
+        f"{alarm['Threshold']:g} in {alarm['DatapointsToAlarm']} of {alarm['EvaluationPeriods']}"
+        in (assumptions["downstream alarm"])
+    )
+    configuration = stack.lambda_client.get_function_configuration(FunctionName=stack.function_names["check_circuit"])
+    assert assumptions["lambda_memory_size"] == configuration["MemorySize"]
+    described = stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)
+    assert assumptions["type"] == described["type"]
+
+
+def test_met_targets_read_met(assumptions):
+    lines = bench.verdicts(report(assumptions))
     assert lines and all(line.startswith("met: ") for line in lines), lines
-    assert bench.why_missed(report()) == []
-    assert "Why the missed targets" not in bench.markdown(report())
+    assert bench.why_missed(report(assumptions)) == []
+    assert "Why the missed targets" not in bench.markdown(report(assumptions))
 
 
-def test_missed_targets_read_missed_with_the_mechanism():
-    bad = report(probes_with_100_callers=2)
+def test_missed_targets_read_missed_with_the_mechanism(assumptions):
+    bad = report(assumptions, probes_with_100_callers=2)
     simulated = bad["simulation"] = copy.deepcopy(bad["simulation"])
     simulated["cells"][0]["trips"] = 1  # 10/s at 5 %
     simulated["outages"][-2].update({"failed calls": 140, "calls admitted before a failure could stop them": 90})
@@ -172,7 +206,18 @@ def test_the_cost_of_a_path_is_its_counted_operations_times_the_prices():
     assert checked - express == pytest.approx(invocation * 1e6)
 
 
-def test_package_sizes_are_the_zips_lambda_tf_builds():
-    sizes = bench.package_sizes()
+def test_package_sizes_are_the_zips_terraform_deployed(applied):
+    stack, deployment = applied
+    sizes = bench.package_sizes(stack)
     assert set(sizes) == {"check_circuit", "record_outcome", "alarm_handler"}
     assert all(1_000 < size < 100_000 for size in sizes.values())
+    assert sizes["record_outcome"] == len(deployment.record_outcome_package)
+
+
+def test_the_designs_keep_alarm_periods_and_schedules_aws_accepts():
+    for name, design in bench.designs().items():
+        for alarm in ("downstream_alarm", "healthcheck_alarm"):
+            period = design.get(alarm, {}).get("period")
+            assert period is None or period % 60 == 0, (name, alarm, period)
+        schedule = design.get("healthcheck_schedule_expression")
+        assert schedule is None or Scheduler.interval(schedule) >= 60, (name, schedule)

@@ -8,17 +8,73 @@ the circuit, background-free traffic never does.
 from __future__ import annotations
 
 import json
+import os
+import pickle
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from sandbox import discrimination
 from sandbox.asl import StateMachine, TaskFailed
-from sandbox.simulation import Simulation, quiet_telemetry
-from sandbox.variables import module_config
+from sandbox.simulation import Deployment, Simulation, quiet_telemetry
+from sandbox.stack import Stack
 
 
-def test_the_simulator_takes_the_sandbox_route_and_leaves_the_same_circuit_on_every_call():
-    replay = discrimination.replay(seed=11, calls=60)
+@pytest.fixture(scope="module")
+def applied() -> Iterator[tuple[str, dict[str, Stack], dict[str, Deployment]]]:
+    """One apply of sandbox/instances for the module: the module's defaults, and the replay's instance."""
+    with discrimination.applied() as stacks:
+        yield os.environ["AWS_ENDPOINT_URL"], stacks, discrimination.described(stacks)
+
+
+@pytest.fixture
+def defaults(applied) -> Deployment:
+    """The module's defaults, as Terraform applied them; through a pickle, as the benchmark's workers get them."""
+    deployment: Deployment = pickle.loads(pickle.dumps(applied[2][discrimination.CIRCUIT]))
+    return deployment
+
+
+def test_the_deployment_is_what_the_emulator_holds(applied):
+    _, stacks, deployments = applied
+    for name, stack in stacks.items():
+        deployment = deployments[name]
+        assert json.loads(deployment.definition)["StartAt"]  # the ASL, not its template
+        assert "${" not in deployment.definition
+        assert Simulation(deployment).settings == stack.settings()
+        assert set(deployment.function_arns.values()) <= set(_task_functions(deployment.definition)) | {
+            deployment.function_arns["alarm_handler"]
+        }
+        assert deployment.downstream_alarm is not None
+        assert deployment.alarm_name == stack.alarm_names["downstream"]
+    replay = deployments[discrimination.REPLAY].environment
+    assert replay != deployments[discrimination.CIRCUIT].environment  # each instance its own settings
+    assert Simulation(deployments[discrimination.REPLAY]).settings.open_duration_seconds == (
+        discrimination.REPLAY_OPEN_SECONDS
+    )
+
+
+def _task_functions(definition: str) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("FunctionName"), str):
+                found.append(value["FunctionName"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(definition))
+    return found
+
+
+def test_the_simulator_takes_the_sandbox_route_and_leaves_the_same_circuit_on_every_call(applied, monkeypatch):
+    endpoint, stacks, deployments = applied
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # the handlers this process loads talk to the applied moto
+    replay = discrimination.replay(stacks[discrimination.REPLAY], deployments[discrimination.REPLAY], seed=11, calls=60)
     assert replay["calls"] == replay["simulated calls"] >= 60
     assert replay["differences"] == []
     routes = " ".join(replay["routes"])  # the scenario went everywhere that matters
@@ -27,11 +83,11 @@ def test_the_simulator_takes_the_sandbox_route_and_leaves_the_same_circuit_on_ev
     assert replay["trips"] >= 2
 
 
-def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_first_or_had_in_flight():
+def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_first_or_had_in_flight(defaults):
     """Every failure is one of the failure_threshold counted, one admitted before the count started, or in flight."""
-    threshold = module_config("sim").failure_threshold
+    threshold = Simulation(defaults).settings.failure_threshold
     for seed in range(3):
-        run = discrimination.outage(rate=10, failure_rate=1.0, seed=seed, background=0.0)
+        run = discrimination.outage(defaults, rate=10, failure_rate=1.0, seed=seed, background=0.0)
         assert run["tripped"] and run["tripped by"] == "in-band"
         first_wave = run["failed calls admitted before the first failure was counted"]
         assert first_wave >= 1  # the failure that started the count
@@ -40,8 +96,8 @@ def test_a_total_outage_trips_in_band_and_fails_only_the_calls_it_counted_saw_fi
         assert run["calls after the trip not short-circuited"] == 0
 
 
-def test_traffic_without_errors_never_trips_and_never_writes_per_call():
-    cell = discrimination.cell(rate=100, background=0.0, minutes=3, seed=5)
+def test_traffic_without_errors_never_trips_and_never_writes_per_call(defaults):
+    cell = discrimination.cell(defaults, rate=100, background=0.0, minutes=3, seed=5)
     assert cell["calls"] > 10_000
     assert cell["trips"] == cell["reference trips"] == 0
     assert cell["short-circuited share"] == 0
@@ -106,12 +162,11 @@ def test_what_the_interpreter_does_not_implement_is_refused_when_the_definition_
         StateMachine({"StartAt": "X", "States": {"X": state}})
 
 
-def test_an_alarm_notification_trips_the_simulated_circuit_as_the_alarm_handler_would():
-    config = module_config("sim")
+def test_an_alarm_notification_trips_the_simulated_circuit_as_the_alarm_handler_would(defaults):
     with quiet_telemetry():
-        sim = Simulation(config)
+        sim = Simulation(defaults)
         sim.call(False)
-        outcome = sim.alarm_notification(config.alarm_name("downstream"), "ALARM", int(sim.now * 1000))
+        outcome = sim.alarm_notification(defaults.alarm_name, "ALARM", int(sim.now * 1000))
         short = sim.call(False)
     assert outcome == "CLOSED -> OPEN"
     assert [(t.from_state, t.to_state, t.origin) for t in sim.trips()] == [(None, "OPEN", "alarm")]
