@@ -177,20 +177,31 @@ class EventObserver(_QueueReader):
     """A rule on `bus` sending every event of `source` to a queue: the events as a user's target gets them."""
 
     def __init__(
-        self, source: str, bus: str = "default", circuit_breaker: str | None = None, interval: float = 0.1
+        self,
+        source: str,
+        bus: str = "default",
+        circuit_breaker: str | None = None,
+        interval: float = 0.1,
+        circuit: str | None = None,
     ) -> None:
         super().__init__(f"observer-{uuid.uuid4().hex[:12]}", interval)
-        self.source, self.bus, self.circuit_breaker = source, bus, circuit_breaker
+        self.source, self.bus, self.circuit_breaker, self.circuit = source, bus, circuit_breaker, circuit
         self.rule = self.queue_arn.rsplit(":", 1)[-1]
         self._events = boto3.client("events")
 
     @classmethod
-    def of_function(cls, function_name: str, interval: float = 0.1) -> EventObserver:
-        """Observe the events the events function `function_name` puts on its bus, read from its configuration."""
+    def of_function(cls, function_name: str, interval: float = 0.1, circuit: str | None = None) -> EventObserver:
+        """Observe the events the events function `function_name` puts on its bus (of `circuit` only, if given).
+
+        Bus, source and instance are read from the function's configuration, by the function's own settings reader.
+        """
+        from circuit_breaker.events import EventSettings
+
         variables = boto3.client("lambda").get_function_configuration(FunctionName=function_name)["Environment"][
             "Variables"
         ]
-        return cls(variables["EVENT_SOURCE"], variables["EVENT_BUS_NAME"], variables["CIRCUIT_BREAKER_NAME"], interval)
+        settings = EventSettings.from_environment(variables)
+        return cls(settings.source, settings.bus, settings.circuit_breaker, interval, circuit)
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -206,10 +217,11 @@ class EventObserver(_QueueReader):
 
     @property
     def pattern(self) -> dict[str, Any]:
-        """Every event of the source; of one module instance when `circuit_breaker` is given."""
-        if self.circuit_breaker is None:
-            return {"source": [self.source]}
-        return {"source": [self.source], "detail": {"circuitBreakerName": [self.circuit_breaker]}}
+        """Every event of the source; of one instance when `circuit_breaker` is given; of one circuit with `circuit`."""
+        detail = {"circuitBreakerName": [self.circuit_breaker]} if self.circuit_breaker is not None else {}
+        if self.circuit is not None:
+            detail["circuitName"] = [self.circuit]
+        return {"source": [self.source], "detail": detail} if detail else {"source": [self.source]}
 
     @contextmanager
     def running(self) -> Iterator[EventObserver]:

@@ -38,7 +38,8 @@ class Stack:
     function_names: dict[str, str]  # check_circuit, record_outcome, alarm_handler, downstream, healthcheck
     alarm_names: dict[str, str]  # downstream, healthcheck (those enabled)
     health_parameter: str
-    notification_topic_arn: str | None = None  # the example's circuit notifications
+    notification_topic_arn: str | None = None  # the circuit notifications' topic, if any
+    notification_rule_arn: str | None = None  # the module's rule that sends them there
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any], runner: Runner) -> Stack:
@@ -53,6 +54,7 @@ class Stack:
             alarm_names=dict(outputs["cloudwatch_alarm_names"]),
             health_parameter=outputs["health_parameter"],
             notification_topic_arn=outputs.get("notification_topic_arn"),
+            notification_rule_arn=outputs.get("notification_rule_arn"),
         )
 
     def settings(self) -> Settings:

@@ -61,6 +61,7 @@ variable "instances" {
     }))
     table_name     = optional(string) # an existing table (create_table = false), or one no instance creates
     circuit_events = optional(bool)
+    notifications  = optional(bool, false) # a topic of its own for the circuit notifications
     type           = optional(string)
     log_level      = optional(string)
     slow_seconds   = optional(number, 1) # the example downstream's delay while its parameter says slow
@@ -152,6 +153,13 @@ resource "aws_lambda_function" "example" {
   }
 }
 
+resource "aws_sns_topic" "notifications" {
+  #checkov:skip=CKV_AWS_26:A sandbox topic for the circuit notifications; examples/basic shows it encrypted.
+  for_each = { for name, instance in var.instances : name => instance if instance.notifications }
+
+  name = "${each.key}-circuit-notifications"
+}
+
 ################################################################################
 # The instances
 ################################################################################
@@ -186,6 +194,7 @@ module "circuit_breaker" {
   create_table               = each.value.table_name == null
   table_name                 = each.value.table_name
   circuit_events             = each.value.circuit_events == null ? null : { enabled = each.value.circuit_events }
+  notifications              = each.value.notifications ? { topic_arn = aws_sns_topic.notifications[each.key].arn } : null
   type                       = each.value.type
   log_level                  = each.value.log_level
 }
@@ -200,6 +209,8 @@ output "instances" {
       dynamodb_table_name    = instance.dynamodb_table_name
       cloudwatch_alarm_names = instance.cloudwatch_alarm_names
       health_parameter       = aws_ssm_parameter.health[name].name
+      notification_topic_arn = try(aws_sns_topic.notifications[name].arn, null)
+      notification_rule_arn  = instance.notification_rule_arn
       lambda_function_names = merge(
         instance.lambda_function_names,
         { for key in ["downstream", "healthcheck", "fallback"] : key => aws_lambda_function.example["${name}/${key}"].function_name },

@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from sandbox.scenario import Emulator, emulator
-from sandbox.stack import AlarmConfig, ModuleConfig, Stack
 from sandbox.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL
 
-_names = itertools.count()
+# Alarm periods and schedules keep values AWS accepts (whole minutes); the emulator evaluates and
+# schedules them this many times faster, so that a 60 s period lasts a second.
+TIME_SCALE = 60
 
 
 @pytest.fixture(scope="module")
 def local_emulator() -> Iterator[Emulator]:
-    with emulator(max_environments=10, alarm_interval=0.25) as running:
+    with emulator(max_environments=10, alarm_interval=0.25, time_scale=TIME_SCALE) as running:
         yield running
-
-
-@pytest.fixture
-def sandbox_stack(local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Stack]:
-    """Provision a fresh module instance (its own table, functions, alarms) into the shared emulator."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", local_emulator.endpoint)
-
-    def make(**variables) -> Stack:
-        variables.setdefault("name", f"sbx{next(_names)}")
-        variables.setdefault("healthcheck_schedule_expression", "rate(1 second)")
-        # Alarms of a second or two, so that a test waits seconds rather than minutes. The healthcheck
-        # alarm's period holds two scheduled runs: a run late under load must not read as "no errors".
-        variables.setdefault(
-            "downstream_alarm",
-            AlarmConfig(
-                period=1,
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-            ),
-        )
-        variables.setdefault("healthcheck_alarm", AlarmConfig(period=2, treat_missing_data="ignore"))
-        return local_emulator.provision(ModuleConfig(**variables))
-
-    return make
 
 
 @pytest.fixture(scope="module")

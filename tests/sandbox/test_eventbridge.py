@@ -23,7 +23,7 @@ from circuitctl.cli import main as circuitctl
 from sandbox.eventbridge import EventObserver, TopicObserver, transformed
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump
-from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy
+from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
 TIMEOUT = 150 * INTERVAL  # bounded, and generous for a busy machine
 _names = itertools.count()
@@ -34,9 +34,16 @@ def topic_arn(endpoint: str) -> str:
     return boto3.client("sns").create_topic(Name=f"circuit-notifications-{next(_names)}")["TopicArn"]
 
 
+@pytest.fixture(scope="module")
+def circuits(local_emulator: Emulator) -> Circuits:
+    """One instance with circuit events and notifications, applied by the real Terraform."""
+    [stack] = local_emulator.apply_instances({"notified": instance_variables(notifications=True)}).values()
+    return Circuits(stack)
+
+
 @pytest.fixture
-def instance(endpoint: str, local_emulator: Emulator, pump: StreamPump, topic_arn: str) -> CircuitEvents:
-    return deploy(local_emulator.runner, f"notified{next(_names)}", notification_topic_arn=topic_arn)
+def instance(endpoint: str, circuits: Circuits, pump: StreamPump) -> CircuitEvents:
+    return circuits.next(len(pump.deliveries))
 
 
 @pytest.fixture
@@ -48,12 +55,12 @@ def subscriber(instance: CircuitEvents) -> Iterator[TopicObserver]:
 
 @pytest.fixture
 def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
-    with EventObserver.of_function(instance.function_name, interval=INTERVAL).running() as running:
+    with EventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
         yield running
 
 
 def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(instance, subscriber, observer, pump):
-    name, table = instance.config.name, instance.config.table_name
+    name, table = instance.circuit, instance.table_name
     # Given a circuit tripped by the module, forced closed and released by an operator
     Breaker(Settings(table_name=table, circuit_name=name, failure_threshold=1), CircuitStore(table)).record(
         name, 0, False, "DependencyUnavailable"
@@ -66,7 +73,8 @@ def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(insta
     subscriber.drain()
     assert len(subscriber.messages) == 3, subscriber.messages
     pattern = re.compile(
-        rf"Circuit {name} is (\w+) \(was (\w+)\) since (\S+), circuit breaker {name} in us-east-1: (.+)"
+        rf"Circuit {name} is (\w+) \(was (\w+)\) since (\S+), "
+        rf"circuit breaker {instance.circuit_breaker} in us-east-1: (.+)"
     )
     parsed = [pattern.fullmatch(message) for message in messages]
     assert all(parsed), messages

@@ -1,26 +1,68 @@
 """The sandbox drives the real state machine and handlers: trips, vetoes, recoveries and races.
 
-Each test provisions its own module instance into one shared emulator, with one-second
-alarm periods. Nothing here asserts how long anything took.
+The instances are sandbox/instances, applied once into the shared emulator by the real Terraform,
+each made fresh before every test. Their alarm periods are whole minutes, as AWS requires, which
+the emulator runs sixty times faster. Nothing here asserts how long anything took.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 
 from circuit_breaker.model import Attr
-from sandbox.scenario import wait_for
-from sandbox.stack import AlarmConfig
+from sandbox.scenario import Emulator, wait_for
+from sandbox.stack import Stack
 
-NO_ALARM = AlarmConfig(enabled=False)
+NO_ALARMS = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
+# One failed call in a period raises the alarm; a period lasts one second in the emulator.
+ERRORS_ALARM = {
+    "metric_name": "Errors",
+    "period": 60,
+    "evaluation_periods": 1,
+    "datapoints_to_alarm": 1,
+    "threshold": 1,
+}
+INSTANCES = {
+    "in-band": NO_ALARMS | {"failure_threshold": 3},
+    "downstream-alarm": NO_ALARMS | {"failure_threshold": 1000, "downstream_alarm": ERRORS_ALARM},
+    # The healthcheck runs every (scaled) minute; its alarm's period holds two runs, so that a run late
+    # under load does not read as "no errors".
+    "healthcheck": NO_ALARMS
+    | {
+        "failure_threshold": 2,
+        "open_duration_seconds": 1,
+        "healthcheck": True,
+        "healthcheck_alarm": {"period": 120, "treat_missing_data": "ignore"},
+    },
+    "probe": NO_ALARMS
+    | {"failure_threshold": 1, "open_duration_seconds": 1, "max_open_duration_seconds": 8, "slow_seconds": 5},
+}
+
+
+@pytest.fixture(scope="module")
+def applied_instances(local_emulator: Emulator) -> dict[str, Stack]:
+    return local_emulator.apply_instances(INSTANCES)
+
+
+@pytest.fixture
+def instances(
+    applied_instances: dict[str, Stack], local_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Stack]]:
+    """Every instance, fresh; this test's boto3 clients talk to the emulator."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_emulator.endpoint)
+    for stack in applied_instances.values():
+        stack.clear()
+    yield applied_instances
 
 
 def invocations(emulator, stack, key: str, since: int = 0):
-    name = stack.config.function_name(key)
+    name = stack.function_names[key]
     return [i for i in emulator.runner.invocations[since:] if i.function == name]
 
 
@@ -28,20 +70,21 @@ def state(stack) -> str | None:
     return stack.item().get("state")
 
 
-def test_in_band_trip_after_exactly_failure_threshold_failures(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=3, downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+def test_in_band_trip_after_exactly_failure_threshold_failures(instances, local_emulator):
+    stack = instances["in-band"]
+    since = len(local_emulator.runner.invocations)
     stack.set_health(False)
     results = [stack.call() for _ in range(5)]
     assert [r["error"] for r in results] == ["DependencyUnavailable"] * 3 + ["CircuitOpen"] * 2
-    downstream = invocations(local_emulator, stack, "downstream")
+    downstream = invocations(local_emulator, stack, "downstream", since)
     assert [i.error_type for i in downstream] == ["DependencyUnavailable"] * 3
     assert stack.item()["reason"] == "3 consecutive failures (last: DependencyUnavailable)"
 
 
-def test_handler_errors_reach_callers_as_lambda_reports_them(sandbox_stack):
-    stack = sandbox_stack(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
+def test_handler_errors_reach_callers_as_lambda_reports_them(instances):
+    stack = instances["in-band"]
     response = boto3.client("lambda").invoke(
-        FunctionName=stack.config.function_name("downstream"), Payload=json.dumps({"invalid": True}).encode()
+        FunctionName=stack.function_names["downstream"], Payload=json.dumps({"invalid": True}).encode()
     )
     assert response["FunctionError"] == "Unhandled"
     body = json.loads(response["Payload"].read())
@@ -51,20 +94,21 @@ def test_handler_errors_reach_callers_as_lambda_reports_them(sandbox_stack):
     assert "request rejected" in execution["cause"]
 
 
-def test_the_downstream_alarm_trips_the_circuit(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=1000, healthcheck_alarm=NO_ALARM)
+def test_the_downstream_alarm_trips_the_circuit(instances, local_emulator):
+    stack = instances["downstream-alarm"]
+    since = len(local_emulator.runner.invocations)
     stack.set_health(False)
     assert wait_for(lambda: stack.call()["error"] == "CircuitOpen", timeout=20, step=0)
     item = stack.item()
-    assert item["reason"] == f"downstream alarm {stack.config.alarm_name('downstream')} in ALARM"
+    assert item["reason"] == f"downstream alarm {stack.alarm_names['downstream']} in ALARM"
     assert item["failure_count"] < 1000  # not the in-band count
     # The alarm itself may be back to OK by now: an open circuit sends the error-rate alarm no calls.
     assert item[Attr.alarm_changed_at("downstream")] > 0  # its ALARM notification reached the handler
-    assert invocations(local_emulator, stack, "alarm_handler")  # delivered through SNS to the real handler
+    assert invocations(local_emulator, stack, "alarm_handler", since)  # delivered through SNS to the real handler
 
 
-def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_stack, local_emulator):
-    stack = sandbox_stack(failure_threshold=2, open_duration_seconds=1, downstream_alarm=NO_ALARM)
+def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(instances, local_emulator):
+    stack = instances["healthcheck"]
     stack.set_health(False)
     stack.call(), stack.call()
     assert state(stack) == "OPEN"  # in band, or by the healthcheck alarm if a slow machine let it fire first
@@ -78,18 +122,12 @@ def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(sandbox_sta
 
     stack.set_health(True)
     assert wait_for(lambda: state(stack) == "CLOSED", timeout=10)
-    assert stack.item()["reason"] == f"healthcheck alarm {stack.config.alarm_name('healthcheck')} back to OK"
+    assert stack.item()["reason"] == f"healthcheck alarm {stack.alarm_names['healthcheck']} back to OK"
     assert stack.call()["status"] == "SUCCEEDED"
 
 
-def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox_stack):
-    stack = sandbox_stack(
-        failure_threshold=1,
-        open_duration_seconds=1,
-        max_open_duration_seconds=8,
-        downstream_alarm=NO_ALARM,
-        healthcheck_alarm=NO_ALARM,
-    )
+def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(instances):
+    stack = instances["probe"]
     stack.set_health(False)
     stack.call()
     time.sleep(1.1)
@@ -110,16 +148,10 @@ def test_a_failed_probe_reopens_with_backoff_and_a_successful_one_closes(sandbox
     assert (state(stack), stack.item()["reason"]) == ("CLOSED", "1 probe(s) succeeded")
 
 
-def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, local_emulator):
+def test_a_hundred_concurrent_executions_admit_exactly_one_probe(instances, local_emulator):
     # No state cache: an environment still holding the CLOSED it read before the trip would call
     # the downstream without electing itself (the cache's documented lag), which is not a probe.
-    stack = sandbox_stack(
-        failure_threshold=1,
-        open_duration_seconds=1,
-        downstream_alarm=NO_ALARM,
-        healthcheck_alarm=NO_ALARM,
-        example_slow_seconds=5,
-    )
+    stack = instances["probe"]  # its downstream takes 5 s while slow
     stack.set_health(False)
     stack.call()
     stack.set_health("slow")  # the probe stays in flight while the others race
@@ -140,12 +172,12 @@ def test_a_hundred_concurrent_executions_admit_exactly_one_probe(sandbox_stack, 
     )
     assert {r.get("error") for r in results} <= {None, "CircuitOpen"}
     assert state(stack) == "CLOSED"
-    assert local_emulator.runner.environment_count(stack.config.function_name("check_circuit")) > 1
+    assert local_emulator.runner.environment_count(stack.function_names["check_circuit"]) > 1
 
 
-def test_duplicate_and_out_of_order_notifications_change_nothing(sandbox_stack):
+def test_duplicate_and_out_of_order_notifications_change_nothing(instances):
     # Times after the evaluator's own notifications, so only these are the newest.
-    stack = sandbox_stack(downstream_alarm=NO_ALARM)
+    stack = instances["healthcheck"]
     stack.publish_alarm("healthcheck", "ALARM", "2031-01-01T00:00:10.000+0000")
     tripped = stack.item()
     assert (tripped["state"], tripped["healthcheck_alarm"]) == ("OPEN", "ALARM")
@@ -154,12 +186,17 @@ def test_duplicate_and_out_of_order_notifications_change_nothing(sandbox_stack):
     assert stack.item() == tripped
 
 
-def test_the_runner_runs_the_handler_environment_and_code_the_emulator_holds(sandbox_stack, local_emulator):
-    stack = sandbox_stack(downstream_alarm=NO_ALARM, healthcheck_alarm=NO_ALARM)
-    name = stack.function_names["downstream"]
+def test_the_runner_runs_the_handler_environment_and_code_the_emulator_holds(instances, local_emulator):
+    name = instances["in-band"].function_names["fallback"]
     lam = boto3.client("lambda")
+    deployed = lam.get_function_configuration(FunctionName=name)["Handler"]
     # A redeployment the runner learns of only from the emulator: another handler from the same zip.
-    lam.update_function_configuration(FunctionName=name, Handler="fallback.lambda_handler")
+    lam.update_function_configuration(FunctionName=name, Handler=deployed.replace("fallback.", "downstream."))
+    response = lam.invoke(FunctionName=name, Payload=json.dumps({"order": 1}).encode())
+    assert json.loads(response["Payload"].read()) == {"ok": True, "request": {"order": 1}}
+    spec = local_emulator.runner.functions[name]
+    assert spec.handler == "downstream.lambda_handler"
+    lam.update_function_configuration(FunctionName=name, Handler=deployed)
     response = lam.invoke(FunctionName=name, Payload=json.dumps({"circuit": {"circuit": "c", "reason": "r"}}).encode())
     assert json.loads(response["Payload"].read()) == {"ok": False, "degraded": True, "circuit": "c", "reason": "r"}
     spec = local_emulator.runner.functions[name]

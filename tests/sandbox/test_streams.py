@@ -1,10 +1,10 @@
 """The stream pump against the emulator: each change of a circuit, whoever writes it, is one event.
 
-The module's events function (its handler, environment, mapping and filter read from events.tf)
-runs in a worker process; the pump reads the table's stream as Lambda's poller would; a rule of
-the test's own delivers the events to a queue. Waits are bounded by a multiple of the pump's
-interval; a check that nothing arrived first lets the pump catch up (`poll`), so it never
-passes by being early.
+The module's events function, its mapping and filter are what Terraform applied (events.tf,
+through sandbox/instances); the function runs in a worker process; the pump reads the table's
+stream as Lambda's poller would; a rule of the test's own delivers the events to a queue. Waits
+are bounded by a multiple of the pump's interval; a check that nothing arrived first lets the pump
+catch up (`poll`), so it never passes by being early.
 """
 
 from __future__ import annotations
@@ -32,26 +32,33 @@ from sandbox.runner import FunctionSpec
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from tests.conftest import load_event
-from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, deploy
+from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
 # Generous for a busy machine: a write reaches the queue in one or two intervals when idle.
 TIMEOUT = 150 * INTERVAL
 _names = itertools.count()
 
 
+@pytest.fixture(scope="module")
+def circuits(local_emulator: Emulator) -> Circuits:
+    """One instance with circuit events, applied by the real Terraform, whose circuits the tests share out."""
+    [stack] = local_emulator.apply_instances({"events": instance_variables()}).values()
+    return Circuits(stack)
+
+
 @pytest.fixture
-def instance(endpoint: str, local_emulator: Emulator, pump: StreamPump) -> CircuitEvents:
-    return deploy(local_emulator.runner, f"events{next(_names)}")
+def instance(endpoint: str, circuits: Circuits, pump: StreamPump) -> CircuitEvents:
+    return circuits.next(len(pump.deliveries))
 
 
 @pytest.fixture
 def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
-    with EventObserver.of_function(instance.function_name, interval=INTERVAL).running() as running:
+    with EventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
         yield running
 
 
 def breaker(instance: CircuitEvents, failure_threshold: int = 1) -> Breaker:
-    name, table = instance.config.name, instance.config.table_name
+    name, table = instance.circuit, instance.table_name
     return Breaker(
         Settings(table_name=table, circuit_name=name, failure_threshold=failure_threshold), CircuitStore(table)
     )
@@ -81,7 +88,7 @@ def caught_up(pump: StreamPump, observer: EventObserver) -> Callable[[], list[tu
 
 def test_a_trip_by_the_modules_core_is_one_event_with_the_documented_schema(instance, observer, caught_up):
     # When the module's core trips the circuit
-    breaker(instance).record(instance.config.name, 0, False, "DependencyUnavailable")
+    breaker(instance).record(instance.circuit, 0, False, "DependencyUnavailable")
     # Then one event arrives on a rule of the user's, shaped as the README's sample
     assert transitions(observer, 1) == [(CLOSED, OPEN)]
     assert caught_up() == [(CLOSED, OPEN)]
@@ -91,13 +98,16 @@ def test_a_trip_by_the_modules_core_is_one_event_with_the_documented_schema(inst
     assert (event["source"], event["detail-type"]) == (sample["source"], DETAIL_TYPE)
     assert set(event["detail"]) == set(sample["detail"])
     assert set(event["detail"]["state"]) == set(sample["detail"]["state"])
-    assert event["detail"]["circuitName"] == event["detail"]["circuitBreakerName"] == instance.config.name
+    assert (event["detail"]["circuitName"], event["detail"]["circuitBreakerName"]) == (
+        instance.circuit,
+        instance.circuit_breaker,
+    )
     assert event["resources"] == [instance.stream_arn.split("/stream/")[0]]
     assert event["detail"]["state"]["reason"].endswith("DependencyUnavailable)")
 
 
 def test_circuitctl_force_open_and_release_are_one_event_each(instance, observer, caught_up):
-    table, name = instance.config.table_name, instance.config.name
+    table, name = instance.table_name, instance.circuit
     for command in (["force-open", name, "--create"], ["release", name]):
         assert circuitctl(["--table", table, *command, "--reason", "maintenance", "--by", "ana"]) == 0
     # A released circuit is OPEN: it probes before it closes
@@ -107,11 +117,11 @@ def test_circuitctl_force_open_and_release_are_one_event_each(instance, observer
 
 def powertools_call(instance: CircuitEvents, fail: bool, recovery_timeout: int) -> None:
     persistence = CircuitBreakerDynamoDBPersistence(
-        table_name=instance.config.table_name, boto3_client=boto3.client("dynamodb")
+        table_name=instance.table_name, boto3_client=boto3.client("dynamodb")
     )
     config = CircuitBreakerConfig(failure_threshold=1, recovery_timeout=recovery_timeout, local_cache_max_age=0)
 
-    @circuit_breaker(name=instance.config.name, persistence_store=persistence, config=config)
+    @circuit_breaker(name=instance.circuit, persistence_store=persistence, config=config)
     def downstream() -> str:
         if fail:
             raise RuntimeError("downstream down")
@@ -125,8 +135,8 @@ def test_powertools_on_the_same_table_is_one_event_per_transition(instance, obse
     with pytest.raises(RuntimeError):
         powertools_call(instance, fail=True, recovery_timeout=3600)
     boto3.client("dynamodb").update_item(
-        TableName=instance.config.table_name,
-        Key={"id": {"S": instance.config.name}},
+        TableName=instance.table_name,
+        Key={"id": {"S": instance.circuit}},
         UpdateExpression="SET opened_at = :t",
         ExpressionAttributeValues={":t": {"N": "1"}},
     )
@@ -142,18 +152,18 @@ def test_a_failure_count_is_no_event(instance, observer, caught_up, pump):
     delivered = pump.counts.records
     # When failures are counted below the threshold (the first creates the CLOSED item)
     counting = breaker(instance, failure_threshold=3)
-    counting.record(instance.config.name, 0, False, "Boom")
-    counting.record(instance.config.name, 0, False, "Boom", failures_seen=1)
+    counting.record(instance.circuit, 0, False, "Boom")
+    counting.record(instance.circuit, 0, False, "Boom", failures_seen=1)
     # Then the function had both records and sent nothing
     assert caught_up() == []
     assert pump.counts.records >= delivered + 2
 
 
 def test_a_replayed_batch_sends_no_duplicate(instance, observer, caught_up, pump):
-    breaker(instance).record(instance.config.name, 0, False, "DependencyUnavailable")
+    breaker(instance).record(instance.circuit, 0, False, "DependencyUnavailable")
     assert transitions(observer, 1) == [(CLOSED, OPEN)]
     # When Lambda hands the same batches to the function again (the writes may have come in one or two)
-    deliveries = [d for d in pump.deliveries if d.mapping == instance.mapping_uuid]
+    deliveries = [d for d in pump.deliveries[instance.deliveries_before :] if d.mapping == instance.mapping_uuid]
     assert deliveries
     for delivery in deliveries:
         again = pump.replay(delivery)
@@ -165,14 +175,14 @@ def test_a_replayed_batch_sends_no_duplicate(instance, observer, caught_up, pump
 def test_another_circuits_records_are_filtered_out(instance, observer, caught_up, pump):
     filtered = pump.counts.filtered
     # When a circuit this instance does not own changes in the same table
-    table = instance.config.table_name
+    table = instance.table_name
     Breaker(Settings(table_name=table, circuit_name="other", failure_threshold=1), CircuitStore(table)).record(
         "other", 0, False, "Boom"
     )
     # Then the mapping's filter (from events.tf) keeps it from the function
     assert caught_up() == []
     assert pump.counts.filtered > filtered
-    assert not [d for d in pump.deliveries if d.mapping == instance.mapping_uuid]
+    assert not [d for d in pump.deliveries[instance.deliveries_before :] if d.mapping == instance.mapping_uuid]
 
 
 # ---------------------------------------------------------------------------- retries

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,9 @@ from sandbox.stack import Stack
 from tests.conftest import applied
 
 # No healthcheck and no circuit events: nothing here runs the schedule or the stream.
-QUIET = {"healthcheck": False, "circuit_events": False}
+QUIET: dict[str, Any] = {"healthcheck": False, "circuit_events": False}
 FALLBACK_PAYLOAD = {"ok": False, "message": "try again later"}
-INSTANCES = {
+INSTANCES: dict[str, dict[str, Any]] = {
     "healthy": QUIET,
     "failing": QUIET | {"failure_threshold": 3},
     "fail-closed": QUIET | {"on_store_error": "fail_closed"},
