@@ -50,7 +50,8 @@ class Circuits:
         self.function_name = stack.function_names["circuit_events"]
         self.stream_arn = stack.ddb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
         lam = boto3.client("lambda")
-        [mapping] = lam.list_event_source_mappings(FunctionName=self.function_name)["EventSourceMappings"]
+        arn = lam.get_function_configuration(FunctionName=self.function_name)["FunctionArn"]
+        [mapping] = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"] == arn]
         self.mapping_uuid = mapping["UUID"]
         rule_arn = stack.notification_rule_arn
         self.notification_rule = rule_arn.rsplit("/", 1)[-1] if rule_arn else None

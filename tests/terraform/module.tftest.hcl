@@ -424,3 +424,22 @@ run "plain_metric_alarms_carry_the_dimensions_too" {
     error_message = "A plain metric alarm watches the qualified function passed in."
   }
 }
+
+run "null_means_the_default" {
+  # A wrapper module passing its own unset attributes through: every variable with a default is nullable = false.
+  variables {
+    failure_threshold = null
+    on_store_error    = null
+    downstream_alarm  = null
+    circuit_events    = null
+    allowed_circuits  = null
+  }
+  assert {
+    condition     = aws_lambda_function.this["check_circuit"].environment[0].variables.FAILURE_THRESHOLD == "10" && aws_lambda_function.this["check_circuit"].environment[0].variables.ON_STORE_ERROR == "fail_open"
+    error_message = "A null setting takes the module's default."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.downstream) == 1 && length(aws_lambda_event_source_mapping.circuit_events) == 1
+    error_message = "A null object takes the default object: the error-rate alarm and circuit events stay on."
+  }
+}

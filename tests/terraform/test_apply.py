@@ -97,9 +97,7 @@ def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
 def applied(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
     """Apply `directory`; the state's objects by address."""
     aws.terraform(directory, "apply", "-auto-approve")
-    state = json.loads(
-        aws.terraform(directory, "show", "-json", str(emulator.workspace(directory) / "terraform.tfstate"))
-    )
+    state = json.loads(aws.terraform(directory, "show", "-json", str(emulator.state_file(directory, aws.endpoint))))
     found, modules = {}, [state["values"]["root_module"]]
     while modules:
         module = modules.pop()

@@ -2,8 +2,8 @@
 
 An override file next to the module's own .tf files (`emulator_override.tf`, git-ignored,
 removed after each command) points `provider "aws"` at the emulator with test credentials, so
-the module stays exactly as users apply it to AWS. The state lives under .build/ (`-state`),
-so a real state next to the module, if any, is never touched.
+the module stays exactly as users apply it to AWS. The state lives under .build/ (`-state`), one
+per emulator, so a real state next to the module, if any, is never touched.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tools.stand_in_provider.terraform import BUILD, Result, install, slug, terraform
 
@@ -58,6 +59,13 @@ def workspace(directory: Path) -> Path:
     return BUILD / "emulator" / slug(directory)
 
 
+def state_file(directory: Path, endpoint: str) -> Path:
+    """The state of what `directory` applied into the emulator at `endpoint`: one per emulator, so that an
+    apply into a fresh emulator does not start from the state of an earlier one that is gone."""
+    port = urlsplit(endpoint).port
+    return workspace(directory) / f"emulator-{port}.tfstate"
+
+
 @contextmanager
 def overridden(directory: Path, endpoint: str, region: str | None = None) -> Iterator[Path]:
     """Write the override file into `directory` for the block; yield the workspace."""
@@ -84,7 +92,7 @@ def run(
     with overridden(directory, endpoint, region) as folder:
         # Not a backend in the override: `init` would then look for the state's providers in the registry.
         if command in ("plan", "apply", "destroy", "output"):
-            args = (f"-state={folder / 'terraform.tfstate'}", *args)
+            args = (f"-state={state_file(directory, endpoint)}", *args)
         if command in ("plan", "apply", "destroy"):
             values = folder / "variables.tfvars.json"
             values.write_text(json.dumps(variables or {}))
