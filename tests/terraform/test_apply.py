@@ -2,15 +2,18 @@
 
 Each test starts from an empty emulator, plans as a first apply (every computed attribute the
 configuration leaves unset is unknown), applies, checks with boto3 that the emulator holds what
-the plan and state describe, destroys, and checks that nothing of it is left.
+the plan and state describe, makes one healthy call through every state machine an example
+applied (its functions run from the packages Terraform uploaded), destroys, and checks that
+nothing of it is left. The trip and the recovery of examples/basic are the demo's
+(tests/sandbox/test_scenario.py).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-import urllib.request
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,9 @@ import boto3
 import pytest
 
 from circuit_breaker.model import STATES
-from tests.conftest import load_event
+from sandbox.emulator import local_aws
+from sandbox.runner import InProcessRunner
+from tests.conftest import SOURCES, load_event
 from tests.statemachine.test_lint import lint
 from tools.stand_in_provider import emulator
 from tools.stand_in_provider.aws import Aws
@@ -54,23 +59,16 @@ class Emulator:
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    """A moto server on a free loopback port, emptied, with AWS's managed policies (the examples attach one)."""
-    from moto.core.config import default_user_config
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    """A moto server on a free loopback port, emptied, with AWS's managed policies (the examples attach one).
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(default_user_config, "iam", {"load_aws_managed_policies": True})
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        # moto's backends live in this process: forget whatever an earlier test left there.
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30)
+    Lambda runs what Terraform deployed, in this process (the executions each test starts).
+    """
+    runner = InProcessRunner(sources=SOURCES)
+    with local_aws(REGION) as endpoint, runner.hooked_into_moto():
         try:
             yield Emulator(endpoint)
         finally:
-            server.stop()
+            runner.close()
 
 
 def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
@@ -181,6 +179,20 @@ def assert_emulator_holds(aws: Emulator, planned: dict[str, dict[str, Any]], sta
         assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table["ttl"][0]["attribute_name"])
 
 
+def assert_a_healthy_call_succeeds(aws: Emulator, state: dict[str, dict[str, Any]]) -> None:
+    """One execution of every state machine applied: the downstream's answer, through the circuit."""
+    sfn = aws.client("stepfunctions")
+    for address, machine in of_type(state, "aws_sfn_state_machine").items():
+        request = {"order": uuid.uuid4().hex}
+        arn = sfn.start_execution(stateMachineArn=machine["arn"], input=json.dumps(request))["executionArn"]
+        deadline = time.monotonic() + 120  # a healthy call takes well under a second; this is a busy machine's bound
+        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, f"{address}: still running"
+            time.sleep(0.05)
+        assert described["status"] == "SUCCEEDED", (address, described.get("error"), described.get("cause"))
+        assert json.loads(described["output"]) == {"ok": True, "request": request}, address
+
+
 # What the module's functions emit (telemetry.count / gauge, the transitions per state) and what Lambda publishes.
 EMITTED = {
     *re.findall(r'\b(?:count|gauge)\(\s*"(\w+)"', "".join(p.read_text() for p in (ROOT / "lambdas").rglob("*.py"))),
@@ -276,6 +288,7 @@ def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
     assert stream and [m["EventSourceArn"] for m in mappings] == [stream, stream]
     downstream = state['aws_lambda_function.downstream["payments"]']["arn"]
     assert_dashboard_names_existing_metrics(aws, "module.payments", state, downstream)
+    assert_a_healthy_call_succeeds(aws, state)
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}
 
@@ -302,5 +315,6 @@ def test_basic_applies_to_the_emulator_and_destroys(aws):
     assert of_type(state, "aws_scheduler_schedule")
     assert_dashboard_names_existing_metrics(aws, "module.circuit_breaker", state, state["aws_lambda_alias.live"]["arn"])
     assert_notifications_match_the_documented_event(aws, state)
+    assert_a_healthy_call_succeeds(aws, state)
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}
