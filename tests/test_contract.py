@@ -97,3 +97,23 @@ def test_readme_tables_are_generated_from_the_hcl():
     variables = [name for block in unquote(hcl("variables.tf")["variable"]) for name in block]
     outputs = [name for block in unquote(hcl("outputs.tf")["output"]) for name in block]
     assert documented == set(variables) | set(outputs)
+
+
+def test_the_sandbox_restates_no_environment_variable_or_handler_of_the_module():
+    """What the sandbox runs, it reads from what Terraform created: a name written there would be a second copy."""
+    environments = (local("lambda.tf", "function_environment"), local("events.tf", "circuit_events_environment"))
+    # INSUFFICIENT_DATA is also a CloudWatch alarm state, which the sandbox's alarm evaluator speaks.
+    names = {name for environment in environments for name in environment} - {"INSUFFICIENT_DATA"}
+    handlers = {
+        function["handler"]
+        for functions in (local("lambda.tf", "functions"), local("events.tf", "circuit_events_function"))
+        for function in functions.values()
+    }
+    assert len(names) >= 15 and len(handlers) == 4
+    found = {
+        (path.relative_to(ROOT).as_posix(), word)
+        for path in (ROOT / "sandbox").rglob("*.py")
+        for word in names | handlers
+        if re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", path.read_text())
+    }
+    assert found == set()
