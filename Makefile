@@ -28,12 +28,14 @@ install: $(INSTALLED)
 demo: install
 	$(BIN)/circuit-sandbox
 
-# Lint and types first: a finding fails the run before the slower tests start.
+# Lint and types first: a finding fails the run before the slower tests start. The test files run
+# on two workers, each file on one (its module-scoped emulator and applies stay together); much of
+# the time is spent waiting on Terraform, moto and the sandbox's clocks rather than computing.
 test: install $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
 lint: install $(CHECKOV)
@@ -45,7 +47,7 @@ bench: install
 
 # The long profiles (10,000 examples per entry point, ten times the interleavings) and their figures.
 reliability: install
-	$(BIN)/python -m pytest tests/reliability --hypothesis-profile=long --no-cov -p no:randomly
+	$(BIN)/python -m pytest tests/reliability --hypothesis-profile=long --no-cov -p no:randomly -n 0
 
 clean:
 	rm -rf $(VENV) out .build .pytest_cache .coverage

@@ -8,6 +8,7 @@ per emulator, so a real state next to the module, if any, is never touched.
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,15 +69,21 @@ def state_file(directory: Path, endpoint: str) -> Path:
 
 @contextmanager
 def overridden(directory: Path, endpoint: str, region: str | None = None) -> Iterator[Path]:
-    """Write the override file into `directory` for the block; yield the workspace."""
+    """Write the override file into `directory` for the block; yield the workspace.
+
+    The block holds an exclusive lock on the workspace: the override file lives in the module's own
+    directory, so two processes (test workers) running Terraform there take turns, command by command.
+    """
     folder = workspace(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = Path(directory) / OVERRIDE
-    path.write_text(override(endpoint, region))
-    try:
-        yield folder
-    finally:
-        path.unlink(missing_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path.write_text(override(endpoint, region))
+        try:
+            yield folder
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def run(

@@ -33,15 +33,27 @@ def install(build: Path = BUILD) -> Path:
         folder = build / "providers" / name
         folder.mkdir(parents=True, exist_ok=True)
         launcher = folder / f"terraform-provider-{name}"
-        launcher.write_text(
+        _write_atomically(
+            launcher,
             f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-            f"from tools.stand_in_provider.provider import main\nmain([{name!r}])\n"
+            f"from tools.stand_in_provider.provider import main\nmain([{name!r}])\n",
+            executable=True,
         )
-        launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         overrides.append(f'    "hashicorp/{name}" = "{folder}"')
     config = build / "terraformrc"
-    config.write_text("provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n")
+    _write_atomically(
+        config, "provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n"
+    )
     return config
+
+
+def _write_atomically(path: Path, text: str, executable: bool = False) -> None:
+    """Replace `path` in one step: another process (a test worker) may be running Terraform with it right now."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(text)
+    if executable:
+        partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    partial.replace(path)
 
 
 def terraform(
