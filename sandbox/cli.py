@@ -131,11 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         summary["seconds_total"] = round(time.monotonic() - started, 1)
         print_summary(console, summary)
         path = chart(sandbox.recorder, summary, args.chart)
-        console.print(f"Chart: {path}")
+        console.print(f"Chart: {path}", soft_wrap=True, markup=False)  # a path to copy: never wrapped
         if args.json_path:
             args.json_path.parent.mkdir(parents=True, exist_ok=True)
             args.json_path.write_text(json.dumps(summary, indent=2))
-            console.print(f"Summary JSON: {args.json_path}")
+            console.print(f"Summary JSON: {args.json_path}", soft_wrap=True, markup=False)
         if sample := summary.get("circuit_event_sample"):
             console.rule("One circuit event, as a rule's target receives it")
             console.print_json(json.dumps(sample))

@@ -16,8 +16,8 @@ import pytest
 from sandbox.stack import Stack
 from tests.conftest import applied
 
-# No healthcheck and no circuit events: nothing here runs the schedule or the stream.
-QUIET: dict[str, Any] = {"healthcheck": False, "circuit_events": False}
+# No alarms, healthcheck or circuit events: nothing here evaluates alarms or runs the schedule or the stream.
+QUIET: dict[str, Any] = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
 FALLBACK_PAYLOAD = {"ok": False, "message": "try again later"}
 INSTANCES: dict[str, dict[str, Any]] = {
     "healthy": QUIET,
@@ -38,7 +38,7 @@ INSTANCES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def applied_instances() -> Iterator[dict[str, Stack]]:
     with applied(INSTANCES) as stacks:
         yield stacks

@@ -25,7 +25,7 @@ from circuit_breaker.model import STATES
 from sandbox.emulator import local_aws
 from sandbox.runner import InProcessRunner
 from tests.conftest import SOURCES, load_event
-from tests.statemachine.test_lint import lint
+from tests.statemachine.test_definition import lint
 from tools.stand_in_provider import emulator
 from tools.stand_in_provider.aws import Aws
 from tools.stand_in_provider.provider import load_schemas
