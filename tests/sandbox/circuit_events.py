@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import boto3
-
 from sandbox.stack import Stack
 
 INTERVAL = 0.15  # the pump's and the observers'
@@ -49,7 +47,7 @@ class Circuits:
         self.names = iter(stack.settings().allowed_circuits - {stack.circuit})
         self.function_name = stack.function_names["circuit_events"]
         self.stream_arn = stack.ddb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
-        lam = boto3.client("lambda")
+        lam = stack.lambda_client
         arn = lam.get_function_configuration(FunctionName=self.function_name)["FunctionArn"]
         [mapping] = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"] == arn]
         self.mapping_uuid = mapping["UUID"]
