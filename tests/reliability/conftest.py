@@ -6,9 +6,11 @@ Hypothesis profiles: `ci` (the default here, 500 examples per entry point: `make
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -61,9 +63,16 @@ def handler_environment(function: str, **variables) -> ModuleEnvironment:
     return ModuleEnvironment(module_function(function, allowed_circuits=["orders-eu"], **variables))
 
 
+@functools.cache
+def dynamodb() -> Any:
+    """The test's client of the table (the `circuits` fixture forgets it): making one costs more than a scan."""
+    return boto3.client("dynamodb")
+
+
 def items() -> dict[str, dict]:
-    raw = boto3.client("dynamodb").scan(TableName=TABLE, ConsistentRead=True)["Items"]
-    return {item["id"]["S"]: {k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in raw}
+    raw = dynamodb().scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    deserialize = TypeDeserializer().deserialize
+    return {item["id"]["S"]: {k: deserialize(v) for k, v in item.items()} for item in raw}
 
 
 def assert_invariants(before: dict[str, dict], after: dict[str, dict], other_may_change: bool = False) -> None:
@@ -85,7 +94,7 @@ def assert_invariants(before: dict[str, dict], after: dict[str, dict], other_may
 @pytest.fixture
 def circuits(aws) -> Iterator[str]:
     """The module's table with its circuit `orders` and an unrelated circuit `payments` on it."""
-    ddb = boto3.client("dynamodb")
+    ddb = dynamodb()
     ddb.create_table(
         TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
@@ -103,3 +112,4 @@ def circuits(aws) -> Iterator[str]:
         },
     )
     yield TABLE
+    dynamodb.cache_clear()

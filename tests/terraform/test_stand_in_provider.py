@@ -1,4 +1,4 @@
-"""The stand-in provider's parts that need no Terraform: values, policy documents, archives."""
+"""The stand-in provider's parts that need no Terraform: values, policy documents, archives, its schema cache."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgpack
 
+from tools.stand_in_provider import provider
 from tools.stand_in_provider.archive import archive_file
 from tools.stand_in_provider.aws import policy_document
 from tools.stand_in_provider.provider import load_schemas
@@ -174,3 +175,19 @@ def test_archives_are_deterministic_and_honour_excludes(tmp_path: Path):
 
     assert first == second and first["id"] == first["output_sha"]
     assert zipfile.ZipFile(tmp_path / "out" / "a.zip").namelist() == ["handler.py"]
+
+
+def test_the_schema_is_built_once_and_served_from_its_cache_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setattr(provider, "BUILD", tmp_path)
+
+    built = provider.servicer("archive").GetProviderSchema(None, None)
+    (cached,) = (tmp_path / "schemas").glob("archive-*.pb")
+    served = provider.servicer("archive").GetProviderSchema(None, None)
+
+    assert set(built.data_source_schemas) == {"archive_file"}
+    assert served == built and cached.read_bytes() == built.SerializeToString()
+    assert served.server_capabilities.get_provider_schema_optional  # Terraform may keep it for a command
+    marked = type(built).FromString(cached.read_bytes())
+    marked.data_source_schemas["from_the_cache"].CopyFrom(built.data_source_schemas["archive_file"])
+    cached.write_bytes(marked.SerializeToString())
+    assert "from_the_cache" in provider.servicer("archive").GetProviderSchema(None, None).data_source_schemas

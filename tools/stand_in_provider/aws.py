@@ -53,6 +53,7 @@ class Aws:
     def __init__(self) -> None:
         self.config: dict[str, Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: Any = None
         self._lock = threading.Lock()
         self.resources = {kind.type_name: kind(self) for kind in Resource.__subclasses__()}
         self.data_sources = {
@@ -63,7 +64,8 @@ class Aws:
         }
 
     def configure(self, config: dict[str, Any]) -> None:
-        self.config = config
+        with self._lock:
+            self.config, self._session, self._clients = config, None, {}
 
     @property
     def region(self) -> str:
@@ -78,12 +80,13 @@ class Aws:
             if (service, region) not in self._clients:
                 endpoints = next(iter(self.config.get("endpoints") or []), None) or {}
                 urls = {SERVICES[key]: url for key, url in endpoints.items() if url and key in SERVICES}
-                session = boto3.session.Session(
-                    aws_access_key_id=self.config.get("access_key"),
-                    aws_secret_access_key=self.config.get("secret_key"),
-                    aws_session_token=self.config.get("token"),
-                )
-                self._clients[service, region] = session.client(
+                if self._session is None:  # one session: its clients share the loaded models and endpoints
+                    self._session = boto3.session.Session(
+                        aws_access_key_id=self.config.get("access_key"),
+                        aws_secret_access_key=self.config.get("secret_key"),
+                        aws_session_token=self.config.get("token"),
+                    )
+                self._clients[service, region] = self._session.client(
                     service, region_name=region, endpoint_url=urls.get(service)
                 )
             return self._clients[service, region]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import gzip
+import hashlib
 import json
 import os
 import sys
@@ -21,10 +23,28 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+from tools.stand_in_provider.terraform import BUILD
 from tools.stand_in_provider.values import UNKNOWN, changed, decode, encode, known_only, resolve, unknown_computed
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 MAGIC_COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+
+
+def _schema_cache(name: str) -> Path:
+    """Where the built GetProviderSchema response of provider `name` is kept: named after the bytes it is
+    built from (the schema files and this file), so that a change to either builds it again."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted(SCHEMAS.glob(f"{name}.*")):
+        digest.update(path.read_bytes())
+    return BUILD / "schemas" / f"{name}-{digest.hexdigest()[:16]}.pb"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` in one step: several plugins (test workers) may start at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def load_schemas(name: str) -> dict[str, Any]:
@@ -139,12 +159,24 @@ def servicer(name: str) -> Any:
 
     schemas = load_schemas(name)
     resources, data_sources = schemas.get("resource_schemas", {}), schemas.get("data_source_schemas", {})
-    response = pb.GetProviderSchema.Response(
-        provider=_schema(pb, schemas.get("provider", {})),
-        resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
-        data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
-        server_capabilities=pb.ServerCapabilities(plan_destroy=True),
-    )
+    # Terraform may keep the schema of a provider that says it need not be asked (a command starts the
+    # plugin several times: validate, plan, apply), and building it is most of a start: built once, if asked.
+    capabilities = pb.ServerCapabilities(plan_destroy=True, get_provider_schema_optional=True)
+
+    @functools.cache
+    def provider_schema() -> Any:
+        cached = _schema_cache(name)
+        if cached.exists():
+            return pb.GetProviderSchema.Response.FromString(cached.read_bytes())
+        built = pb.GetProviderSchema.Response(
+            provider=_schema(pb, schemas.get("provider", {})),
+            resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
+            data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
+            server_capabilities=capabilities,
+        )
+        _write_atomically(cached, built.SerializeToString())
+        return built
+
     served = backend(name)
 
     def error(summary: str, detail: str = "") -> Any:
@@ -179,13 +211,13 @@ def servicer(name: str) -> Any:
     class StandIn(rpc.ProviderServicer):
         def GetMetadata(self, request, context):
             return pb.GetMetadata.Response(
-                server_capabilities=response.server_capabilities,
+                server_capabilities=capabilities,
                 resources=[pb.GetMetadata.ResourceMetadata(type_name=n) for n in resources],
                 data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=n) for n in data_sources],
             )
 
         def GetProviderSchema(self, request, context):
-            return response
+            return provider_schema()
 
         def ValidateProviderConfig(self, request, context):
             return pb.ValidateProviderConfig.Response()
