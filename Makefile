@@ -12,15 +12,17 @@ CHECKOV_PIN := checkov>=3.2,<4
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 
+# --no-compile: Python compiles what is imported on first use, rather than pip all of botocore and
+# checkov up front (most of an install's time).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $@
 
-$(CHECKOV): $(INSTALLED)
+$(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/python -m pip install --quiet '$(CHECKOV_PIN)'
+	$(VENV)/checkov/bin/python -m pip install --quiet --no-compile '$(CHECKOV_PIN)'
 	touch $@
 
 install: $(INSTALLED)
@@ -28,13 +30,14 @@ install: $(INSTALLED)
 demo: install
 	$(BIN)/circuit-sandbox
 
-# Lint and types first: a finding fails the run before the slower tests start. The test files run
-# on two workers, each file on one (its module-scoped emulator and applies stay together); much of
-# the time is spent waiting on Terraform, moto and the sandbox's clocks rather than computing. The
-# demo's scenario races real time against the machine's load, so it runs last, on its own.
+# The two virtual environments are built side by side. Lint and types first: a finding fails the run
+# before the slower tests start. The test files run on two workers, each file on one (its
+# module-scoped emulator and applies stay together). The demo's scenario races real time against
+# the machine's load, so it runs last, on its own.
 SCENARIO := tests/sandbox/test_scenario.py
 
-test: install $(CHECKOV)
+test:
+	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -42,7 +45,8 @@ test: install $(CHECKOV)
 	$(BIN)/python -m pytest --no-cov $(SCENARIO)
 
 # The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
-lint: install $(CHECKOV)
+lint:
+	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
 	$(BIN)/pre-commit run --all-files
 
 # Cost per call, time to trip and recover, cold start; writes docs/benchmarks.md.
