@@ -23,7 +23,7 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-from tools.stand_in_provider.terraform import BUILD
+from tools.stand_in_provider.terraform import BUILD, write_atomically
 from tools.stand_in_provider.values import UNKNOWN, changed, decode, encode, known_only, resolve, unknown_computed
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -37,14 +37,6 @@ def _schema_cache(name: str) -> Path:
     for path in sorted(SCHEMAS.glob(f"{name}.*")):
         digest.update(path.read_bytes())
     return BUILD / "schemas" / f"{name}-{digest.hexdigest()[:16]}.pb"
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `path` in one step: several plugins (test workers) may start at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def load_schemas(name: str) -> dict[str, Any]:
@@ -174,7 +166,7 @@ def servicer(name: str) -> Any:
             data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
             server_capabilities=capabilities,
         )
-        _write_atomically(cached, built.SerializeToString())
+        write_atomically(cached, built.SerializeToString())
         return built
 
     served = backend(name)

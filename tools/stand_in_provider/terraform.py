@@ -33,7 +33,7 @@ def install(build: Path = BUILD) -> Path:
         folder = build / "providers" / name
         folder.mkdir(parents=True, exist_ok=True)
         launcher = folder / f"terraform-provider-{name}"
-        _write_atomically(
+        write_atomically(
             launcher,
             f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
             f"from tools.stand_in_provider.provider import main\nmain([{name!r}])\n",
@@ -41,16 +41,20 @@ def install(build: Path = BUILD) -> Path:
         )
         overrides.append(f'    "hashicorp/{name}" = "{folder}"')
     config = build / "terraformrc"
-    _write_atomically(
+    write_atomically(
         config, "provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n"
     )
     return config
 
 
-def _write_atomically(path: Path, text: str, executable: bool = False) -> None:
+def write_atomically(path: Path, content: str | bytes, executable: bool = False) -> None:
     """Replace `path` in one step: another process (a test worker) may be running Terraform with it right now."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(text)
+    if isinstance(content, bytes):
+        partial.write_bytes(content)
+    else:
+        partial.write_text(content)
     if executable:
         partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     partial.replace(path)
