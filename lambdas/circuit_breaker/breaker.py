@@ -240,6 +240,20 @@ class Breaker:
         return "tripped" if self._transition(counted, trip, OPEN, reason) else "another caller tripped it"
 
     def _probe_succeeded(self, name: str, generation: int) -> str:
+        """Count a probe's success; the one that completes `success_threshold` closes in the same write.
+
+        Counting it first and closing after would free its probe slot in between, and a caller
+        checking then would be elected a second probe of the same window.
+        """
+        threshold = self.settings.success_threshold
+        circuit = self.store.read(name, consistent=True)
+        if circuit.state != HALF_OPEN or circuit.generation != generation:
+            return self._stale(name, generation)
+        close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
+        if threshold > 1:
+            close.when("#success_count >= :others_needed", others_needed=threshold - 1)
+        if self._transition(circuit, close, CLOSED, f"{threshold} probe(s) succeeded"):
+            return "closed"
         update = (
             Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1})
             .when("#state = :half_open", half_open=HALF_OPEN)
@@ -248,8 +262,9 @@ class Breaker:
         probed = self.store.update(name, update)
         if probed is None:
             return self._stale(name, generation)
-        if probed.success_count < self.settings.success_threshold:
-            return f"probe success {probed.success_count} of {self.settings.success_threshold}"
+        if probed.success_count < threshold:
+            return f"probe success {probed.success_count} of {threshold}"
+        # Another probe's success was counted between the two writes: this one completes the count.
         close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
         reason = f"{probed.success_count} probe(s) succeeded"
         return "closed" if self._transition(probed, close, CLOSED, reason) else self._stale(name, generation)

@@ -135,6 +135,32 @@ def test_probe_success_closes_the_circuit(make_breaker, clock):
     assert breaker.check(CIRCUIT, "next").action == CALL
 
 
+@pytest.mark.parametrize("success_threshold", [1, 2])
+def test_the_probe_success_that_closes_never_frees_a_probe_slot_on_the_way(make_breaker, clock, success_threshold):
+    """A caller checking between the writes of the closing success must not be elected a probe."""
+    breaker = make_breaker(failure_threshold=1, success_threshold=success_threshold)
+    other = make_breaker(failure_threshold=1, success_threshold=success_threshold)
+    trip(breaker)
+    clock.advance(31)
+    for _ in range(success_threshold - 1):
+        probe = breaker.check(CIRCUIT, "probe")
+        breaker.record(CIRCUIT, probe.generation, True, None)
+    probe = breaker.check(CIRCUIT, "last-probe")
+    assert probe.probe
+    seen = []
+    update = breaker.store.update
+
+    def update_then_another_caller_checks(name, change):
+        written = update(name, change)
+        seen.append(other.check(CIRCUIT, "between-writes"))
+        return written
+
+    breaker.store.update = update_then_another_caller_checks  # type: ignore[method-assign]
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+    assert seen and not any(decision.probe for decision in seen)
+    assert breaker.store.read(CIRCUIT, consistent=True).state == CLOSED
+
+
 def test_success_threshold_needs_that_many_probe_successes(make_breaker, clock):
     breaker = make_breaker(failure_threshold=1, success_threshold=2)
     trip(breaker)
