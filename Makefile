@@ -30,13 +30,15 @@ install: $(INSTALLED)
 demo: install
 	$(BIN)/circuit-sandbox
 
-# The two virtual environments are built side by side. Lint and types first: a finding fails the run
+# The two virtual environments are built side by side (their parent folder first: `venv` would race
+# to create it). Lint and types first: a finding fails the run
 # before the slower tests start. The test files run on two workers, each file on one (its
 # module-scoped emulator and applies stay together). The demo's scenario races real time against
 # the machine's load, so it runs last, on its own.
 SCENARIO := tests/sandbox/test_scenario.py
 
 test:
+	mkdir -p $(VENV)
 	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,6 +48,7 @@ test:
 
 # The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
 lint:
+	mkdir -p $(VENV)
 	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
 	$(BIN)/pre-commit run --all-files
 

@@ -240,34 +240,36 @@ class Breaker:
         return "tripped" if self._transition(counted, trip, OPEN, reason) else "another caller tripped it"
 
     def _probe_succeeded(self, name: str, generation: int) -> str:
-        """Count a probe's success; the one that completes `success_threshold` closes in the same write.
+        """Count a probe's success; the success that completes `success_threshold` closes, in one write.
 
-        Counting it first and closing after would free its probe slot in between, and a caller
-        checking then would be elected a second probe of the same window.
+        A count reaching the threshold and a close written after it would free the probe's slot in
+        between, and a caller checking then would be elected a second probe of the same window. So a
+        count is only written below the threshold, and the success that would reach it closes instead.
         """
         threshold = self.settings.success_threshold
-        circuit = self.store.read(name, consistent=True)
-        if circuit.state != HALF_OPEN or circuit.generation != generation:
-            return self._stale(name, generation)
-        close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
-        if threshold > 1:
-            close.when("#success_count >= :others_needed", others_needed=threshold - 1)
-        if self._transition(circuit, close, CLOSED, f"{threshold} probe(s) succeeded"):
-            return "closed"
-        update = (
-            Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1})
-            .when("#state = :half_open", half_open=HALF_OPEN)
-            .when_generation(generation)
-        )
-        probed = self.store.update(name, update)
-        if probed is None:
-            return self._stale(name, generation)
-        if probed.success_count < threshold:
-            return f"probe success {probed.success_count} of {threshold}"
-        # Another probe's success was counted between the two writes: this one completes the count.
-        close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
-        reason = f"{probed.success_count} probe(s) succeeded"
-        return "closed" if self._transition(probed, close, CLOSED, reason) else self._stale(name, generation)
+        for _ in range(_CONFLICT_RETRIES):
+            circuit = self.store.read(name, consistent=True)
+            if circuit.state != HALF_OPEN or circuit.generation != generation:
+                return self._stale(name, generation)
+            close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
+            if threshold > 1:
+                close.when("#success_count >= :others_needed", others_needed=threshold - 1)
+            if self._transition(circuit, close, CLOSED, f"{threshold} probe(s) succeeded"):
+                return "closed"
+            update = (
+                Update(adds={Attr.SUCCESS_COUNT: 1, Attr.PROBES_IN_FLIGHT: -1})
+                .when("#state = :half_open", half_open=HALF_OPEN)
+                .when(
+                    "attribute_not_exists(#success_count) OR #success_count < :others_needed",
+                    others_needed=threshold - 1,
+                )
+                .when_generation(generation)
+            )
+            counted = self.store.update(name, update)
+            if counted is not None:
+                return f"probe success {counted.success_count} of {threshold}"
+            # Another probe's success was counted between the two writes: read it and try again.
+        return self._stale(name, generation)
 
     def _probe_failed(self, name: str, generation: int, error: str) -> str:
         circuit = self.store.read(name, consistent=True)

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from concurrent import futures
 from pathlib import Path
@@ -30,10 +31,10 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 MAGIC_COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
 
 
-def _schema_cache(name: str) -> Path:
-    """Where the built GetProviderSchema response of provider `name` is kept: named after the bytes it is
-    built from (the schema files and this file), so that a change to either builds it again."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+def _schema_cache(name: str, pb: Any) -> Path:
+    """Where the built GetProviderSchema response of provider `name` is kept: named after what it is built
+    from (the schema files, this file and the protocol's definition), so that a change to any builds it again."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + pb.DESCRIPTOR.serialized_pb)
     for path in sorted(SCHEMAS.glob(f"{name}.*")):
         digest.update(path.read_bytes())
     return BUILD / "schemas" / f"{name}-{digest.hexdigest()[:16]}.pb"
@@ -155,19 +156,22 @@ def servicer(name: str) -> Any:
     # plugin several times: validate, plan, apply), and building it is most of a start: built once, if asked.
     capabilities = pb.ServerCapabilities(plan_destroy=True, get_provider_schema_optional=True)
 
+    building = threading.Lock()
+
     @functools.cache
     def provider_schema() -> Any:
-        cached = _schema_cache(name)
-        if cached.exists():
-            return pb.GetProviderSchema.Response.FromString(cached.read_bytes())
-        built = pb.GetProviderSchema.Response(
-            provider=_schema(pb, schemas.get("provider", {})),
-            resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
-            data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
-            server_capabilities=capabilities,
-        )
-        write_atomically(cached, built.SerializeToString())
-        return built
+        with building:  # two calls at once: the second reads what the first built
+            cached = _schema_cache(name, pb)
+            if cached.exists():
+                return pb.GetProviderSchema.Response.FromString(cached.read_bytes())
+            built = pb.GetProviderSchema.Response(
+                provider=_schema(pb, schemas.get("provider", {})),
+                resource_schemas={n: _schema(pb, s) for n, s in resources.items()},
+                data_source_schemas={n: _schema(pb, s) for n, s in data_sources.items()},
+                server_capabilities=capabilities,
+            )
+            write_atomically(cached, built.SerializeToString())
+            return built
 
     served = backend(name)
 

@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def install(build: Path = BUILD) -> Path:
 def write_atomically(path: Path, content: str | bytes, executable: bool = False) -> None:
     """Replace `path` in one step: another process (a test worker) may be running Terraform with it right now."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     if isinstance(content, bytes):
         partial.write_bytes(content)
     else:

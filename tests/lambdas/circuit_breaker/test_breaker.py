@@ -161,6 +161,32 @@ def test_the_probe_success_that_closes_never_frees_a_probe_slot_on_the_way(make_
     assert breaker.store.read(CIRCUIT, consistent=True).state == CLOSED
 
 
+def test_two_probes_succeeding_at_once_close_it_and_never_leave_it_half_open_at_the_threshold(make_breaker, clock):
+    """The second success, whose close came before the first was counted, closes on its next try."""
+    settings = dict(failure_threshold=1, success_threshold=2, half_open_max_probes=2)
+    first, second = make_breaker(**settings), make_breaker(**settings)
+    trip(first)
+    clock.advance(31)
+    probes = [first.check(CIRCUIT, "probe-1"), second.check(CIRCUIT, "probe-2")]
+    assert all(probe.probe for probe in probes)
+    seen, outcomes = [], []
+    update = first.store.update
+
+    def update_then_the_other_probe_succeeds(name, change):
+        written = update(name, change)
+        if not outcomes:  # right after the first write of the first probe's recording
+            outcomes.append(second.record(CIRCUIT, probes[1].generation, True, None))
+        seen.append(second.store.read(CIRCUIT, consistent=True))
+        return written
+
+    first.store.update = update_then_the_other_probe_succeeds  # type: ignore[method-assign]
+    outcomes.append(first.record(CIRCUIT, probes[0].generation, True, None))
+    assert outcomes == ["probe success 1 of 2", "closed"]
+    # HALF_OPEN with the threshold reached would be a window a caller can still be elected into.
+    assert seen and all(circuit.state != HALF_OPEN or circuit.success_count < 2 for circuit in seen)
+    assert seen[-1].state == CLOSED
+
+
 def test_success_threshold_needs_that_many_probe_successes(make_breaker, clock):
     breaker = make_breaker(failure_threshold=1, success_threshold=2)
     trip(breaker)
