@@ -31,10 +31,9 @@ demo: install
 	$(BIN)/circuit-sandbox
 
 # The two virtual environments are built side by side (their parent folder first: `venv` would race
-# to create it). Lint and types first: a finding fails the run
-# before the slower tests start. The test files run on two workers, each file on one (its
-# module-scoped emulator and applies stay together). The demo's scenario races real time against
-# the machine's load, so it runs last, on its own.
+# to create it). Lint and types next: a finding fails the run before the slower tests start. The
+# test files run on two workers, each file on one (its module-scoped emulator and applies stay
+# together). The demo's scenario races real time against the machine's load, so it runs last, alone.
 SCENARIO := tests/sandbox/test_scenario.py
 
 test:
