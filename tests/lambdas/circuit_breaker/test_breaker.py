@@ -162,7 +162,7 @@ def test_the_probe_success_that_closes_never_frees_a_probe_slot_on_the_way(make_
 
 
 def test_two_probes_succeeding_at_once_close_it_and_never_leave_it_half_open_at_the_threshold(make_breaker, clock):
-    """The second success, whose close came before the first was counted, closes on its next try."""
+    """The probe whose early close failed, the other's success counted meanwhile, closes on its next try."""
     settings = dict(failure_threshold=1, success_threshold=2, half_open_max_probes=2)
     first, second = make_breaker(**settings), make_breaker(**settings)
     trip(first)
