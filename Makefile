@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint reliability bench clean
+.PHONY: install environments demo test lint reliability bench clean
 
 # checkov gets a virtual environment of its own: it pins old versions of shared packages and
 # ships a fork of python-hcl2 under the same module name, which would break the contract tests.
@@ -27,18 +27,21 @@ $(CHECKOV):
 
 install: $(INSTALLED)
 
+# Both virtual environments, built side by side (their parent folder first: `venv` would race to
+# create it).
+environments:
+	mkdir -p $(VENV)
+	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
+
 demo: install
 	$(BIN)/circuit-sandbox
 
-# The two virtual environments are built side by side (their parent folder first: `venv` would race
-# to create it). Lint and types next: a finding fails the run before the slower tests start. The
-# test files run on two workers, each file on one (its module-scoped emulator and applies stay
-# together). The demo's scenario races real time against the machine's load, so it runs last, alone.
+# Lint and types first: a finding fails the run before the slower tests start. The test files run
+# on two workers, each file on one (its module-scoped emulator and applies stay together). The
+# demo's scenario races real time against the machine's load, so it runs last, alone.
 SCENARIO := tests/sandbox/test_scenario.py
 
-test:
-	mkdir -p $(VENV)
-	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
+test: environments
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -46,9 +49,7 @@ test:
 	$(BIN)/python -m pytest --no-cov $(SCENARIO)
 
 # The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
-lint:
-	mkdir -p $(VENV)
-	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
+lint: environments
 	$(BIN)/pre-commit run --all-files
 
 # Cost per call, time to trip and recover, cold start; writes docs/benchmarks.md.
