@@ -170,14 +170,44 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
-    # ReadCircuit: the healthy path reads the circuit itself, and only its own circuit.
+    # ReadCircuit and ReadAfterCall: the state machine reads its circuits itself (the input may select an allowed one).
     sid       = "ReadCircuit"
     actions   = ["dynamodb:GetItem"]
     resources = [local.table_arn]
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = [local.circuit_name]
+      values   = local.function_circuits.check_circuit
+    }
+  }
+
+  statement {
+    # ResetFailures: a success that completes while failures are pending takes them off; nothing else is written.
+    sid       = "ResetFailures"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [local.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = local.function_circuits.check_circuit
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["id", "failure_count", "failure_resets", "state", "override"]
+    }
+  }
+
+  statement {
+    # CountStoreError: the state check could not answer; only the module's own metric namespace.
+    #checkov:skip=CKV_AWS_356:cloudwatch:PutMetricData has no resource-level permissions; the namespace condition limits it.
+    sid       = "CountStoreErrors"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.metrics_namespace]
     }
   }
 
@@ -185,7 +215,7 @@ data "aws_iam_policy_document" "state_machine" {
     for_each = var.table_kms_key_arn != null ? [1] : []
     content {
       sid       = "TableKey"
-      actions   = ["kms:Decrypt"]
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [var.table_kms_key_arn]
     }
   }

@@ -21,6 +21,15 @@ locals {
     MaxAttempts     = 3
     BackoffRate     = 2
   }
+  # Throttled or failing reads of the circuit are retried once or twice, each wait drawn at random (full jitter) so that
+  # a fleet of executions throttled together does not retry together.
+  store_retry = {
+    ErrorEquals     = ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException", "DynamoDB.RequestLimitExceeded", "DynamoDB.InternalServerErrorException", "DynamoDB.AmazonDynamoDBException"]
+    IntervalSeconds = 1
+    MaxAttempts     = 2
+    BackoffRate     = 2
+    JitterStrategy  = "FULL"
+  }
   # The Lambda init phase (at most 10 s) runs outside the function's timeout but inside the state's.
   downstream_state_timeout_seconds = var.downstream_timeout_seconds + 10
   # A probe may use every attempt, the backoff between them, and the recording of its outcome;
@@ -41,6 +50,55 @@ locals {
     failures_seen = 0
     reason        = "circuit state unavailable (${var.on_store_error})"
   }
+
+  # When the state check itself cannot answer, the state machine counts the store error where the functions count theirs
+  # (the functions' EMF metrics: namespace, and the circuit and service dimensions Powertools adds).
+  store_error_metric = {
+    Namespace = local.metrics_namespace
+    MetricData = [{
+      MetricName = "StoreErrors"
+      Unit       = "Count"
+      Value      = 1
+      Dimensions = [{ Name = "circuit", Value = local.circuit_name }, { Name = "service", Value = var.name }]
+    }]
+  }
+
+  # A result the downstream returns is a failure when it matches failure_result: a Choice rule on the result, which
+  # the state machine keeps under $.downstream.payload.
+  failure_result_path = var.failure_result == null ? null : "$.downstream.payload${substr(var.failure_result.path, 1, -1)}"
+  failure_result_rule = var.failure_result == null ? null : {
+    And = concat(
+      [{ Variable = local.failure_result_path, IsPresent = true }],
+      var.failure_result.at_least != null ? [
+        { Variable = local.failure_result_path, IsNumeric = true },
+        { Variable = local.failure_result_path, NumericGreaterThanEquals = var.failure_result.at_least },
+        ] : [
+        { Variable = local.failure_result_path, IsString = true },
+        { Variable = local.failure_result_path, StringEquals = var.failure_result.equals },
+      ],
+    )
+  }
+  # A success that completes while failures are pending on a closed circuit resets them (ResetFailures): the failures
+  # counted before its read are taken off, if no other reset came first (failure_resets is unchanged).
+  pending_failures_rule = {
+    And = [
+      { Variable = "$.after.Item", IsPresent = true },
+      { Not = { Variable = "$.after.Item.override", IsPresent = true } },
+      { Variable = "$.after.Item.state.S", IsPresent = true },
+      { Variable = "$.after.Item.state.S", StringEquals = "CLOSED" },
+      { Variable = "$.after.Item.failure_resets.N", IsPresent = true },
+      { Variable = "$.after.Item.failure_count.N", IsPresent = true },
+      { Not = { Variable = "$.after.Item.failure_count.N", StringEquals = "0" } },
+    ]
+    Next = "ResetFailures"
+  }
+  settle_choices = concat(
+    var.failure_result == null ? [] : [merge(local.failure_result_rule, { Next = "RecordBadResult" })],
+    [local.pending_failures_rule],
+  )
+  classify_probe_choices = var.failure_result == null ? [] : [merge(local.failure_result_rule, { Next = "RecordProbeBadResult" })]
+  # States only a failure_result needs.
+  failure_result_states = ["RecordBadResult", "ClassifyProbe", "RecordProbeBadResult"]
 
   # With allowed_circuits the execution input names the circuit: the state check validates it on every
   # call, so the state machine starts there, and the states that read a fixed circuit are left out.
@@ -87,10 +145,21 @@ locals {
     downstream_state_timeout_seconds = local.downstream_state_timeout_seconds
     check_payload                    = jsonencode(local.check_payload)
     store_unavailable_decision       = jsonencode(local.store_unavailable_decision)
+    store_retry                      = jsonencode([local.store_retry])
+    store_error_metric               = jsonencode(local.store_error_metric)
+    settle_choices                   = jsonencode(local.settle_choices)
+    classify_probe_choices           = jsonencode(local.classify_probe_choices)
+    probe_outcome_state              = var.failure_result == null ? "RecordSuccess" : "ClassifyProbe"
     short_circuit_state              = jsonencode(local.short_circuit_states[var.fallback_mode])
   })
-  definition = !local.input_selects_circuit ? local.rendered_definition : jsonencode(merge(jsondecode(local.rendered_definition), {
-    States = { for name, state in jsondecode(local.rendered_definition).States : name => state if !contains(local.fixed_circuit_states, name) }
+  # States this instance never enters are left out: those that read a fixed circuit when the input selects it, and
+  # those that classify results when there is no failure_result.
+  unused_states = concat(
+    local.input_selects_circuit ? local.fixed_circuit_states : [],
+    var.failure_result == null ? local.failure_result_states : [],
+  )
+  definition = length(local.unused_states) == 0 ? local.rendered_definition : jsonencode(merge(jsondecode(local.rendered_definition), {
+    States = { for name, state in jsondecode(local.rendered_definition).States : name => state if !contains(local.unused_states, name) }
   }))
 }
 

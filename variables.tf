@@ -109,6 +109,30 @@ variable "ignored_errors" {
   nullable    = false
 }
 
+variable "failure_result" {
+  description = <<-EOT
+    Marks a result the downstream returns (rather than raises) as a failure: counted, recorded and shown as the error
+    FailureResult, while the caller still gets the result. path is a JSONPath into the result, e.g. "$.statusCode";
+    the result is a failure when the number there is at least at_least, or the string there equals equals (set one).
+    A result without that path is a success. null: every returned result is a success.
+  EOT
+  type = object({
+    path     = string
+    at_least = optional(number)
+    equals   = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.failure_result == null ? true : can(regex("^\\$(\\.[A-Za-z_][A-Za-z0-9_]*)+$", var.failure_result.path))
+    error_message = "failure_result.path must be a JSONPath of field names into the result, like \"$.statusCode\" or \"$.body.status\"."
+  }
+  validation {
+    condition     = var.failure_result == null ? true : (var.failure_result.at_least == null) != (var.failure_result.equals == null)
+    error_message = "failure_result needs exactly one of at_least (a number, e.g. 500 for statusCode) or equals (a string, e.g. \"ERROR\")."
+  }
+}
+
 variable "insufficient_data" {
   description = "How an alarm going to INSUFFICIENT_DATA is treated: ignore, alarm or ok."
   type        = string

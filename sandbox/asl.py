@@ -8,7 +8,8 @@ evaluated on the state data. Task states are handed to the caller, which perform
 or throws `TaskFailed`.
 
 It implements what the module's definition uses and refuses the rest at load time:
-Choice rules with Variable and IsPresent / StringEquals, And / Or / Not, Default;
+Choice rules with Variable and IsPresent / StringEquals / IsString / IsNumeric /
+NumericGreaterThanEquals, And / Or / Not, Default;
 reference paths (`$`, `$.a.b`, `$$.Execution.Input`, `$$.Execution.Id`); Pass, Task,
 Choice, Fail and Succeed states. Like Step Functions, a Choice comparison of a path that
 is not present fails the execution (States.Runtime); the definition guards with IsPresent.
@@ -385,4 +386,23 @@ def _rule(rule: dict) -> Rule:
             return isinstance(value, str) and value == expected
 
         return equals
+    if operator in ("IsString", "IsNumeric"):
+        kinds: tuple[type, ...] = (str,) if operator == "IsString" else (int, float)
+
+        def is_kind(data: Any) -> bool:
+            value = _lookup(data, keys)
+            if value is _MISSING:
+                raise PathMissing(f"Choice variable {variable} is not present")
+            return (isinstance(value, kinds) and not isinstance(value, bool)) is bool(expected)
+
+        return is_kind
+    if operator == "NumericGreaterThanEquals":
+
+        def at_least(data: Any) -> bool:
+            value = _lookup(data, keys)
+            if value is _MISSING:
+                raise PathMissing(f"Choice variable {variable} is not present")
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= expected
+
+        return at_least
     raise ValueError(f"the simulator does not evaluate Choice operator {operator}")

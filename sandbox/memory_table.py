@@ -2,7 +2,8 @@
 
 `circuit.store.CircuitStore` calls a boto3 DynamoDB client; this is a client with the same
 two methods and DynamoDB's semantics for exactly the expression forms `circuit.store.Update`
-generates: `SET` (including `if_not_exists`), `ADD` on numbers, `REMOVE`; conditions joined
+generates, and the state machine's ResetFailures: `SET` (including `if_not_exists` and `#a = #a - :n`),
+`ADD` on numbers, `REMOVE`; conditions joined
 with AND / OR / NOT and parentheses, `attribute_exists`, `attribute_not_exists` and the six
 comparisons. A condition that does not hold raises the `ConditionalCheckFailedException`
 ClientError boto3 raises. Anything else is refused loudly rather than guessed.
@@ -91,6 +92,13 @@ class MemoryTable:
                 new.setdefault(name, values[default])
             elif action == "ADD":
                 new[name] = _add(new.get(name), values[operand], name)
+            elif action == "SUBTRACT":
+                if name not in new:
+                    raise ClientError(
+                        {"Error": {"Code": "ValidationException", "Message": f"{name}: the attribute does not exist"}},
+                        "UpdateItem",
+                    )
+                new[name] = _add(new[name], {"N": str(-Decimal(values[operand]["N"]))}, name)
             else:
                 new.pop(name, None)
         self.items[key] = new
@@ -143,6 +151,12 @@ def update(expression: str) -> tuple[tuple[str, str, Any, Any], ...]:
                 actions.append(("ADD", match[1], match[2], None))
             elif clause == "SET" and (match := re.fullmatch(r"(#\w+)\s*=\s*(:\w+)", part)):
                 actions.append(("SET", match[1], match[2], None))
+            elif (
+                clause == "SET"
+                and (match := re.fullmatch(r"(#\w+)\s*=\s*(#\w+)\s*-\s*(:\w+)", part))
+                and match[1] == match[2]
+            ):
+                actions.append(("SUBTRACT", match[1], match[3], None))
             elif (
                 clause == "SET"
                 and (match := re.fullmatch(r"(#\w+)\s*=\s*if_not_exists\(\s*(#\w+)\s*,\s*(:\w+)\s*\)", part))

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .asl import Finished, StateMachine, Task, TaskFailed
 from .cloudwatch import Sample, datapoints, decide
 from .costs import billed_steps
@@ -59,6 +61,7 @@ DOWNSTREAM_ERROR = "DependencyUnavailable"  # what the example downstream raises
 ALARM_EVALUATION_DELAY = 30.0
 NOTIFICATION_DELAY = 1.0  # SNS to the alarm handler
 GETITEM = "dynamodb:getItem"
+UPDATEITEM = "dynamodb:updateItem"
 INVOKE = "lambda:invoke"
 
 
@@ -401,14 +404,24 @@ class Simulation:
             if call.at > self.now:
                 self._schedule(call.at, partial(self._perform, call, task, target))
                 return
-            result = self._table_task(call, task, target)
+            try:
+                result = self._table_task(call, task, target)
+            except TaskFailed as error:
+                failure = error
 
     def _perform(self, call: Call, task: Task, target: str) -> None:
-        self._drive(call, self._table_task(call, task, target), None)
+        try:
+            result = self._table_task(call, task, target)
+        except TaskFailed as error:
+            self._drive(call, None, error)
+        else:
+            self._drive(call, result, None)
 
     def _target(self, task: Task) -> str:
         if task.resource.endswith(GETITEM):
             return "read"
+        if task.resource.endswith(UPDATEITEM):
+            return "write"
         if task.resource.endswith(INVOKE):
             function = self.functions.get(task.parameters["FunctionName"])
             if function not in ("check_circuit", "record_outcome", "downstream"):
@@ -423,6 +436,13 @@ class Simulation:
         if target == "read":
             result = self.table.get_item(**task.parameters)
             call.at += self.latency.read
+        elif target == "write":  # ResetFailures: the state machine's own conditional write
+            call.at += self.latency.read
+            try:
+                result = self.table.update_item(**task.parameters)
+            except ClientError as error:
+                call.writes += 1
+                raise TaskFailed(f"DynamoDB.{error.response['Error']['Code']}", str(error)) from None
         elif target == "check_circuit":
             self._origin = "check"
             decision = self.breaker.check(self.settings.circuit_name, str(task.parameters["Payload"]["caller"]))

@@ -89,7 +89,8 @@ class Breaker:
         """Decide whether this call goes to the downstream, goes as a probe, or is short-circuited."""
         now = self.clock()
         try:
-            circuit = self._settle_expired_override(self.store.read(name), now)
+            # Strongly consistent: an eventually consistent read may miss a trip written a moment ago.
+            circuit = self._settle_expired_override(self.store.read(name, consistent=True), now)
             decision = self._decide(circuit, caller, now)
         except StoreError as error:
             count("StoreErrors", name)
@@ -109,8 +110,8 @@ class Breaker:
         if circuit.override == FORCED_CLOSED:
             return Decision(circuit.name, CALL, circuit.state, circuit.generation, reason=circuit.reason)
         if circuit.state == CLOSED:
-            action = CALL_AND_RECORD if circuit.failure_count else CALL
-            return Decision(circuit.name, action, CLOSED, circuit.generation, failures_seen=circuit.failure_count)
+            # Failures pending or not: the state machine reads the circuit after a success and resets them.
+            return Decision(circuit.name, CALL, CLOSED, circuit.generation, failures_seen=circuit.failure_count)
         if circuit.healthcheck_alarm == ALARM:
             return self._short(circuit, f"{circuit.reason}; healthcheck alarm in ALARM vetoes probes")
         if circuit.state == OPEN and now < circuit.probe_allowed_at(self.settings.open_duration_seconds):
@@ -185,18 +186,28 @@ class Breaker:
     def record(self, name: str, generation: int | None, probe: bool, error: str | None, failures_seen: int = 0) -> str:
         """Record a downstream outcome (`error` None = success). Returns what happened, for logs and tests.
 
-        `failures_seen` is the count the call was admitted at. Successes of calls admitted at 0 are
-        never recorded (the healthy path writes nothing), so such a call's failure may only start a
-        count, never add to one started meanwhile: otherwise failures of concurrent calls would pile
-        up across the successes between them, and noise would trip the circuit. Only calls admitted
-        while failures were pending add to the count or reset it.
+        Outcomes count in the order they complete: every failure of a call admitted while the circuit
+        was CLOSED at `generation` adds one, whenever it was admitted, so failures that take the whole
+        timeout trip at their own pace. A success that completes while failures are pending takes them
+        off in the state machine itself (ResetFailures: one read after every success, a write only when
+        something is pending), so successes of non-probe calls come here only from older definitions.
+        Every failure that is not ignored is counted as the metric `Failures`: the downstream alarm's
+        numerator, so ignored errors never reach it.
         """
-        if generation is None:
-            return "not recorded: the call was admitted while the store was unavailable"
         if error is not None and error in self.settings.ignored_errors:
-            if probe:
+            count("IgnoredErrors", name)
+            if probe and generation is not None:
                 self._release_probe_slot(name, generation)
             return "ignored"
+        if error is not None:
+            count("Failures", name)
+        if generation is None:
+            count("UnrecordedOutcomes", name)
+            logger.warning(
+                "outcome not recorded: the call was admitted while the circuit store was unavailable",
+                extra={"circuit": name, "error": error},
+            )
+            return "not recorded: the call was admitted while the store was unavailable"
         if probe:
             return (
                 self._probe_succeeded(name, generation)
@@ -204,30 +215,20 @@ class Breaker:
                 else self._probe_failed(name, generation, error)
             )
         if error is None:
-            if not failures_seen:
-                return "nothing to reset"
-            update = (
-                Update(sets={Attr.FAILURE_COUNT: 0})
-                .when("#state = :closed AND #failure_count > :zero", closed=CLOSED, zero=0)
-                .when_generation(generation)
-            )
-            return "failure count reset" if self.store.update(name, update) else "nothing to reset"
-        return self._count_failure(name, generation, error, failures_seen)
+            return "nothing to record: the state machine resets pending failures after a success"
+        return self._count_failure(name, generation, error)
 
-    def _count_failure(self, name: str, generation: int, error: str, failures_seen: int) -> str:
+    def _count_failure(self, name: str, generation: int, error: str) -> str:
         update = Update(
             adds={Attr.FAILURE_COUNT: 1},
             sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
-            set_if_missing={Attr.STATE: CLOSED},
+            # A success's reset takes off what it read, if no other reset came first: this attribute says which.
+            set_if_missing={Attr.STATE: CLOSED, Attr.FAILURE_RESETS: 0},
         )
         update.when("attribute_not_exists(#state) OR #state = :closed", closed=CLOSED)
         update.when("attribute_not_exists(#override)").when_generation(generation)
-        if not failures_seen:
-            update.when("attribute_not_exists(#failure_count) OR #failure_count = :zero", zero=0)
         counted = self.store.update(name, update)
         if counted is None:
-            if not failures_seen and self._count_started(name, generation):
-                return "not counted: admitted before the count started"
             return self._stale(name, generation)
         if counted.failure_count < self.settings.failure_threshold:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
@@ -284,11 +285,6 @@ class Breaker:
             "#state = :half_open AND #probes_in_flight > :zero", half_open=HALF_OPEN, zero=0
         )
         self.store.update(name, update.when_generation(generation))
-
-    def _count_started(self, name: str, generation: int) -> bool:
-        """Whether a first failure lost to a count already started on the same CLOSED generation."""
-        circuit = self.store.read(name, consistent=True)
-        return circuit.state == CLOSED and circuit.generation == generation and not circuit.override
 
     def _stale(self, name: str, generation: int) -> str:
         count("StaleOutcomes", name)
@@ -459,7 +455,12 @@ class Breaker:
         )
 
     def _close_update(self) -> Update:
-        return Update(sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS)
+        # Zeroing the count is a reset: a success's reset read before it must not take off failures counted after.
+        return Update(
+            sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0},
+            adds={Attr.FAILURE_RESETS: 1},
+            removes=_PROBE_ATTRS | _OPEN_ATTRS,
+        )
 
     def open_duration(self, open_count: int) -> float:
         """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped."""

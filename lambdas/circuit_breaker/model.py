@@ -43,6 +43,9 @@ class Attr:
     OPEN_UNTIL = "open_until"
     PROBES_IN_FLIGHT = "probes_in_flight"
     SUCCESS_COUNT = "success_count"
+    # How many times a count of failures was taken off (a success's reset, a close): a reset applies only if
+    # none came between its read and its write.
+    FAILURE_RESETS = "failure_resets"
     OVERRIDE = "override"
     OVERRIDE_BY = "override_by"
     OVERRIDE_REASON = "override_reason"

@@ -33,10 +33,15 @@ variable "instances" {
     downstream_timeout_seconds = optional(number)
     on_store_error             = optional(string)
     ignored_errors             = optional(list(string))
-    insufficient_data          = optional(string)
-    allowed_circuits           = optional(list(string))
-    fallback_mode              = optional(string)
-    fallback_payload_json      = optional(string) # fallback_payload, JSON-encoded (the map's objects share one type)
+    failure_result = optional(object({
+      path     = string
+      at_least = optional(number)
+      equals   = optional(string)
+    }))
+    insufficient_data     = optional(string)
+    allowed_circuits      = optional(list(string))
+    fallback_mode         = optional(string)
+    fallback_payload_json = optional(string) # fallback_payload, JSON-encoded (the map's objects share one type)
     downstream_alarm = optional(object({
       enabled             = optional(bool)
       metric_name         = optional(string)
@@ -185,6 +190,7 @@ module "circuit_breaker" {
   downstream_timeout_seconds = each.value.downstream_timeout_seconds
   on_store_error             = each.value.on_store_error
   ignored_errors             = each.value.ignored_errors
+  failure_result             = each.value.failure_result
   insufficient_data          = each.value.insufficient_data
   allowed_circuits           = each.value.allowed_circuits
   fallback_mode              = each.value.fallback_mode

@@ -6,8 +6,13 @@ downstream among them) are linted where they are applied, in tests/terraform/tes
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 from statelint.config import Config
 from statelint.linter import Linter
@@ -19,15 +24,26 @@ from tests.statemachine.conftest import FALLBACK_PAYLOAD
 # jsonencode writes 2.0 as 2, so that one check is stricter than AWS and is left out.
 LINT = Config(ignored_problem_types={ProblemType.FLOAT})
 
-# The healthy path: the state machine reads the circuit itself and calls the downstream.
-HEALTHY = ["ReadCircuit", "Route", "CallDownstream"]
+# The healthy path: the state machine reads the circuit itself, calls the downstream, and reads the circuit again
+# (a success completing while failures are pending resets them); nothing pending, nothing is written.
+AFTER_SUCCESS = ["ReadAfterCall", "Settle", "ReturnDownstreamResult"]
+HEALTHY = ["ReadCircuit", "Route", "CallDownstream", *AFTER_SUCCESS]
+RESETTING = [
+    "ReadCircuit",
+    "Route",
+    "CallDownstream",
+    "ReadAfterCall",
+    "Settle",
+    "ResetFailures",
+    "ReturnDownstreamResult",
+]
 # A timed OPEN circuit asks the state check, which may elect a probe.
 SHORT_CIRCUITED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "ShortCircuit"]
 FORCED_OPEN = ["ReadCircuit", "Route", "ForcedOpen", "ShortCircuit"]
-# A first failure starts the count with what the call read; once failures are pending, calls go
-# through the state check and record their success too (to reset the count).
+# Every failure on a closed circuit is counted, failures pending or not, in the order the calls complete.
 FAILING = ["ReadCircuit", "Route", "CallDownstream", "RecordFailure", "DownstreamFailed"]
-FAILING_COUNTED = [
+PROBE_SUCCESS = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]
+PROBE_FAILURE = [
     "ReadCircuit",
     "Route",
     "CheckCircuit",
@@ -36,8 +52,6 @@ FAILING_COUNTED = [
     "RecordFailure",
     "DownstreamFailed",
 ]
-PROBE_SUCCESS = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"]
-PROBE_FAILURE = FAILING_COUNTED
 
 
 def lint(definition: str) -> list[str]:
@@ -60,6 +74,11 @@ def test_every_deployed_definition_passes_statelint(instances):
     assert {bool(s.allowed_circuits) for s in settings} == {False, True}
     starts = {json.loads(definition)["StartAt"] for definition in definitions.values()}
     assert starts == {"ReadCircuit", "CheckCircuit"}
+    # Results are classified only where failure_result is set.
+    classifying = {
+        name for name, definition in definitions.items() if "RecordBadResult" in json.loads(definition)["States"]
+    }
+    assert classifying == {name for name, stack in instances.items() if name == "bad-results"}
 
 
 def test_statelint_catches_a_broken_definition(instances):
@@ -86,7 +105,7 @@ def trip(stack) -> None:
     assert stack.item()["state"] == "OPEN"
 
 
-def test_healthy_call_enters_three_states_and_returns_the_downstream_result(instances):
+def test_healthy_call_reads_twice_writes_nothing_and_returns_the_downstream_result(instances):
     stack = instances["healthy"]
     result = stack.call({"order": 42})
     assert result["status"] == "SUCCEEDED"
@@ -100,15 +119,23 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(inst
     [
         # Written by Powertools' @circuit_breaker on the same table: no generation, closed, nothing pending.
         ({"state": {"S": "CLOSED"}, "failure_count": {"N": "0"}, "opened_at": {"N": "0"}}, HEALTHY),
-        # Pending failures: the state check must answer, so that a success resets them.
+        # Pending failures: straight to the downstream, and the success resets them.
         (
-            {"state": {"S": "CLOSED"}, "failure_count": {"N": "2"}, "generation": {"N": "4"}},
-            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstreamAndRecord", "RecordSuccess"],
+            {
+                "state": {"S": "CLOSED"},
+                "failure_count": {"N": "2"},
+                "failure_resets": {"N": "0"},
+                "generation": {"N": "4"},
+            },
+            RESETTING,
         ),
         # Powertools opened it a long time ago: the state check elects a probe.
         ({"state": {"S": "OPEN"}, "failure_count": {"N": "5"}, "opened_at": {"N": "1"}}, PROBE_SUCCESS),
         # An item without a state (never written by this module, but possible): the state check reads it as CLOSED.
-        ({"failure_count": {"N": "0"}}, ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"]),
+        (
+            {"failure_count": {"N": "0"}},
+            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream", *AFTER_SUCCESS],
+        ),
         # A forced-closed override goes straight to the downstream; one with an expiry asks the state check.
         ({"state": {"S": "CLOSED"}, "override": {"S": "FORCED_CLOSED"}, "generation": {"N": "1"}}, HEALTHY),
         (
@@ -118,7 +145,7 @@ def test_healthy_call_enters_three_states_and_returns_the_downstream_result(inst
                 "override_expires_at": {"N": "9999999999"},
                 "generation": {"N": "1"},
             },
-            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream"],
+            ["ReadCircuit", "Route", "CheckCircuit", "Decide", "CallDownstream", *AFTER_SUCCESS],
         ),
     ],
     ids=["powertools-closed", "failures-pending", "powertools-open", "no-state", "forced-closed", "timed-override"],
@@ -137,7 +164,7 @@ def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(instanc
     since = len(stack.runner.invocations)
     stack.set_health(False)
     results = [stack.call() for _ in range(4)]
-    assert [r["states"] for r in results[:3]] == [FAILING, FAILING_COUNTED, FAILING_COUNTED]
+    assert [r["states"] for r in results[:3]] == [FAILING] * 3
     assert [r["error"] for r in results[:3]] == ["DependencyUnavailable"] * 3
     assert "dependency is failing" in results[0]["cause"]  # the downstream's own cause, unchanged
     assert results[3]["states"] == SHORT_CIRCUITED
@@ -213,19 +240,16 @@ def test_forced_open_short_circuits_and_forced_closed_calls(instances):
     assert stack.item()["state"] == "CLOSED"
 
 
-@pytest.mark.parametrize(
-    "policy, status, states",
-    [
-        ("fail_open", "SUCCEEDED", ["ReadCircuit", "StoreUnavailable", "Decide", "CallDownstream"]),
-        ("fail_closed", "FAILED", ["ReadCircuit", "StoreUnavailable", "Decide", "ShortCircuit"]),
-    ],
-)
-def test_store_errors_follow_on_store_error(instances, policy, status, states):
-    stack = instances[f"store-{policy.replace('_', '-')}"]  # its table does not exist
-    result = stack.call()
-    assert (result["status"], result["states"]) == (status, states)
-    if status == "FAILED":
-        assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
+def counted_metrics(stack, function: str, since: int, metric: str) -> list[dict]:
+    """The EMF blobs of `function`'s invocations since `since` that count `metric`."""
+    name = stack.function_names[function]
+    return [
+        blob
+        for invocation in stack.runner.invocations[since:]
+        if invocation.function == name
+        for line in invocation.logs.splitlines()
+        if line.startswith("{") and "_aws" in (blob := json.loads(line)) and metric in blob
+    ]
 
 
 @pytest.mark.parametrize(
@@ -234,37 +258,214 @@ def test_store_errors_follow_on_store_error(instances, policy, status, states):
         (
             "fail_open",
             "SUCCEEDED",
-            ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "CallDownstream"],
+            ["ReadCircuit", "CheckCircuit", "Decide", "CallDownstream", "ReadAfterCall", "ReturnDownstreamResult"],
         ),
-        (
-            "fail_closed",
-            "FAILED",
-            ["ReadCircuit", "Route", "CheckCircuit", "StoreUnavailable", "Decide", "ShortCircuit"],
-        ),
+        ("fail_closed", "FAILED", ["ReadCircuit", "CheckCircuit", "Decide", "ShortCircuit"]),
     ],
 )
-def test_a_failing_state_check_follows_on_store_error(instances, tmp_path, policy, status, states):
-    """Throttled, broken or timed out: whatever makes the check function itself fail, the policy decides."""
+def test_an_unreadable_circuit_is_counted_and_follows_on_store_error(instances, policy, status, states):
+    """A missing table: the state check reads again, counts StoreErrors for the circuit, and applies the policy."""
+    stack = instances[f"store-{policy.replace('_', '-')}"]  # its table does not exist
+    since = len(stack.runner.invocations)
+    result = stack.call()
+    assert (result["status"], result["states"]) == (status, states)
+    if status == "FAILED":
+        assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
+    [blob] = counted_metrics(stack, "check_circuit", since, "StoreErrors")
+    assert (blob["StoreErrors"], blob["circuit"]) == (1.0, stack.circuit)
+
+
+def test_the_circuit_read_retries_throttles_with_jitter(instances):
+    definition = json.loads(deployed(instances)["healthy"])
+    for name in ("ReadCircuit", "ReadAfterCall", "ResetFailures"):
+        [retry] = definition["States"][name]["Retry"]
+        assert "DynamoDB.ProvisionedThroughputExceededException" in retry["ErrorEquals"]
+        assert retry["JitterStrategy"] == "FULL" and retry["MaxAttempts"] >= 1
+    # A read that still fails goes to the state check, which counts it; never straight to the policy.
+    assert definition["States"]["ReadCircuit"]["Catch"][0]["Next"] == "CheckCircuit"
+
+
+@pytest.mark.parametrize(
+    "policy, status, tail",
+    [
+        ("fail_open", "SUCCEEDED", ["Decide", "CallDownstream", *AFTER_SUCCESS]),
+        ("fail_closed", "FAILED", ["Decide", "ShortCircuit"]),
+    ],
+)
+def test_a_failing_state_check_is_counted_and_follows_on_store_error(instances, tmp_path, policy, status, tail):
+    """Throttled, broken or timed out: whatever makes the check function itself fail, the state machine counts a
+    store error of the circuit (PutMetricData in the functions' namespace) and the policy decides."""
     from sandbox.runner import FunctionSpec
 
     stack = instances["healthy" if policy == "fail_open" else "fail-closed"]
     assert stack.settings().on_store_error == policy
     (tmp_path / "broken.py").write_text("def lambda_handler(event, context):\n    raise RuntimeError('throttled')\n")
     stack.runner.register(FunctionSpec(stack.function_names["check_circuit"], "broken.lambda_handler", tmp_path))
-    stack.ddb.put_item(
-        TableName=stack.table_name,
-        Item={  # failures pending: the state check must answer
-            "id": {"S": stack.circuit},
-            "state": {"S": "CLOSED"},
-            "failure_count": {"N": "1"},
-        },
+    # An item without a state: the state check must answer.
+    stack.ddb.put_item(TableName=stack.table_name, Item={"id": {"S": stack.circuit}, "failure_count": {"N": "0"}})
+    cloudwatch = boto3.client(
+        "cloudwatch", endpoint_url=stack.ddb.meta.endpoint_url, region_name=stack.ddb.meta.region_name
     )
+    # The service is the instance's name, which is also its circuit's here.
+    dimensions = [{"Name": "circuit", "Value": stack.circuit}, {"Name": "service", "Value": stack.circuit}]
+    before = store_errors(cloudwatch, dimensions)
     result = stack.call({"order": 1})
-    assert (result["status"], result["states"]) == (status, states)
+    assert (result["status"], result["states"]) == (
+        status,
+        ["ReadCircuit", "Route", "CheckCircuit", "CountStoreError", "StoreUnavailable", *tail],
+    )
     if status == "FAILED":
         assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
     else:
         assert json.loads(result["output"]) == {"ok": True, "request": {"order": 1}}
+    assert store_errors(cloudwatch, dimensions) == before + 1
+
+
+def store_errors(cloudwatch, dimensions: list[dict]) -> float:
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="CircuitBreaker",
+        MetricName="StoreErrors",
+        Dimensions=dimensions,
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in points)
+
+
+def test_a_success_takes_off_only_the_failures_counted_before_its_read(instances):
+    """ResetFailures as deployed, against the emulator's DynamoDB: a failure counted between a success's read and its
+    reset stays counted, and a reset that lost to another reset (or to a close) changes nothing."""
+    stack = instances["healthy"]
+    reset = json.loads(deployed(instances)["healthy"])["States"]["ResetFailures"]["Parameters"]
+    seen = {"failure_count": {"N": "2"}, "failure_resets": {"N": "0"}}
+
+    def apply(item: dict) -> dict:
+        stack.ddb.put_item(
+            TableName=stack.table_name, Item={"id": {"S": stack.circuit}, "state": {"S": "CLOSED"}, **item}
+        )
+        values = {
+            **{k: v for k, v in reset["ExpressionAttributeValues"].items() if not k.endswith(".$")},
+            ":seen": seen["failure_count"],
+            ":resets": seen["failure_resets"],
+        }
+        parameters = {k: v for k, v in reset.items() if k not in ("Key", "ExpressionAttributeValues")}
+        with contextlib.suppress(stack.ddb.exceptions.ConditionalCheckFailedException):
+            stack.ddb.update_item(**parameters, Key={"id": {"S": stack.circuit}}, ExpressionAttributeValues=values)
+        return {k: stack.item()[k] for k in ("failure_count", "failure_resets")}
+
+    assert apply(seen) == {"failure_count": 0, "failure_resets": 1}
+    # One more failure after the read: it stays.
+    assert apply({**seen, "failure_count": {"N": "3"}}) == {"failure_count": 1, "failure_resets": 1}
+    # Another success reset first, and two failures came after: neither is taken off again.
+    assert apply({"failure_count": {"N": "2"}, "failure_resets": {"N": "1"}}) == {
+        "failure_count": 2,
+        "failure_resets": 1,
+    }
+
+
+def test_a_failure_that_completes_after_others_still_counts(instances, tmp_path):
+    """Counting in completion order: a slow call admitted while nothing was pending fails after faster failures
+    started a count; its failure adds to that count and trips the circuit (it used to be dropped as "admitted
+    before the count started", so slow failures took twice their duration to trip)."""
+    from sandbox.runner import FunctionSpec
+
+    stack = instances["failing"]  # failure_threshold 3
+    started, go = tmp_path / "started", tmp_path / "go"
+    (tmp_path / "slow_failure.py").write_text(
+        "import os, pathlib, time\n"
+        "def lambda_handler(event, context):\n"
+        "    pathlib.Path(os.environ['STARTED']).touch()\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while not os.path.exists(os.environ['GO']) and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n"
+        "    raise RuntimeError('timed out talking to the dependency')\n"
+    )
+    stack.runner.register(
+        FunctionSpec(
+            stack.function_names["downstream"],
+            "slow_failure.lambda_handler",
+            tmp_path,
+            {"STARTED": str(started), "GO": str(go)},
+        )
+    )
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(stack.call)  # admitted on an empty circuit: nothing pending
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists()
+        # Meanwhile two faster failures completed and were counted.
+        stack.ddb.put_item(
+            TableName=stack.table_name,
+            Item={
+                "id": {"S": stack.circuit},
+                "state": {"S": "CLOSED"},
+                "failure_count": {"N": "2"},
+                "failure_resets": {"N": "0"},
+            },
+        )
+        go.touch()
+        result = slow.result(timeout=90)
+    assert (result["error"], result["states"]) == ("RuntimeError", FAILING)
+    item = stack.item()
+    assert item["state"] == "OPEN" and item["reason"] == "3 consecutive failures (last: RuntimeError)"
+
+
+def test_a_result_marked_as_a_failure_is_counted_and_returned(instances):
+    stack = instances["bad-results"]  # failure_result: $.request.status at least 500; failure_threshold 2
+    bad = {"status": 503}
+    first = stack.call(bad)
+    assert first["status"] == "SUCCEEDED" and json.loads(first["output"]) == {"ok": True, "request": bad}
+    assert first["states"] == [
+        "ReadCircuit",
+        "Route",
+        "CallDownstream",
+        "ReadAfterCall",
+        "Settle",
+        "RecordBadResult",
+        "ReturnDownstreamResult",
+    ]
+    assert stack.item()["failure_count"] == 1
+    # A result below the mark, or without the field, is a success: it resets the pending failure.
+    assert stack.call({"status": 200})["states"] == RESETTING
+    assert stack.call({"other": "x"})["states"] == HEALTHY
+    assert stack.item()["failure_count"] == 0
+    stack.call(bad)
+    stack.call(bad)
+    item = stack.item()
+    assert item["state"] == "OPEN" and item["reason"] == "2 consecutive failures (last: FailureResult)"
+    # A probe whose result is marked failed reopens the circuit, and its caller still gets the result.
+    end_open_duration(stack)
+    probe = stack.call(bad)
+    assert probe["states"] == [
+        "ReadCircuit",
+        "Route",
+        "CheckCircuit",
+        "Decide",
+        "CallDownstreamAndRecord",
+        "ClassifyProbe",
+        "RecordProbeBadResult",
+        "ReturnDownstreamResult",
+    ]
+    assert json.loads(probe["output"]) == {"ok": True, "request": bad}
+    assert stack.item()["state"] == "OPEN" and stack.item()["open_count"] == 1
+    end_open_duration(stack)
+    assert stack.call({"status": 200})["states"][-2:] == ["ClassifyProbe", "RecordSuccess"]
+    assert stack.item()["state"] == "CLOSED"
+
+
+def test_ignored_errors_never_reach_the_failure_metric(instances):
+    stack = instances["fallback-payload"]  # failure_threshold 1, ValidationError ignored
+    since = len(stack.runner.invocations)
+    stack.call({"invalid": True})
+    assert counted_metrics(stack, "record_outcome", since, "Failures") == []
+    assert counted_metrics(stack, "record_outcome", since, "IgnoredErrors") != []
+    stack.set_health(False)
+    stack.call()
+    assert [blob["Failures"] for blob in counted_metrics(stack, "record_outcome", since, "Failures")] == [1.0]
 
 
 def test_fallback_payload_is_returned_as_success_when_open(instances):
