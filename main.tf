@@ -66,18 +66,18 @@ locals {
   # A result the downstream returns is a failure when it matches failure_result: a Choice rule on the result, which
   # the state machine keeps under $.downstream.payload.
   failure_result_path = var.failure_result == null ? null : "$.downstream.payload${substr(var.failure_result.path, 1, -1)}"
-  failure_result_rule = var.failure_result == null ? null : {
-    And = concat(
-      [{ Variable = local.failure_result_path, IsPresent = true }],
-      var.failure_result.at_least != null ? [
-        { Variable = local.failure_result_path, IsNumeric = true },
-        { Variable = local.failure_result_path, NumericGreaterThanEquals = var.failure_result.at_least },
-        ] : [
-        { Variable = local.failure_result_path, IsString = true },
-        { Variable = local.failure_result_path, StringEquals = var.failure_result.equals },
-      ],
-    )
-  }
+  # Built as JSON text: Terraform would turn the comparisons' numbers and booleans into strings to unify the branches.
+  failure_result_rule = var.failure_result == null ? "" : jsonencode({
+    And = jsondecode(var.failure_result.at_least != null ? jsonencode([
+      { Variable = local.failure_result_path, IsPresent = true },
+      { Variable = local.failure_result_path, IsNumeric = true },
+      { Variable = local.failure_result_path, NumericGreaterThanEquals = var.failure_result.at_least },
+      ]) : jsonencode([
+      { Variable = local.failure_result_path, IsPresent = true },
+      { Variable = local.failure_result_path, IsString = true },
+      { Variable = local.failure_result_path, StringEquals = var.failure_result.equals },
+    ]))
+  })
   # A success that completes while failures are pending on a closed circuit resets them (ResetFailures): the failures
   # counted before its read are taken off, if no other reset came first (failure_resets is unchanged).
   pending_failures_rule = {
@@ -92,11 +92,11 @@ locals {
     ]
     Next = "ResetFailures"
   }
-  settle_choices = concat(
-    var.failure_result == null ? [] : [merge(local.failure_result_rule, { Next = "RecordBadResult" })],
-    [local.pending_failures_rule],
-  )
-  classify_probe_choices = var.failure_result == null ? [] : [merge(local.failure_result_rule, { Next = "RecordProbeBadResult" })]
+  settle_choices = "[${join(",", compact([
+    var.failure_result == null ? "" : jsonencode(merge(jsondecode(local.failure_result_rule), { Next = "RecordBadResult" })),
+    jsonencode(local.pending_failures_rule),
+  ]))}]"
+  classify_probe_choices = var.failure_result == null ? "[]" : "[${jsonencode(merge(jsondecode(local.failure_result_rule), { Next = "RecordProbeBadResult" }))}]"
   # States only a failure_result needs.
   failure_result_states = ["RecordBadResult", "ClassifyProbe", "RecordProbeBadResult"]
 
@@ -147,8 +147,8 @@ locals {
     store_unavailable_decision       = jsonencode(local.store_unavailable_decision)
     store_retry                      = jsonencode([local.store_retry])
     store_error_metric               = jsonencode(local.store_error_metric)
-    settle_choices                   = jsonencode(local.settle_choices)
-    classify_probe_choices           = jsonencode(local.classify_probe_choices)
+    settle_choices                   = local.settle_choices
+    classify_probe_choices           = local.classify_probe_choices
     probe_outcome_state              = var.failure_result == null ? "RecordSuccess" : "ClassifyProbe"
     short_circuit_state              = jsonencode(local.short_circuit_states[var.fallback_mode])
   })
