@@ -215,7 +215,7 @@ class Breaker:
                 else self._probe_failed(name, generation, error)
             )
         if error is None:
-            return "nothing to record: the state machine resets pending failures after a success"
+            return "nothing to reset"  # the state machine resets pending failures after a success (ResetFailures)
         return self._count_failure(name, generation, error)
 
     def _count_failure(self, name: str, generation: int, error: str) -> str:

@@ -82,17 +82,20 @@ def test_concurrent_failures_trip_exactly_once(fleet, rng, threshold):
 
 @interleavings()
 @given(rng=st.randoms(use_true_random=False), threshold=st.integers(2, 10))
-def test_failures_of_calls_admitted_together_at_zero_count_once(fleet, rng, threshold):
-    """However they interleave, calls admitted at count 0 start one count and add nothing to it."""
+def test_failures_of_calls_admitted_together_at_zero_each_count_and_trip_once(fleet, rng, threshold):
+    """However they interleave, failures of calls admitted together at count 0 (a hanging dependency) count in
+    the order they complete: counts 1 .. threshold - 1 once each, one trip, and nothing counted after it."""
     table, clock = fleet
     boto3.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": "orders"}})
     fleet_ = breakers(table, clock, failure_threshold=threshold)
     order = list(range(CALLERS))
     rng.shuffle(order)
     outcomes = race([lambda i=i: fleet_[i].record("orders", 0, False, "Boom", 0) for i in order])
-    assert outcomes.count(f"failure 1 of {threshold}") == 1
+    assert outcomes.count("tripped") == 1
+    assert all(outcomes.count(f"failure {k} of {threshold}") == 1 for k in range(1, threshold))
+    assert len(outcomes) - threshold == outcomes.count("stale") + outcomes.count("another caller tripped it")
     circuit = fleet_[0].get("orders")
-    assert (circuit.state, circuit.failure_count) == (CLOSED, 1)
+    assert (circuit.state, circuit.generation) == (OPEN, 1)
     count("interleavings: failures admitted at zero")
 
 

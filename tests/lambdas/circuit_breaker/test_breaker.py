@@ -46,14 +46,18 @@ def test_trips_after_exactly_failure_threshold_consecutive_failures(make_breaker
     assert circuit.reason == "3 consecutive failures (last: DependencyUnavailable)"
 
 
-def test_a_success_resets_the_failure_count(make_breaker):
+def test_failures_pending_still_call_directly_and_a_success_is_left_to_the_state_machine(make_breaker):
+    """The state machine reads the circuit after every success and resets pending failures itself
+    (ResetFailures, tested against the deployed definition); the state check only says how many it saw."""
     breaker = make_breaker(failure_threshold=3)
     trip(breaker, 2)
     decision = breaker.check(CIRCUIT, "caller")
-    assert decision.action == CALL_AND_RECORD  # failures pending: the success must be recorded
-    assert breaker.record(CIRCUIT, decision.generation, False, None, decision.failures_seen) == "failure count reset"
-    trip(breaker, 2)
-    assert breaker.store.read(CIRCUIT).state == CLOSED
+    assert (decision.action, decision.failures_seen) == (CALL, 2)
+    assert breaker.record(CIRCUIT, decision.generation, False, None, decision.failures_seen) == "nothing to reset"
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.failure_count) == (CLOSED, 2)
+    item = breaker.store.client.get_item(TableName=breaker.store.table_name, Key={"id": {"S": CIRCUIT}})["Item"]
+    assert item["failure_resets"] == {"N": "0"}  # what a success's reset is conditioned on
 
 
 def test_an_ignored_error_neither_counts_nor_resets(make_breaker):
@@ -371,24 +375,37 @@ def test_a_state_check_reads_the_circuit_once_and_writes_nothing_on_a_closed_cir
     assert breaker.store.client.calls == {"get_item": 3}
 
 
-def test_calls_admitted_at_count_zero_cannot_add_to_a_count_started_meanwhile(make_breaker):
-    """Ten calls in flight together, all admitted at 0; their successes go unrecorded, so their
-    failures may only start a count. The next call, admitted at 1, adds to it."""
-    breaker = make_breaker(failure_threshold=2)
+def test_failures_count_in_completion_order_whenever_their_calls_were_admitted(make_breaker):
+    """Ten calls in flight together, all admitted at 0, all failing (a hanging dependency): each
+    failure counts when it completes, so the circuit trips at the threshold-th, not a call later."""
+    breaker = make_breaker(failure_threshold=3)
     admitted = [breaker.check(CIRCUIT, f"call-{n}") for n in range(10)]
     assert {(d.action, d.failures_seen) for d in admitted} == {(CALL, 0)}
-    outcomes = [breaker.record(CIRCUIT, d.generation, d.probe, "Boom", d.failures_seen) for d in admitted]
-    assert outcomes == ["failure 1 of 2"] + ["not counted: admitted before the count started"] * 9
-    pending = breaker.check(CIRCUIT, "next")
-    assert (pending.action, pending.failures_seen) == (CALL_AND_RECORD, 1)
-    assert breaker.record(CIRCUIT, pending.generation, False, "Boom", pending.failures_seen) == "tripped"
+    outcomes = [breaker.record(CIRCUIT, d.generation, d.probe, "Timeout", d.failures_seen) for d in admitted]
+    assert outcomes == ["failure 1 of 3", "failure 2 of 3", "tripped"] + ["stale"] * 7
+    assert breaker.store.read(CIRCUIT, consistent=True).state == OPEN
 
 
-def test_only_a_call_admitted_while_failures_were_pending_resets_the_count(make_breaker):
-    breaker = make_breaker(failure_threshold=3)
-    breaker.record(CIRCUIT, 0, False, "Boom", 0)
-    assert breaker.record(CIRCUIT, 0, False, None, 0) == "nothing to reset"
-    assert breaker.record(CIRCUIT, 0, False, None, 1) == "failure count reset"
+def test_a_close_counts_as_a_reset(make_breaker, clock):
+    """A success's reset read before a close must not take off failures counted after it."""
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(breaker.settings.open_duration_seconds + 1)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+    item = breaker.store.client.get_item(TableName=breaker.store.table_name, Key={"id": {"S": CIRCUIT}})["Item"]
+    assert (item["failure_count"], item["failure_resets"]) == ({"N": "0"}, {"N": "1"})
+
+
+def test_an_outcome_admitted_while_the_store_was_unavailable_is_counted_as_unrecorded(make_breaker):
+    from circuit_breaker import telemetry
+
+    telemetry.metrics.clear_metrics()
+    breaker = make_breaker()
+    assert breaker.record(CIRCUIT, None, False, "Boom").startswith("not recorded")
+    counted = telemetry.metrics.metric_set
+    assert counted["UnrecordedOutcomes"]["Value"] == [1.0] and counted["Failures"]["Value"] == [1.0]
+    telemetry.metrics.clear_metrics()
 
 
 def test_half_open_is_read_on_every_check_so_a_closed_probe_is_seen_at_once(make_breaker, clock):
