@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circuit_breaker.breaker import Breaker, Contention
-from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
+from circuit_breaker.model import FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from tests.lambdas.circuit_breaker.conftest import ALARMS, Clock
