@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .cloudwatch import state_change_time
-from .simulation import EPOCH, Call, Deployment, Outage, Simulation, quiet_telemetry
+from .simulation import EPOCH, Call, Deployment, Latency, Outage, Simulation, quiet_telemetry
 from .stack import Stack, instances_applied
 
 CIRCUIT = "sim"  # the module's defaults
@@ -325,11 +325,25 @@ def outage(
     lead_in: float = 10.0,
     limit: float = 600.0,
     background: float = LEAD_IN_BACKGROUND,
+    failure_seconds: float | None = None,
+    downstream_seconds: float | None = None,
+    lag: float = 0.0,
 ) -> dict[str, Any]:
-    """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took."""
+    """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took.
+
+    `failure_seconds`: how long a failing call takes (a timeout), `downstream_seconds` a successful one (the
+    default Latency's otherwise); `lag`: how old an eventually consistent read may be.
+    """
     rng = random.Random(seed)
+    base = Latency()
+    latency = Latency(
+        read=base.read,
+        function=base.function,
+        downstream=base.downstream if downstream_seconds is None else downstream_seconds,
+        failure=failure_seconds,
+    )
     with quiet_telemetry():
-        sim = Simulation(deployment, seed=seed, start=EPOCH + rng.uniform(0, 60))
+        sim = Simulation(deployment, seed=seed, start=EPOCH + rng.uniform(0, 60), latency=latency, lag=lag)
         sim.keep_calls = True
         sim.watch_downstream_alarm()
         began = sim.now + lead_in
@@ -346,24 +360,26 @@ def outage(
         found["failed calls"] = sum(call.failed_downstream for call in during)
         return found
     opened = trips[0].at
-    counted = next((at for at in sim.count_starts if at >= began), opened)
+    # When the first failure of the outage came back: the calls in flight then could not have been stopped.
+    first_failure = min((call.at for call in during if call.failed_downstream), default=opened)
+    in_flight_at_first_failure = sum(call.started <= first_failure < call.at for call in sim.calls)
+    in_flight_at_trip = sum(call.started <= opened < call.at for call in sim.calls)
+    threshold = sim.settings.failure_threshold
     found.update(
         {
             "seconds to OPEN": round(opened - began, 3),
+            "seconds from the first failure to OPEN": round(opened - first_failure, 3),
             "tripped by": trips[0].origin,
             "failed calls": sum(call.failed_downstream for call in during),
-            "calls in flight at the trip": sum(call.started <= opened < call.at for call in sim.calls),
-            # Calls no breaker could have stopped: admitted before any failure was recorded, or after and
-            # still in flight when the circuit opened.
-            "calls admitted before a failure could stop them": sum(
-                call.started < counted or call.started <= opened < call.at for call in during
-            ),
-            "failed calls admitted before the first failure was counted": sum(
-                call.failed_downstream for call in during if call.started < counted
-            ),
+            "calls in flight when the first failure came back": in_flight_at_first_failure,
+            "calls in flight at the trip": in_flight_at_trip,
+            # The promise: failure_threshold, plus what was already in flight when the first failure came back
+            # and when the circuit opened (no breaker could have stopped those).
+            "bound": threshold + in_flight_at_first_failure + in_flight_at_trip,
             "calls after the trip not short-circuited": sum(
                 not call.short_circuited for call in during if call.started > opened
             ),
+            "stale reads": sim.table.stale_reads,
         }
     )
     return found

@@ -41,14 +41,36 @@ _TOKEN = re.compile(
 
 
 class MemoryTable:
-    """One table's items by partition key (`id`), as a boto3 client serves them."""
+    """One table's items by partition key (`id`), as a boto3 client serves them.
 
-    def __init__(self, table_name: str, key: str = "id") -> None:
+    Read lag, as DynamoDB's eventually consistent reads have it: with `lag` seconds and a
+    `clock`, an eventually consistent read returns the item as it was at a moment drawn
+    uniformly from the last `lag` seconds (AWS: consistency "usually within a second"), so a
+    write is missed by such a read for up to `lag` seconds. A strongly consistent read, and
+    every write and its condition, see the latest item.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        key: str = "id",
+        *,
+        lag: float = 0.0,
+        clock: Callable[[], float] | None = None,
+        draw: Callable[[], float] | None = None,
+    ) -> None:
+        if lag and (clock is None or draw is None):
+            raise ValueError("a table with read lag needs a clock and a draw in [0, 1)")
         self.table_name = table_name
         self.key = key
         self.items: dict[str, Item] = {}
         self.eventual_reads = self.strong_reads = self.writes = 0
+        self.stale_reads = 0  # eventually consistent reads that missed a write
         self.listeners: list[Callable[[Item | None, Item], None]] = []  # called with (old, new) on every change
+        self.lag = lag
+        self._clock = clock
+        self._draw = draw
+        self._history: dict[str, list[tuple[float, Item | None]]] = {}  # key -> (written at, item before), oldest first
 
     # ------------------------------------------------------------------ the client API CircuitStore uses
 
@@ -58,7 +80,15 @@ class MemoryTable:
             self.strong_reads += 1
         else:
             self.eventual_reads += 1
-        item = self.items.get(self._key(Key))
+        key = self._key(Key)
+        item = self.items.get(key)
+        if not ConsistentRead and self.lag and self._clock is not None and self._draw is not None:
+            as_of = self._clock() - self._draw() * self.lag
+            for written_at, before in self._history.get(key, ()):
+                if written_at > as_of:  # the first write this read misses: it sees the item before it
+                    item = before
+                    self.stale_reads += 1
+                    break
         return {} if item is None else {"Item": item}
 
     def update_item(
@@ -102,6 +132,12 @@ class MemoryTable:
             else:
                 new.pop(name, None)
         self.items[key] = new
+        if self.lag and self._clock is not None:
+            now = self._clock()
+            history = self._history.setdefault(key, [])
+            while history and history[0][0] < now - self.lag:
+                history.pop(0)
+            history.append((now, old))
         for listener in self.listeners:
             listener(old, new)
         if ReturnValues == "ALL_NEW":

@@ -22,8 +22,12 @@ Timing model (assumed, stated in the report): calls arrive as a Poisson process;
 takes a fixed time (`Latency`); a task that touches the table does so at its start, in global
 time order, and Pass/Choice states take no time. Each call's fate (fails or not) is drawn
 when it arrives, so the strictly consecutive reference counter sees the same traffic.
-Not modelled: Lambda cold starts and throttles, retries, read replication lag (a read sees
-every write before it), SNS duplicates and reordering, the healthcheck.
+A failing downstream call may take longer than a successful one (`Latency.failure`: a timeout).
+Read lag (`lag`): an eventually consistent read sees the table as it was at a moment drawn from
+the last `lag` seconds; strongly consistent reads and writes see the latest item (the module's
+routing reads are all strong, so lag only reaches reads a user's own code might make).
+Not modelled: Lambda cold starts and throttles, retries, SNS duplicates and reordering, the
+healthcheck.
 """
 
 from __future__ import annotations
@@ -69,9 +73,10 @@ INVOKE = "lambda:invoke"
 class Latency:
     """Seconds each kind of task takes."""
 
-    read: float = 0.005  # the state machine's GetItem
+    read: float = 0.005  # the state machine's GetItem (or its UpdateItem)
     function: float = 0.020  # a module function: state check, outcome recording
     downstream: float = 0.050  # the protected function
+    failure: float | None = None  # a failing downstream call, when failures take longer (a timeout); None: as long
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,7 @@ class Simulation:
         seed: int = 0,
         latency: Latency = Latency(),
         start: float = EPOCH,
+        lag: float = 0.0,
     ) -> None:
         from circuit_breaker.breaker import Breaker
         from circuit_breaker.settings import Settings
@@ -299,7 +305,10 @@ class Simulation:
         self.functions = {arn: key for key, arn in deployment.function_arns.items()}
         self.machine = StateMachine(deployment.definition)
         self.settings = Settings.from_environment(deployment.environment)
-        self.table = MemoryTable(self.settings.table_name)
+        # Eventually consistent reads see the table as it was up to `lag` seconds ago (strong reads: as it is).
+        self.table = MemoryTable(
+            self.settings.table_name, lag=lag, clock=lambda: self.now, draw=random.Random(seed + 1).random
+        )
         self.table.listeners.append(self._transition)
         self.breaker = Breaker(
             self.settings,
@@ -399,7 +408,8 @@ class Simulation:
                     result = self._downstream(call)
                 except TaskFailed as error:
                     failure = error
-                call.at += self.latency.downstream
+                slow = failure is not None and self.latency.failure is not None
+                call.at += self.latency.failure if slow and self.latency.failure else self.latency.downstream
                 continue
             if call.at > self.now:
                 self._schedule(call.at, partial(self._perform, call, task, target))

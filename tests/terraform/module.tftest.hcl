@@ -72,8 +72,8 @@ run "rendered_definition_calls_the_right_functions" {
     error_message = "The state check is told the circuit name."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "ReadCircuit" && jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Parameters == { TableName = "orders-circuits", Key = { id = { S = "orders" } } }
-    error_message = "Every call starts with one read of its own circuit item, by the state machine itself."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "ReadCircuit" && jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Parameters == { TableName = "orders-circuits", Key = { id = { S = "orders" } }, ConsistentRead = true }
+    error_message = "Every call starts with one strongly consistent read of its own circuit item, by the state machine itself."
   }
   assert {
     condition     = one([for rule in jsondecode(aws_sfn_state_machine.this.definition).States.Route.Choices : rule.Next if can(rule.Not.IsPresent)]) == "CallDownstream"
@@ -268,8 +268,8 @@ run "secure_by_default" {
     error_message = "Without tracing, function policies name every resource."
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.state_machine.statement : s.sid if contains(s.resources, "*")] == ["LogDelivery"]
-    error_message = "The state machine's only unscoped statement is log delivery, whose APIs take no resource ARN."
+    condition     = [for s in data.aws_iam_policy_document.state_machine.statement : s.sid if contains(s.resources, "*")] == ["CountStoreErrors", "LogDelivery"]
+    error_message = "The state machine's only unscoped statements are its store-error metric (held to the module's namespace) and log delivery, whose APIs take no resource ARN."
   }
   assert {
     condition     = data.aws_iam_policy_document.alarms_topic.statement[0].resources == toset([aws_sns_topic.alarms.arn]) && data.aws_iam_policy_document.alarms_topic.statement[0].actions == toset(["sns:Publish"])
@@ -366,8 +366,8 @@ run "a_failing_state_check_applies_on_store_error" {
     on_store_error = "fail_closed"
   }
   assert {
-    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Catch : c.Next if contains(c.ErrorEquals, "States.ALL")]) == "StoreUnavailable" && one(jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Catch).Next == "StoreUnavailable"
-    error_message = "Any error of the read or of the state check is caught."
+    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.CheckCircuit.Catch : c.Next if contains(c.ErrorEquals, "States.ALL")]) == "CountStoreError" && jsondecode(aws_sfn_state_machine.this.definition).States.CountStoreError.Next == "StoreUnavailable" && one(jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Catch).Next == "CheckCircuit"
+    error_message = "A failed read asks the state check (which reads again and counts the store error); a failing state check is counted by the state machine, then on_store_error decides."
   }
   assert {
     condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.action == "short_circuit"
@@ -441,5 +441,33 @@ run "null_means_the_default" {
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.downstream) == 1 && length(aws_lambda_event_source_mapping.circuit_events) == 1
     error_message = "A null object takes the default object: the error-rate alarm and circuit events stay on."
+  }
+}
+
+run "a_failure_result_becomes_a_choice_on_the_result" {
+  variables {
+    failure_result = { path = "$.statusCode", at_least = 500 }
+  }
+  assert {
+    condition = jsondecode(aws_sfn_state_machine.this.definition).States.Settle.Choices[0] == {
+      And = [
+        { Variable = "$.downstream.payload.statusCode", IsPresent = true },
+        { Variable = "$.downstream.payload.statusCode", IsNumeric = true },
+        { Variable = "$.downstream.payload.statusCode", NumericGreaterThanEquals = 500 },
+      ]
+      Next = "RecordBadResult"
+    }
+    error_message = "A result whose statusCode is 500 or more is recorded as a failure, with a number compared as a number."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CallDownstreamAndRecord.Next == "ClassifyProbe"
+    error_message = "A probe's result is classified too."
+  }
+}
+
+run "without_a_failure_result_no_result_is_classified" {
+  assert {
+    condition     = !contains(keys(jsondecode(aws_sfn_state_machine.this.definition).States), "RecordBadResult") && length(jsondecode(aws_sfn_state_machine.this.definition).States.Settle.Choices) == 1
+    error_message = "Without failure_result the definition has no result classification."
   }
 }

@@ -35,6 +35,30 @@ run "rejects_failure_threshold" {
   expect_failures = [var.failure_threshold]
 }
 
+run "rejects_a_failure_result_path_that_is_not_a_field_path" {
+  command = plan
+  variables {
+    failure_result = { path = "statusCode", at_least = 500 }
+  }
+  expect_failures = [var.failure_result]
+}
+
+run "rejects_a_failure_result_with_both_tests" {
+  command = plan
+  variables {
+    failure_result = { path = "$.statusCode", at_least = 500, equals = "500" }
+  }
+  expect_failures = [var.failure_result]
+}
+
+run "rejects_a_failure_result_with_no_test" {
+  command = plan
+  variables {
+    failure_result = { path = "$.body.status" }
+  }
+  expect_failures = [var.failure_result]
+}
+
 run "rejects_success_threshold" {
   command = plan
   variables {
