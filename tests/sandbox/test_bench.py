@@ -27,15 +27,15 @@ def assumptions(applied) -> dict:
     return bench.assumptions(applied[1])
 
 
-HEALTHY = ["ReadCircuit", "Route", "CallDownstream"]
+HEALTHY = ["ReadCircuit", "Route", "CallDownstream", "ReadAfterCall", "Settle"]
 CHECKED = ["ReadCircuit", "Route", "CheckCircuit", "Decide", "ShortCircuit"]
 
 
-def path(states, invocations, module, reads=1, writes=0) -> dict:
+def path(states, invocations, module, reads=2, writes=0) -> dict:
     return {
         "states": states,
-        "eventual reads": reads,
-        "strong reads": 0,
+        "eventual reads": 0,
+        "strong reads": reads,
         "writes": writes,
         "module invocations": module,
         "invocations": invocations,
@@ -52,8 +52,8 @@ def simulation(assumptions: dict) -> dict:
     totals = {
         " → ".join(HEALTHY): {
             "calls": 10,
-            "eventual reads": 10,
-            "strong reads": 0,
+            "eventual reads": 0,
+            "strong reads": 20,
             "writes": 0,
             "invocations": {"downstream": 10},
             "billed 100 ms": 10,
@@ -83,21 +83,29 @@ def simulation(assumptions: dict) -> dict:
         for rate in (10, 1000)
         for background in (0.05, 0.10)
     ]
+    outage = {
+        "tripped": True,
+        "seconds to OPEN": 1.5,
+        "tripped by": "in-band",
+        "failed calls": 6,
+        "calls in flight when the first failure came back": 1,
+        "calls in flight at the trip": 2,
+        "bound": 13,
+        "calls after the trip not short-circuited": 0,
+    }
     outages = [
-        {
-            "rate": rate,
-            "failure rate": failure_rate,
-            "tripped": True,
-            "seconds to OPEN": 1.5,
-            "tripped by": "in-band",
-            "failed calls": 6,
-            "calls in flight at the trip": 2,
-            "failed calls admitted before the first failure was counted": 1,
-            "calls admitted before a failure could stop them": 3,
-            "calls after the trip not short-circuited": 0,
-        }
+        {"variant": variant, "rate": rate, "failure rate": 1.0, **outage}
+        for variant in bench.TOTAL_OUTAGES
         for rate in (10, 1000)
-        for failure_rate in (1.0, 0.5)
+    ]
+    outages += [
+        {"variant": "partial", "rate": rate, "failure rate": 0.5, **outage, "tripped by": "alarm"}
+        for rate in (10, 1000)
+    ]
+    outages += [
+        {"variant": f"failures in {t:g} s", "rate": rate, "failure rate": 1.0, **outage, "seconds to OPEN": t + 1}
+        for t in bench.SLOW_FAILURES
+        for rate in bench.SLOW_RATES
     ]
     return {
         "assumptions": assumptions,
@@ -125,7 +133,7 @@ def report(assumptions: dict, **changes) -> dict:
         "seconds": 1,
         "simulation seconds": 0.5,
         "simulation": simulation(assumptions),
-        "paths": {"this module": {"healthy": {"reads": 1, "writes": 0, "invocations": 1, "states": 3}}},
+        "paths": {"this module": {"healthy": {"reads": 2, "writes": 0, "invocations": 1, "states": 5}}},
         "outage": {
             f"this module @ {rate}/s": {
                 "downstream calls after outage began": 6,
@@ -171,18 +179,21 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     bad = report(assumptions, probes_with_100_callers=2)
     simulated = bad["simulation"] = copy.deepcopy(bad["simulation"])
     simulated["cells"][0]["trips"] = 1  # 10/s at 5 %
-    simulated["outages"][-2].update({"failed calls": 140, "calls admitted before a failure could stop them": 90})
-    simulated["paths"]["healthy, after the alarm's first OK notification"] = path(CHECKED, 2, 1, reads=2)
+    total = [o for o in simulated["outages"] if o["variant"] in bench.TOTAL_OUTAGES and o["rate"] == 1000]
+    total[0].update({"failed calls": 140, "bound": 98})
+    slow = next(o for o in simulated["outages"] if o["variant"] == "failures in 30 s")
+    slow["seconds to OPEN"] = 61.0  # twice the failures' duration: counted too late
+    simulated["paths"]["healthy, after the alarm's first OK notification"] = path([*CHECKED, "X"], 2, 1)
     lines = bench.verdicts(bad)
     missed = [line for line in lines if line.startswith("MISSED")]
-    assert len(missed) == 4, lines
+    assert len(missed) == 5, lines
     assert "10/s 5 %: 1 in 0.2 h" in missed[0]
-    threshold = bad["simulation"]["assumptions"]["failure_threshold"]
-    assert f"1000/s: 140 vs {threshold - 1 + 90}" in missed[1]  # 1000/s, total
-    assert "after the alarm's first OK notification: 2 invocation(s)" in missed[2]
+    assert "1000/s: 140 vs 98" in missed[1]  # the worst total-outage run
+    assert "T = 30 s at 10/s: slowest 61 s" in missed[2]
+    assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in missed[3]
     why = bench.why_missed(bad)
-    assert len(why) == 3  # the probe count is the sandbox's; the simulator explains its own
-    assert "a failure was lost or counted late" in why[1] and "without a `state`" in why[2]
+    assert len(why) == 4  # the probe count is the sandbox's; the simulator explains its own
+    assert "a failure was lost or counted late" in why[1] and "counted" in why[2] and "ReturnDownstreamResult" in why[3]
     assert "### Why the missed targets are missed" in bench.markdown(bad)
 
 

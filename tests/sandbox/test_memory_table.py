@@ -177,3 +177,65 @@ def test_conditions_outside_what_the_store_generates_are_refused(expression):
 def test_updates_outside_what_the_store_generates_are_refused(expression):
     with pytest.raises(ValueError):
         update(expression)
+
+
+def test_an_eventually_consistent_read_may_miss_a_write_for_up_to_the_lag():
+    now = [100.0]
+    draws = iter([0.0, 0.5, 0.99, 0.5])
+    memory = MemoryTable(TABLE, lag=1.0, clock=lambda: now[0], draw=lambda: next(draws))
+    key = {"id": {"S": "orders"}}
+    memory.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET #state = :open",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":open": {"S": "OPEN"}},
+    )
+    now[0] = 100.6
+    assert memory.get_item(TableName=TABLE, Key=key)["Item"]["state"] == {"S": "OPEN"}  # as of 100.6
+    assert memory.get_item(TableName=TABLE, Key=key)["Item"]["state"] == {"S": "OPEN"}  # as of 100.1
+    assert memory.get_item(TableName=TABLE, Key=key) == {}  # as of 99.61: before the write
+    assert memory.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["state"] == {"S": "OPEN"}
+    assert memory.stale_reads == 1
+    now[0] = 101.5
+    assert memory.get_item(TableName=TABLE, Key=key)["Item"]["state"] == {"S": "OPEN"}  # the lag has passed
+
+
+def test_a_success_reset_subtracts_what_it_read_as_moto_does(moto_table):
+    """The state machine's ResetFailures form, `SET #a = #a - :n` under a condition, in both tables."""
+    memory = MemoryTable(TABLE)
+    key = {"id": {"S": "reset"}}
+    names = {"#count": "failure_count", "#resets": "failure_resets"}
+    steps = [
+        ("ADD #count :n SET #resets = if_not_exists(#resets, :zero)", None, {":n": {"N": "3"}, ":zero": {"N": "0"}}),
+        (
+            "SET #count = #count - :n ADD #resets :one",
+            "#resets = :zero",
+            {":n": {"N": "2"}, ":one": {"N": "1"}, ":zero": {"N": "0"}},
+        ),
+        (
+            "SET #count = #count - :n ADD #resets :one",
+            "#resets = :zero",
+            {":n": {"N": "1"}, ":one": {"N": "1"}, ":zero": {"N": "0"}},
+        ),
+    ]
+    moto_table.delete_item(TableName=TABLE, Key=key)
+    for expression, condition_expression, values in steps:
+        outcomes = []
+        for client in (moto_table, memory):
+            extra = {"ConditionExpression": condition_expression} if condition_expression else {}
+            try:
+                client.update_item(
+                    TableName=TABLE,
+                    Key=key,
+                    UpdateExpression=expression,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    **extra,
+                )
+                outcomes.append("written")
+            except ClientError as error:
+                outcomes.append(error.response["Error"]["Code"])
+            outcomes.append(client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"])
+        assert outcomes[:2] == outcomes[2:], expression
+    assert outcomes[1]["failure_count"] == {"N": "1"} and outcomes[0] == "ConditionalCheckFailedException"
