@@ -800,18 +800,18 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
         "runs within the bound |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
-    for seconds in SLOW_FAILURES:
+    for duration in SLOW_FAILURES:
         for rate in SLOW_RATES:
-            runs = [o for o in outages if o["variant"] == f"failures in {seconds:g} s" and o["rate"] == rate]
+            runs = [o for o in outages if o["variant"] == f"failures in {duration:g} s" and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
             if not tripped:
-                lines.append(f"| {rate} | {seconds:g} s | no trip within the run | {seconds + 2:g} | — | — |")
+                lines.append(f"| {rate} | {duration:g} s | no trip within the run | {duration + 2:g} | — | — |")
                 continue
             opened = [o["seconds to OPEN"] for o in tripped]
             failed = [o["failed calls"] for o in tripped]
             within = sum(o["failed calls"] <= o["bound"] for o in tripped)
             lines.append(
-                f"| {rate} | {seconds:g} s | {statistics.median(opened):.2f}, {max(opened):.2f} | {seconds + 2:g} | "
+                f"| {rate} | {duration:g} s | {statistics.median(opened):.2f}, {max(opened):.2f} | {duration + 2:g} | "
                 f"{statistics.median(failed):g}, {max(failed)} | {within} of {len(runs)} |"
             )
     lines += [
@@ -1006,7 +1006,7 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
 
     total = [o for o in sim["outages"] if o["variant"] in TOTAL_OUTAGES]
     over = [o for o in total if not o["tripped"] or o["failed calls"] > o["bound"]]
-    worst = {}
+    worst: dict[float, tuple[int, int, int]] = {}
     for run in total:
         if run["tripped"] and (run["rate"] not in worst or run["failed calls"] - run["bound"] > worst[run["rate"]][2]):
             worst[run["rate"]] = (run["failed calls"], run["bound"], run["failed calls"] - run["bound"])
