@@ -71,6 +71,22 @@ def test_table_key_and_ttl_attribute_match_the_record():
     assert table["ttl"][0]["attribute_name"] == Attr.EXPIRATION
 
 
+def test_the_attributes_the_state_machine_reads_and_writes_are_the_records():
+    """Route, Settle and ResetFailures name circuit attributes in the ASL and in main.tf; the state machine's
+    ResetFailures permission (iam.tf) lists the attributes that write touches."""
+    template = (ROOT / "statemachine" / "circuit_breaker.asl.json").read_text() + (ROOT / "main.tf").read_text()
+    named = set(re.findall(r"\$\.(?:read|after)\.Item\.([a-z_]+)", template))
+    reset = re.search(r'"ResetFailures": \{.*?"ExpressionAttributeNames": (\{[^}]*\})', template, re.DOTALL)
+    assert reset is not None
+    written = set(re.findall(r'"#\w+": "([a-z_]+)"', reset.group(1)))
+    records = {value for key, value in vars(Attr).items() if key.isupper()}
+    assert named and written and (named | written) <= records, (named | written) - records
+    iam = (ROOT / "iam.tf").read_text()
+    statement = iam[iam.index('sid       = "ResetFailures"') :]
+    allowed = set(re.findall(r'"([a-z_]+)"', statement[statement.index("dynamodb:Attributes") :].split("]")[0]))
+    assert written | {Attr.ID} <= allowed
+
+
 @pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler", "circuit_events"])
 def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module):
     """What a function zip holds: its package and `circuit`. boto3 and botocore come with the runtime."""
