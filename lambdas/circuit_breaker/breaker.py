@@ -191,8 +191,8 @@ class Breaker:
         timeout trip at their own pace. A success that completes while failures are pending takes them
         off in the state machine itself (ResetFailures: one read after every success, a write only when
         something is pending), so successes of non-probe calls come here only from older definitions.
-        Every failure that is not ignored is counted as the metric `Failures`: the downstream alarm's
-        numerator, so ignored errors never reach it.
+        Every failure that is not ignored (a result marked failed included) is counted as the metric
+        `Failures` of its circuit, so that an alarm can divide the breaker's own failures by the calls.
         """
         if error is not None and error in self.settings.ignored_errors:
             count("IgnoredErrors", name)
