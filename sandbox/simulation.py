@@ -408,8 +408,8 @@ class Simulation:
                     result = self._downstream(call)
                 except TaskFailed as error:
                     failure = error
-                slow = failure is not None and self.latency.failure is not None
-                call.at += self.latency.failure if slow and self.latency.failure else self.latency.downstream
+                slow = self.latency.failure if failure is not None else None
+                call.at += slow if slow is not None else self.latency.downstream
                 continue
             if call.at > self.now:
                 self._schedule(call.at, partial(self._perform, call, task, target))
