@@ -4,8 +4,19 @@
 
 locals {
   alarm_names = {
-    downstream  = "${var.name}-downstream"
-    healthcheck = "${var.name}-healthcheck"
+    downstream   = "${var.name}-downstream"
+    healthcheck  = "${var.name}-healthcheck"
+    store_errors = "${var.name}-store-errors"
+  }
+
+  # A metric the module's functions publish (EMF, lambdas/circuit_breaker/telemetry.py) or the state machine puts
+  # (StoreErrors): the namespace, and the circuit and service dimensions Powertools adds.
+  circuit_metric_dimensions = { circuit = local.circuit_name, service = var.name }
+
+  # The error rate's two series: the failures the breaker counts, the downstream's invocations.
+  error_rate_metrics = {
+    failures    = { namespace = local.metrics_namespace, metric_name = "Failures", dimensions = tomap(local.circuit_metric_dimensions) }
+    invocations = { namespace = "AWS/Lambda", metric_name = "Invocations", dimensions = tomap(local.downstream_dimensions) }
   }
 
   # FunctionName, plus Resource = "name:qualifier" for a version or alias.
@@ -42,17 +53,20 @@ resource "aws_cloudwatch_metric_alarm" "downstream" {
   extended_statistic = !local.downstream_error_rate && !contains(local.standard_statistics, var.downstream_alarm.statistic) ? var.downstream_alarm.statistic : null
   dimensions         = local.downstream_error_rate ? null : local.downstream_dimensions
 
-  # Error-rate mode: a fleet-wide rate window at no per-call cost.
+  # Error-rate mode: a fleet-wide rate window at no per-call cost. The failures are the ones the breaker counts
+  # (record_outcome's Failures: ignored errors left out, results marked by failure_result in), published only when a call
+  # fails; the calls are the downstream's own Invocations. A minute without failures has no Failures datapoint: FILL
+  # makes it 0.
   dynamic "metric_query" {
-    for_each = local.downstream_error_rate ? { errors = "Errors", invocations = "Invocations" } : {}
+    for_each = { for id, metric in local.error_rate_metrics : id => metric if local.downstream_error_rate }
     content {
       id = metric_query.key
       metric {
-        namespace   = "AWS/Lambda"
-        metric_name = metric_query.value
+        namespace   = metric_query.value.namespace
+        metric_name = metric_query.value.metric_name
         period      = var.downstream_alarm.period
         stat        = "Sum"
-        dimensions  = local.downstream_dimensions
+        dimensions  = metric_query.value.dimensions
       }
     }
   }
@@ -62,7 +76,7 @@ resource "aws_cloudwatch_metric_alarm" "downstream" {
     content {
       id          = "error_rate"
       label       = "Error rate (%)"
-      expression  = "IF(invocations >= ${var.downstream_alarm.min_invocations}, 100 * errors / invocations, 0)"
+      expression  = "IF(invocations >= ${var.downstream_alarm.min_invocations}, 100 * FILL(failures, 0) / invocations, 0)"
       return_data = true
     }
   }
@@ -93,6 +107,31 @@ resource "aws_cloudwatch_metric_alarm" "healthcheck" {
   alarm_actions             = local.alarm_topic_actions
   ok_actions                = local.alarm_topic_actions
   insufficient_data_actions = var.insufficient_data == "ignore" ? [] : local.alarm_topic_actions
+
+  tags = var.tags
+}
+
+# Sustained store errors: calls routed by on_store_error because the circuit could not be read (the state machine's
+# StoreErrors, and the state check's). Nothing about the circuit changes (the store may be what is broken): the alarm
+# handler logs it, and it reaches the notification topic like a circuit change.
+resource "aws_cloudwatch_metric_alarm" "store_errors" {
+  count = var.store_error_alarm.enabled ? 1 : 0
+
+  alarm_name          = local.alarm_names.store_errors
+  alarm_description   = "Circuit breaker ${var.name}: the state of circuit ${local.circuit_name} cannot be read; calls follow on_store_error (${var.on_store_error}) and failures may go uncounted."
+  namespace           = local.metrics_namespace
+  metric_name         = "StoreErrors"
+  statistic           = "Sum"
+  dimensions          = local.circuit_metric_dimensions
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  period              = var.store_error_alarm.period
+  evaluation_periods  = var.store_error_alarm.evaluation_periods
+  datapoints_to_alarm = var.store_error_alarm.datapoints_to_alarm
+  threshold           = var.store_error_alarm.threshold
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = concat(local.alarm_topic_actions, var.notifications == null ? [] : [var.notifications.topic_arn])
+  ok_actions    = concat(local.alarm_topic_actions, var.notifications == null ? [] : [var.notifications.topic_arn])
 
   tags = var.tags
 }

@@ -26,6 +26,7 @@ resource "aws_cloudwatch_dashboard" "this" {
     alarm_arns = merge(
       { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
       { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
+      { for alarm in aws_cloudwatch_metric_alarm.store_errors : "store_errors" => alarm.arn },
     )
     function_names = [for key in keys(local.module_functions) : "${var.name}-${replace(key, "_", "-")}"]
     circuit_events = local.circuit_events_enabled

@@ -28,6 +28,7 @@ locals {
   alarm_bindings = merge(
     var.downstream_alarm.enabled ? { (local.alarm_names.downstream) = { circuit = local.circuit_name, role = "downstream" } } : {},
     local.healthcheck_enabled ? { (local.alarm_names.healthcheck) = { circuit = local.circuit_name, role = "healthcheck" } } : {},
+    var.store_error_alarm.enabled ? { (local.alarm_names.store_errors) = { circuit = local.circuit_name, role = "store_errors" } } : {},
   )
 
   # Read by lambdas/circuit_breaker/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.

@@ -178,9 +178,11 @@ variable "downstream_timeout_seconds" {
 variable "downstream_alarm" {
   description = <<-EOT
     CloudWatch alarm on the downstream function that trips the circuit. metric_name: ErrorRate (the default: metric math
-    100 * Errors / Invocations, 0 below min_invocations; by default >= 25 % in 2 consecutive minutes with at least 20 calls,
-    which catches partial outages and never fires on a few percent of background errors), Errors, Throttles or Duration
-    (with statistic Sum, Average, Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs).
+    100 * Failures / Invocations, 0 below min_invocations, where Failures are the failures the breaker counts, so
+    ignored_errors are left out and failure_result's results are in, and Invocations the downstream's; by default >= 25 %
+    in 2 consecutive minutes with at least 20 calls, which catches partial outages and never fires on a few percent of
+    background errors), or the downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
+    Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs). Errors counts every exception, ignored ones too.
   EOT
   type = object({
     enabled             = optional(bool, true)
@@ -224,6 +226,37 @@ variable "downstream_alarm" {
   validation {
     condition     = var.downstream_alarm.min_invocations >= 0
     error_message = "downstream_alarm.min_invocations must be 0 or more."
+  }
+}
+
+variable "store_error_alarm" {
+  description = <<-EOT
+    CloudWatch alarm on sustained StoreErrors: calls routed by on_store_error because the circuit could not be read (a
+    missing KMS grant, an SCP, a wrong shared table_name, throttling past the retries). By default ALARM when at least
+    threshold (1) store error is counted in 3 of the last 5 minutes. It changes no circuit; it notifies the alarm topic and,
+    when set, notifications.topic_arn (whose policy must then let cloudwatch.amazonaws.com publish).
+  EOT
+  type = object({
+    enabled             = optional(bool, true)
+    period              = optional(number, 60)
+    evaluation_periods  = optional(number, 5)
+    datapoints_to_alarm = optional(number, 3)
+    threshold           = optional(number, 1)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.store_error_alarm.period >= 60 && var.store_error_alarm.period % 60 == 0
+    error_message = "store_error_alarm.period must be a multiple of 60 seconds."
+  }
+  validation {
+    condition     = var.store_error_alarm.evaluation_periods >= 1 && var.store_error_alarm.datapoints_to_alarm >= 1 && var.store_error_alarm.datapoints_to_alarm <= var.store_error_alarm.evaluation_periods
+    error_message = "store_error_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = var.store_error_alarm.threshold >= 1
+    error_message = "store_error_alarm.threshold must be at least 1 store error per period."
   }
 }
 

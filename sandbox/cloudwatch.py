@@ -2,8 +2,9 @@
 
 moto stores metric alarms but never evaluates them. Here the runner's invocations become
 the `AWS/Lambda` metrics Lambda would publish (Invocations, Errors, Throttles, Duration per
-function), and `AlarmEvaluator` evaluates the alarms stored in the emulator as CloudWatch
-does:
+function), the embedded metric format (EMF) lines in their logs the custom metrics CloudWatch
+Logs would extract, and `AlarmEvaluator` evaluates the alarms stored in the emulator as
+CloudWatch does:
 
 - the last `EvaluationPeriods` complete periods of `Period` seconds, each reduced with the
   alarm's statistic (Sum, Average, Minimum, Maximum, SampleCount or a pNN percentile);
@@ -12,7 +13,8 @@ does:
 - a period without data is missing: `notBreaching` counts it as good, `breaching` as bad,
   `ignore` and `missing` leave it out; when every period is missing, `ignore` keeps the
   current state and `missing` goes to INSUFFICIENT_DATA;
-- the module's error-rate metric math, `IF(invocations >= N, 100 * errors / invocations, 0)`.
+- the module's error-rate metric math, `IF(invocations >= N, 100 * FILL(failures, 0) / invocations, 0)`
+  (or without FILL).
 
 On a state change it records the new state in the emulator (`SetAlarmState`) and publishes
 the standard alarm notification JSON to the actions of the new state.
@@ -56,7 +58,8 @@ OPERATOR_WORDS = {
     "LessThanThreshold": "less than",
     "LessThanOrEqualToThreshold": "less than or equal to",
 }
-ERROR_RATE = re.compile(r"IF\((\w+) >= ([0-9.]+), 100 \* (\w+) / (\w+), 0\)")
+ERROR_RATE = re.compile(r"IF\((\w+) >= ([0-9.]+), 100 \* (?:FILL\((\w+), 0\)|(\w+)) / (\w+), 0\)")
+LAMBDA = "AWS/Lambda"
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,52 @@ class Sample:
         raise ValueError(f"the sandbox does not publish AWS/Lambda metric {metric!r}")
 
 
+@dataclass(frozen=True)
+class CustomSample:
+    """One value of a metric published in the embedded metric format."""
+
+    at: float
+    namespace: str
+    name: str
+    dimensions: frozenset[tuple[str, str]]
+    value: float
+
+
+def emf_samples(logs: str) -> list[CustomSample]:
+    """The metrics CloudWatch Logs extracts from an invocation's EMF lines (Powertools' `Metrics` output)."""
+    samples = []
+    for line in logs.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        try:
+            blob = json.loads(line)
+            at = blob["_aws"]["Timestamp"] / 1000
+            directives = blob["_aws"]["CloudWatchMetrics"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        for directive in directives:
+            for dimension_set in directive["Dimensions"]:
+                dimensions = frozenset((name, str(blob[name])) for name in dimension_set)
+                for metric in directive["Metrics"]:
+                    name, values = metric["Name"], blob[metric["Name"]]
+                    for value in values if isinstance(values, list) else [values]:
+                        samples.append(CustomSample(at, directive["Namespace"], name, dimensions, float(value)))
+    return samples
+
+
+def metric_key(metric: dict[str, Any]) -> tuple[str, str, frozenset[tuple[str, str]]]:
+    """A metric as an alarm names it (Namespace, MetricName, Dimensions): CloudWatch matches all three exactly."""
+    dimensions = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+    return metric["Namespace"], metric["MetricName"], dimensions
+
+
 class LambdaMetrics:
-    """Per-invocation `AWS/Lambda` data, fed by the runner (`runner.listeners.append(metrics.record)`)."""
+    """What the runner's invocations publish (`runner.listeners.append(metrics.record)`): their
+    `AWS/Lambda` data, and the EMF metrics in their logs."""
 
     def __init__(self) -> None:
         self._samples: list[Sample] = []
+        self._custom: list[CustomSample] = []
         self._lock = threading.Lock()
 
     def record(self, invocation: Invocation) -> None:
@@ -95,13 +139,23 @@ class LambdaMetrics:
             throttled,
             invocation.duration_ms,
         )
+        custom = emf_samples(invocation.logs)
         with self._lock:
             self._samples.append(sample)
+            self._custom.extend(custom)
 
-    def values(self, function: str, metric: str, start: float, end: float) -> list[float]:
+    def values(self, metric: dict[str, Any], start: float, end: float) -> list[float]:
+        namespace, name, dimensions = metric_key(metric)
         with self._lock:
-            samples = [s for s in self._samples if s.function == function and start <= s.at < end]
-        return [v for v in (s.value(metric) for s in samples) if v is not None]
+            if namespace == LAMBDA:
+                function = _function_dimension(metric.get("Dimensions", []))
+                samples = [s for s in self._samples if s.function == function and start <= s.at < end]
+                return [v for v in (s.value(name) for s in samples) if v is not None]
+            return [
+                s.value
+                for s in self._custom
+                if (s.namespace, s.name, s.dimensions) == (namespace, name, dimensions) and start <= s.at < end
+            ]
 
 
 def statistic(name: str, values: list[float]) -> float | None:
@@ -261,7 +315,9 @@ class AlarmEvaluator:
 
 
 class MetricSource(Protocol):
-    def values(self, function: str, metric: str, start: float, end: float) -> list[float]: ...
+    def values(self, metric: dict[str, Any], start: float, end: float) -> list[float]:
+        """The values `metric` (Namespace, MetricName, Dimensions) received in [start, end)."""
+        ...
 
 
 def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float, time_scale: float = 1.0) -> list[float | None]:
@@ -273,9 +329,9 @@ def datapoints(alarm: dict[str, Any], metrics: MetricSource, now: float, time_sc
         return _error_rate_datapoints(alarm, metrics, now, time_scale)
     period = alarm["Period"] / time_scale
     statistic_name = alarm.get("ExtendedStatistic") or alarm["Statistic"]
-    function = _function_dimension(alarm.get("Dimensions", []))
+    metric = {key: alarm.get(key) for key in ("Namespace", "MetricName", "Dimensions")}
     return [
-        statistic(statistic_name, metrics.values(function, alarm["MetricName"], start, start + period))
+        statistic(statistic_name, metrics.values(metric, start, start + period))
         for start in _period_starts(now, period, alarm["EvaluationPeriods"])
     ]
 
@@ -291,21 +347,21 @@ def _error_rate_datapoints(
             f"alarm {alarm['AlarmName']}: the sandbox evaluates only the module's error-rate "
             f"expression, not {expression!r}"
         )
-    guard, minimum, numerator, denominator = match.groups()
+    guard, minimum, filled, plain, denominator = match.groups()
+    numerator = filled or plain
     if guard != denominator:
         raise ValueError(f"alarm {alarm['AlarmName']}: unexpected expression {expression!r}")
     stats = {key: queries[key]["MetricStat"] for key in (numerator, denominator)}
     period = stats[denominator]["Period"] / time_scale
     values: list[float | None] = []
     for start in _period_starts(now, period, alarm["EvaluationPeriods"]):
-        sums: dict[str, float | None] = {}
-        for key, stat in stats.items():
-            function = _function_dimension(stat["Metric"].get("Dimensions", []))
-            sums[key] = statistic(
-                stat["Stat"], metrics.values(function, stat["Metric"]["MetricName"], start, start + period)
-            )
+        sums = {
+            key: statistic(stat["Stat"], metrics.values(stat["Metric"], start, start + period))
+            for key, stat in stats.items()
+        }
         invocations = sums[denominator]
-        if invocations is None:
+        # Metric math has no datapoint where a series has none, unless FILL gives one.
+        if invocations is None or (sums[numerator] is None and not filled):
             values.append(None)
         elif invocations >= float(minimum):
             values.append(100 * (sums[numerator] or 0) / invocations)

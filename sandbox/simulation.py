@@ -9,7 +9,8 @@ without the emulator, as a discrete-event simulation:
   the state data the definition passes, then `Breaker.record`; the alarm handler's part is
   `Breaker.on_alarm`. All on a `CircuitStore` over `sandbox.memory_table` and the virtual clock;
 - the downstream alarm is the one Terraform created, as DescribeAlarms returns it, evaluated
-  by `sandbox.cloudwatch` once per period over the downstream's simulated invocations,
+  by `sandbox.cloudwatch` once per period over the downstream's simulated invocations and
+  what the breaker counted (its `count`, as the EMF metrics Powertools would publish),
   starting in INSUFFICIENT_DATA as on AWS.
 
 All of it comes from an instance the real Terraform applied into the emulator
@@ -49,10 +50,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
+from aws_lambda_powertools.shared import constants
 from botocore.exceptions import ClientError
 
 from .asl import Finished, StateMachine, Task, TaskFailed
-from .cloudwatch import Sample, datapoints, decide
+from .cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, metric_key
 from .costs import billed_steps
 from .memory_table import MemoryTable
 from .runner import CodeCache, FunctionSpec, ModuleEnvironment
@@ -154,28 +156,45 @@ class Transition:
 
 
 class PeriodMetrics:
-    """The downstream's AWS/Lambda samples, bucketed by period, for `sandbox.cloudwatch.datapoints`."""
+    """The downstream's AWS/Lambda samples and the breaker's counts, bucketed by period, for
+    `sandbox.cloudwatch.datapoints`."""
 
     def __init__(self, period: float) -> None:
         self.period = period
         self._buckets: dict[int, list[Sample]] = defaultdict(list)
+        self._custom: dict[int, list[CustomSample]] = defaultdict(list)
 
     def add(self, sample: Sample) -> None:
         self._buckets[int(sample.at // self.period)].append(sample)
 
-    def values(self, function: str, metric: str, start: float, end: float) -> list[float]:
+    def add_custom(self, sample: CustomSample) -> None:
+        self._custom[int(sample.at // self.period)].append(sample)
+
+    def values(self, metric: dict[str, Any], start: float, end: float) -> list[float]:
+        namespace, name, dimensions = metric_key(metric)
+        indexes = range(int(start // self.period), math.ceil(end / self.period) + 1)
+        if namespace != LAMBDA:
+            return [
+                sample.value
+                for index in indexes
+                for sample in self._custom.get(index, ())
+                if (sample.namespace, sample.name, sample.dimensions) == (namespace, name, dimensions)
+                and start <= sample.at < end
+            ]
+        function = next(d["Value"] for d in metric["Dimensions"] if d["Name"] == "FunctionName")
         found = []
-        for index in range(int(start // self.period), math.ceil(end / self.period) + 1):
+        for index in indexes:
             for sample in self._buckets.get(index, ()):
                 if sample.function == function and start <= sample.at < end:
-                    value = sample.value(metric)
+                    value = sample.value(name)
                     if value is not None:
                         found.append(value)
         return found
 
     def forget_before(self, moment: float) -> None:
-        for index in [i for i in self._buckets if (i + 1) * self.period <= moment]:
-            del self._buckets[index]
+        for buckets in (self._buckets, self._custom):
+            for index in [i for i in buckets if (i + 1) * self.period <= moment]:
+                del buckets[index]
 
 
 @contextmanager
@@ -315,7 +334,11 @@ class Simulation:
             CircuitStore(self.settings.table_name, self.table),
             clock=lambda: self.now,
             jitter=self.random.random,
+            count=self._publish,
         )
+        # Where the functions' EMF metrics go: the namespace and service Powertools reads from their environment.
+        self._metric_namespace = deployment.environment[constants.METRICS_NAMESPACE_ENV]
+        self._service = deployment.environment[constants.SERVICE_NAME_ENV]
         self.parse = _outcome_parser(deployment)
         self.transitions: list[Transition] = []
         self.count_starts: list[float] = []  # when a failure count went from 0 to 1
@@ -546,6 +569,12 @@ class Simulation:
                 changed_at = int(self.now * 1000)
                 self._schedule(self.now + NOTIFICATION_DELAY, partial(self._notify, new_state, changed_at))
         self._schedule(self.now + period, partial(self._evaluate, period))
+
+    def _publish(self, name: str, circuit: str, value: int = 1) -> None:
+        """What the breaker counts, as its EMF metric (circuit and service dimensions), while the alarm is watched."""
+        if self._metrics is not None:
+            dimensions = frozenset({("circuit", circuit), ("service", self._service)})
+            self._metrics.add_custom(CustomSample(self.now, self._metric_namespace, name, dimensions, float(value)))
 
     def _notify(self, state: str, changed_at: int) -> None:
         self.notifications.append((self.now, state))

@@ -27,7 +27,7 @@ from circuit_breaker.model import (
     Circuit,
     to_number,
 )
-from circuit_breaker.settings import Settings
+from circuit_breaker.settings import NOTIFY_ONLY_ROLES, Settings
 from circuit_breaker.store import CircuitStore, StoreError, Update
 from circuit_breaker.telemetry import count, logger
 
@@ -77,11 +77,13 @@ class Breaker:
         store: CircuitStore,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        count: Callable[[str, str], None] = count,
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.jitter = jitter
+        self.count = count  # what the breaker counts, per circuit: EMF metrics on Lambda
 
     # ------------------------------------------------------------------ the call path
 
@@ -93,7 +95,7 @@ class Breaker:
             circuit = self._settle_expired_override(self.store.read(name, consistent=True), now)
             decision = self._decide(circuit, caller, now)
         except StoreError as error:
-            count("StoreErrors", name)
+            self.count("StoreErrors", name)
             policy = self.settings.on_store_error
             logger.warning("circuit store unavailable", extra={"circuit": name, "policy": policy, "error": str(error)})
             action = CALL if policy == "fail_open" else SHORT_CIRCUIT
@@ -101,7 +103,7 @@ class Breaker:
                 name, action, state="UNKNOWN", generation=None, reason=f"circuit store unavailable ({policy})"
             )
         if decision.action == SHORT_CIRCUIT:
-            count("ShortCircuited", name)
+            self.count("ShortCircuited", name)
         return decision
 
     def _decide(self, circuit: Circuit, caller: str, now: float) -> Decision:
@@ -178,7 +180,7 @@ class Breaker:
             return self._short(circuit, "a probe is in flight")
         if new is None:
             return self._short(circuit, "another caller won the probe")
-        count("ProbesAdmitted", new.name)
+        self.count("ProbesAdmitted", new.name)
         return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
 
     # ------------------------------------------------------------------ outcomes
@@ -195,14 +197,14 @@ class Breaker:
         `Failures` of its circuit, so that an alarm can divide the breaker's own failures by the calls.
         """
         if error is not None and error in self.settings.ignored_errors:
-            count("IgnoredErrors", name)
+            self.count("IgnoredErrors", name)
             if probe and generation is not None:
                 self._release_probe_slot(name, generation)
             return "ignored"
         if error is not None:
-            count("Failures", name)
+            self.count("Failures", name)
         if generation is None:
-            count("UnrecordedOutcomes", name)
+            self.count("UnrecordedOutcomes", name)
             logger.warning(
                 "outcome not recorded: the call was admitted while the circuit store was unavailable",
                 extra={"circuit": name, "error": error},
@@ -287,7 +289,7 @@ class Breaker:
         self.store.update(name, update.when_generation(generation))
 
     def _stale(self, name: str, generation: int) -> str:
-        count("StaleOutcomes", name)
+        self.count("StaleOutcomes", name)
         logger.info(
             "outcome not applied: the circuit moved on or is overridden",
             extra={"circuit": name, "generation": generation},
@@ -300,16 +302,20 @@ class Breaker:
         """Apply one CloudWatch alarm state change. Older or repeated notifications change nothing."""
         binding = self.settings.alarms.get(alarm_name)
         if binding is None:
-            count("UnknownAlarms", self.settings.circuit_name)
+            self.count("UnknownAlarms", self.settings.circuit_name)
             logger.error("notification for an alarm this module does not own", extra={"alarm": alarm_name})
             return "unknown alarm"
+        if binding.role in NOTIFY_ONLY_ROLES:
+            log = logger.error if new_state == ALARM else logger.info
+            log("store errors alarm", extra={"circuit": binding.circuit, "alarm": alarm_name, "state": new_state})
+            return "notified"
         if new_state == INSUFFICIENT_DATA:
             if self.settings.insufficient_data == "ignore":
-                count("IgnoredNotifications", binding.circuit)
+                self.count("IgnoredNotifications", binding.circuit)
                 return "ignored"
             new_state = self.settings.insufficient_data.upper()
         if new_state not in (ALARM, OK):
-            count("MalformedNotifications", binding.circuit)
+            self.count("MalformedNotifications", binding.circuit)
             logger.error("unknown alarm state", extra={"alarm": alarm_name, "state": new_state})
             return "unknown state"
         changed_attr = Attr.alarm_changed_at(binding.role)
@@ -318,7 +324,7 @@ class Breaker:
             circuit = self.store.read(binding.circuit, consistent=True)
             last = circuit.alarm_changed_at(binding.role)
             if last is not None and last >= changed_at_ms:
-                count("StaleNotifications", circuit.name)
+                self.count("StaleNotifications", circuit.name)
                 logger.info(
                     "older or repeated alarm notification ignored",
                     extra={"circuit": circuit.name, "alarm": alarm_name, "state": new_state},
@@ -487,7 +493,7 @@ class Breaker:
         new = self.store.update(circuit.name, update.when_generation(circuit.generation))
         if new is None:
             return None
-        count(f"TransitionTo{to_state.title().replace('_', '')}", circuit.name)
+        self.count(f"TransitionTo{to_state.title().replace('_', '')}", circuit.name)
         logger.info(
             "circuit transition",
             extra={

@@ -85,3 +85,14 @@ def test_store_failure_is_raised_so_sns_retries(load_handler, orders_table, lamb
     boto3.client("dynamodb").delete_table(TableName=orders_table)
     with pytest.raises(handler.StoreError, match="to be retried: orders-downstream"):
         handler.lambda_handler(copy.deepcopy(load_event("sns_downstream_alarm.json")), lambda_context)
+
+
+def test_the_store_errors_alarm_notifies_without_touching_the_store(load_handler, orders_table, lambda_context, caplog):
+    handler = load_handler("alarm_handler")
+    event = load_event("sns_downstream_alarm.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message["AlarmName"] = "orders-store-errors"
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    # The store it would write to is what fails: the notification is logged and applied to nothing.
+    boto3.client("dynamodb").delete_table(TableName=orders_table)
+    assert handler.lambda_handler(event, lambda_context)["outcomes"] == ["notified"]

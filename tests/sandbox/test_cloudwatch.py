@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sandbox.cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler, decide, notification, statistic
@@ -113,7 +115,7 @@ def test_error_rate_metric_math_with_a_minimum_invocation_count():
             {
                 "Id": "errors",
                 "MetricStat": {
-                    "Metric": {"MetricName": "Errors", "Dimensions": dimensions},
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": dimensions},
                     "Period": 60,
                     "Stat": "Sum",
                 },
@@ -121,7 +123,7 @@ def test_error_rate_metric_math_with_a_minimum_invocation_count():
             {
                 "Id": "invocations",
                 "MetricStat": {
-                    "Metric": {"MetricName": "Invocations", "Dimensions": dimensions},
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": dimensions},
                     "Period": 60,
                     "Stat": "Sum",
                 },
@@ -135,6 +137,79 @@ def test_error_rate_metric_math_with_a_minimum_invocation_count():
     rate_alarm["Metrics"][2]["Expression"] = "errors / invocations"
     with pytest.raises(ValueError, match="only the module's error-rate expression"):
         evaluator.datapoints(rate_alarm, now=180.0)
+
+
+def emf_line(at: float, name: str, value: float, circuit: str = "orders") -> str:
+    """One EMF blob as Powertools' Metrics prints it."""
+    return json.dumps(
+        {
+            "_aws": {
+                "Timestamp": int(at * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "CircuitBreaker",
+                        "Dimensions": [["circuit", "service"]],
+                        "Metrics": [{"Name": name, "Unit": "Count"}],
+                    }
+                ],
+            },
+            "circuit": circuit,
+            "service": "orders-breaker",
+            name: [value],
+        }
+    )
+
+
+def failure_rate_alarm(minimum: int, expression: str) -> dict:
+    downstream = [{"Name": "FunctionName", "Value": "orders"}]
+    circuit = [{"Name": "circuit", "Value": "orders"}, {"Name": "service", "Value": "orders-breaker"}]
+    return alarm(
+        EvaluationPeriods=2,
+        Metrics=[
+            {
+                "Id": "failures",
+                "MetricStat": {
+                    "Metric": {"Namespace": "CircuitBreaker", "MetricName": "Failures", "Dimensions": circuit},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            },
+            {
+                "Id": "invocations",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": downstream},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            },
+            {"Id": "error_rate", "Expression": expression.replace("N", str(minimum))},
+        ],
+    )
+
+
+def test_emf_metrics_in_the_logs_feed_the_failure_rate_and_fill_makes_a_quiet_minute_zero():
+    metrics = LambdaMetrics()
+    for index in range(10):  # [60, 120): 10 downstream calls, 4 failures counted by the breaker
+        sample(metrics, "orders", 61.0 + index, error="Boom" if index < 6 else None)
+    for index in range(10):  # [120, 180): 10 calls, 6 raised (an ignored error, say): no Failures published
+        sample(metrics, "orders", 121.0 + index, error="ValidationError" if index < 6 else None)
+    logs = "\n".join(
+        [
+            "START RequestId: 1",
+            *(emf_line(62.0 + index, "Failures", 1) for index in range(4)),
+            emf_line(63.0, "IgnoredErrors", 1),  # another metric
+            emf_line(64.0, "Failures", 1, circuit="payments"),  # another circuit
+            "not json {",
+        ]
+    )
+    metrics.record(Invocation("orders-breaker-record-outcome", b"{}", None, started_at=62.0, logs=logs))
+    evaluator = AlarmEvaluator.__new__(AlarmEvaluator)
+    evaluator.metrics = metrics
+    filled = failure_rate_alarm(10, "IF(invocations >= N, 100 * FILL(failures, 0) / invocations, 0)")
+    assert evaluator.datapoints(filled, now=180.0) == [40.0, 0.0]
+    # Without FILL, a minute without Failures has no datapoint, as in CloudWatch's metric math.
+    plain = failure_rate_alarm(10, "IF(invocations >= N, 100 * failures / invocations, 0)")
+    assert evaluator.datapoints(plain, now=180.0) == [40.0, None]
 
 
 def test_notification_has_the_fields_cloudwatch_sends():

@@ -28,8 +28,12 @@ ERRORS_ALARM = {
     "datapoints_to_alarm": 1,
     "threshold": 1,
 }
+# The default error-rate alarm (25 % of the calls), evaluated on every period however few its calls.
+RATE_ALARM = {"evaluation_periods": 1, "datapoints_to_alarm": 1, "min_invocations": 1}
 INSTANCES = {
     "in-band": NO_ALARMS | {"failure_threshold": 3},
+    "error-rate": NO_ALARMS
+    | {"failure_threshold": 1000, "ignored_errors": ["ValidationError"], "downstream_alarm": RATE_ALARM},
     "downstream-alarm": NO_ALARMS | {"failure_threshold": 1000, "downstream_alarm": ERRORS_ALARM},
     # The healthcheck runs every (scaled) minute; its alarm's period holds two runs, so that a run late
     # under load does not read as "no errors".
@@ -105,6 +109,24 @@ def test_the_downstream_alarm_trips_the_circuit(instances, local_emulator):
     # The alarm itself may be back to OK by now: an open circuit sends the error-rate alarm no calls.
     assert item[Attr.alarm_changed_at("downstream")] > 0  # its ALARM notification reached the handler
     assert invocations(local_emulator, stack, "alarm_handler", since)  # delivered through SNS to the real handler
+
+
+def test_the_error_rate_alarm_counts_the_breakers_failures_not_a_clients_invalid_requests(instances, local_emulator):
+    stack = instances["error-rate"]
+    alarm = stack.alarm_names["downstream"]
+    period = 60 / local_emulator.time_scale
+    started = time.time()
+    while time.time() < started + 3 * period:  # every call an invalid request: 100 % of Lambda's Errors
+        assert stack.call({"invalid": True})["error"] == "ValidationError"
+    evaluations = local_emulator.evaluator.evaluations
+    assert wait_for(lambda: local_emulator.evaluator.evaluations >= evaluations + 2, timeout=10 * period)
+    assert "ALARM" not in [c.new_state for c in local_emulator.evaluator.changes if c.alarm == alarm]
+    assert stack.alarm("downstream")["StateValue"] == "OK"
+    assert stack.item().get("state") in (None, "CLOSED")
+    # The breaker's own failures, read from the record_outcome logs' EMF, do raise it.
+    stack.set_health(False)
+    assert wait_for(lambda: stack.call()["error"] == "CircuitOpen", timeout=20, step=0)
+    assert stack.item()["reason"] == f"downstream alarm {alarm} in ALARM"
 
 
 def test_healthcheck_alarm_vetoes_probes_and_its_return_to_ok_closes(instances, local_emulator):

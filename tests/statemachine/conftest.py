@@ -28,6 +28,7 @@ INSTANCES: dict[str, dict[str, Any]] = {
     "store-fail-closed": QUIET | {"table_name": "no-such-table", "on_store_error": "fail_closed"},
     "fallback-payload": QUIET
     | {
+        "downstream_alarm": {},  # created, never evaluated here: its metrics are read back
         "failure_threshold": 1,
         "ignored_errors": ["ValidationError"],
         "fallback_mode": "payload",

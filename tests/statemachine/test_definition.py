@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from statelint.config import Config
 from statelint.linter import Linter
 from statelint.problem import ProblemType
 
+from sandbox.cloudwatch import LambdaMetrics, datapoints, decide
+from sandbox.runner import Invocation
 from tests.statemachine.conftest import FALLBACK_PAYLOAD
 
 # statelint wants BackoffRate written as a float (2.0); the service accepts 2, and Terraform's
@@ -463,6 +466,34 @@ def test_ignored_errors_never_reach_the_failure_metric(instances, capsys):
     stack.set_health(False)
     stack.call()
     assert counted(capsys.readouterr().out, "Failures") == [(stack.circuit, [1.0])]
+
+
+def test_a_client_sending_invalid_requests_does_not_move_the_error_rate_alarm(instances, capsys):
+    stack = instances["fallback-payload"]  # failure_threshold 1, ValidationError ignored, the default alarm
+    alarm = stack.alarm("downstream")
+    downstream = stack.function_names["downstream"]
+    since = time.time()
+    capsys.readouterr()
+    for _ in range(24):
+        assert stack.call({"invalid": True})["status"] == "FAILED"
+    stack.set_health(False)
+    stack.call()  # one failure the breaker counts: 1 in 25 downstream calls
+    metrics = LambdaMetrics()
+    for invocation in stack.runner.invocations:
+        if invocation.function == downstream and invocation.started_at >= since:
+            metrics.record(invocation)
+    # What CloudWatch Logs would extract from the functions' EMF output (they run in this process).
+    metrics.record(Invocation("module functions", b"{}", started_at=since, logs=capsys.readouterr().out))
+    assert len(metrics.values(metric_of(alarm, "invocations"), since, time.time() + 1)) == 25
+    # The alarm Terraform created, over every period the calls fell in: 25 invocations, 1 failure, a 4 % rate.
+    now = (math.floor(time.time() / 60) + 1) * 60
+    rates = datapoints(alarm | {"EvaluationPeriods": 3}, metrics, now)
+    assert sum(rate or 0 for rate in rates) <= 100 * 1 / 20  # at most 1 failure in a period of at least 20 calls
+    assert decide(rates, alarm)[0] == "OK"
+
+
+def metric_of(alarm: dict, query_id: str) -> dict:
+    return next(query["MetricStat"]["Metric"] for query in alarm["Metrics"] if query["Id"] == query_id)
 
 
 def test_fallback_payload_is_returned_as_success_when_open(instances):

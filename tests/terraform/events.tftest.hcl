@@ -213,8 +213,8 @@ run "dashboard_of_an_unqualified_downstream" {
     error_message = "The module's own metrics are read with the circuit and service dimensions Powertools emits."
   }
   assert {
-    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.annotations.alarms if can(w.properties.annotations.alarms)] == [[aws_cloudwatch_metric_alarm.downstream[0].arn]]
-    error_message = "Without a healthcheck, the downstream alarm alone is shown with its threshold."
+    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.annotations.alarms if can(w.properties.annotations.alarms)] == [[aws_cloudwatch_metric_alarm.downstream[0].arn], [aws_cloudwatch_metric_alarm.store_errors[0].arn]]
+    error_message = "Without a healthcheck, the downstream and store alarms are shown with their thresholds."
   }
   assert {
     condition     = !anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : startswith(w.properties.title, "Healthcheck")])
@@ -237,8 +237,8 @@ run "dashboard_of_an_aliased_downstream_with_a_healthcheck" {
     error_message = "The healthcheck's invocations and errors are shown with its own dimensions."
   }
   assert {
-    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : one(w.properties.annotations.alarms) if can(w.properties.annotations.alarms)] == [aws_cloudwatch_metric_alarm.downstream[0].arn, aws_cloudwatch_metric_alarm.healthcheck[0].arn]
-    error_message = "Both alarms are shown with their thresholds."
+    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : one(w.properties.annotations.alarms) if can(w.properties.annotations.alarms)] == [aws_cloudwatch_metric_alarm.downstream[0].arn, aws_cloudwatch_metric_alarm.healthcheck[0].arn, aws_cloudwatch_metric_alarm.store_errors[0].arn]
+    error_message = "The three alarms are shown with their thresholds."
   }
 }
 

@@ -33,7 +33,7 @@ run "defaults" {
     error_message = "Without a healthcheck nothing is scheduled."
   }
   assert {
-    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions == tomap({ FunctionName = "orders-api" }) if length(q.metric) > 0])
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions if q.id == "invocations"]) == tomap({ FunctionName = "orders-api" })
     error_message = "An unqualified downstream ARN gives a FunctionName dimension only."
   }
   assert {
@@ -141,7 +141,7 @@ run "healthcheck_and_qualified_arns" {
     error_message = "The schedule invokes the healthcheck passed in."
   }
   assert {
-    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" }) if length(q.metric) > 0])
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.metric[0].dimensions if q.id == "invocations"]) == tomap({ FunctionName = "orders-api", Resource = "orders-api:live" })
     error_message = "A qualified downstream ARN adds the Resource dimension."
   }
   assert {
@@ -164,8 +164,48 @@ run "the_default_downstream_alarm_is_an_error_rate" {
     error_message = "By default the downstream alarm trips at 25 % errors in two consecutive minutes."
   }
   assert {
-    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * errors / invocations, 0)"
-    error_message = "Below 20 calls a minute the rate is taken as 0."
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * FILL(failures, 0) / invocations, 0)"
+    error_message = "Below 20 calls a minute the rate is taken as 0; a minute without failures has none."
+  }
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : "${q.metric[0].namespace}/${q.metric[0].metric_name} ${jsonencode(q.metric[0].dimensions)} ${q.metric[0].stat}" if q.id == "failures"]) == "CircuitBreaker/Failures {\"circuit\":\"orders\",\"service\":\"orders\"} Sum"
+    error_message = "The rate's failures are the breaker's own Failures metric (ignored errors left out), per circuit."
+  }
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : "${q.metric[0].namespace}/${q.metric[0].metric_name}" if q.id == "invocations"]) == "AWS/Lambda/Invocations"
+    error_message = "The rate's calls are the downstream's own invocations: the healthy path publishes nothing."
+  }
+}
+
+run "sustained_store_errors_alarm_and_notify_without_changing_the_circuit" {
+  variables {
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.store_errors[0].namespace == "CircuitBreaker" && aws_cloudwatch_metric_alarm.store_errors[0].metric_name == "StoreErrors" && aws_cloudwatch_metric_alarm.store_errors[0].dimensions == tomap({ circuit = "orders", service = "orders" })
+    error_message = "The store alarm watches the circuit's StoreErrors, where the state machine and the functions count them."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.store_errors[0].datapoints_to_alarm == 3 && aws_cloudwatch_metric_alarm.store_errors[0].evaluation_periods == 5 && aws_cloudwatch_metric_alarm.store_errors[0].treat_missing_data == "notBreaching"
+    error_message = "By default store errors in 3 of the last 5 minutes alarm."
+  }
+  assert {
+    condition     = toset(aws_cloudwatch_metric_alarm.store_errors[0].alarm_actions) == toset([aws_sns_topic.alarms.arn, "arn:aws:sns:eu-west-1:123456789012:ops"])
+    error_message = "The store alarm notifies the alarm topic and the notification topic."
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["alarm_handler"].environment[0].variables.ALARMS)["orders-store-errors"] == { circuit = "orders", role = "store_errors" }
+    error_message = "The alarm handler knows the store alarm, as one that only notifies."
+  }
+}
+
+run "the_store_alarm_can_be_switched_off" {
+  variables {
+    store_error_alarm = { enabled = false }
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.store_errors) == 0 && !contains(keys(jsondecode(aws_lambda_function.this["alarm_handler"].environment[0].variables.ALARMS)), "orders-store-errors")
+    error_message = "enabled = false creates no store alarm."
   }
 }
 
@@ -188,7 +228,7 @@ run "error_rate_alarm" {
     error_message = "Error-rate mode is a metric-math alarm."
   }
   assert {
-    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * errors / invocations, 0)"
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * FILL(failures, 0) / invocations, 0)"
     error_message = "The expression honours min_invocations."
   }
 }

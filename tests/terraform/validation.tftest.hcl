@@ -438,3 +438,27 @@ run "rejects_notifications_without_circuit_events" {
   }
   expect_failures = [var.notifications]
 }
+
+run "rejects_a_store_error_alarm_period_off_the_minute" {
+  command = plan
+  variables {
+    store_error_alarm = { period = 90 }
+  }
+  expect_failures = [var.store_error_alarm]
+}
+
+run "rejects_more_store_error_datapoints_than_periods" {
+  command = plan
+  variables {
+    store_error_alarm = { evaluation_periods = 2, datapoints_to_alarm = 3 }
+  }
+  expect_failures = [var.store_error_alarm]
+}
+
+run "rejects_a_store_error_alarm_threshold_below_one" {
+  command = plan
+  variables {
+    store_error_alarm = { threshold = 0 }
+  }
+  expect_failures = [var.store_error_alarm]
+}
