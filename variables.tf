@@ -179,9 +179,10 @@ variable "downstream_alarm" {
   description = <<-EOT
     CloudWatch alarm on the downstream function that trips the circuit. metric_name: ErrorRate (the default: metric math
     100 * Failures / Invocations, 0 below min_invocations, where Failures are the failures the breaker counts, so
-    ignored_errors are left out and failure_result's results are in, and Invocations the downstream's; by default >= 25 %
-    in 2 consecutive minutes with at least 20 calls, which catches partial outages and never fires on a few percent of
-    background errors), or the downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
+    ignored_errors are left out and failure_result's results are in, and Invocations the downstream's; by default >= 22 %
+    in one minute of at least 40 calls: a 50 % outage opens the circuit within 2 minutes and a 25 % one within 3 at 10
+    calls/s or more, and 5 % of background errors about once in 4 months at 1 call/s; see docs/benchmarks.md for the
+    trade-off), or the downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
     Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs). Errors counts every exception, ignored ones too.
   EOT
   type = object({
@@ -189,12 +190,12 @@ variable "downstream_alarm" {
     metric_name         = optional(string, "ErrorRate")
     statistic           = optional(string, "Sum")
     period              = optional(number, 60)
-    evaluation_periods  = optional(number, 2)
-    datapoints_to_alarm = optional(number, 2)
-    threshold           = optional(number, 25)
+    evaluation_periods  = optional(number, 1)
+    datapoints_to_alarm = optional(number, 1)
+    threshold           = optional(number, 22)
     comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "notBreaching")
-    min_invocations     = optional(number, 20)
+    min_invocations     = optional(number, 40)
   })
   default  = {}
   nullable = false

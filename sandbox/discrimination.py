@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .cloudwatch import state_change_time
-from .simulation import EPOCH, Call, Deployment, Latency, Outage, Simulation, quiet_telemetry
+from .simulation import EPOCH, Call, Deployment, Latency, Outage, Simulation, alarm_period, quiet_telemetry
 from .stack import Stack, instances_applied
 
 CIRCUIT = "sim"  # the module's defaults
@@ -293,6 +293,7 @@ def cell(deployment: Deployment, rate: float, background: float, minutes: float,
         "trips per hour": round(len(trips) / hours, 2),
         "reference trips": traffic.reference_trips,
         "reference trips per hour": round(traffic.reference_trips / hours, 2),
+        "count reached": dict(sorted(sim.count_reached.items())),
         "short-circuited share": round(traffic.short_circuited / max(1, traffic.calls), 5),
         "downstream concurrency": round(sim.downstream_calls * sim.latency.downstream / (hours * 3600), 2),
         "module invocations per call": round(module_invocations / max(1, traffic.calls), 4),
@@ -328,13 +329,19 @@ def outage(
     failure_seconds: float | None = None,
     downstream_seconds: float | None = None,
     lag: float = 0.0,
+    phase: float | None = None,
 ) -> dict[str, Any]:
     """From `lead_in` seconds on, calls fail with `failure_rate`: until the trip, what failed and how long it took.
 
     `failure_seconds`: how long a failing call takes (a timeout), `downstream_seconds` a successful one (the
-    default Latency's otherwise); `lag`: how old an eventually consistent read may be.
+    default Latency's otherwise); `lag`: how old an eventually consistent read may be. `phase`: the outage starts
+    this far into an alarm period (0 to 1), after a whole period of background traffic; otherwise anywhere.
     """
     rng = random.Random(seed)
+    start = EPOCH + rng.uniform(0, 60)
+    if phase is not None:
+        period = alarm_period(deployment.downstream_alarm) if deployment.downstream_alarm else 60
+        start, lead_in = EPOCH, period * (1 + phase)  # EPOCH starts a period
     base = Latency()
     latency = Latency(
         read=base.read,
@@ -343,7 +350,7 @@ def outage(
         failure=failure_seconds,
     )
     with quiet_telemetry():
-        sim = Simulation(deployment, seed=seed, start=EPOCH + rng.uniform(0, 60), latency=latency, lag=lag)
+        sim = Simulation(deployment, seed=seed, start=start, latency=latency, lag=lag)
         sim.keep_calls = True
         sim.watch_downstream_alarm()
         began = sim.now + lead_in
@@ -355,7 +362,7 @@ def outage(
         sim.traffic(rate, lead_in + limit, background, Outage(lead_in, failure_rate), until=settled)
     trips = sim.trips(since=began)
     during = [call for call in sim.calls if call.started >= began]
-    found: dict[str, Any] = {"rate": rate, "failure rate": failure_rate, "tripped": bool(trips)}
+    found: dict[str, Any] = {"rate": rate, "failure rate": failure_rate, "phase": phase, "tripped": bool(trips)}
     if not trips:
         found["failed calls"] = sum(call.failed_downstream for call in during)
         return found

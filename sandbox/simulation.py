@@ -342,6 +342,7 @@ class Simulation:
         self.parse = _outcome_parser(deployment)
         self.transitions: list[Transition] = []
         self.count_starts: list[float] = []  # when a failure count went from 0 to 1
+        self.count_reached: Counter[int] = Counter()  # how many times the failure count went up to each value
         self.paths: dict[tuple[str, ...], Path] = defaultdict(Path)
         self.alarm_handler = Path()  # what applying alarm notifications cost (not per call)
         self.notifications: list[tuple[float, str]] = []
@@ -541,8 +542,11 @@ class Simulation:
         if after is not None and after != before:
             reason = new.get("reason", {}).get("S", "")
             self.transitions.append(Transition(self.now, before, after, self._origin, reason))
-        if _count(new) and not _count(old):
-            self.count_starts.append(self.now)
+        count = _count(new)
+        if count > _count(old):
+            self.count_reached[count] += 1
+            if count == 1:
+                self.count_starts.append(self.now)
 
     # ------------------------------------------------------------------ the downstream alarm
 

@@ -79,6 +79,8 @@ def simulation(assumptions: dict) -> dict:
             "path totals": totals,
             "alarm handler": {},
             "cost per million calls": {"EXPRESS": 1.2, "STANDARD": 75},
+            "count reached": {1: 600, 2: 30, 3: 2},
+            "expected per hour": {"in band": 1e-9, "alarm": 1e-5, "reference": 1e-3},
         }
         for rate in (10, 1000)
         for background in (0.05, 0.10)
@@ -99,8 +101,9 @@ def simulation(assumptions: dict) -> dict:
         for rate in (10, 1000)
     ]
     outages += [
-        {"variant": "partial", "rate": rate, "failure rate": 0.5, **outage, "tripped by": "alarm"}
+        {"variant": "partial", "rate": rate, "failure rate": share, **outage, "tripped by": "alarm", "phase": 0.5}
         for rate in (10, 1000)
+        for share in bench.PARTIAL_OUTAGES.values()
     ]
     outages += [
         {"variant": f"failures in {t:g} s", "rate": rate, "failure rate": 1.0, **outage, "seconds to OPEN": t + 1}
@@ -121,6 +124,9 @@ def simulation(assumptions: dict) -> dict:
             "routes": {" → ".join(HEALTHY): 3},
         },
         "costs": bench.cost_rows(paths, assumptions["latency"], 256),
+        "alarm trade-off": [],
+        "reference per hour": {},
+        "partial expected": {},
         "prices": costs.prices(),
     }
 
@@ -179,6 +185,9 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     bad = report(assumptions, probes_with_100_callers=2)
     simulated = bad["simulation"] = copy.deepcopy(bad["simulation"])
     simulated["cells"][0]["trips"] = 1  # 10/s at 5 %
+    simulated["cells"][1]["expected per hour"]["alarm"] = 0.5  # 10/s at 10 %: above the reference
+    half = next(o for o in simulated["outages"] if o["variant"] == "partial" and o["failure rate"] == 0.5)
+    half["seconds to OPEN"] = 150.5
     total = [o for o in simulated["outages"] if o["variant"] in bench.TOTAL_OUTAGES and o["rate"] == 1000]
     total[0].update({"failed calls": 140, "bound": 98})
     slow = next(o for o in simulated["outages"] if o["variant"] == "failures in 30 s")
@@ -186,14 +195,17 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     simulated["paths"]["healthy, after the alarm's first OK notification"] = path([*CHECKED, "X"], 2, 1)
     lines = bench.verdicts(bad)
     missed = [line for line in lines if line.startswith("MISSED")]
-    assert len(missed) == 5, lines
+    assert len(missed) == 7, lines
     assert "10/s 5 %: 1 in 0.2 h" in missed[0]
-    assert "1000/s: 140 vs 98" in missed[1]  # the worst total-outage run
-    assert "T = 30 s at 10/s: slowest 61 s" in missed[2]
-    assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in missed[3]
+    assert "10/s 10 %: 0.5 vs 1.0e-03" in missed[1]
+    assert "1000/s: 140 vs 98" in missed[2]  # the worst total-outage run
+    assert "T = 30 s at 10/s: slowest 61 s" in missed[3]
+    assert "120 s for 50 %: slowest 150.5 s" in missed[4]
+    assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in missed[5]
     why = bench.why_missed(bad)
-    assert len(why) == 4  # the probe count is the sandbox's; the simulator explains its own
-    assert "a failure was lost or counted late" in why[1] and "counted" in why[2] and "ReturnDownstreamResult" in why[3]
+    assert len(why) == 6  # the probe count is the sandbox's; the simulator explains its own
+    assert "10/s 10 % (alarm 0.5)" in why[1]
+    assert "a failure was lost or counted late" in why[2] and "counted" in why[3] and "ReturnDownstreamResult" in why[5]
     assert "### Why the missed targets are missed" in bench.markdown(bad)
 
 

@@ -28,7 +28,7 @@ ERRORS_ALARM = {
     "datapoints_to_alarm": 1,
     "threshold": 1,
 }
-# The default error-rate alarm (25 % of the calls), evaluated on every period however few its calls.
+# The default error-rate alarm, evaluated on every period however few its calls.
 RATE_ALARM = {"evaluation_periods": 1, "datapoints_to_alarm": 1, "min_invocations": 1}
 INSTANCES = {
     "in-band": NO_ALARMS | {"failure_threshold": 3},

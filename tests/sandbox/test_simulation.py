@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sandbox import discrimination
+from sandbox import alarm_odds, discrimination, simulation
 from sandbox.asl import StateMachine, TaskFailed
 from sandbox.simulation import Deployment, Simulation, quiet_telemetry
 from sandbox.stack import Stack
@@ -180,3 +180,22 @@ def test_an_alarm_notification_trips_the_simulated_circuit_as_the_alarm_handler_
     assert [(t.from_state, t.to_state, t.origin) for t in sim.trips()] == [(None, "OPEN", "alarm")]
     assert short.short_circuited and not short.reached_downstream
     assert json.dumps(sim.item()["reason"]).count("ALARM") == 1
+
+
+def test_the_simulated_default_alarm_trips_no_later_than_its_expected_worst_phase(defaults):
+    default = alarm_odds.RateAlarm.of(defaults.downstream_alarm)
+    seconds, phase = alarm_odds.worst_phase_seconds(
+        default,
+        10,
+        0.5,
+        discrimination.LEAD_IN_BACKGROUND,
+        (simulation.ALARM_EVALUATION_DELAY + simulation.NOTIFICATION_DELAY),
+    )
+    run = discrimination.outage(defaults, rate=10, failure_rate=0.5, seed=5, phase=min(0.99, phase + 0.02))
+    assert run["tripped"]
+    # In band may trip first; the alarm trips at the end of the first whole minute, plus the delays.
+    assert run["seconds to OPEN"] <= seconds + 1
+    if run["tripped by"] == "alarm":
+        assert run["seconds to OPEN"] == pytest.approx(
+            60 * (1 - run["phase"]) + 60 + (simulation.ALARM_EVALUATION_DELAY + simulation.NOTIFICATION_DELAY), abs=1
+        )

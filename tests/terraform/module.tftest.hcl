@@ -160,12 +160,12 @@ run "healthcheck_and_qualified_arns" {
 
 run "the_default_downstream_alarm_is_an_error_rate" {
   assert {
-    condition     = aws_cloudwatch_metric_alarm.downstream[0].threshold == 25 && aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 2 && aws_cloudwatch_metric_alarm.downstream[0].comparison_operator == "GreaterThanOrEqualToThreshold"
-    error_message = "By default the downstream alarm trips at 25 % errors in two consecutive minutes."
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].threshold == 22 && aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.downstream[0].datapoints_to_alarm == 1 && aws_cloudwatch_metric_alarm.downstream[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    error_message = "By default the downstream alarm trips at 22 % errors in one minute."
   }
   assert {
-    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 20, 100 * FILL(failures, 0) / invocations, 0)"
-    error_message = "Below 20 calls a minute the rate is taken as 0; a minute without failures has none."
+    condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : q.expression if q.id == "error_rate"]) == "IF(invocations >= 40, 100 * FILL(failures, 0) / invocations, 0)"
+    error_message = "Below 40 calls a minute the rate is taken as 0; a minute without failures has none."
   }
   assert {
     condition     = one([for q in aws_cloudwatch_metric_alarm.downstream[0].metric_query : "${q.metric[0].namespace}/${q.metric[0].metric_name} ${jsonencode(q.metric[0].dimensions)} ${q.metric[0].stat}" if q.id == "failures"]) == "CircuitBreaker/Failures {\"circuit\":\"orders\",\"service\":\"orders\"} Sum"
