@@ -406,6 +406,19 @@ class Simulation:
         result.finish()
         return result
 
+    def arrivals(self, times: list[float], fails: bool) -> list[Call]:
+        """Calls arriving at the given moments (a schedule recorded elsewhere, e.g. in the sandbox), each failing or
+        not; every call runs to its end."""
+        calls = []
+        for at in sorted(times):
+            while self._events and self._events[0][0] <= at:
+                self._next_event()
+            self.now = max(self.now, at)
+            calls.append(self._start(fails))
+        while self._running:
+            self._next_event()
+        return calls
+
     def _start(self, fails: bool) -> Call:
         number = next(self._numbers)
         call = Call(number, self.now, fails, self.now)

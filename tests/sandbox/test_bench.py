@@ -204,7 +204,7 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in missed[5]
     why = bench.why_missed(bad)
     assert len(why) == 6  # the probe count is the sandbox's; the simulator explains its own
-    assert "10/s 10 % (alarm 0.5)" in why[1]
+    assert "The downstream alarm at 10/s 10 % (0.5 per hour)" in why[1]
     assert "a failure was lost or counted late" in why[2] and "counted" in why[3] and "ReturnDownstreamResult" in why[5]
     assert "### Why the missed targets are missed" in bench.markdown(bad)
 

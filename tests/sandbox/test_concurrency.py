@@ -1,0 +1,121 @@
+"""The simulator against the sandbox under concurrency: a total outage met by many callers at once.
+
+The replay (tests/sandbox/test_simulation.py) checks the simulator call by call, one call at a
+time. Here 24 callers run executions back to back in the sandbox (real Terraform, moto's
+interpreter, the handlers in worker processes) while the dependency fails; then the simulator
+plays the same arrival schedule, with the task durations the sandbox's execution histories
+show. Both must keep the promise (failed calls within failure_threshold + the calls in flight
+when the first failure came back and when the circuit opened; no call admitted after OPEN
+reaches the downstream), and their failed calls may differ only by what the concurrency lets
+timing decide: the calls in flight at the trip.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from sandbox.scenario import Emulator, emulator
+from sandbox.simulation import EPOCH, Deployment, Latency, Simulation, quiet_telemetry
+from sandbox.stack import Stack
+
+CALLERS = 24
+SECONDS = 6.0  # of traffic: the trip comes in the first second or two
+QUIET = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
+
+
+@pytest.fixture(scope="module")
+def crowd() -> Iterator[tuple[Emulator, Stack]]:
+    """An instance with the module's defaults (failure_threshold 10), an environment per caller, half of them warm."""
+    with emulator(max_environments=CALLERS + 2) as emu:
+        [stack] = emu.apply_instances({"crowd": QUIET}, warm=CALLERS // 2).values()
+        yield emu, stack
+
+
+def _durations(stack: Stack, arns: list[str]) -> dict[str, list[float]]:
+    """How long each state took, per state name, from the execution histories: from its entry to its exit, or to
+    the next state's entry (a task that fails is left through its Catch, without an exit event)."""
+    found: dict[str, list[float]] = {}
+    for arn in arns:
+        current: tuple[str, float] | None = None
+        for event in stack.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
+            at = event["timestamp"].timestamp()
+            ended = "stateExitedEventDetails" in event or "stateEnteredEventDetails" in event
+            if current is not None and ended:
+                found.setdefault(current[0], []).append(at - current[1])
+                current = None
+            if "stateEnteredEventDetails" in event:
+                current = (event["stateEnteredEventDetails"]["name"], at)
+    return found
+
+
+def test_a_total_outage_met_by_24_callers_keeps_the_bound_in_the_sandbox_and_in_the_simulator(crowd):
+    emu, stack = crowd
+    deployment = Deployment.described(stack)
+    threshold = stack.settings().failure_threshold
+    downstream = stack.function_names["downstream"]
+    stack.set_health(False)
+    began = time.time()
+    calls: list[tuple[float, float, str]] = []  # (started, ended, execution ARN)
+    lock = threading.Lock()
+
+    def caller() -> None:
+        while time.time() < began + SECONDS:
+            started = time.time()
+            arn = stack.start()
+            stack.wait(arn, timeout=60)
+            ended = time.time()
+            with lock:
+                calls.append((started, ended, arn))
+
+    threads = [threading.Thread(target=caller) for _ in range(CALLERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    item = stack.item()
+    assert item["state"] == "OPEN"
+    opened = datetime.fromisoformat(item["updated_at"]).timestamp()
+    invocations = [i for i in emu.runner.invocations if i.function == downstream and i.started_at >= began]
+    failed = len(invocations)  # every downstream call fails
+    first_failure = min(i.started_at + i.duration_ms / 1000 for i in invocations)
+    bound = (
+        threshold
+        + sum(start <= first_failure < end for start, end, _ in calls)
+        + sum(start <= opened < end for start, end, _ in calls)
+    )
+    # Executions started after the trip was written: none may reach the downstream.
+    after_open = sum("CallDownstream" in stack.states_entered(arn) for start, _, arn in calls if start > opened)
+    assert len(calls) >= 2 * CALLERS
+    assert failed <= bound, (failed, bound)
+    assert after_open == 0
+
+    # The simulator, on the same arrival schedule, with the durations the sandbox showed.
+    durations = _durations(stack, [arn for _, _, arn in calls])
+    latency = Latency(
+        read=statistics.median(durations["ReadCircuit"]),
+        function=statistics.median(durations.get("RecordFailure") or durations["CheckCircuit"]),
+        downstream=statistics.median(durations["CallDownstream"]),
+    )
+    with quiet_telemetry():
+        sim = Simulation(deployment, start=EPOCH, latency=latency)
+        sim.keep_calls = True
+        simulated = sim.arrivals([EPOCH + start - began for start, _, _ in calls], fails=True)
+    [trip] = sim.trips()
+    sim_failed = sum(call.failed_downstream for call in simulated)
+    sim_first_failure = min(call.at for call in simulated if call.failed_downstream)
+    sim_bound = (
+        threshold
+        + sum(c.started <= sim_first_failure < c.at for c in simulated)
+        + sum(c.started <= trip.at < c.at for c in simulated)
+    )
+    assert sim_failed <= sim_bound, (sim_failed, sim_bound)
+    assert sum(c.reached_downstream for c in simulated if c.started > trip.at) == 0
+    in_flight_at_trip = sum(start <= opened < end for start, end, _ in calls)
+    assert abs(failed - sim_failed) <= max(2, in_flight_at_trip), (failed, sim_failed, in_flight_at_trip, latency)
