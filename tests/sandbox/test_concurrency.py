@@ -1,13 +1,13 @@
 """The simulator against the sandbox under concurrency: a total outage met by many callers at once.
 
 The replay (tests/sandbox/test_simulation.py) checks the simulator call by call, one call at a
-time. Here 24 callers run executions back to back in the sandbox (real Terraform, moto's
-interpreter, the handlers in worker processes) while the dependency fails; then the simulator
-plays the same arrival schedule, with the task durations the sandbox's execution histories
-show. Both must keep the promise (failed calls within failure_threshold + the calls in flight
-when the first failure came back and when the circuit opened; no call admitted after OPEN
-reaches the downstream), and their failed calls may differ only by what the concurrency lets
-timing decide: the calls in flight at the trip.
+time. Here 24 callers, joining a quarter of a second apart, run executions back to back in the
+sandbox (real Terraform, moto's interpreter, the handlers in worker processes) while the
+dependency fails; then the simulator plays the same arrival schedule, with the task durations
+the sandbox's execution histories show. Both must keep the promise (failed calls within
+failure_threshold + the calls in flight when the first failure came back and when the circuit
+opened; no call admitted after OPEN reaches the downstream), and their failed calls may differ
+only by what the concurrency lets timing decide: the calls in flight at the trip.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from datetime import datetime
 
 import pytest
 
-from sandbox.scenario import Emulator, emulator
+from sandbox.scenario import Emulator, emulator, wait_for
 from sandbox.simulation import EPOCH, Deployment, Latency, Simulation, quiet_telemetry
 from sandbox.stack import Stack
 
 CALLERS = 24
-SECONDS = 6.0  # of traffic: the trip comes in the first second or two
+STAGGER = 0.25  # seconds between the callers' first calls
 QUIET = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
 
 
@@ -64,8 +64,11 @@ def test_a_total_outage_met_by_24_callers_keeps_the_bound_in_the_sandbox_and_in_
     calls: list[tuple[float, float, str]] = []  # (started, ended, execution ARN)
     lock = threading.Lock()
 
-    def caller() -> None:
-        while time.time() < began + SECONDS:
+    stop = threading.Event()
+
+    def caller(index: int) -> None:
+        stop.wait(index * STAGGER)  # arrivals spread out: the first failures come back while callers still arrive
+        while not stop.is_set():
             started = time.time()
             arn = stack.start()
             stack.wait(arn, timeout=60)
@@ -73,9 +76,14 @@ def test_a_total_outage_met_by_24_callers_keeps_the_bound_in_the_sandbox_and_in_
             with lock:
                 calls.append((started, ended, arn))
 
-    threads = [threading.Thread(target=caller) for _ in range(CALLERS)]
+    threads = [threading.Thread(target=caller, args=(index,)) for index in range(CALLERS)]
     for thread in threads:
         thread.start()
+    # Until the circuit is open and every caller has started a call after it.
+    assert wait_for(lambda: stack.item().get("state") == "OPEN", timeout=120, step=0.05)
+    opened_seen = time.time()
+    wait_for(lambda: sum(start > opened_seen for start, _, _ in list(calls)) >= CALLERS, timeout=60)
+    stop.set()
     for thread in threads:
         thread.join()
 
@@ -92,7 +100,7 @@ def test_a_total_outage_met_by_24_callers_keeps_the_bound_in_the_sandbox_and_in_
     )
     # Executions started after the trip was written: none may reach the downstream.
     after_open = sum("CallDownstream" in stack.states_entered(arn) for start, _, arn in calls if start > opened)
-    assert len(calls) >= 2 * CALLERS
+    assert sum(start > opened for start, _, _ in calls) >= CALLERS
     assert failed <= bound, (failed, bound)
     assert after_open == 0
 
