@@ -888,16 +888,27 @@ def trade_off_markdown(sim: dict[str, Any]) -> list[str]:
         + " | ".join(_rate(sim["reference per hour"][key]) for key in keys)
         + " |"
     )
-    lines += [
-        "",
-        "The default is the fastest of these that keeps 5 % background errors below one false trip in 1,000 hours "
-        "at 1 call/s and 10 % below one in a million hours from 10 calls/s: a 50 % outage opens within 2 "
-        "minutes and a 25 % one within 3 from 10 calls/s in the worst phase. The price: a service that runs "
-        "with 20 % of its calls failing trips several times an hour below 100 calls/s (the previous default, "
-        "25 % in 2 of 2 minutes, about once in 2 days at 10/s but 3 minutes for a 50 % outage and 3½ for a "
-        "25 % one). Such a service sets its own threshold, e.g. `downstream_alarm = { threshold = 35 }`.",
-        "",
-    ]
+    default = next((row for row in rows if row["default"]), None)
+    previous = next((row for row in rows if row["alarm"].startswith(">= 25 % in 2 of 2")), None)
+    if default is not None and previous is not None:
+
+        def noisy(row: dict[str, Any]) -> str:
+            trips = row["false trips per hour"]
+            return f"{_rate(trips['20 % at 1/s'])} per hour at 1 call/s and {_rate(trips['20 % at 10/s'])} at 10"
+
+        lines += [
+            "",
+            "The default is the fastest of these that keeps 5 % background errors below one false trip in 1,000 "
+            "hours at 1 call/s: in the worst phase a 50 % outage opens within "
+            f"{_seconds(default['worst phase']['0.5 at 10/s'])} s and a 25 % one within "
+            f"{_seconds(default['worst phase']['0.25 at 10/s'])} s from 10 calls/s. The price is paid by a service "
+            f"that runs with 20 % of its calls failing: {noisy(default)} calls/s. The previous default "
+            f"({previous['alarm']}) trips such a service {noisy(previous)} calls/s, but takes "
+            f"{_seconds(previous['worst phase']['0.5 at 10/s'])} s for a 50 % outage and "
+            f"{_seconds(previous['worst phase']['0.25 at 10/s'])} s for a 25 % one. A service that fails that "
+            "often sets its own threshold, e.g. `downstream_alarm = { threshold = 35 }`.",
+            "",
+        ]
     return lines
 
 
