@@ -752,9 +752,9 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         "",
         "| calls/s | errors | hours | calls | trips (in band + alarm) | trips/hour | reference trips/hour | "
         "expected per hour: in band, alarm, reference | "
-        "short-circuited | downstream concurrency | module invocations per call | EXPRESS $/M calls | "
-        "STANDARD $/M calls |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "short-circuited | downstream concurrency | module invocations per call | writes per call | "
+        "EXPRESS $/M calls | STANDARD $/M calls |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for cell in sim["cells"]:
         cost = cell["cost per million calls"]
@@ -766,6 +766,7 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
             f"{cell['reference trips per hour']:g} | {_rate(expected['in band'])}, {_rate(expected['alarm'])}, "
             f"{_rate(expected['reference'])} | {_percent(round(cell['short-circuited share'], 4))} | "
             f"{cell['downstream concurrency']:g} | {cell['module invocations per call']:.3f} | "
+            f"{blended(cell['path totals'])['writes']:.3f} | "
             f"{_money(cost['EXPRESS'])} | {_money(cost['STANDARD'])} |"
         )
     checked = [cell for cell in sim["cells"] if cell["alarm trips"] >= 10]
