@@ -29,7 +29,7 @@ from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
 from sandbox.eventbridge import EventObserver, sns_targets
 from sandbox.runner import FunctionSpec
-from sandbox.scenario import Emulator
+from sandbox.scenario import Emulator, wait_for
 from sandbox.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from tests.conftest import load_event
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
@@ -162,9 +162,14 @@ def test_a_failure_count_is_no_event(instance, observer, caught_up, pump):
 def test_a_replayed_batch_sends_no_duplicate(instance, observer, caught_up, pump):
     breaker(instance).record(instance.circuit, 0, False, "DependencyUnavailable")
     assert transitions(observer, 1) == [(CLOSED, OPEN)]
-    # When Lambda hands the same batches to the function again (the writes may have come in one or two)
-    deliveries = [d for d in pump.deliveries[instance.deliveries_before :] if d.mapping == instance.mapping_uuid]
-    assert deliveries
+
+    # When Lambda hands the same batches to the function again (the writes may have come in one or two). The event
+    # reaches the bus while the function still runs: its delivery is recorded once the function has returned.
+    def delivered() -> list:
+        return [d for d in pump.deliveries[instance.deliveries_before :] if d.mapping == instance.mapping_uuid]
+
+    assert wait_for(lambda: bool(delivered()), timeout=100 * INTERVAL, step=INTERVAL)
+    deliveries = delivered()
     for delivery in deliveries:
         again = pump.replay(delivery)
         # Then each succeeds and sends nothing more
