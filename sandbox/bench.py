@@ -793,8 +793,8 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         "",
         "Why the module's trips differ from the reference's, either way. Fewer: after a trip the circuit is "
         "open (30 s, then a probe) and counts nothing. More: the downstream alarm trips on its own when a "
-        "minute's error rate reaches its threshold; and a success's reset lands a few milliseconds after "
-        "the success completed, so a failure completing in between still adds to the old count.",
+        "minute's error rate reaches its threshold; and successes completing together read the same pending "
+        "count, only the first one's reset applies, and a failure that completed between them stays counted.",
         "",
     ]
     lines += trade_off_markdown(sim)
@@ -1139,9 +1139,11 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
             reasons.append(
                 "In band at "
                 + ", ".join(f"{c['rate']:g}/s {_percent(c['background'])} ({_rate(in_band(c))} per hour)" for c in band)
-                + ": a success's reset of the pending failures lands a few milliseconds after the success completed, "
-                "and at hundreds of calls a second the failures completing in between still add to the old count, "
-                "so the count runs higher than a strictly consecutive counter's."
+                + ": successes that complete within the few milliseconds between another success's read "
+                "(ReadAfterCall) and its reset (ResetFailures) read the same count; the first reset wins and the "
+                "others fail their condition, so a failure that completed between them stays counted although a "
+                "success completed after it. At hundreds of calls a second that happens all the time, and the "
+                "count runs higher than a strictly consecutive counter's."
             )
         if alarm:
             reasons.append(
