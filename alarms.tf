@@ -112,8 +112,8 @@ resource "aws_cloudwatch_metric_alarm" "healthcheck" {
 }
 
 # Sustained store errors: calls routed by on_store_error because the circuit could not be read (the state machine's
-# StoreErrors, and the state check's). Nothing about the circuit changes (the store may be what is broken): the alarm
-# handler logs it, and it reaches the notification topic like a circuit change.
+# StoreErrors, and the state check's). Nothing about the circuit changes (the store may be what is broken): it goes to
+# the alarm topic, where the alarm handler logs it and your own subscriptions page you.
 resource "aws_cloudwatch_metric_alarm" "store_errors" {
   count = var.store_error_alarm.enabled ? 1 : 0
 
@@ -130,8 +130,8 @@ resource "aws_cloudwatch_metric_alarm" "store_errors" {
   threshold           = var.store_error_alarm.threshold
   treat_missing_data  = "notBreaching"
 
-  alarm_actions = concat(local.alarm_topic_actions, var.notifications == null ? [] : [var.notifications.topic_arn])
-  ok_actions    = concat(local.alarm_topic_actions, var.notifications == null ? [] : [var.notifications.topic_arn])
+  alarm_actions = local.alarm_topic_actions
+  ok_actions    = local.alarm_topic_actions
 
   tags = var.tags
 }

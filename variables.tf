@@ -180,9 +180,11 @@ variable "downstream_alarm" {
     CloudWatch alarm on the downstream function that trips the circuit. metric_name: ErrorRate (the default: metric math
     100 * Failures / Invocations, 0 below min_invocations, where Failures are the failures the breaker counts, so
     ignored_errors are left out and failure_result's results are in, and Invocations the downstream's; by default >= 22 %
-    in one minute of at least 40 calls: a 50 % outage opens the circuit within 2 minutes and a 25 % one within 3 at 10
-    calls/s or more, and 5 % of background errors about once in 4 months at 1 call/s; see docs/benchmarks.md for the
-    trade-off), or the downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
+    in one minute of at least 40 calls: in the worst phase a 50 % outage opens the circuit within 2 minutes and a 25 %
+    one within 3 at 10 calls/s or more (4 % of the time a minute later), and 5 % of background errors about once in 4
+    months at 1 call/s; see docs/benchmarks.md for the trade-off; with allowed_circuits, Failures are the instance's own
+    circuit's and Invocations all of the downstream's: use a downstream per circuit or metric_name = "Errors"), or the
+    downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
     Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs). Errors counts every exception, ignored ones too.
   EOT
   type = object({
@@ -234,8 +236,8 @@ variable "store_error_alarm" {
   description = <<-EOT
     CloudWatch alarm on sustained StoreErrors: calls routed by on_store_error because the circuit could not be read (a
     missing KMS grant, an SCP, a wrong shared table_name, throttling past the retries). By default ALARM when at least
-    threshold (1) store error is counted in 3 of the last 5 minutes. It changes no circuit; it notifies the alarm topic and,
-    when set, notifications.topic_arn (whose policy must then let cloudwatch.amazonaws.com publish).
+    threshold (1) store error is counted in 3 of the last 5 minutes. It changes no circuit; it notifies the alarm topic
+    (the sns_topic_arn output: subscribe your pager to it), where the alarm handler logs it as an error.
   EOT
   type = object({
     enabled             = optional(bool, true)
@@ -526,7 +528,7 @@ variable "notifications" {
 }
 
 variable "create_dashboard" {
-  description = "Create a CloudWatch dashboard for this instance: circuit state over time, short-circuited calls, probes, the downstream's invocations, errors and p90/p99 duration, the healthcheck's errors, and both alarms with their thresholds."
+  description = "Create a CloudWatch dashboard for this instance: circuit state over time, short-circuited calls, probes, the downstream's invocations, errors and p90/p99 duration, the healthcheck's errors, and its alarms with their thresholds."
   type        = bool
   default     = false
   nullable    = false

@@ -64,7 +64,7 @@ CELL_CALLS = 200_000
 OUTAGE_RATES = (1, 10, 100, 1000)
 PARTIAL_OUTAGES = {"50 %": 0.5, "25 %": 0.25}
 PARTIAL_TARGETS = {0.5: 120, 0.25: 180}  # seconds to OPEN in the worst phase, at >= 10 calls/s
-PHASES = 12  # partial outages start at each twelfth of the alarm period: a sweep, not a sample
+PHASES = 12  # partial outages start at each twelfth of the alarm period, one seeded run each
 # Expected false trips per hour that count as none: fewer than one in 1,000 hours (about six weeks).
 NO_TRIPS_PER_HOUR = 0.001
 # Alarms the default is weighed against (with the default, read from what Terraform created): threshold %,
@@ -978,7 +978,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
             )
     lines += [
         "",
-        f"### Partial outages (a sweep: the outage starts at each of {PHASES} points of the alarm period)",
+        f"### Partial outages (the outage starts at each of {PHASES} points of the alarm period, one seeded run each)",
         "",
         f"A whole period of {_percent(discrimination.LEAD_IN_BACKGROUND)} background errors, then from a point of "
         "the next period on half or a quarter of the calls fail. Worst: the slowest of the phases (and where in "

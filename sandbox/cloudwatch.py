@@ -94,7 +94,8 @@ class CustomSample:
 
 
 def emf_samples(logs: str) -> list[CustomSample]:
-    """The metrics CloudWatch Logs extracts from an invocation's EMF lines (Powertools' `Metrics` output)."""
+    """The metrics CloudWatch Logs extracts from an invocation's EMF lines (Powertools' `Metrics` output); a line that
+    is not a well-formed EMF blob is skipped, as CloudWatch skips it."""
     samples = []
     for line in logs.splitlines():
         if not line.startswith("{") or '"_aws"' not in line:
@@ -102,16 +103,17 @@ def emf_samples(logs: str) -> list[CustomSample]:
         try:
             blob = json.loads(line)
             at = blob["_aws"]["Timestamp"] / 1000
-            directives = blob["_aws"]["CloudWatchMetrics"]
+            found = []
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                for dimension_set in directive["Dimensions"]:
+                    dimensions = frozenset((name, str(blob[name])) for name in dimension_set)
+                    for metric in directive["Metrics"]:
+                        name, values = metric["Name"], blob[metric["Name"]]
+                        for value in values if isinstance(values, list) else [values]:
+                            found.append(CustomSample(at, directive["Namespace"], name, dimensions, float(value)))
         except (ValueError, KeyError, TypeError):
             continue
-        for directive in directives:
-            for dimension_set in directive["Dimensions"]:
-                dimensions = frozenset((name, str(blob[name])) for name in dimension_set)
-                for metric in directive["Metrics"]:
-                    name, values = metric["Name"], blob[metric["Name"]]
-                    for value in values if isinstance(values, list) else [values]:
-                        samples.append(CustomSample(at, directive["Namespace"], name, dimensions, float(value)))
+        samples.extend(found)
     return samples
 
 

@@ -190,8 +190,8 @@ run "sustained_store_errors_alarm_and_notify_without_changing_the_circuit" {
     error_message = "By default store errors in 3 of the last 5 minutes alarm."
   }
   assert {
-    condition     = toset(aws_cloudwatch_metric_alarm.store_errors[0].alarm_actions) == toset([aws_sns_topic.alarms.arn, "arn:aws:sns:eu-west-1:123456789012:ops"])
-    error_message = "The store alarm notifies the alarm topic and the notification topic."
+    condition     = aws_cloudwatch_metric_alarm.store_errors[0].alarm_actions == toset([aws_sns_topic.alarms.arn]) && aws_cloudwatch_metric_alarm.store_errors[0].ok_actions == toset([aws_sns_topic.alarms.arn])
+    error_message = "The store alarm notifies the alarm topic only: the notification topic's policy admits EventBridge's rule alone."
   }
   assert {
     condition     = jsondecode(aws_lambda_function.this["alarm_handler"].environment[0].variables.ALARMS)["orders-store-errors"] == { circuit = "orders", role = "store_errors" }
