@@ -150,7 +150,7 @@ class LambdaMetrics:
         namespace, name, dimensions = metric_key(metric)
         with self._lock:
             if namespace == LAMBDA:
-                function = _function_dimension(metric.get("Dimensions", []))
+                function = function_dimension(metric.get("Dimensions", []))
                 samples = [s for s in self._samples if s.function == function and start <= s.at < end]
                 return [v for v in (s.value(name) for s in samples) if v is not None]
             return [
@@ -377,7 +377,7 @@ def _period_starts(now: float, period: float, count: int) -> list[float]:
     return [end - (count - i) * period for i in range(count)]
 
 
-def _function_dimension(dimensions: list[dict[str, str]]) -> str:
+def function_dimension(dimensions: list[dict[str, str]]) -> str:
     for dimension in dimensions:
         if dimension["Name"] == "FunctionName":
             return dimension["Value"]

@@ -54,7 +54,7 @@ from aws_lambda_powertools.shared import constants
 from botocore.exceptions import ClientError
 
 from .asl import Finished, StateMachine, Task, TaskFailed
-from .cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, metric_key
+from .cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, function_dimension, metric_key
 from .costs import billed_steps
 from .memory_table import MemoryTable
 from .runner import CodeCache, FunctionSpec, ModuleEnvironment
@@ -181,7 +181,7 @@ class PeriodMetrics:
                 if (sample.namespace, sample.name, sample.dimensions) == (namespace, name, dimensions)
                 and start <= sample.at < end
             ]
-        function = next(d["Value"] for d in metric["Dimensions"] if d["Name"] == "FunctionName")
+        function = function_dimension(metric["Dimensions"])
         found = []
         for index in indexes:
             for sample in self._buckets.get(index, ()):

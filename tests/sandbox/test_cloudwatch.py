@@ -102,35 +102,28 @@ def test_time_scale_evaluates_a_minute_long_period_over_fewer_seconds():
     assert evaluator.datapoints(alarm(), now=104.0) == [None, 2.0, 1.0]
 
 
+DOWNSTREAM = [{"Name": "FunctionName", "Value": "orders"}]
+
+
+def metric_query(query_id: str, namespace: str, name: str, dimensions: list[dict]) -> dict:
+    metric = {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions}
+    return {"Id": query_id, "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}
+
+
+def error_rate_alarm(numerator: dict, expression: str) -> dict:
+    """An error-rate alarm as DescribeAlarms shows it: `numerator` over the downstream's invocations."""
+    invocations = metric_query("invocations", "AWS/Lambda", "Invocations", DOWNSTREAM)
+    return alarm(EvaluationPeriods=2, Metrics=[numerator, invocations, {"Id": "error_rate", "Expression": expression}])
+
+
 def test_error_rate_metric_math_with_a_minimum_invocation_count():
     metrics = LambdaMetrics()
     for index in range(10):
         sample(metrics, "orders", 61.0 + index, error="Boom" if index < 3 else None)  # 30 % in [60, 120)
     for index in range(4):
         sample(metrics, "orders", 121.0 + index, error="Boom")  # 100 %, but only 4 calls in [120, 180)
-    dimensions = [{"Name": "FunctionName", "Value": "orders"}]
-    rate_alarm = alarm(
-        EvaluationPeriods=2,
-        Metrics=[
-            {
-                "Id": "errors",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": dimensions},
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            },
-            {
-                "Id": "invocations",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": dimensions},
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            },
-            {"Id": "error_rate", "Expression": "IF(invocations >= 10, 100 * errors / invocations, 0)"},
-        ],
-    )
+    errors = metric_query("errors", "AWS/Lambda", "Errors", DOWNSTREAM)
+    rate_alarm = error_rate_alarm(errors, "IF(invocations >= 10, 100 * errors / invocations, 0)")
     evaluator = AlarmEvaluator.__new__(AlarmEvaluator)
     evaluator.metrics = metrics
     assert evaluator.datapoints(rate_alarm, now=180.0) == [30.0, 0.0]
@@ -161,30 +154,9 @@ def emf_line(at: float, name: str, value: float, circuit: str = "orders") -> str
 
 
 def failure_rate_alarm(minimum: int, expression: str) -> dict:
-    downstream = [{"Name": "FunctionName", "Value": "orders"}]
     circuit = [{"Name": "circuit", "Value": "orders"}, {"Name": "service", "Value": "orders-breaker"}]
-    return alarm(
-        EvaluationPeriods=2,
-        Metrics=[
-            {
-                "Id": "failures",
-                "MetricStat": {
-                    "Metric": {"Namespace": "CircuitBreaker", "MetricName": "Failures", "Dimensions": circuit},
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            },
-            {
-                "Id": "invocations",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": downstream},
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            },
-            {"Id": "error_rate", "Expression": expression.replace("N", str(minimum))},
-        ],
-    )
+    failures = metric_query("failures", "CircuitBreaker", "Failures", circuit)
+    return error_rate_alarm(failures, expression.replace("N", str(minimum)))
 
 
 def test_emf_metrics_in_the_logs_feed_the_failure_rate_and_fill_makes_a_quiet_minute_zero():
