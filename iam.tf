@@ -194,7 +194,7 @@ data "aws_iam_policy_document" "state_machine" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:Attributes"
-      values   = ["id", "failure_count", "failure_resets", "state", "override"]
+      values   = ["id", "failure_count", "failures_total", "failures_cleared", "state", "override", "generation"]
     }
   }
 

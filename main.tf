@@ -78,15 +78,16 @@ locals {
       { Variable = local.failure_result_path, StringEquals = var.failure_result.equals },
     ]))
   })
-  # A success that completes while failures are pending on a closed circuit resets them (ResetFailures): the failures
-  # counted before its read are taken off, if no other reset came first (failure_resets is unchanged).
+  # A success that completes while failures are pending on a closed circuit resets them (ResetFailures): only the
+  # failures counted after its read stay counted. Items a failure of this version wrote carry failures_total and generation.
   pending_failures_rule = {
     And = [
       { Variable = "$.after.Item", IsPresent = true },
       { Not = { Variable = "$.after.Item.override", IsPresent = true } },
       { Variable = "$.after.Item.state.S", IsPresent = true },
       { Variable = "$.after.Item.state.S", StringEquals = "CLOSED" },
-      { Variable = "$.after.Item.failure_resets.N", IsPresent = true },
+      { Variable = "$.after.Item.failures_total.N", IsPresent = true },
+      { Variable = "$.after.Item.generation.N", IsPresent = true },
       { Variable = "$.after.Item.failure_count.N", IsPresent = true },
       { Not = { Variable = "$.after.Item.failure_count.N", StringEquals = "0" } },
     ]

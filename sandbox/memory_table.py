@@ -123,12 +123,19 @@ class MemoryTable:
             elif action == "ADD":
                 new[name] = _add(new.get(name), values[operand], name)
             elif action == "SUBTRACT":
-                if name not in new:
+                # Operands are the item's values before the update, as DynamoDB evaluates them.
+                source = names[default]
+                if source not in current:
                     raise ClientError(
-                        {"Error": {"Code": "ValidationException", "Message": f"{name}: the attribute does not exist"}},
+                        {
+                            "Error": {
+                                "Code": "ValidationException",
+                                "Message": f"{source}: the attribute does not exist",
+                            }
+                        },
                         "UpdateItem",
                     )
-                new[name] = _add(new[name], {"N": str(-Decimal(values[operand]["N"]))}, name)
+                new[name] = _add(current[source], {"N": str(-Decimal(values[operand]["N"]))}, name)
             else:
                 new.pop(name, None)
         self.items[key] = new
@@ -174,11 +181,11 @@ def _add(current: dict | None, operand: dict, name: str) -> dict:
 
 @cache
 def update(expression: str) -> tuple[tuple[str, str, Any, Any], ...]:
-    """(action, #name, :value, :default) for each part of `SET ... ADD ... REMOVE ...`."""
+    """(action, #name, :value, :default or #subtrahend's source) for each part of `SET ... ADD ... REMOVE ...`."""
     parts = re.split(r"\b(SET|ADD|REMOVE)\b", expression)
     if parts[0].strip():
         raise ValueError(f"unsupported update expression {expression!r}")
-    actions: list[tuple[str, str, Any, Any]] = []  # (action, #name, :operand or None, :default or None)
+    actions: list[tuple[str, str, Any, Any]] = []  # (action, #name, :operand or None, :default, #source or None)
     for clause, body in zip(parts[1::2], parts[2::2], strict=False):
         for part in (p.strip() for p in body.split(",") if p.strip()) if clause != "SET" else _set_parts(body):
             if clause == "REMOVE" and re.fullmatch(r"#\w+", part):
@@ -187,12 +194,8 @@ def update(expression: str) -> tuple[tuple[str, str, Any, Any], ...]:
                 actions.append(("ADD", match[1], match[2], None))
             elif clause == "SET" and (match := re.fullmatch(r"(#\w+)\s*=\s*(:\w+)", part)):
                 actions.append(("SET", match[1], match[2], None))
-            elif (
-                clause == "SET"
-                and (match := re.fullmatch(r"(#\w+)\s*=\s*(#\w+)\s*-\s*(:\w+)", part))
-                and match[1] == match[2]
-            ):
-                actions.append(("SUBTRACT", match[1], match[3], None))
+            elif clause == "SET" and (match := re.fullmatch(r"(#\w+)\s*=\s*(#\w+)\s*-\s*(:\w+)", part)):
+                actions.append(("SUBTRACT", match[1], match[3], match[2]))
             elif (
                 clause == "SET"
                 and (match := re.fullmatch(r"(#\w+)\s*=\s*if_not_exists\(\s*(#\w+)\s*,\s*(:\w+)\s*\)", part))

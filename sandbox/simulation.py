@@ -313,7 +313,7 @@ class Simulation:
         start: float = EPOCH,
         lag: float = 0.0,
     ) -> None:
-        from circuit_breaker.breaker import Breaker
+        from circuit_breaker.breaker import TRIP_SETTLE_SECONDS, Breaker
         from circuit_breaker.settings import Settings
         from circuit_breaker.store import CircuitStore
 
@@ -335,14 +335,18 @@ class Simulation:
             clock=lambda: self.now,
             jitter=self.random.random,
             count=self._publish,
+            defer=self._defer,
         )
+        self.trip_settle = TRIP_SETTLE_SECONDS
+        self._deferred = False
         # Where the functions' EMF metrics go: the namespace and service Powertools reads from their environment.
         self._metric_namespace = deployment.environment[constants.METRICS_NAMESPACE_ENV]
         self._service = deployment.environment[constants.SERVICE_NAME_ENV]
         self.parse = _outcome_parser(deployment)
         self.transitions: list[Transition] = []
         self.count_starts: list[float] = []  # when a failure count went from 0 to 1
-        self.count_reached: Counter[int] = Counter()  # how many times the failure count went up to each value
+        # How many times the failure count went up to each value and still stood when a trip there would be decided.
+        self.count_reached: Counter[int] = Counter()
         self.paths: dict[tuple[str, ...], Path] = defaultdict(Path)
         self.alarm_handler = Path()  # what applying alarm notifications cost (not per call)
         self.notifications: list[tuple[float, str]] = []
@@ -504,11 +508,12 @@ class Simulation:
         else:  # record_outcome
             self._origin = "in-band"
             outcome = self.parse(task.parameters["Payload"])
+            self._deferred = False
             recorded = self.breaker.record(
                 outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
             )
             result = {"Payload": {"recorded": True, "outcome": recorded}, "StatusCode": 200}
-            call.at += self.latency.function
+            call.at += self.latency.function + (self.trip_settle if self._deferred else 0)
             call.records += 1
         call.eventual_reads += table.eventual_reads - before[0]
         call.strong_reads += table.strong_reads - before[1]
@@ -541,6 +546,17 @@ class Simulation:
 
     # ------------------------------------------------------------------ events
 
+    def _defer(self, seconds: float, then: Callable[[], str]) -> str:
+        """The outcome function's wait before a trip, on the virtual clock: the rest of the world goes on meanwhile."""
+
+        def later() -> None:
+            self._origin = "in-band"
+            then()
+
+        self._deferred = True
+        self._schedule(self.now + seconds, later)
+        return f"threshold reached: trips in {seconds} s if the count still stands"
+
     def _schedule(self, at: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._events, (at, next(self._sequence), action))
 
@@ -557,9 +573,13 @@ class Simulation:
             self.transitions.append(Transition(self.now, before, after, self._origin, reason))
         count = _count(new)
         if count > _count(old):
-            self.count_reached[count] += 1
+            self._schedule(self.now + self.trip_settle, partial(self._count_stood, new[self.table.key]["S"], count))
             if count == 1:
                 self.count_starts.append(self.now)
+
+    def _count_stood(self, key: str, count: int) -> None:
+        if _count(self.table.items.get(key)) >= count:
+            self.count_reached[count] += 1
 
     # ------------------------------------------------------------------ the downstream alarm
 

@@ -45,6 +45,19 @@ _OPEN_ATTRS = {Attr.OPENED_AT, Attr.OPEN_UNTIL}
 _OVERRIDE_ATTRS = {Attr.OVERRIDE, Attr.OVERRIDE_BY, Attr.OVERRIDE_REASON, Attr.OVERRIDE_AT, Attr.OVERRIDE_EXPIRES_AT}
 _CONFLICT_RETRIES = 5
 
+# A success takes pending failures off from the state machine a moment after it read them (ResetFailures follows
+# ReadAfterCall: one more DynamoDB request, milliseconds), while a failure counts the moment it is written. So a
+# failure that reaches the threshold waits this long, then trips only if the count still stands: the resets of
+# successes that completed before it have landed. Without the wait, at hundreds of calls a second a count reached
+# the threshold on background errors only because resets were still on their way. Shorter than a call, so that the
+# calls it lets through in a total outage are still in flight when the circuit opens.
+TRIP_SETTLE_SECONDS = 0.025
+
+
+def _after(seconds: float, then: Callable[[], str]) -> str:
+    time.sleep(seconds)
+    return then()
+
 
 class CircuitNotFound(LookupError):
     """The operator named a circuit that has no record."""
@@ -78,12 +91,14 @@ class Breaker:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         count: Callable[[str, str], None] = count,
+        defer: Callable[[float, Callable[[], str]], str] = _after,
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.jitter = jitter
         self.count = count  # what the breaker counts, per circuit: EMF metrics on Lambda
+        self.defer = defer  # runs a step after some seconds: on Lambda it sleeps, a simulator schedules it
 
     # ------------------------------------------------------------------ the call path
 
@@ -222,10 +237,11 @@ class Breaker:
 
     def _count_failure(self, name: str, generation: int, error: str) -> str:
         update = Update(
-            adds={Attr.FAILURE_COUNT: 1},
+            # A success's reset leaves the failures counted after its read: failures_total minus what it read.
+            adds={Attr.FAILURE_COUNT: 1, Attr.FAILURES_TOTAL: 1},
             sets={Attr.UPDATED_AT: self._timestamp(self.clock())},
-            # A success's reset takes off what it read, if no other reset came first: this attribute says which.
-            set_if_missing={Attr.STATE: CLOSED, Attr.FAILURE_RESETS: 0},
+            # The reset is conditioned on the generation it read: a transition since makes it stale.
+            set_if_missing={Attr.STATE: CLOSED, Attr.GENERATION: 0},
         )
         update.when("attribute_not_exists(#state) OR #state = :closed", closed=CLOSED)
         update.when("attribute_not_exists(#override)").when_generation(generation)
@@ -234,13 +250,17 @@ class Breaker:
             return self._stale(name, generation)
         if counted.failure_count < self.settings.failure_threshold:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
+        return self.defer(TRIP_SETTLE_SECONDS, lambda: self._trip(counted, error))
+
+    def _trip(self, counted: Circuit, error: str) -> str:
+        """Open a circuit whose count reached the threshold, if it still stands (no reset, no transition since)."""
         trip = self._open_update(open_count=0).when(
             "#state = :closed AND #failure_count >= :threshold AND attribute_not_exists(#override)",
             closed=CLOSED,
             threshold=self.settings.failure_threshold,
         )
         reason = f"{counted.failure_count} consecutive failures (last: {error})"
-        return "tripped" if self._transition(counted, trip, OPEN, reason) else "another caller tripped it"
+        return "tripped" if self._transition(counted, trip, OPEN, reason) else "not tripped: reset or tripped meanwhile"
 
     def _probe_succeeded(self, name: str, generation: int) -> str:
         """Count a probe's success; the success that completes `success_threshold` closes, in one write.
@@ -461,12 +481,8 @@ class Breaker:
         )
 
     def _close_update(self) -> Update:
-        # Zeroing the count is a reset: a success's reset read before it must not take off failures counted after.
-        return Update(
-            sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0},
-            adds={Attr.FAILURE_RESETS: 1},
-            removes=_PROBE_ATTRS | _OPEN_ATTRS,
-        )
+        # A success's reset read before the close carries an older generation: it can no longer apply.
+        return Update(sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS)
 
     def open_duration(self, open_count: int) -> float:
         """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped."""

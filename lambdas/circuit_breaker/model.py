@@ -43,9 +43,11 @@ class Attr:
     OPEN_UNTIL = "open_until"
     PROBES_IN_FLIGHT = "probes_in_flight"
     SUCCESS_COUNT = "success_count"
-    # How many times a count of failures was taken off (a success's reset, a close): a reset applies only if
-    # none came between its read and its write.
-    FAILURE_RESETS = "failure_resets"
+    # Failures counted on the circuit, ever, and the most of them a success's reset has taken off: a success
+    # that read `failures_total` = t leaves `failure_count` = the failures counted since (total - t), and a reset
+    # that read less than another reset already took off changes nothing.
+    FAILURES_TOTAL = "failures_total"
+    FAILURES_CLEARED = "failures_cleared"
     OVERRIDE = "override"
     OVERRIDE_BY = "override_by"
     OVERRIDE_REASON = "override_reason"

@@ -202,22 +202,17 @@ def test_an_eventually_consistent_read_may_miss_a_write_for_up_to_the_lag():
 
 
 def test_a_success_reset_subtracts_what_it_read_as_moto_does(moto_table):
-    """The state machine's ResetFailures form, `SET #a = #a - :n` under a condition, in both tables."""
+    """The state machine's ResetFailures form, `SET #a = #b - :n, #c = :n` under a condition, in both tables:
+    operands are the item before the update."""
     memory = MemoryTable(TABLE)
     key = {"id": {"S": "reset"}}
-    names = {"#count": "failure_count", "#resets": "failure_resets"}
+    names = {"#count": "failure_count", "#total": "failures_total", "#cleared": "failures_cleared"}
+    reset = "SET #count = #total - :n, #cleared = :n"
+    only_later = "attribute_not_exists(#cleared) OR #cleared < :n"
     steps = [
-        ("ADD #count :n SET #resets = if_not_exists(#resets, :zero)", None, {":n": {"N": "3"}, ":zero": {"N": "0"}}),
-        (
-            "SET #count = #count - :n ADD #resets :one",
-            "#resets = :zero",
-            {":n": {"N": "2"}, ":one": {"N": "1"}, ":zero": {"N": "0"}},
-        ),
-        (
-            "SET #count = #count - :n ADD #resets :one",
-            "#resets = :zero",
-            {":n": {"N": "1"}, ":one": {"N": "1"}, ":zero": {"N": "0"}},
-        ),
+        ("ADD #count :n, #total :n", None, {":n": {"N": "3"}}),
+        (reset, only_later, {":n": {"N": "2"}}),
+        (reset, only_later, {":n": {"N": "1"}}),
     ]
     moto_table.delete_item(TableName=TABLE, Key=key)
     for expression, condition_expression, values in steps:
@@ -229,7 +224,7 @@ def test_a_success_reset_subtracts_what_it_read_as_moto_does(moto_table):
                     TableName=TABLE,
                     Key=key,
                     UpdateExpression=expression,
-                    ExpressionAttributeNames=names,
+                    ExpressionAttributeNames={k: v for k, v in names.items() if k in f"{expression} {extra}"},
                     ExpressionAttributeValues=values,
                     **extra,
                 )
@@ -238,4 +233,5 @@ def test_a_success_reset_subtracts_what_it_read_as_moto_does(moto_table):
                 outcomes.append(error.response["Error"]["Code"])
             outcomes.append(client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"])
         assert outcomes[:2] == outcomes[2:], expression
-    assert outcomes[1]["failure_count"] == {"N": "1"} and outcomes[0] == "ConditionalCheckFailedException"
+    assert outcomes[1]["failure_count"] == {"N": "1"} and outcomes[1]["failures_cleared"] == {"N": "2"}
+    assert outcomes[0] == "ConditionalCheckFailedException"

@@ -126,7 +126,7 @@ def test_healthy_call_reads_twice_writes_nothing_and_returns_the_downstream_resu
             {
                 "state": {"S": "CLOSED"},
                 "failure_count": {"N": "2"},
-                "failure_resets": {"N": "0"},
+                "failures_total": {"N": "2"},
                 "generation": {"N": "4"},
             },
             RESETTING,
@@ -333,34 +333,55 @@ def store_errors(cloudwatch, dimensions: list[dict]) -> float:
     return sum(point["Sum"] for point in points)
 
 
-def test_a_success_takes_off_only_the_failures_counted_before_its_read(instances):
+def test_a_success_leaves_counted_only_the_failures_counted_after_its_read(instances):
     """ResetFailures as deployed, against the emulator's DynamoDB: a failure counted between a success's read and its
-    reset stays counted, and a reset that lost to another reset (or to a close) changes nothing."""
+    reset stays counted; a reset that read less than an earlier reset took off, or read an older generation, changes
+    nothing; and a later success's reset applies even though an earlier one came first."""
     stack = instances["healthy"]
     reset = json.loads(deployed(instances)["healthy"])["States"]["ResetFailures"]["Parameters"]
-    seen = {"failure_count": {"N": "2"}, "failure_resets": {"N": "0"}}
 
-    def apply(item: dict) -> dict:
+    def item(count: int, total: int, cleared: int | None = None, generation: int = 4) -> dict:
+        stored = {"failure_count": count, "failures_total": total, "generation": generation}
+        if cleared is not None:
+            stored["failures_cleared"] = cleared
+        return {name: {"N": str(value)} for name, value in stored.items()}
+
+    def apply(stored: dict, seen: dict) -> dict:
         stack.ddb.put_item(
-            TableName=stack.table_name, Item={"id": {"S": stack.circuit}, "state": {"S": "CLOSED"}, **item}
+            TableName=stack.table_name, Item={"id": {"S": stack.circuit}, "state": {"S": "CLOSED"}, **stored}
         )
         values = {
             **{k: v for k, v in reset["ExpressionAttributeValues"].items() if not k.endswith(".$")},
-            ":seen": seen["failure_count"],
-            ":resets": seen["failure_resets"],
+            ":seen": seen["failures_total"],
+            ":generation": seen["generation"],
         }
         parameters = {k: v for k, v in reset.items() if k not in ("Key", "ExpressionAttributeValues")}
         with contextlib.suppress(stack.ddb.exceptions.ConditionalCheckFailedException):
             stack.ddb.update_item(**parameters, Key={"id": {"S": stack.circuit}}, ExpressionAttributeValues=values)
-        return {k: stack.item()[k] for k in ("failure_count", "failure_resets")}
+        return {k: stack.item().get(k) for k in ("failure_count", "failures_total", "failures_cleared")}
 
-    assert apply(seen) == {"failure_count": 0, "failure_resets": 1}
+    counted = {"failure_count": 0, "failures_total": 2, "failures_cleared": 2}
+    assert apply(item(2, 2), seen=item(2, 2)) == counted
     # One more failure after the read: it stays.
-    assert apply({**seen, "failure_count": {"N": "3"}}) == {"failure_count": 1, "failure_resets": 1}
-    # Another success reset first, and two failures came after: neither is taken off again.
-    assert apply({"failure_count": {"N": "2"}, "failure_resets": {"N": "1"}}) == {
+    assert apply(item(3, 3), seen=item(2, 2)) == {**counted, "failure_count": 1, "failures_total": 3}
+    # Two successes read 2 pending and 3 (a failure came between their reads); the first reset applied. The second
+    # success completed after that failure, so its reset takes it off: the count is 0, not 1.
+    assert apply(item(1, 3, cleared=2), seen=item(3, 3)) == {
+        "failure_count": 0,
+        "failures_total": 3,
+        "failures_cleared": 3,
+    }
+    # A reset that read less than a reset already took off changes nothing.
+    assert apply(item(1, 3, cleared=2), seen=item(1, 1)) == {
+        "failure_count": 1,
+        "failures_total": 3,
+        "failures_cleared": 2,
+    }
+    # The circuit moved on (tripped and closed) since the read: nothing.
+    assert apply(item(2, 4, generation=6), seen=item(2, 2)) == {
         "failure_count": 2,
-        "failure_resets": 1,
+        "failures_total": 4,
+        "failures_cleared": None,
     }
 
 
@@ -403,7 +424,7 @@ def test_a_failure_that_completes_after_others_still_counts(instances, tmp_path)
                 "id": {"S": stack.circuit},
                 "state": {"S": "CLOSED"},
                 "failure_count": {"N": "2"},
-                "failure_resets": {"N": "0"},
+                "failures_total": {"N": "2"},
             },
         )
         go.touch()

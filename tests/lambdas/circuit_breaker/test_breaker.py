@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, Breaker, CircuitNotFound
+from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, TRIP_SETTLE_SECONDS, Breaker, CircuitNotFound
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
 from circuit_breaker.store import StoreError
 
@@ -46,6 +46,39 @@ def test_trips_after_exactly_failure_threshold_consecutive_failures(make_breaker
     assert circuit.reason == "3 consecutive failures (last: DependencyUnavailable)"
 
 
+def test_the_failure_that_reaches_the_threshold_trips_only_if_the_count_still_stands_after_a_wait(make_breaker):
+    """A success that completed before the threshold-th failure takes the pending failures off a moment after its
+    read (ResetFailures). The failure waits for such resets, then trips only if the count still stands."""
+    breaker = make_breaker(failure_threshold=3)
+    trip(breaker, 2)
+    waits = []
+
+    def a_reset_lands_meanwhile(seconds: float, then):
+        waits.append(seconds)
+        # The state machine's ResetFailures of a success that read the two failures pending before this one.
+        breaker.store.client.update_item(
+            TableName=breaker.store.table_name,
+            Key={"id": {"S": CIRCUIT}},
+            UpdateExpression="SET #count = #total - :seen, #cleared = :seen",
+            ExpressionAttributeNames={
+                "#count": "failure_count",
+                "#total": "failures_total",
+                "#cleared": "failures_cleared",
+            },
+            ExpressionAttributeValues={":seen": {"N": "2"}},
+        )
+        return then()
+
+    breaker.defer = a_reset_lands_meanwhile
+    assert breaker.record(CIRCUIT, 0, False, "Boom") == "not tripped: reset or tripped meanwhile"
+    assert waits == [TRIP_SETTLE_SECONDS]
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.failure_count) == (CLOSED, 1)  # the failure itself stays counted
+    breaker.defer = lambda seconds, then: then()  # nothing lands: the count stands and trips
+    trip(breaker, 2)
+    assert breaker.store.read(CIRCUIT, consistent=True).state == OPEN
+
+
 def test_failures_pending_still_call_directly_and_a_success_is_left_to_the_state_machine(make_breaker):
     """The state machine reads the circuit after every success and resets pending failures itself
     (ResetFailures, tested against the deployed definition); the state check only says how many it saw."""
@@ -57,7 +90,8 @@ def test_failures_pending_still_call_directly_and_a_success_is_left_to_the_state
     circuit = breaker.store.read(CIRCUIT, consistent=True)
     assert (circuit.state, circuit.failure_count) == (CLOSED, 2)
     item = breaker.store.client.get_item(TableName=breaker.store.table_name, Key={"id": {"S": CIRCUIT}})["Item"]
-    assert item["failure_resets"] == {"N": "0"}  # what a success's reset is conditioned on
+    # What a success's reset reads and is conditioned on.
+    assert (item["failures_total"], item["generation"]) == ({"N": "2"}, {"N": "0"})
 
 
 def test_an_ignored_error_neither_counts_nor_resets(make_breaker):
@@ -386,15 +420,16 @@ def test_failures_count_in_completion_order_whenever_their_calls_were_admitted(m
     assert breaker.store.read(CIRCUIT, consistent=True).state == OPEN
 
 
-def test_a_close_counts_as_a_reset(make_breaker, clock):
-    """A success's reset read before a close must not take off failures counted after it."""
+def test_a_close_makes_a_reset_read_before_it_stale(make_breaker, clock):
+    """A success's reset read before a close must not take off failures counted after it: it carries the older
+    generation, which the reset is conditioned on."""
     breaker = make_breaker(failure_threshold=1)
     trip(breaker)
     clock.advance(breaker.settings.open_duration_seconds + 1)
     probe = breaker.check(CIRCUIT, "probe")
     assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
     item = breaker.store.client.get_item(TableName=breaker.store.table_name, Key={"id": {"S": CIRCUIT}})["Item"]
-    assert (item["failure_count"], item["failure_resets"]) == ({"N": "0"}, {"N": "1"})
+    assert (item["failure_count"], item["failures_total"], item["generation"]) == ({"N": "0"}, {"N": "1"}, {"N": "3"})
 
 
 def test_an_outcome_admitted_while_the_store_was_unavailable_is_counted_as_unrecorded(make_breaker):
