@@ -741,7 +741,8 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         f"Independent background errors; Poisson arrivals; each cell simulates at least {CELL_MINUTES} minutes "
         f"and {CELL_CALLS:,} calls. Trips are rare events: a cell with 0 trips says none in that time, not that "
         "the rate is 0, so the expected rates come from the tails (`sandbox/alarm_odds.py`): in band, from how "
-        "often the simulated count reached each value below failure_threshold (a geometric tail, extrapolated "
+        "often the simulated count reached each value below failure_threshold and still stood when a trip there "
+        "would be decided (a geometric tail, extrapolated "
         "to the threshold; — when the count never reached 2 ten times); the alarm, from the binomial tail of a "
         "period's failures at Poisson arrivals; the reference, one trip per run of failure_threshold failures. "
         "Trips count CLOSED → OPEN, in band (failure count) or by the downstream alarm; a reopen after a "
@@ -788,13 +789,13 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         "Module invocations per call are the failures' own (each failure is recorded by the outcome "
         "function); a success never invokes a module function: it reads the circuit again, and only when "
         "failures are pending does the state machine write their reset itself (a conditional UpdateItem). "
-        "Successes completing together while a failure is pending all try that reset; one wins, and the "
-        "others' writes fail their condition but are billed.",
+        "Successes completing together while a failure is pending all try that reset; the latest read wins, and "
+        "the writes of those that read no later than a reset already written fail their condition but are billed.",
         "",
         "Why the module's trips differ from the reference's, either way. Fewer: after a trip the circuit is "
-        "open (30 s, then a probe) and counts nothing. More: the downstream alarm trips on its own when a "
-        "minute's error rate reaches its threshold; and successes completing together read the same pending "
-        "count, only the first one's reset applies, and a failure that completed between them stays counted.",
+        "open (30 s, then a probe) and counts nothing; a failure counted a few milliseconds after a success "
+        "completed may come after it in the count. More: the downstream alarm trips on its own when a "
+        "minute's error rate reaches its threshold.",
         "",
     ]
     lines += trade_off_markdown(sim)
@@ -1143,11 +1144,10 @@ def simulation_verdicts(sim: dict[str, Any]) -> list[tuple[bool, str, str]]:
             reasons.append(
                 "In band at "
                 + ", ".join(f"{c['rate']:g}/s {_percent(c['background'])} ({_rate(in_band(c))} per hour)" for c in band)
-                + ": successes that complete within the few milliseconds between another success's read "
-                "(ReadAfterCall) and its reset (ResetFailures) read the same count; the first reset wins and the "
-                "others fail their condition, so a failure that completed between them stays counted although a "
-                "success completed after it. At hundreds of calls a second that happens all the time, and the "
-                "count runs higher than a strictly consecutive counter's."
+                + ": the count runs higher than a strictly consecutive counter's. A failure's position in the "
+                "count is when the outcome function writes it, a success's when the state machine reads the "
+                "circuit after it; a failure written just after a success's read counts after that success, "
+                "whichever completed first."
             )
         if alarm:
             reasons.append(
