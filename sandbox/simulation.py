@@ -339,6 +339,7 @@ class Simulation:
         )
         self.trip_settle = TRIP_SETTLE_SECONDS
         self._deferred = False
+        self._recording: Call | None = None  # the call whose outcome the outcome function is recording
         # Where the functions' EMF metrics go: the namespace and service Powertools reads from their environment.
         self._metric_namespace = deployment.environment[constants.METRICS_NAMESPACE_ENV]
         self._service = deployment.environment[constants.SERVICE_NAME_ENV]
@@ -371,7 +372,10 @@ class Simulation:
         call = self._start(fails)
         while call.finished is None:
             self._next_event()
-        self.now = max(self.now, call.at) + gap
+        end = max(self.now, call.at)
+        while self._events and self._events[0][0] <= end:  # e.g. the trip its outcome function waited for
+            self._next_event()
+        self.now = end + gap
         return call
 
     def traffic(
@@ -424,6 +428,8 @@ class Simulation:
         return calls
 
     def _start(self, fails: bool) -> Call:
+        while self._events and self._events[0][0] <= self.now:  # what was due before this call, e.g. a deferred trip
+            self._next_event()
         number = next(self._numbers)
         call = Call(number, self.now, fails, self.now)
         call.execution = self.machine.run({}, f"sim:{number}")
@@ -440,7 +446,10 @@ class Simulation:
             try:
                 task = execution.throw(failure) if failure is not None else execution.send(result)
             except StopIteration as stop:
-                self._finish(call, stop.value)
+                if call.at > self.now:  # its last task still runs, e.g. the outcome function waiting to trip
+                    self._schedule(call.at, partial(self._finish, call, stop.value))
+                else:
+                    self._finish(call, stop.value)
                 return
             result = failure = None
             target = self._targets.get(task.state) or self._targets.setdefault(task.state, self._target(task))
@@ -508,7 +517,7 @@ class Simulation:
         else:  # record_outcome
             self._origin = "in-band"
             outcome = self.parse(task.parameters["Payload"])
-            self._deferred = False
+            self._deferred, self._recording = False, call
             recorded = self.breaker.record(
                 outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
             )
@@ -549,9 +558,16 @@ class Simulation:
     def _defer(self, seconds: float, then: Callable[[], str]) -> str:
         """The outcome function's wait before a trip, on the virtual clock: the rest of the world goes on meanwhile."""
 
-        def later() -> None:
+        call, table = self._recording, self.table
+
+        def later() -> None:  # the function's own step: its reads and writes are its call's
             self._origin = "in-band"
+            before = table.eventual_reads, table.strong_reads, table.writes
             then()
+            if call is not None:
+                call.eventual_reads += table.eventual_reads - before[0]
+                call.strong_reads += table.strong_reads - before[1]
+                call.writes += table.writes - before[2]
 
         self._deferred = True
         self._schedule(self.now + seconds, later)

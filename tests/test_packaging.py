@@ -39,3 +39,14 @@ def test_the_wheel_holds_no_generic_top_level_module(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "circuitctl = circuitctl.cli:main" in scripts
+
+
+def test_strict_typing_covers_every_lambda_package_and_circuitctl():
+    """The strict per-module flags name packages that exist: a renamed package would silently fall out of them."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    strict = next(o for o in config["overrides"] if o.get("disallow_untyped_defs"))
+    packages = {pattern.removesuffix(".*") for pattern in strict["module"]}
+    lambda_packages = {p.name for p in (ROOT / "lambdas").iterdir() if (p / "__init__.py").exists()}
+    assert packages == lambda_packages | {"circuitctl"}
