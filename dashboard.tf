@@ -11,7 +11,8 @@ locals {
 resource "aws_cloudwatch_dashboard" "this" {
   count = var.create_dashboard ? 1 : 0
 
-  dashboard_name = "${var.name}-circuit-breaker"
+  # Dashboards are account-wide, not regional: the region keeps one region's instance from replacing another's.
+  dashboard_name = "${var.name}-circuit-breaker-${data.aws_region.current.region}"
   dashboard_body = templatefile("${path.module}/templates/dashboard.json.tftpl", {
     region                 = data.aws_region.current.region
     namespace              = local.metrics_namespace

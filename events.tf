@@ -79,7 +79,8 @@ resource "aws_lambda_event_source_mapping" "circuit_events" {
   maximum_batching_window_in_seconds = var.circuit_events.maximum_batching_window_in_seconds
   maximum_retry_attempts             = var.circuit_events.maximum_retry_attempts
   maximum_record_age_in_seconds      = var.circuit_events.maximum_record_age_in_seconds
-  # One batch per shard at a time keeps each circuit's events in order.
+  # Lambda keeps each item's records in order at any factor; one batch per shard at a time also
+  # keeps the sent-events table's writes for a shard in order, and the load small.
   parallelization_factor         = 1
   bisect_batch_on_function_error = true
   # The handler reports the first record it could not publish; Lambda retries from there.
@@ -118,6 +119,20 @@ resource "aws_lambda_event_source_mapping" "circuit_events" {
 # Notifications: the chosen transitions to an SNS topic
 ################################################################################
 
+locals {
+  notify_statuses = var.notifications == null ? [] : var.notifications.statuses
+  notify_others   = [for status in local.notify_statuses : status if status != "OPEN"]
+  # A failed probe's reopen (HALF_OPEN -> OPEN) is not news during an outage: OPEN notifies when the circuit opens, and
+  # reopens stay on the bus and the dashboard unless notifications.reopens says otherwise. JSON text: the two shapes of
+  # filter are different object types to Terraform.
+  notification_status_filter = contains(local.notify_statuses, "OPEN") && !try(var.notifications.reopens, false) ? jsonencode({
+    "$or" = concat(
+      length(local.notify_others) > 0 ? [{ status = local.notify_others }] : [],
+      [{ status = ["OPEN"], previousStatus = [{ "anything-but" = ["HALF_OPEN"] }] }],
+    )
+  }) : jsonencode({ status = local.notify_statuses })
+}
+
 resource "aws_cloudwatch_event_rule" "notifications" {
   count = var.notifications != null ? 1 : 0
 
@@ -125,7 +140,7 @@ resource "aws_cloudwatch_event_rule" "notifications" {
   description    = "Circuit breaker ${var.name}: circuit changes to ${join(", ", var.notifications.statuses)}, to the notification topic."
   event_bus_name = var.circuit_events.event_bus_name
   event_pattern = jsonencode(merge(local.circuit_event_pattern, {
-    detail = merge(local.circuit_event_pattern.detail, { status = var.notifications.statuses })
+    detail = merge(local.circuit_event_pattern.detail, jsondecode(local.notification_status_filter))
   }))
 
   tags = var.tags

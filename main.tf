@@ -14,12 +14,14 @@ locals {
   downstream_arn_parts  = split(":", var.downstream_function_arn)
   healthcheck_arn_parts = local.healthcheck_enabled ? split(":", var.healthcheck.function_arn) : []
 
-  # AWS's recommended retry of transient Lambda service errors, on every Lambda task of the state machine.
+  # AWS's recommended retry of transient Lambda service errors, on every Lambda task of the state machine. Each wait is
+  # drawn at random (full jitter), so that executions throttled together do not all come back together.
   lambda_retry = {
     ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]
     IntervalSeconds = 1
     MaxAttempts     = 3
     BackoffRate     = 2
+    JitterStrategy  = "FULL"
   }
   # Throttled or failing reads of the circuit are retried once or twice, each wait drawn at random (full jitter) so that
   # a fleet of executions throttled together does not retry together.
@@ -34,11 +36,13 @@ locals {
   downstream_state_timeout_seconds = var.downstream_timeout_seconds + 10
   # A probe may use every attempt, the backoff between them, and the recording of its outcome;
   # a shorter lease would let a second probe in while the first is still running.
-  probe_lease_seconds = (
+  probe_lease_for_every_attempt = (
     (local.lambda_retry.MaxAttempts + 1) * local.downstream_state_timeout_seconds
     + sum([for attempt in range(local.lambda_retry.MaxAttempts) : local.lambda_retry.IntervalSeconds * pow(local.lambda_retry.BackoffRate, attempt)])
     + local.functions.record_outcome.timeout
   )
+  # An EXPRESS execution is stopped after 5 minutes: a longer lease would hold the slot of a probe already gone.
+  probe_lease_seconds = var.type == "EXPRESS" ? min(local.probe_lease_for_every_attempt, 300) : local.probe_lease_for_every_attempt
 
   # What a call does when the circuit cannot be read or the state check fails (throttled, broken, timed out).
   store_unavailable_decision = {

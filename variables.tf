@@ -508,12 +508,15 @@ variable "notifications" {
   description = <<-EOT
     Send the circuit changes people care about to an SNS topic (email, chat or paging is then one subscription away):
     an EventBridge rule on the circuit events, with a readable message. statuses: the new status that notifies, among
-    OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED. The topic's policy must let events.amazonaws.com publish
-    (see the README). null: no rule. topic_arn may be unknown at plan time: only the presence of this object decides.
+    OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED. OPEN notifies when the circuit opens, not when a failed
+    probe reopens it (one message when an outage starts, one when it ends); reopens = true notifies those too (they
+    are always on the event bus). The topic's policy must let events.amazonaws.com publish (see the README). null: no
+    rule. topic_arn may be unknown at plan time: only the presence of this object decides.
   EOT
   type = object({
     topic_arn = string
     statuses  = optional(list(string), ["OPEN", "FORCED_OPEN", "FORCED_CLOSED", "CLOSED"])
+    reopens   = optional(bool, false)
   })
   default = null
 

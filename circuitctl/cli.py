@@ -11,7 +11,6 @@ override is a generation-checked transition with who, why and when recorded on t
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import re
@@ -30,6 +29,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An override covers an incident or a maintenance window; the bound also keeps absurd input
 # (a number no float holds) from reaching DynamoDB.
 MAX_EXPIRES_IN_DAYS = 366
+
+
+ON_BEHALF_HELP = "on whose behalf, recorded after your AWS principal (which is always recorded)"
 
 
 class UsageError(Exception):
@@ -61,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
         force.set_defaults(override=override)
         force.add_argument("circuit")
         force.add_argument("--reason", required=True, help="why (recorded on the item)")
-        force.add_argument("--by", default=None, help="who (default: the current user)")
+        force.add_argument("--by", default=None, help=ON_BEHALF_HELP)
         force.add_argument(
             "--expires-in",
             default=None,
@@ -73,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release", help="end an override")
     release.add_argument("circuit")
     release.add_argument("--reason", required=True)
-    release.add_argument("--by", default=None)
+    release.add_argument("--by", default=None, help=ON_BEHALF_HELP)
     return root
 
 
@@ -90,7 +92,7 @@ def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
         return breaker.store.scan()
     if args.command == "show":
         return [breaker.get(args.circuit)]
-    who = args.by or getpass.getuser()
+    who = principal() if args.by is None else f"{principal()} (for {args.by})"
     if args.command == "release":
         breaker.get(args.circuit)
         return [breaker.release(args.circuit, who, args.reason)]
@@ -98,6 +100,18 @@ def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
         breaker.get(args.circuit)
     expires_at = None if expires_seconds is None else time.time() + expires_seconds
     return [breaker.force(args.circuit, args.override, who, args.reason, expires_at)]
+
+
+def principal() -> str:
+    """Who acts: the AWS principal of the credentials in use, as AWS knows it (anyone could type any name)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        arn: str = boto3.client("sts").get_caller_identity()["Arn"]
+    except (BotoCoreError, ClientError) as error:
+        raise UsageError(f"cannot tell which AWS principal you are (sts:GetCallerIdentity): {error}") from None
+    return arn
 
 
 def render(circuits: list[Circuit], as_json: bool) -> str:

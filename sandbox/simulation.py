@@ -414,15 +414,16 @@ class Simulation:
         result.finish()
         return result
 
-    def arrivals(self, times: list[float], fails: bool) -> list[Call]:
-        """Calls arriving at the given moments (a schedule recorded elsewhere, e.g. in the sandbox), each failing or
-        not; every call runs to its end."""
+    def arrivals(self, times: list[float], fails: bool | list[bool]) -> list[Call]:
+        """Calls arriving at the given moments (a schedule recorded elsewhere, e.g. in the sandbox), all failing or
+        not, or each as `fails` says; every call runs to its end."""
         calls = []
-        for at in sorted(times):
+        outcomes = fails if isinstance(fails, list) else [fails] * len(times)
+        for at, call_fails in sorted(zip(times, outcomes, strict=True)):
             while self._events and self._events[0][0] <= at:
                 self._next_event()
             self.now = max(self.now, at)
-            calls.append(self._start(fails))
+            calls.append(self._start(call_fails))
         while self._running:
             self._next_event()
         return calls

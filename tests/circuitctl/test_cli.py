@@ -40,15 +40,14 @@ def test_force_list_show_release(table, capsys):
     )
     assert main(["--table", table, "list"]) == 0
     listing = capsys.readouterr().out
-    assert "payments" in listing and "FORCED_OPEN" in listing and "forced open by ana: maintenance" in listing
+    assert "payments" in listing and "FORCED_OPEN" in listing and "forced open by arn:aws:" in listing
+    assert " (for ana): maintenance" in listing
     assert main(["--table", table, "--json", "show", "payments"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
-    assert (shown["state"], shown["override"], shown["override_by"], shown["generation"]) == (
-        "OPEN",
-        "FORCED_OPEN",
-        "ana",
-        1,
-    )
+    assert (shown["state"], shown["override"], shown["generation"]) == ("OPEN", "FORCED_OPEN", 1)
+    # Who is the AWS principal of the credentials (sts:GetCallerIdentity); --by only says on whose behalf.
+    principal = boto3.client("sts").get_caller_identity()["Arn"]
+    assert shown["override_by"] == f"{principal} (for ana)"
     assert shown["override_expires_at"] > 0
     assert main(["--table", table, "--json", "release", "payments", "--reason", "done", "--by", "ana"]) == 0
     [released] = json.loads(capsys.readouterr().out)
@@ -94,3 +93,21 @@ def test_an_absurd_expiry_is_refused_with_the_limit_named(table, capsys, expires
 def test_bad_durations(text):
     with pytest.raises(Exception, match="is not a duration"):
         duration_seconds(text)
+
+
+def test_the_override_names_the_aws_principal_and_says_so_when_it_cannot_be_known(table, capsys, monkeypatch):
+    assert main(["--table", table, "--json", "force-closed", "payments", "--reason", "x", "--create"]) == 0
+    [forced] = json.loads(capsys.readouterr().out)
+    assert forced["override_by"] == boto3.client("sts").get_caller_identity()["Arn"]
+
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_caller_identity(self):
+            raise ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "GetCallerIdentity")
+
+    real_client = boto3.client
+    monkeypatch.setattr(boto3, "client", lambda name, **kw: Denied() if name == "sts" else real_client(name, **kw))
+    assert main(["--table", table, "release", "payments", "--reason", "x"]) == 2
+    assert "cannot tell which AWS principal you are" in capsys.readouterr().err
+    assert boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": "payments"}})["Item"]["override"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
 from circuit_breaker.breaker import Breaker
-from circuit_breaker.model import CLOSED, FORCED_CLOSED, OPEN
+from circuit_breaker.model import CLOSED, FORCED_CLOSED, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
@@ -89,6 +90,40 @@ def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(insta
     observer.wait_for(3, TIMEOUT)
     assert observer.transitions() == {(CLOSED, OPEN): 1, (OPEN, FORCED_CLOSED): 1, (FORCED_CLOSED, CLOSED): 1}
     assert observer.to_json() == {"CLOSED -> OPEN": 1, "FORCED_CLOSED -> CLOSED": 1, "OPEN -> FORCED_CLOSED": 1}
+
+
+def test_a_long_outage_notifies_when_it_opens_and_when_it_closes_not_on_each_failed_probe(
+    instance, subscriber, observer, pump
+):
+    name, table = instance.circuit, instance.table_name
+    now = [time.time()]
+    breaker = Breaker(
+        Settings(table_name=table, circuit_name=name, failure_threshold=1, open_duration_seconds=30),
+        CircuitStore(table),
+        clock=lambda: now[0],
+    )
+    # Given a circuit that trips, fails its first probe (a reopen), and closes on the second
+    breaker.record(name, 0, False, "DependencyUnavailable")
+    for error in ("StillDown", None):
+        now[0] += 3600  # past any open duration
+        probe = breaker.check(name, f"probe-{error}")
+        assert probe.probe
+        breaker.record(name, probe.generation, True, error)
+    # Then every change is on the bus, and the subscriber hears of the opening and the closing only
+    observer.wait_for(5, TIMEOUT)
+    assert observer.transitions() == {
+        (CLOSED, OPEN): 1,
+        (OPEN, HALF_OPEN): 2,
+        (HALF_OPEN, OPEN): 1,
+        (HALF_OPEN, CLOSED): 1,
+    }
+    messages = [arrival.body for arrival in subscriber.wait_for(2, TIMEOUT)]
+    pump.poll()
+    subscriber.drain()
+    assert [re.search(r" is (\w+) \(was (\w+)\)", m).groups() for m in subscriber.messages] == [  # type: ignore[union-attr]
+        (OPEN, CLOSED),
+        (CLOSED, HALF_OPEN),
+    ], messages
 
 
 def test_a_rule_delivers_to_a_topic_and_a_queue_alike(endpoint, pump, topic_arn):

@@ -104,6 +104,22 @@ def test_failures_that_take_seconds_open_the_circuit_about_that_long_after_the_o
         assert seconds <= run["seconds to OPEN"] <= seconds + 2
 
 
+def test_the_failure_that_reaches_the_threshold_waits_for_the_reset_of_a_success_that_completed_first(defaults):
+    """failure_threshold - 1 failures pending; a success completes, then, a millisecond later, a failure. The failure
+    is counted before the success's reset lands (ResetFailures follows the read after the call); the trip waits for
+    it, and the count that stands is this one failure. Without the wait the circuit would open on it."""
+    with quiet_telemetry():
+        sim = Simulation(defaults)
+        threshold, circuit = sim.settings.failure_threshold, sim.settings.circuit_name
+        sim.arrivals([sim.now + n for n in range(threshold - 1)], fails=True)
+        assert int(sim.item()["failure_count"]) == threshold - 1
+        start = sim.now + 1
+        sim.arrivals([start, start + 0.001], fails=[False, True])
+        settled = sim.item()
+        assert sim.trips() == []
+        assert (settled["state"], int(settled["failure_count"])) == ("CLOSED", 1), circuit
+
+
 def test_traffic_without_errors_never_trips_and_never_writes_per_call(defaults):
     cell = discrimination.cell(defaults, rate=100, background=0.0, minutes=3, seed=5)
     assert cell["calls"] > 10_000

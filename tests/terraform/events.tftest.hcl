@@ -153,8 +153,11 @@ run "notifications_with_the_default_statuses" {
     notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], detail = { circuitBreakerName = ["orders"], status = ["OPEN", "FORCED_OPEN", "FORCED_CLOSED", "CLOSED"] } }
-    error_message = "By default: to OPEN, the overrides, and back to CLOSED, for this instance's circuits only."
+    condition = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], detail = { circuitBreakerName = ["orders"], "$or" = [
+      { status = ["FORCED_OPEN", "FORCED_CLOSED", "CLOSED"] },
+      { status = ["OPEN"], previousStatus = [{ "anything-but" = ["HALF_OPEN"] }] },
+    ] } }
+    error_message = "By default: to OPEN (not a failed probe's reopen), the overrides, and back to CLOSED, for this instance's circuits only."
   }
   assert {
     condition     = aws_cloudwatch_event_target.notifications[0].arn == "arn:aws:sns:eu-west-1:123456789012:ops" && aws_cloudwatch_event_target.notifications[0].rule == aws_cloudwatch_event_rule.notifications[0].name && aws_cloudwatch_event_target.notifications[0].event_bus_name == "default"
@@ -176,11 +179,21 @@ run "notifications_with_the_default_statuses" {
 
 run "notifications_choose_statuses" {
   variables {
-    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", statuses = ["OPEN", "HALF_OPEN"] }
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", statuses = ["OPEN", "HALF_OPEN"], reopens = true }
   }
   assert {
     condition     = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern).detail.status == ["OPEN", "HALF_OPEN"]
-    error_message = "The chosen statuses are the ones that notify."
+    error_message = "The chosen statuses are the ones that notify, reopens included when asked."
+  }
+}
+
+run "notifications_on_open_only" {
+  variables {
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", statuses = ["OPEN"] }
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern).detail["$or"] == [{ status = ["OPEN"], previousStatus = [{ "anything-but" = ["HALF_OPEN"] }] }]
+    error_message = "OPEN alone: when the circuit opens, not when a failed probe reopens it."
   }
 }
 
@@ -189,8 +202,8 @@ run "dashboard_of_an_unqualified_downstream" {
     create_dashboard = true
   }
   assert {
-    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders-circuit-breaker" && output.cloudwatch_dashboard_arn == aws_cloudwatch_dashboard.this[0].dashboard_arn
-    error_message = "One dashboard per instance, named after it."
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders-circuit-breaker-eu-west-1" && output.cloudwatch_dashboard_arn == aws_cloudwatch_dashboard.this[0].dashboard_arn
+    error_message = "One dashboard per instance, named after it and its region (dashboards are account-wide)."
   }
   assert {
     condition     = alltrue(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : slice(m, 0, 4) == ["AWS/Lambda", m[1], "FunctionName", "orders-api"] && (length(m) == 4 || !can(tostring(m[4]))) if startswith(w.properties.title, "Downstream")]]))

@@ -384,6 +384,10 @@ run "every_lambda_task_retries_the_same_transient_errors" {
     condition     = contains(local.lambda_retry.ErrorEquals, "Lambda.ClientExecutionTimeoutException")
     error_message = "The retry list includes Lambda.ClientExecutionTimeoutException, as AWS recommends."
   }
+  assert {
+    condition     = local.lambda_retry.JitterStrategy == "FULL"
+    error_message = "Executions throttled together wait for a random share of each backoff, so they do not retry in lockstep."
+  }
 }
 
 run "downstream_calls_allow_for_the_init_phase_and_the_probe_lease_for_every_attempt" {
@@ -398,6 +402,29 @@ run "downstream_calls_allow_for_the_init_phase_and_the_probe_lease_for_every_att
     # 4 attempts of 40 s, 1 + 2 + 4 s of backoff, and the outcome recording's 10 s.
     condition     = alltrue([for key, fn in aws_lambda_function.this : fn.environment[0].variables.PROBE_LEASE_SECONDS == "177" if key != "circuit_events"])
     error_message = "The probe lease covers a probe's worst case."
+  }
+}
+
+run "an_express_probe_lease_ends_with_the_execution" {
+  variables {
+    type                       = "EXPRESS"
+    downstream_timeout_seconds = 240
+  }
+  assert {
+    condition     = alltrue([for key, fn in aws_lambda_function.this : fn.environment[0].variables.PROBE_LEASE_SECONDS == "300" if key != "circuit_events"])
+    error_message = "An EXPRESS execution lasts at most 5 minutes, and so does its probe's lease."
+  }
+}
+
+run "a_standard_probe_lease_covers_every_attempt_however_long" {
+  variables {
+    type                       = "STANDARD"
+    downstream_timeout_seconds = 240
+  }
+  assert {
+    # 4 attempts of 250 s, 1 + 2 + 4 s of backoff, and the outcome recording's 10 s.
+    condition     = alltrue([for key, fn in aws_lambda_function.this : fn.environment[0].variables.PROBE_LEASE_SECONDS == "1017" if key != "circuit_events"])
+    error_message = "A STANDARD execution may run all its attempts."
   }
 }
 

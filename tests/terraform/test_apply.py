@@ -216,7 +216,7 @@ def assert_dashboard_names_existing_metrics(
     name = dashboard["dashboard_name"]
     body = json.loads(aws.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
     functions = {function["function_name"] for function in of_type(own, "aws_lambda_function").values()}
-    service = dashboard["dashboard_name"].removesuffix("-circuit-breaker")
+    service = dashboard["dashboard_name"].removesuffix(f"-circuit-breaker-{REGION}")
     alarms = {a["AlarmArn"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]}
     seen = set()
     for widget in body["widgets"]:
