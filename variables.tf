@@ -24,10 +24,19 @@ variable "circuit_name" {
 }
 
 variable "allowed_circuits" {
-  description = "Other circuits the execution input may select with a top-level \"circuit\" key. Empty: the input cannot choose."
+  description = "Other circuits the execution input may select with a top-level \"circuit\" key. Empty: the input cannot choose. At most 100, about 3,000 characters in all: the list goes into the stream's event filter (at most 4,096 characters), into IAM conditions (twice in the state machine role's inline policy, at most 10,240 characters) and onto the dashboard (5 metrics per circuit in one widget, at most 500)."
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for circuit in var.allowed_circuits : can(regex("^[A-Za-z0-9_.:/-]{1,255}$", circuit))])
+    error_message = "Each of allowed_circuits must be 1 to 255 letters, digits or _ . : / - characters, like circuit_name."
+  }
+  validation {
+    condition     = length(var.allowed_circuits) <= 100 && length(jsonencode(var.allowed_circuits)) <= 3000
+    error_message = "allowed_circuits may list at most 100 circuits, 3,000 characters as a JSON list: it must fit the stream's event filter, the IAM policies and the dashboard. Use more instances of the module for more circuits."
+  }
 }
 
 variable "failure_threshold" {

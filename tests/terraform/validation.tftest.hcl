@@ -462,3 +462,38 @@ run "rejects_a_store_error_alarm_threshold_below_one" {
   }
   expect_failures = [var.store_error_alarm]
 }
+
+run "rejects_an_allowed_circuit_with_a_quote" {
+  command = plan
+  variables {
+    allowed_circuits = ["orders", "pay\"ments"]
+  }
+  expect_failures = [var.allowed_circuits]
+}
+
+run "rejects_more_allowed_circuits_than_the_filter_policies_and_dashboard_hold" {
+  command = plan
+  variables {
+    allowed_circuits = [for n in range(101) : "tenant-${n}"]
+  }
+  expect_failures = [var.allowed_circuits]
+}
+
+run "rejects_allowed_circuits_too_long_in_all" {
+  command = plan
+  variables {
+    allowed_circuits = [for n in range(20) : "tenant-${n}-${join("", [for i in range(150) : "x"])}"]
+  }
+  expect_failures = [var.allowed_circuits]
+}
+
+run "accepts_one_hundred_short_allowed_circuits" {
+  command = plan
+  variables {
+    allowed_circuits = [for n in range(100) : "t${n}"]
+  }
+  assert {
+    condition     = length(jsondecode(aws_lambda_function.this["check_circuit"].environment[0].variables.ALLOWED_CIRCUITS)) == 100
+    error_message = "One hundred short circuits fit."
+  }
+}
