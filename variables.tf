@@ -420,9 +420,14 @@ variable "table_point_in_time_recovery" {
 }
 
 variable "table_kms_key_arn" {
-  description = "Customer managed KMS key for the created table. null: the AWS managed key for DynamoDB."
+  description = "The circuit table's customer managed KMS key, whether this instance creates the table or shares one (create_table = false): the functions, the state machine and the operator policies are granted its use, and the sent-events table is encrypted with it. An instance on a shared table encrypted with a customer managed key must pass that key, or every read, write and stream record of the table is denied. null: the AWS managed key for DynamoDB."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.table_kms_key_arn))
+    error_message = "table_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
 }
 
 ################################################################################

@@ -497,3 +497,11 @@ run "accepts_one_hundred_short_allowed_circuits" {
     error_message = "One hundred short circuits fit."
   }
 }
+
+run "rejects_a_table_key_that_is_not_a_key_arn" {
+  command = plan
+  variables {
+    table_kms_key_arn = "alias/circuits"
+  }
+  expect_failures = [var.table_kms_key_arn]
+}
