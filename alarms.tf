@@ -31,6 +31,8 @@ locals {
 
   standard_statistics   = ["Sum", "Average", "Minimum", "Maximum", "SampleCount"]
   downstream_error_rate = var.downstream_alarm.metric_name == "ErrorRate"
+  # Errors and Throttles are counts; Duration has no default statistic (validated).
+  downstream_statistic = coalesce(var.downstream_alarm.statistic, "Sum")
   alarm_topic_actions   = [aws_sns_topic.alarms.arn]
 }
 
@@ -42,15 +44,15 @@ resource "aws_cloudwatch_metric_alarm" "downstream" {
   comparison_operator = var.downstream_alarm.comparison_operator
   evaluation_periods  = var.downstream_alarm.evaluation_periods
   datapoints_to_alarm = var.downstream_alarm.datapoints_to_alarm
-  threshold           = var.downstream_alarm.threshold
+  threshold           = coalesce(var.downstream_alarm.threshold, 22) # validated: only ErrorRate may leave it out
   treat_missing_data  = var.downstream_alarm.treat_missing_data
 
   # Plain metric mode.
   namespace          = local.downstream_error_rate ? null : "AWS/Lambda"
   metric_name        = local.downstream_error_rate ? null : var.downstream_alarm.metric_name
   period             = local.downstream_error_rate ? null : var.downstream_alarm.period
-  statistic          = !local.downstream_error_rate && contains(local.standard_statistics, var.downstream_alarm.statistic) ? var.downstream_alarm.statistic : null
-  extended_statistic = !local.downstream_error_rate && !contains(local.standard_statistics, var.downstream_alarm.statistic) ? var.downstream_alarm.statistic : null
+  statistic          = !local.downstream_error_rate && contains(local.standard_statistics, local.downstream_statistic) ? local.downstream_statistic : null
+  extended_statistic = !local.downstream_error_rate && !contains(local.standard_statistics, local.downstream_statistic) ? local.downstream_statistic : null
   dimensions         = local.downstream_error_rate ? null : local.downstream_dimensions
 
   # Error-rate mode: a fleet-wide rate window at no per-call cost. The failures are the ones the breaker counts

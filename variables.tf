@@ -195,15 +195,17 @@ variable "downstream_alarm" {
     circuit's and Invocations all of the downstream's: use a downstream per circuit or metric_name = "Errors"), or the
     downstream's own AWS/Lambda Errors, Throttles or Duration (with statistic Sum, Average,
     Minimum, Maximum, SampleCount or pNN, e.g. p90 for brown-outs). Errors counts every exception, ignored ones too.
+    The defaults fit ErrorRate: the other metrics need their own threshold (a count, or milliseconds for Duration), and
+    Duration its statistic (Sum is the default of Errors and Throttles).
   EOT
   type = object({
     enabled             = optional(bool, true)
     metric_name         = optional(string, "ErrorRate")
-    statistic           = optional(string, "Sum")
+    statistic           = optional(string)
     period              = optional(number, 60)
     evaluation_periods  = optional(number, 1)
     datapoints_to_alarm = optional(number, 1)
-    threshold           = optional(number, 22)
+    threshold           = optional(number)
     comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "notBreaching")
     min_invocations     = optional(number, 40)
@@ -216,8 +218,16 @@ variable "downstream_alarm" {
     error_message = "downstream_alarm.metric_name must be Errors, Throttles, Duration or ErrorRate."
   }
   validation {
-    condition     = can(regex("^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\\.[0-9]+)?)$", var.downstream_alarm.statistic))
+    condition     = var.downstream_alarm.statistic == null || can(regex("^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\\.[0-9]+)?)$", var.downstream_alarm.statistic))
     error_message = "downstream_alarm.statistic must be Sum, Average, Minimum, Maximum, SampleCount or a percentile like p99."
+  }
+  validation {
+    condition     = var.downstream_alarm.metric_name == "ErrorRate" || var.downstream_alarm.threshold != null
+    error_message = "downstream_alarm.threshold has a default only for the ErrorRate metric (22 %): with Errors or Throttles set a count per period, with Duration milliseconds, e.g. { metric_name = \"Duration\", statistic = \"p90\", threshold = 2000 }."
+  }
+  validation {
+    condition     = var.downstream_alarm.metric_name != "Duration" || !contains(["Sum", "SampleCount"], coalesce(var.downstream_alarm.statistic, "Sum"))
+    error_message = "downstream_alarm with metric_name = \"Duration\" needs a statistic of latency, e.g. statistic = \"p90\" or \"Average\": Sum and SampleCount grow with traffic, not with latency."
   }
   validation {
     condition     = var.downstream_alarm.period >= 60 && var.downstream_alarm.period % 60 == 0

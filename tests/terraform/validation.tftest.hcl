@@ -505,3 +505,27 @@ run "rejects_a_table_key_that_is_not_a_key_arn" {
   }
   expect_failures = [var.table_kms_key_arn]
 }
+
+run "rejects_a_duration_alarm_without_its_threshold" {
+  command = plan
+  variables {
+    downstream_alarm = { metric_name = "Duration", statistic = "p90" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_an_errors_alarm_without_its_threshold" {
+  command = plan
+  variables {
+    downstream_alarm = { metric_name = "Errors" }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_a_duration_alarm_on_the_sum_of_durations" {
+  command = plan
+  variables {
+    downstream_alarm = { metric_name = "Duration", threshold = 2000 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
