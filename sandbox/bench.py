@@ -35,6 +35,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from circuit_breaker.breaker import TRIP_SETTLE_SECONDS
+
 from . import alarm_odds, costs, discrimination, simulation
 from .emulator import OPERATIONS
 from .runner import FunctionSpec
@@ -713,7 +715,9 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         f"Assumed durations: the state machine's GetItem {latency['read'] * 1000:g} ms, a module function "
         f"(state check, outcome recording) {latency['function'] * 1000:g} ms, the downstream "
         f"{latency['downstream'] * 1000:g} ms; Pass and Choice states take no time; a task that touches the "
-        "table does so when it starts. Outages also play slow failures and eventually consistent reads that "
+        "table does so when it starts; the failure that reaches failure_threshold trips "
+        f"{TRIP_SETTLE_SECONDS * 1000:g} ms later if the count still stands (the core's wait for resets on their "
+        "way), while the other calls go on. Outages also play slow failures and eventually consistent reads that "
         "lag (see there). Not modelled: cold starts, throttles, retries, duplicate or reordered notifications, "
         "the healthcheck.",
         "",
