@@ -33,7 +33,7 @@ locals {
   downstream_error_rate = var.downstream_alarm.metric_name == "ErrorRate"
   # Errors and Throttles are counts; Duration has no default statistic (validated).
   downstream_statistic = coalesce(var.downstream_alarm.statistic, "Sum")
-  alarm_topic_actions   = [aws_sns_topic.alarms.arn]
+  alarm_topic_actions  = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "downstream" {

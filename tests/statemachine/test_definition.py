@@ -231,7 +231,10 @@ def test_forced_open_short_circuits_and_forced_closed_calls(instances):
     )
     result = stack.call()
     assert (result["error"], result["states"]) == ("CircuitOpen", FORCED_OPEN)
-    assert result["cause"] == f"circuit {stack.circuit} is FORCED_OPEN: forced open by ana: maintenance"
+    principal = boto3.client("sts").get_caller_identity()["Arn"]  # who acted, as AWS knows it
+    assert (
+        result["cause"] == f"circuit {stack.circuit} is FORCED_OPEN: forced open by {principal} (for ana): maintenance"
+    )
     invocations = len(stack.runner.invocations)
     stack.call()
     assert len(stack.runner.invocations) == invocations  # no function runs for a forced-open call
