@@ -338,7 +338,7 @@ class Simulation:
             defer=self._defer,
         )
         self.trip_settle = TRIP_SETTLE_SECONDS
-        self._deferred = False
+        self._deferred = 0.0  # how long the outcome function being recorded waits before its trip
         self._recording: Call | None = None  # the call whose outcome the outcome function is recording
         # Where the functions' EMF metrics go: the namespace and service Powertools reads from their environment.
         self._metric_namespace = deployment.environment[constants.METRICS_NAMESPACE_ENV]
@@ -518,12 +518,12 @@ class Simulation:
         else:  # record_outcome
             self._origin = "in-band"
             outcome = self.parse(task.parameters["Payload"])
-            self._deferred, self._recording = False, call
+            self._deferred, self._recording = 0.0, call
             recorded = self.breaker.record(
                 outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
             )
             result = {"Payload": {"recorded": True, "outcome": recorded}, "StatusCode": 200}
-            call.at += self.latency.function + (self.trip_settle if self._deferred else 0)
+            call.at += self.latency.function + self._deferred
             call.records += 1
         call.eventual_reads += table.eventual_reads - before[0]
         call.strong_reads += table.strong_reads - before[1]
@@ -570,7 +570,7 @@ class Simulation:
                 call.strong_reads += table.strong_reads - before[1]
                 call.writes += table.writes - before[2]
 
-        self._deferred = True
+        self._deferred = seconds
         self._schedule(self.now + seconds, later)
         return f"threshold reached: trips in {seconds} s if the count still stands"
 
