@@ -8,6 +8,12 @@ locals {
     healthcheck  = "${var.name}-healthcheck"
     store_errors = "${var.name}-store-errors"
   }
+  # The circuit events pipeline's alarms (below), by role: they change no circuit and notify like store errors.
+  events_pipeline_alarm_names = {
+    events_iterator_age  = "${var.name}-events-iterator-age"
+    events_errors        = "${var.name}-events-errors"
+    notifications_failed = "${var.name}-notifications-failed"
+  }
 
   # A metric the module's functions publish (EMF, lambdas/circuit_breaker/telemetry.py) or the state machine puts
   # (StoreErrors): the namespace, and the circuit and service dimensions Powertools adds.
@@ -136,4 +142,76 @@ resource "aws_cloudwatch_metric_alarm" "store_errors" {
   ok_actions    = local.alarm_topic_actions
 
   tags = var.tags
+}
+
+# The circuit events pipeline (events.tf): a pipeline that stops or falls behind pages like an open circuit, since the
+# circuit's own notifications travel through it. IteratorAge is the age of the newest record of the last batch the
+# events function received: it grows while the function fails (the shard retries the same records) or falls behind.
+# The function's Errors are crashes and timeouts (a record it cannot publish is retried and shows in IteratorAge).
+# FailedInvocations are notification messages EventBridge could not deliver to the topic (a topic or key policy).
+locals {
+  events_pipeline_alarms = { for key, alarm in merge(
+    {
+      events_iterator_age = {
+        description = "the circuit events function has not published stream records younger than ${var.events_pipeline_alarm.iterator_age_seconds} s: circuit events and notifications are late or stalled"
+        namespace   = "AWS/Lambda"
+        metric_name = "IteratorAge"
+        statistic   = "Maximum"
+        dimensions  = { FunctionName = "${var.name}-circuit-events" }
+        threshold   = var.events_pipeline_alarm.iterator_age_seconds * 1000
+      }
+      events_errors = {
+        description = "the circuit events function fails (crashes or times out): circuit events and notifications are stalled"
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = "${var.name}-circuit-events" }
+        threshold   = 1
+      }
+    },
+    var.notifications == null ? {} : {
+      notifications_failed = {
+        description = "EventBridge cannot deliver circuit notifications to the topic (its policy or key policy?)${local.notification_dead_letter ? ": they go to the dead-letter queue" : ""}"
+        namespace   = "AWS/Events"
+        # With a dead-letter queue, a message given up goes there and counts as DeadLetterInvocations instead.
+        metric_name = local.notification_dead_letter ? "DeadLetterInvocations" : "FailedInvocations"
+        statistic   = "Sum"
+        dimensions  = local.notification_rule_dimensions
+        threshold   = 1
+      }
+    },
+  ) : key => alarm if local.circuit_events_enabled && var.events_pipeline_alarm.enabled }
+}
+
+resource "aws_cloudwatch_metric_alarm" "events_pipeline" {
+  for_each = local.events_pipeline_alarms
+
+  alarm_name          = local.events_pipeline_alarm_names[each.key]
+  alarm_description   = "Circuit breaker ${var.name}: ${each.value.description}."
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  statistic           = each.value.statistic
+  dimensions          = each.value.dimensions
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  period              = 60
+  evaluation_periods  = var.events_pipeline_alarm.evaluation_periods
+  datapoints_to_alarm = var.events_pipeline_alarm.datapoints_to_alarm
+  threshold           = each.value.threshold
+  # No records, no invocations: no datapoint, and nothing is late.
+  treat_missing_data = "notBreaching"
+
+  alarm_actions = local.alarm_topic_actions
+  ok_actions    = local.alarm_topic_actions
+
+  tags = var.tags
+}
+
+# Every alarm of the module by role (the cloudwatch_alarm_arns output, the dashboard's alarm widgets).
+locals {
+  alarm_arns = merge(
+    { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.store_errors : "store_errors" => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.events_pipeline : key => alarm.arn },
+  )
 }

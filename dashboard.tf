@@ -23,14 +23,12 @@ resource "aws_cloudwatch_dashboard" "this" {
     downstream_dimensions  = local.downstream_dimensions
     healthcheck_name       = local.healthcheck_enabled ? local.healthcheck_dimensions.FunctionName : null
     healthcheck_dimensions = local.healthcheck_enabled ? local.healthcheck_dimensions : null
-    alarm_names            = local.alarm_names
-    alarm_arns = merge(
-      { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
-      { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
-      { for alarm in aws_cloudwatch_metric_alarm.store_errors : "store_errors" => alarm.arn },
-    )
-    function_names = [for key in keys(local.module_functions) : "${var.name}-${replace(key, "_", "-")}"]
-    circuit_events = local.circuit_events_enabled
-    event_metrics  = concat(["StoreErrors"], local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [])
+    alarm_names            = merge(local.alarm_names, local.events_pipeline_alarm_names)
+    alarm_arns             = local.alarm_arns
+    function_names         = [for key in keys(local.module_functions) : "${var.name}-${replace(key, "_", "-")}"]
+    circuit_events         = local.circuit_events_enabled
+    events_function_name   = "${var.name}-circuit-events"
+    notification_rule      = var.notifications != null ? "${var.name}-circuit-notifications" : null
+    event_metrics          = concat(["StoreErrors"], local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [])
   })
 }

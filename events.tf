@@ -71,9 +71,11 @@ resource "aws_dynamodb_table" "sent_circuit_events" {
 resource "aws_lambda_event_source_mapping" "circuit_events" {
   count = local.circuit_events_enabled ? 1 : 0
 
-  event_source_arn  = local.table_stream_arn
-  function_name     = aws_lambda_function.this["circuit_events"].arn
-  starting_position = "LATEST"
+  event_source_arn = local.table_stream_arn
+  function_name    = aws_lambda_function.this["circuit_events"].arn
+  # From the oldest record the stream holds: a mapping replaced by an apply misses none of the changes made meanwhile,
+  # and the sent-events table keeps the replayed ones from being sent twice.
+  starting_position = "TRIM_HORIZON"
 
   batch_size                         = var.circuit_events.batch_size
   maximum_batching_window_in_seconds = var.circuit_events.maximum_batching_window_in_seconds
@@ -146,6 +148,16 @@ resource "aws_cloudwatch_event_rule" "notifications" {
   tags = var.tags
 }
 
+locals {
+  notification_dead_letter = try(var.notifications.dead_letter_arn, null) != null
+  # AWS/Events names a rule of the default bus by RuleName alone, a rule of another bus by EventBusName too.
+  event_bus_short_name = element(split("/", var.circuit_events.event_bus_name), length(split("/", var.circuit_events.event_bus_name)) - 1)
+  notification_rule_dimensions = merge(
+    local.event_bus_short_name == "default" ? {} : { EventBusName = local.event_bus_short_name },
+    { RuleName = "${var.name}-circuit-notifications" },
+  )
+}
+
 resource "aws_cloudwatch_event_target" "notifications" {
   count = var.notifications != null ? 1 : 0
 
@@ -153,6 +165,19 @@ resource "aws_cloudwatch_event_target" "notifications" {
   event_bus_name = var.circuit_events.event_bus_name
   target_id      = "notification-topic"
   arn            = var.notifications.topic_arn
+
+  # EventBridge retries a failed delivery for up to 24 hours, then drops it, or sends it to the dead-letter queue.
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = local.notification_dead_letter ? [var.notifications.dead_letter_arn] : []
+    content {
+      arn = dead_letter_config.value
+    }
+  }
 
   input_transformer {
     input_paths = {

@@ -49,6 +49,12 @@ resource "aws_iam_role" "function" {
   description        = "${local.role_description}: ${replace(each.key, "_", " ")}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
   tags               = var.tags
+
+  # A replaced role (0.1.0's fixed names became prefixes) exists before the old one goes, so the state
+  # machine and functions are never left pointing at a deleted role during an upgrade.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 data "aws_iam_policy_document" "function" {
@@ -138,6 +144,10 @@ resource "aws_iam_role_policy" "function" {
   name   = "circuit-breaker"
   role   = aws_iam_role.function[each.key].id
   policy = data.aws_iam_policy_document.function[each.key].json
+
+  lifecycle {
+    create_before_destroy = true # with its role: the new role has its permissions before the old one goes
+  }
 }
 
 data "aws_iam_policy_document" "state_machine_assume" {
@@ -160,6 +170,12 @@ resource "aws_iam_role" "state_machine" {
   description        = "${local.role_description}: state machine"
   assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
   tags               = var.tags
+
+  # A replaced role (0.1.0's fixed names became prefixes) exists before the old one goes, so the state
+  # machine and functions are never left pointing at a deleted role during an upgrade.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 data "aws_iam_policy_document" "state_machine" {
@@ -245,6 +261,10 @@ resource "aws_iam_role_policy" "state_machine" {
   name   = "circuit-breaker"
   role   = aws_iam_role.state_machine.id
   policy = data.aws_iam_policy_document.state_machine.json
+
+  lifecycle {
+    create_before_destroy = true # with its role: the new role has its permissions before the old one goes
+  }
 }
 
 data "aws_iam_policy_document" "scheduler_assume" {
@@ -269,6 +289,12 @@ resource "aws_iam_role" "scheduler" {
   description        = "${local.role_description}: healthcheck schedule"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
   tags               = var.tags
+
+  # A replaced role (0.1.0's fixed names became prefixes) exists before the old one goes, so the state
+  # machine and functions are never left pointing at a deleted role during an upgrade.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 data "aws_iam_policy_document" "scheduler" {
@@ -286,6 +312,10 @@ resource "aws_iam_role_policy" "scheduler" {
   name   = "invoke-healthcheck"
   role   = aws_iam_role.scheduler[0].id
   policy = data.aws_iam_policy_document.scheduler[0].json
+
+  lifecycle {
+    create_before_destroy = true # with its role: the new role has its permissions before the old one goes
+  }
 }
 
 ################################################################################

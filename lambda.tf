@@ -29,6 +29,7 @@ locals {
     var.downstream_alarm.enabled ? { (local.alarm_names.downstream) = { circuit = local.circuit_name, role = "downstream" } } : {},
     local.healthcheck_enabled ? { (local.alarm_names.healthcheck) = { circuit = local.circuit_name, role = "healthcheck" } } : {},
     var.store_error_alarm.enabled ? { (local.alarm_names.store_errors) = { circuit = local.circuit_name, role = "store_errors" } } : {},
+    { for key in keys(local.events_pipeline_alarms) : local.events_pipeline_alarm_names[key] => { circuit = local.circuit_name, role = "events_pipeline" } },
   )
 
   # Read by lambdas/circuit_breaker/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
@@ -105,7 +106,9 @@ resource "aws_lambda_function" "this" {
     log_group  = aws_cloudwatch_log_group.function[each.key].name
     # Lambda filters JSON logs itself and its level outranks POWERTOOLS_LOG_LEVEL: both follow log_level.
     application_log_level = local.lambda_log_levels[var.log_level]
-    system_log_level      = "WARN"
+    # INFO keeps the platform's REPORT line (duration, memory, init time) of every invocation; the
+    # functions run only off the healthy path, so it costs little.
+    system_log_level = "INFO"
   }
 
   lifecycle {

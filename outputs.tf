@@ -39,21 +39,18 @@ output "sns_topic_arn" {
 }
 
 output "cloudwatch_alarm_names" {
-  description = "Names of the downstream, healthcheck and store_errors alarms (absent when disabled)."
+  description = "Names of the downstream, healthcheck, store_errors and events pipeline (events_iterator_age, events_errors, notifications_failed) alarms (absent when disabled)."
   value = merge(
     { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.alarm_name },
     { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.alarm_name },
     { for alarm in aws_cloudwatch_metric_alarm.store_errors : "store_errors" => alarm.alarm_name },
+    { for key, alarm in aws_cloudwatch_metric_alarm.events_pipeline : key => alarm.alarm_name },
   )
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the downstream, healthcheck and store_errors alarms (absent when disabled)."
-  value = merge(
-    { for alarm in aws_cloudwatch_metric_alarm.downstream : "downstream" => alarm.arn },
-    { for alarm in aws_cloudwatch_metric_alarm.healthcheck : "healthcheck" => alarm.arn },
-    { for alarm in aws_cloudwatch_metric_alarm.store_errors : "store_errors" => alarm.arn },
-  )
+  description = "ARNs of the alarms cloudwatch_alarm_names names, by the same keys."
+  value       = local.alarm_arns
 }
 
 output "lambda_function_names" {

@@ -282,6 +282,34 @@ variable "store_error_alarm" {
   }
 }
 
+variable "events_pipeline_alarm" {
+  description = <<-EOT
+    CloudWatch alarms on the circuit events pipeline, with circuit events on: the events function's IteratorAge (how old
+    the records it last received were; it grows while the function fails or falls behind) at least iterator_age_seconds
+    (default 300), its errors (crashes, timeouts), and with notifications the notification rule's FailedInvocations
+    (messages EventBridge could not deliver to the topic). Each goes to ALARM when datapoints_to_alarm of the last
+    evaluation_periods minutes breach (default 3 of 5). They change no circuit; like the store-errors alarm they notify
+    the alarm topic (the sns_topic_arn output: subscribe your pager to it), where the alarm handler logs them as errors.
+  EOT
+  type = object({
+    enabled              = optional(bool, true)
+    iterator_age_seconds = optional(number, 300)
+    evaluation_periods   = optional(number, 5)
+    datapoints_to_alarm  = optional(number, 3)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.events_pipeline_alarm.iterator_age_seconds >= 1 && var.events_pipeline_alarm.iterator_age_seconds <= 86400
+    error_message = "events_pipeline_alarm.iterator_age_seconds must be from 1 to 86400 (a stream keeps records 24 hours)."
+  }
+  validation {
+    condition     = var.events_pipeline_alarm.evaluation_periods >= 1 && var.events_pipeline_alarm.datapoints_to_alarm >= 1 && var.events_pipeline_alarm.datapoints_to_alarm <= var.events_pipeline_alarm.evaluation_periods
+    error_message = "events_pipeline_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+}
+
 variable "healthcheck" {
   description = <<-EOT
     The healthcheck: a Lambda function that fails while the downstream's dependency is unhealthy, run on a schedule.
@@ -534,16 +562,23 @@ variable "notifications" {
     an EventBridge rule on the circuit events, with a readable message. statuses: the new status that notifies, among
     OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED. OPEN notifies when the circuit opens, not when a failed
     probe reopens it (one message when an outage starts, one when it ends); reopens = true notifies those too (they
-    are always on the event bus). The topic's policy must let events.amazonaws.com publish (see the README). null: no
-    rule. topic_arn may be unknown at plan time: only the presence of this object decides.
+    are always on the event bus). The topic's policy must let events.amazonaws.com publish (see the README).
+    EventBridge retries an undelivered message for 24 hours; dead_letter_arn (an SQS queue whose policy lets
+    events.amazonaws.com send) then receives it instead of it being dropped. null: no rule. topic_arn and
+    dead_letter_arn may be unknown at plan time: only the presence of this object decides.
   EOT
   type = object({
-    topic_arn = string
-    statuses  = optional(list(string), ["OPEN", "FORCED_OPEN", "FORCED_CLOSED", "CLOSED"])
-    reopens   = optional(bool, false)
+    topic_arn       = string
+    statuses        = optional(list(string), ["OPEN", "FORCED_OPEN", "FORCED_CLOSED", "CLOSED"])
+    reopens         = optional(bool, false)
+    dead_letter_arn = optional(string)
   })
   default = null
 
+  validation {
+    condition     = try(var.notifications.dead_letter_arn, null) == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.notifications.dead_letter_arn))
+    error_message = "notifications.dead_letter_arn must be an SQS queue ARN (arn:aws:sqs:region:account:queue)."
+  }
   validation {
     condition     = var.notifications == null ? true : length(var.notifications.statuses) > 0 && alltrue([for status in var.notifications.statuses : contains(["OPEN", "HALF_OPEN", "CLOSED", "FORCED_OPEN", "FORCED_CLOSED"], status)])
     error_message = "notifications.statuses must list one or more of OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED."

@@ -2,8 +2,8 @@
 
 moto stores metric alarms but never evaluates them. Here the runner's invocations become
 the `AWS/Lambda` metrics Lambda would publish (Invocations, Errors, Throttles, Duration per
-function), the embedded metric format (EMF) lines in their logs the custom metrics CloudWatch
-Logs would extract, and `AlarmEvaluator` evaluates the alarms stored in the emulator as
+function; the stream pump adds IteratorAge per batch), the embedded metric format (EMF) lines
+in their logs the custom metrics CloudWatch Logs would extract, and `AlarmEvaluator` evaluates the alarms stored in the emulator as
 CloudWatch does:
 
 - the last `EvaluationPeriods` complete periods of `Period` seconds, each reduced with the
@@ -23,7 +23,8 @@ Time can run faster here than on AWS (`time_scale`): alarm periods and schedules
 values AWS accepts (periods in whole minutes, `rate(1 minute)` at the most frequent), and a
 period of P seconds is evaluated over P / time_scale seconds of the calls' real time; a
 schedule runs every interval / time_scale seconds. Durations (the `Duration` metric, the
-functions' own timeouts) stay real.
+functions' own timeouts) stay real; a stream record's age (`IteratorAge`) is scaled like the
+periods that judge it.
 """
 
 from __future__ import annotations
@@ -125,12 +126,18 @@ def metric_key(metric: dict[str, Any]) -> tuple[str, str, frozenset[tuple[str, s
 
 class LambdaMetrics:
     """What the runner's invocations publish (`runner.listeners.append(metrics.record)`): their
-    `AWS/Lambda` data, and the EMF metrics in their logs."""
+    `AWS/Lambda` data, and the EMF metrics in their logs; and the IteratorAge of stream batches
+    (`record_iterator_age`, from the stream pump)."""
 
     def __init__(self) -> None:
         self._samples: list[Sample] = []
         self._custom: list[CustomSample] = []
+        self._iterator_ages: list[tuple[float, str, float]] = []  # (at, function, milliseconds)
         self._lock = threading.Lock()
+
+    def record_iterator_age(self, function: str, at: float, milliseconds: float) -> None:
+        with self._lock:
+            self._iterator_ages.append((at, function, milliseconds))
 
     def record(self, invocation: Invocation) -> None:
         throttled = invocation.error_type == "TooManyRequestsException"
@@ -149,6 +156,9 @@ class LambdaMetrics:
     def values(self, metric: dict[str, Any], start: float, end: float) -> list[float]:
         namespace, name, dimensions = metric_key(metric)
         with self._lock:
+            if namespace == LAMBDA and name == "IteratorAge":
+                function = function_dimension(metric.get("Dimensions", []))
+                return [age for at, f, age in self._iterator_ages if f == function and start <= at < end]
             if namespace == LAMBDA:
                 function = function_dimension(metric.get("Dimensions", []))
                 samples = [s for s in self._samples if s.function == function and start <= s.at < end]

@@ -319,6 +319,10 @@ def emulator(
         pump = stack.enter_context(circuit_event_delivery())
         metrics = LambdaMetrics()
         runner.listeners.append(metrics.record)
+        # A record's age is stream time: it runs time_scale times faster, like the alarm periods that judge it.
+        pump.iterator_age_listeners.append(
+            lambda function, at, age: metrics.record_iterator_age(function, at, age * 1000 * time_scale)
+        )
         evaluator = stack.enter_context(AlarmEvaluator(metrics, time_scale=time_scale).running(alarm_interval))
         scheduler = stack.enter_context(Scheduler(time_scale=time_scale).running())
         emu = Emulator(endpoint, runner, metrics, evaluator, scheduler, time_scale)

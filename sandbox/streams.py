@@ -30,7 +30,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -155,6 +155,9 @@ class StreamPump:
     counts: PumpCounts = field(default_factory=PumpCounts)
     deliveries: list[Delivery] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Called with (function name, epoch seconds, IteratorAge in seconds) for every batch it invokes:
+    # Lambda's IteratorAge, the age of the batch's last record when the mapping sends it.
+    iterator_age_listeners: list[Callable[[str, float, float], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # One attempt per invocation, however long the function takes: the pump's retries are Lambda's.
@@ -320,6 +323,11 @@ class StreamPump:
 
     def _invoke(self, mapping: str, function_arn: str, records: list[dict[str, Any]]) -> Delivery:
         event = {"Records": records}
+        now = time.time()
+        created = records[-1]["dynamodb"].get("ApproximateCreationDateTime") if records else None
+        if isinstance(created, int | float):
+            for listener in self.iterator_age_listeners:
+                listener(function_arn.split(":")[6], now, max(0.0, now - created))
         try:
             reply = self._lambda.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
         except (BotoCoreError, ClientError) as error:  # Lambda's own failure: retried like a function error

@@ -120,6 +120,10 @@ data "aws_partition" "current" {}
 resource "aws_iam_role" "example" {
   name_prefix        = "${substr(var.name, 0, 24)}-example-" # role names are global: unique per region needs a prefix
   assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  lifecycle {
+    create_before_destroy = true # upgrades replace it before deleting the old one
+  }
 }
 
 data "aws_iam_policy_document" "example" {
@@ -137,6 +141,10 @@ resource "aws_iam_role_policy" "example" {
   name   = "example"
   role   = aws_iam_role.example.id
   policy = data.aws_iam_policy_document.example.json
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lambda_function" "example" {

@@ -13,13 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore, StoreError
 from circuit_breaker.telemetry import count, logger, metrics
 
 settings = Settings.from_environment()
-breaker = Breaker(settings, CircuitStore(settings.table_name))
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
 
 MAX_MESSAGE_BYTES = 256 * 1024
 
@@ -59,6 +60,7 @@ def state_change_millis(value: str) -> int:
     raise MalformedNotification(f"StateChangeTime {value[:40]!r} is not an ISO 8601 time with a zone")
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") if isinstance(event, dict) else None

@@ -10,14 +10,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuit_breaker.telemetry import count, logger, metrics
 
 settings = Settings.from_environment()
-# Module level on purpose: the state cache lives as long as the execution environment.
-breaker = Breaker(settings, CircuitStore(settings.table_name))
+# At init, once per execution environment: the client and its connections serve every invocation.
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
 
 
 class InvalidCircuitRequest(ValueError):
@@ -36,13 +37,17 @@ def circuit_name(event: object) -> str:
     raise InvalidCircuitRequest(f"execution input may not select circuit {str(requested)[:100]!r}")
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The state machine passes its execution ARN: every log line of this call names it.
+    given = event.get("caller") if isinstance(event, dict) else None
+    caller = str(given or getattr(context, "aws_request_id", "unknown"))[:256]
+    logger.append_keys(execution=caller)
     try:
         name = circuit_name(event)
     except InvalidCircuitRequest as error:
         count("InvalidRequests", settings.circuit_name)
         logger.error("invalid state check request", extra={"error": str(error)})
         raise
-    caller = str(event.get("caller") or getattr(context, "aws_request_id", "unknown"))[:256]
     return breaker.check(name, caller).to_output()

@@ -327,7 +327,8 @@ class Breaker:
             return "unknown alarm"
         if binding.role in NOTIFY_ONLY_ROLES:
             log = logger.error if new_state == ALARM else logger.info
-            log("store errors alarm", extra={"circuit": binding.circuit, "alarm": alarm_name, "state": new_state})
+            message = f"{binding.role.replace('_', ' ')} alarm"  # "store errors alarm", "events pipeline alarm"
+            log(message, extra={"circuit": binding.circuit, "alarm": alarm_name, "state": new_state})
             return "notified"
         if new_state == INSUFFICIENT_DATA:
             if self.settings.insufficient_data == "ignore":

@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from circuit_breaker import clients
 from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit
 from circuit_breaker.store import circuit_from_typed_item
 
@@ -249,17 +250,13 @@ class Publisher:
     @property
     def events(self) -> Any:
         if self._events is None:
-            import boto3
-
-            self._events = boto3.client("events")
+            self._events = clients.client("events")
         return self._events
 
     @property
     def dynamodb(self) -> Any:
         if self._dynamodb is None:
-            import boto3
-
-            self._dynamodb = boto3.client("dynamodb")
+            self._dynamodb = clients.client("dynamodb")
         return self._dynamodb
 
     def process(self, records: list[Any]) -> dict[str, list[dict[str, str]]]:

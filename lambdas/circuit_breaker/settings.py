@@ -17,9 +17,10 @@ _N = TypeVar("_N", int, float)
 ON_STORE_ERROR = ("fail_open", "fail_closed")
 HEALTHCHECK_RECOVERY = ("close", "half_open")
 INSUFFICIENT_DATA = ("ignore", "alarm", "ok")
-ALARM_ROLES = ("downstream", "healthcheck", "store_errors")
-# Alarms that only notify: they change no circuit (the store they would write to may be what is failing).
-NOTIFY_ONLY_ROLES = ("store_errors",)
+ALARM_ROLES = ("downstream", "healthcheck", "store_errors", "events_pipeline")
+# Alarms that only notify: they change no circuit (the store they would write to may be what is failing, and the
+# events pipeline is not the dependency).
+NOTIFY_ONLY_ROLES = ("store_errors", "events_pipeline")
 # Far beyond any sensible circuit and well within what DynamoDB numbers hold: a setting past
 # them fails the cold start instead of the first trip (decimal.Overflow) or probe (decimal.Rounded).
 MAX_COUNT = 1_000_000

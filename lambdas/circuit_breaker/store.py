@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from circuit_breaker import clients
 from circuit_breaker.model import Attr, Circuit
 
 _serializer = None
@@ -81,7 +82,7 @@ class Update:
 
 
 class CircuitStore:
-    """The table of circuits. The boto3 client is created on first use, so tests can start moto first."""
+    """The table of circuits. Without a client given, one is created on first use (clients.CONFIG)."""
 
     def __init__(self, table_name: str, client: Any = None) -> None:
         self.table_name = table_name
@@ -90,9 +91,7 @@ class CircuitStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = clients.client("dynamodb")
         return self._client
 
     def read(self, name: str, consistent: bool = False) -> Circuit:

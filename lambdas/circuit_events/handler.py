@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from circuit_breaker import clients
 from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, PublishError, status
 from circuit_breaker.telemetry import count, gauge, logger, metrics
 
@@ -54,7 +55,15 @@ def forgotten(error: PublishError) -> None:
     )
 
 
-publisher = Publisher(settings, on_published=published, on_skipped=skipped, on_failed=failed, on_forgotten=forgotten)
+publisher = Publisher(
+    settings,
+    events_client=clients.client("events"),
+    dynamodb_client=clients.client("dynamodb"),
+    on_published=published,
+    on_skipped=skipped,
+    on_failed=failed,
+    on_forgotten=forgotten,
+)
 
 
 def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:
@@ -68,6 +77,7 @@ def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:
     return response
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     records = event.get("Records") if isinstance(event, dict) else None

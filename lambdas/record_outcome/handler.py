@@ -15,13 +15,14 @@ from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore, StoreError, circuit_from_typed_item
 from circuit_breaker.telemetry import count, logger, metrics
 
 settings = Settings.from_environment()
-breaker = Breaker(settings, CircuitStore(settings.table_name))
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
 
 # Generations count transitions from 0; beyond 2**53 a number is no longer exact in JSON, and
 # beyond 38 digits DynamoDB cannot hold it (boto3 raises decimal.Rounded).
@@ -41,6 +42,8 @@ def parse(event: object) -> Outcome:
     """The outcome and what its call saw. Raises ValueError on anything malformed."""
     if not isinstance(event, dict):
         raise ValueError("outcome must be a JSON object")
+    if isinstance(event.get("state"), dict):  # RecordFailure: the execution's whole state data, as the call saw it
+        event = event["state"]
     name = event.get("circuit")
     if not isinstance(name, str) or not name or len(name) > 1024:
         raise ValueError("circuit must be a non-empty string")
@@ -77,8 +80,12 @@ def _bounded(name: str, value: object, limit: int) -> int:
     return value
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    execution = event.get("execution") if isinstance(event, dict) else None
+    if isinstance(execution, str):  # the state machine's execution ARN: every log line of this call names it
+        logger.append_keys(execution=execution[:256])
     try:
         outcome = parse(event)
     except ValueError as problem:

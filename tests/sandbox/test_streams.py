@@ -190,6 +190,39 @@ def test_another_circuits_records_are_filtered_out(instance, observer, caught_up
     assert not [d for d in pump.deliveries[instance.deliveries_before :] if d.mapping == instance.mapping_uuid]
 
 
+def test_a_failing_events_function_puts_its_iterator_age_alarm_in_alarm_until_it_recovers(
+    local_emulator, instance, observer, pump
+):
+    cloudwatch, lam = boto3.client("cloudwatch"), boto3.client("lambda")
+    alarm = f"{instance.circuit_breaker}-events-iterator-age"
+    [described] = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    # Bounds from the alarm as applied: its window of periods plus the age it waits for, in the emulator's time.
+    window = described["EvaluationPeriods"] * described["Period"] + described["Threshold"] / 1000
+    bound = 10 * window / local_emulator.time_scale
+
+    def state() -> str:
+        return cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"]
+
+    configuration = lam.get_function_configuration(FunctionName=instance.function_name)
+    variables = configuration["Environment"]["Variables"]
+    assert state() != "ALARM"
+    # Given an events function that cannot read its sent-events table: every batch fails, and the shard retries it
+    lam.update_function_configuration(
+        FunctionName=instance.function_name,
+        Environment={"Variables": {**variables, "SENT_EVENTS_TABLE_NAME": "no-such-table"}},
+    )
+    try:
+        breaker(instance).record(instance.circuit, 0, False, "DependencyUnavailable")
+        # Then the record's age grows with each retry, and the alarm goes to ALARM
+        assert wait_for(lambda: state() == "ALARM", timeout=bound, step=INTERVAL), state()
+        assert observer.events == []
+    finally:
+        lam.update_function_configuration(FunctionName=instance.function_name, Environment={"Variables": variables})
+    # When the function can publish again, the change goes out and the alarm returns to OK
+    assert transitions(observer, 1) == [(CLOSED, OPEN)]
+    assert wait_for(lambda: state() == "OK", timeout=bound, step=INTERVAL), state()
+
+
 # ---------------------------------------------------------------------------- retries
 
 SCRIPTED = """

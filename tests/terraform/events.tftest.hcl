@@ -29,8 +29,8 @@ run "circuit_events_by_default" {
     error_message = "Partial batch failures are reported, a crashing batch is split, and one batch per shard keeps each circuit's events in order."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.circuit_events[0].maximum_retry_attempts == -1 && aws_lambda_event_source_mapping.circuit_events[0].starting_position == "LATEST"
-    error_message = "Records are retried 10 times by default, from the changes after the mapping is created."
+    condition     = aws_lambda_event_source_mapping.circuit_events[0].maximum_retry_attempts == -1 && aws_lambda_event_source_mapping.circuit_events[0].starting_position == "TRIM_HORIZON"
+    error_message = "Records are retried until the stream drops them, from the oldest it holds: a replaced mapping misses no change."
   }
   assert {
     condition     = jsondecode(one(one(aws_lambda_event_source_mapping.circuit_events[0].filter_criteria).filter).pattern) == { dynamodb = { Keys = { id = { S = ["orders"] } } } }
@@ -197,6 +197,81 @@ run "notifications_on_open_only" {
   }
 }
 
+run "events_pipeline_alarms_page_the_alarm_topic" {
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].metric_name == "IteratorAge" && aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].statistic == "Maximum" && aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].threshold == 300000 && aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].dimensions == tomap({ FunctionName = "orders-circuit-events" })
+    error_message = "A stalled or lagging events pipeline alarms on the events function's IteratorAge (5 minutes by default)."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.events_pipeline["events_errors"].metric_name == "Errors" && aws_cloudwatch_metric_alarm.events_pipeline["events_errors"].dimensions == tomap({ FunctionName = aws_lambda_function.this["circuit_events"].function_name })
+    error_message = "A crashing events function alarms on its Errors."
+  }
+  assert {
+    condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.events_pipeline : alarm.alarm_actions == toset([aws_sns_topic.alarms.arn]) && alarm.ok_actions == toset([aws_sns_topic.alarms.arn]) && alarm.treat_missing_data == "notBreaching"])
+    error_message = "The pipeline alarms notify the alarm topic, like the store-errors alarm; no records is no lag."
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["alarm_handler"].environment[0].variables.ALARMS)["orders-events-iterator-age"] == { circuit = "orders", role = "events_pipeline" } && !contains(keys(aws_cloudwatch_metric_alarm.events_pipeline), "notifications_failed")
+    error_message = "The alarm handler knows the pipeline alarms (notify only); without notifications there is no delivery alarm."
+  }
+  assert {
+    condition     = output.cloudwatch_alarm_names.events_iterator_age == "orders-events-iterator-age" && output.cloudwatch_alarm_arns.events_errors == aws_cloudwatch_metric_alarm.events_pipeline["events_errors"].arn
+    error_message = "The outputs name every alarm."
+  }
+}
+
+run "notification_delivery_alarm_and_dead_letter_queue" {
+  variables {
+    circuit_events = { event_bus_name = "platform" }
+    notifications  = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", dead_letter_arn = "arn:aws:sqs:eu-west-1:123456789012:ops-undelivered" }
+  }
+  assert {
+    condition     = one(aws_cloudwatch_event_target.notifications[0].dead_letter_config).arn == "arn:aws:sqs:eu-west-1:123456789012:ops-undelivered" && one(aws_cloudwatch_event_target.notifications[0].retry_policy).maximum_event_age_in_seconds == 86400
+    error_message = "Undelivered notifications are retried for a day, then go to the dead-letter queue."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.events_pipeline["notifications_failed"].metric_name == "DeadLetterInvocations" && aws_cloudwatch_metric_alarm.events_pipeline["notifications_failed"].dimensions == tomap({ EventBusName = "platform", RuleName = aws_cloudwatch_event_rule.notifications[0].name })
+    error_message = "Messages given up to the queue alarm, with the dimensions AWS/Events uses for a rule of a custom bus."
+  }
+}
+
+run "notification_delivery_alarm_without_a_queue" {
+  variables {
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.events_pipeline["notifications_failed"].metric_name == "FailedInvocations" && aws_cloudwatch_metric_alarm.events_pipeline["notifications_failed"].dimensions == tomap({ RuleName = "orders-circuit-notifications" }) && length(aws_cloudwatch_event_target.notifications[0].dead_letter_config) == 0
+    error_message = "Without a queue, messages EventBridge gives up count as FailedInvocations of the rule (default bus: RuleName alone)."
+  }
+}
+
+run "no_pipeline_alarms_without_circuit_events_or_when_disabled" {
+  variables {
+    circuit_events        = { enabled = false }
+    events_pipeline_alarm = { iterator_age_seconds = 60 }
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.events_pipeline) == 0
+    error_message = "No events pipeline, no pipeline alarms."
+  }
+}
+
+run "rejects_an_iterator_age_beyond_the_stream_retention" {
+  command = plan
+  variables {
+    events_pipeline_alarm = { iterator_age_seconds = 90000 }
+  }
+  expect_failures = [var.events_pipeline_alarm]
+}
+
+run "rejects_a_dead_letter_target_that_is_not_a_queue" {
+  command = plan
+  variables {
+    notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops", dead_letter_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
+  }
+  expect_failures = [var.notifications]
+}
+
 run "dashboard_of_an_unqualified_downstream" {
   variables {
     create_dashboard = true
@@ -226,8 +301,8 @@ run "dashboard_of_an_unqualified_downstream" {
     error_message = "The module's own metrics are read with the circuit and service dimensions Powertools emits."
   }
   assert {
-    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.annotations.alarms if can(w.properties.annotations.alarms)] == [[aws_cloudwatch_metric_alarm.downstream[0].arn], [aws_cloudwatch_metric_alarm.store_errors[0].arn]]
-    error_message = "Without a healthcheck, the downstream and store alarms are shown with their thresholds."
+    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.annotations.alarms if can(w.properties.annotations.alarms)] == [[aws_cloudwatch_metric_alarm.downstream[0].arn], [aws_cloudwatch_metric_alarm.events_pipeline["events_errors"].arn], [aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].arn], [aws_cloudwatch_metric_alarm.store_errors[0].arn]]
+    error_message = "Without a healthcheck, the downstream, events pipeline and store alarms are shown with their thresholds."
   }
   assert {
     condition     = !anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : startswith(w.properties.title, "Healthcheck")])
@@ -250,8 +325,8 @@ run "dashboard_of_an_aliased_downstream_with_a_healthcheck" {
     error_message = "The healthcheck's invocations and errors are shown with its own dimensions."
   }
   assert {
-    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : one(w.properties.annotations.alarms) if can(w.properties.annotations.alarms)] == [aws_cloudwatch_metric_alarm.downstream[0].arn, aws_cloudwatch_metric_alarm.healthcheck[0].arn, aws_cloudwatch_metric_alarm.store_errors[0].arn]
-    error_message = "The three alarms are shown with their thresholds."
+    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : one(w.properties.annotations.alarms) if can(w.properties.annotations.alarms)] == [aws_cloudwatch_metric_alarm.downstream[0].arn, aws_cloudwatch_metric_alarm.events_pipeline["events_errors"].arn, aws_cloudwatch_metric_alarm.events_pipeline["events_iterator_age"].arn, aws_cloudwatch_metric_alarm.healthcheck[0].arn, aws_cloudwatch_metric_alarm.store_errors[0].arn]
+    error_message = "Every alarm is shown with its threshold."
   }
 }
 

@@ -4,14 +4,18 @@ Each test starts from an empty emulator, plans as a first apply (every computed 
 configuration leaves unset is unknown), applies, checks with boto3 that the emulator holds what
 the plan and state describe, makes one healthy call through every state machine an example
 applied (its functions run from the packages Terraform uploaded), destroys, and checks that
-nothing of it is left. The trip and the recovery of examples/basic are the demo's
-(tests/sandbox/test_scenario.py).
+nothing of it is left. One test upgrades examples/basic from the 0.1.0 release instead. The trip
+and the recovery of examples/basic are the demo's (tests/sandbox/test_scenario.py).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import shutil
+import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -318,3 +322,65 @@ def test_basic_applies_to_the_emulator_and_destroys(aws):
     assert_a_healthy_call_succeeds(aws, state)
     aws.terraform(directory, "destroy", "-auto-approve")
     assert held(aws) == {}
+
+
+# The 0.1.0 release: the last commit of 2026-11-27, the date of the CHANGELOG's [0.1.0] entry (the
+# commit after it starts the interface changes listed under Unreleased).
+RELEASE_0_1_0 = "87c5a84668f9229c13083667374ef65380c4995b"
+# What holds data an upgrade must keep: circuits and their stream, sent events, subscriptions, logs.
+STATEFUL = {"aws_dynamodb_table", "aws_sns_topic", "aws_cloudwatch_log_group", "aws_kms_key"}
+# What the state machine and functions run as: never deleted before its replacement exists.
+PERMISSIONS = {"aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment"}
+
+
+def checked_out(commit: str, folder: Path) -> Path:
+    """The tree of `commit` from this repository's history, written into `folder`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
+    assert archive.returncode == 0, (
+        f"the upgrade test needs commit {commit} from git history (a shallow clone lacks it: "
+        f"git fetch --unshallow): {archive.stderr.decode()}"
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tree:
+        tree.extractall(folder, filter="data")
+    return folder
+
+
+def test_basic_upgrades_from_0_1_0_keeping_its_state_and_never_missing_a_role(aws, tmp_path):
+    released, current = checked_out(RELEASE_0_1_0, tmp_path) / "examples" / "basic", EXAMPLES / "basic"
+    aws.terraform(released, "init", "-input=false")
+    # 0.1.0's first plan cannot count the healthcheck's resources: its users applied the functions first.
+    aws.terraform(released, "apply", "-auto-approve", "-target=aws_lambda_function.example")
+    before = applied(aws, released)
+    table = before["module.circuit_breaker.aws_dynamodb_table.this[0]"]["name"]
+    circuit = {"id": {"S": "kept-across-the-upgrade"}, "state": {"S": "OPEN"}, "generation": {"N": "3"}}
+    aws.client("dynamodb").put_item(TableName=table, Item=circuit)
+
+    aws.terraform(current, "init", "-input=false")
+    shutil.copy(emulator.state_file(released, aws.endpoint), emulator.state_file(current, aws.endpoint))
+    plan_file = emulator.workspace(current) / "upgrade.tfplan"
+    aws.terraform(current, "plan", f"-out={plan_file}")
+    plan = json.loads(aws.terraform(current, "show", "-json", str(plan_file)))
+    actions = {
+        c["address"]: (c["type"], c["change"]["actions"]) for c in plan["resource_changes"] if c["mode"] == "managed"
+    }
+
+    lost = {address: a for address, (kind, a) in actions.items() if kind in STATEFUL and "delete" in a}
+    assert lost == {}, "the upgrade replaces or destroys what holds state"
+    missing_a_while = {
+        address for address, (kind, a) in actions.items() if kind in PERMISSIONS and a == ["delete", "create"]
+    }
+    assert missing_a_while == set(), "deleted before its replacement exists"
+    replaced_first = {
+        address for address, (kind, a) in actions.items() if kind in PERMISSIONS and a == ["create", "delete"]
+    }
+    assert "module.circuit_breaker.aws_iam_role.state_machine" in replaced_first  # 0.1.0's fixed names became prefixes
+    assert actions["module.circuit_breaker.aws_dynamodb_table.this[0]"][1] == ["update"]  # its stream is switched on
+    assert actions['module.circuit_breaker.aws_lambda_function.this["check_circuit"]'][1] == ["update"]
+
+    aws.terraform(current, "apply", "-auto-approve", str(plan_file))
+    state = applied(aws, current)  # and a second apply plans nothing it cannot do
+    planned = {c["address"]: c["change"]["after"] for c in plan["resource_changes"] if c["change"]["after"]}
+    assert_emulator_holds(aws, planned, state)
+    assert aws.client("dynamodb").get_item(TableName=table, Key={"id": circuit["id"]})["Item"] == circuit
+    assert state["module.circuit_breaker.aws_dynamodb_table.this[0]"]["stream_arn"]
+    assert_a_healthy_call_succeeds(aws, state)

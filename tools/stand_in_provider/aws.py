@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.stand_in_provider.values import differs
+
 # Endpoint keys of the provider's `endpoints` block -> boto3 service names.
 SERVICES = {
     "cloudwatch": "cloudwatch",
@@ -94,6 +96,15 @@ class Aws:
     def create(self, resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
         """Create the object; its computed attributes, with the region and tags every resource reports."""
         return {"region": values.get("region") or self.region, "tags_all": self.tags(values), **resource.create(values)}
+
+    def update(self, resource: Resource, prior: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """Update the object in place; its computed attributes, as `create`. A change of tags alone is
+        recorded in the state only: the emulator's copy of them is not changed."""
+        return {
+            "region": values.get("region") or self.region,
+            "tags_all": self.tags(values),
+            **resource.update(prior, values),
+        }
 
     def tags(self, values: dict[str, Any]) -> dict[str, str]:
         """The provider's default tags merged with the resource's own, as `tags_all` holds them."""
@@ -238,10 +249,19 @@ def _go_json(text: str) -> str:
 
 
 class Resource:
-    """One resource type: create returns the computed attributes, exists reads, delete removes."""
+    """One resource type: create returns the computed attributes, update changes the object in place,
+    exists reads, delete removes.
+
+    `replaced_by` names the arguments whose change replaces the object, as the real provider's schema
+    marks them (ForceNew, hashicorp/terraform-provider-aws at 1a5174b, plus 6.x's per-resource
+    `region`); a nested block is named whole when any of its forcing attributes is. A change to any
+    other argument is planned and applied in place.
+    """
 
     type_name = ""
     service = ""
+    replaced_by: frozenset[str] = frozenset()
+    updated_by_create = False  # create is a put: running it again updates the object in place
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
@@ -251,6 +271,17 @@ class Resource:
 
     def create(self, values: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def update(self, prior: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """Change the object `prior` describes to `values` (unknowns as None); the computed attributes
+        `recomputed` made unknown."""
+        if self.updated_by_create:
+            return self.create(values)
+        raise NotImplementedError(f"the stand-in cannot update {self.type_name} in place: {sorted(values)}")
+
+    def recomputed(self, prior: dict[str, Any], changed: set[str]) -> set[str]:
+        """Computed attributes an in-place change of `changed` makes unknown until applied."""
+        return {"tags_all"} if "tags" in changed else set()
 
     def exists(self, state: dict[str, Any]) -> bool:
         raise NotImplementedError
@@ -321,6 +352,7 @@ def _partition_of(arn: str) -> str:
 
 class IamRole(Resource):
     type_name, service = "aws_iam_role", "iam"
+    replaced_by = frozenset({"region", "name", "name_prefix", "path"})
 
     def create(self, values):
         name = _name(values)
@@ -344,6 +376,18 @@ class IamRole(Resource):
             "managed_policy_arns": [],
         }
 
+    def update(self, prior, values):
+        client, name = self.client(values), prior["id"]
+        client.update_role(
+            **_given(
+                RoleName=name,
+                Description=values.get("description") or "",
+                MaxSessionDuration=values.get("max_session_duration"),
+            )
+        )
+        client.update_assume_role_policy(RoleName=name, PolicyDocument=values["assume_role_policy"])
+        return {}
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_role(RoleName=state["id"]))
 
@@ -353,6 +397,8 @@ class IamRole(Resource):
 
 class IamRolePolicy(Resource):
     type_name, service = "aws_iam_role_policy", "iam"
+    replaced_by = frozenset({"region", "name", "name_prefix", "role"})
+    updated_by_create = True
 
     def create(self, values):
         name = _name(values)
@@ -368,6 +414,7 @@ class IamRolePolicy(Resource):
 
 class IamRolePolicyAttachment(Resource):
     type_name, service = "aws_iam_role_policy_attachment", "iam"
+    replaced_by = frozenset({"region", "policy_arn", "role"})
 
     def create(self, values):
         self.client(values).attach_role_policy(RoleName=values["role"], PolicyArn=values["policy_arn"])
@@ -386,45 +433,87 @@ class IamRolePolicyAttachment(Resource):
 
 class LambdaFunction(Resource):
     type_name, service = "aws_lambda_function", "lambda"
+    replaced_by = frozenset({"region", "function_name", "package_type"})
+
+    # Changing any of these changes the code: Lambda gives it a new hash, size and modification time.
+    code = frozenset({"filename", "source_code_hash", "s3_bucket", "s3_key", "s3_object_version", "image_uri"})
 
     def create(self, values):
+        self._check_package(values)
+        created = self.client(values).create_function(
+            **_given(
+                FunctionName=values["function_name"],
+                Code={"ZipFile": Path(values["filename"]).read_bytes()},
+                Publish=bool(values.get("publish")),
+                Architectures=values.get("architectures"),
+                Tags=self.aws.tags(values) or None,
+                **self._configuration(values),
+            )
+        )
+        return self._computed(values, created, created["Version"])
+
+    def update(self, prior, values):
+        self._check_package(values)
+        client, name = self.client(values), values["function_name"]
+        client.update_function_configuration(FunctionName=name, **_given(**self._configuration(values)))
+        if any(differs(prior.get(key), values.get(key)) for key in self.code | {"architectures"}):
+            client.update_function_code(
+                **_given(
+                    FunctionName=name,
+                    ZipFile=Path(values["filename"]).read_bytes(),
+                    Architectures=values.get("architectures"),
+                )
+            )
+        version = client.publish_version(FunctionName=name)["Version"] if values.get("publish") else prior["version"]
+        return self._computed(values, client.get_function_configuration(FunctionName=name), version)
+
+    def recomputed(self, prior, changed):
+        # As the real provider plans it: new code is modified now, and publishing makes a new version.
+        unknown = super().recomputed(prior, changed)
+        if changed & self.code:
+            unknown |= {"last_modified", "code_sha256", "source_code_size"}
+        if prior.get("publish") or "publish" in changed:
+            unknown |= {"version", "qualified_arn", "qualified_invoke_arn", "last_modified"}
+        return unknown
+
+    @staticmethod
+    def _check_package(values: dict[str, Any]) -> None:
         if not values.get("filename"):
             raise NotImplementedError("only `filename` deployment packages are supported (no S3, no images)")
-        region = values.get("region") or self.aws.region
+
+    def _configuration(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The arguments CreateFunction and UpdateFunctionConfiguration share."""
         account = _account(values["role"])
         environment, tracing = _first(values.get("environment")), _first(values.get("tracing_config"))
         logging, dead_letter = _first(values.get("logging_config")), _first(values.get("dead_letter_config"))
         storage = _first(values.get("ephemeral_storage"))
-        created = self.client(values).create_function(
-            **_given(
-                FunctionName=values["function_name"],
-                Role=values["role"],
-                Handler=values.get("handler"),
-                Runtime=values.get("runtime"),
-                Code={"ZipFile": Path(values["filename"]).read_bytes()},
-                Description=values.get("description"),
-                Timeout=values.get("timeout"),
-                MemorySize=values.get("memory_size"),
-                Publish=bool(values.get("publish")),
-                Architectures=values.get("architectures"),
-                KMSKeyArn=values.get("kms_key_arn"),
-                # The emulator holds only this account's layers; others (public layers) stay in state only.
-                Layers=[layer for layer in values.get("layers") or [] if _account(layer) == account],
-                Environment={"Variables": environment["variables"]} if environment.get("variables") else None,
-                TracingConfig={"Mode": tracing["mode"]} if tracing else None,
-                LoggingConfig=_given(
-                    LogFormat=logging.get("log_format"),
-                    LogGroup=logging.get("log_group"),
-                    ApplicationLogLevel=logging.get("application_log_level"),
-                    SystemLogLevel=logging.get("system_log_level"),
-                )
-                or None,
-                DeadLetterConfig={"TargetArn": dead_letter["target_arn"]} if dead_letter else None,
-                EphemeralStorage={"Size": storage["size"]} if storage.get("size") else None,
-                Tags=self.aws.tags(values) or None,
+        return _given(
+            Role=values["role"],
+            Handler=values.get("handler"),
+            Runtime=values.get("runtime"),
+            Description=values.get("description"),
+            Timeout=values.get("timeout"),
+            MemorySize=values.get("memory_size"),
+            KMSKeyArn=values.get("kms_key_arn"),
+            # The emulator holds only this account's layers; others (public layers) stay in state only.
+            Layers=[layer for layer in values.get("layers") or [] if _account(layer) == account],
+            Environment={"Variables": environment["variables"]} if environment.get("variables") else None,
+            TracingConfig={"Mode": tracing["mode"]} if tracing else None,
+            LoggingConfig=_given(
+                LogFormat=logging.get("log_format"),
+                LogGroup=logging.get("log_group"),
+                ApplicationLogLevel=logging.get("application_log_level"),
+                SystemLogLevel=logging.get("system_log_level"),
             )
+            or None,
+            DeadLetterConfig={"TargetArn": dead_letter["target_arn"]} if dead_letter else None,
+            EphemeralStorage={"Size": storage["size"]} if storage.get("size") else None,
         )
-        arn, version = created["FunctionArn"], created["Version"]
+
+    def _computed(self, values: dict[str, Any], created: dict[str, Any], version: str) -> dict[str, Any]:
+        """The computed attributes, from a function's configuration as Lambda returns it."""
+        region = values.get("region") or self.aws.region
+        arn = created["FunctionArn"]
         invocations = f"arn:{_partition_of(arn)}:apigateway:{region}:lambda:path"
         return {
             "id": values["function_name"],
@@ -460,6 +549,7 @@ class LambdaFunction(Resource):
 
 class LambdaAlias(Resource):
     type_name, service = "aws_lambda_alias", "lambda"
+    replaced_by = frozenset({"region", "function_name", "name"})
 
     def create(self, values):
         routing = _first(values.get("routing_config"))
@@ -482,6 +572,17 @@ class LambdaAlias(Resource):
             f"/2015-03-31/functions/{arn}/invocations",
         }
 
+    def update(self, prior, values):
+        routing = _first(values.get("routing_config"))
+        self.client(values).update_alias(
+            FunctionName=values["function_name"],
+            Name=values["name"],
+            FunctionVersion=values["function_version"],
+            Description=values.get("description") or "",
+            RoutingConfig={"AdditionalVersionWeights": routing.get("additional_version_weights") or {}},
+        )
+        return {}
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_alias(FunctionName=state["function_name"], Name=state["name"]))
 
@@ -491,6 +592,22 @@ class LambdaAlias(Resource):
 
 class LambdaPermission(Resource):
     type_name, service = "aws_lambda_permission", "lambda"
+    replaced_by = frozenset(
+        {
+            "region",
+            "action",
+            "event_source_token",
+            "function_name",
+            "function_url_auth_type",
+            "principal",
+            "principal_org_id",
+            "qualifier",
+            "source_account",
+            "source_arn",
+            "statement_id",
+            "statement_id_prefix",
+        }
+    )
 
     def create(self, values):
         statement = values.get("statement_id") or _unique(values.get("statement_id_prefix") or "terraform-")
@@ -533,6 +650,8 @@ class LambdaPermission(Resource):
 
 class LambdaEventInvokeConfig(Resource):
     type_name, service = "aws_lambda_function_event_invoke_config", "lambda"
+    replaced_by = frozenset({"region", "function_name", "qualifier"})
+    updated_by_create = True
 
     def create(self, values):
         destinations = _first(values.get("destination_config"))
@@ -606,6 +725,7 @@ _SUBSCRIPTION_ATTRIBUTES = {
 
 class SnsTopic(Resource):
     type_name, service = "aws_sns_topic", "sns"
+    replaced_by = frozenset({"region", "fifo_topic", "name", "name_prefix"})
 
     def create(self, values):
         name = _name(values)
@@ -634,6 +754,15 @@ class SnsTopic(Resource):
             "tracing_config": attributes.get("TracingConfig"),
         }
 
+    def update(self, prior, values):
+        client = self.client(values)
+        for key in _TOPIC_ATTRIBUTES:
+            if key != "fifo_topic" and values.get(key) is not None and differs(prior.get(key), values[key]):
+                client.set_topic_attributes(
+                    TopicArn=prior["arn"], AttributeName=_sns_attribute(key), AttributeValue=_sns_value(values[key])
+                )
+        return {}
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_topic_attributes(TopicArn=state["arn"]))
 
@@ -643,6 +772,8 @@ class SnsTopic(Resource):
 
 class SnsTopicPolicy(Resource):
     type_name, service = "aws_sns_topic_policy", "sns"
+    replaced_by = frozenset({"region", "arn"})
+    updated_by_create = True
 
     def create(self, values):
         self.client(values).set_topic_attributes(
@@ -692,6 +823,7 @@ class SnsTopicPolicy(Resource):
 
 class SnsTopicSubscription(Resource):
     type_name, service = "aws_sns_topic_subscription", "sns"
+    replaced_by = frozenset({"region", "endpoint", "protocol", "topic_arn"})
 
     def create(self, values):
         client = self.client(values)
@@ -716,6 +848,15 @@ class SnsTopicSubscription(Resource):
             "filter_policy_scope": attributes.get("FilterPolicyScope"),
         }
 
+    def update(self, prior, values):
+        client = self.client(values)
+        for key, attribute in _SUBSCRIPTION_ATTRIBUTES.items():
+            if values.get(key) is not None and differs(prior.get(key), values[key]):
+                client.set_subscription_attributes(
+                    SubscriptionArn=prior["arn"], AttributeName=attribute, AttributeValue=_sns_value(values[key])
+                )
+        return {}
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_subscription_attributes(SubscriptionArn=state["arn"]))
 
@@ -725,6 +866,9 @@ class SnsTopicSubscription(Resource):
 
 class KmsKey(Resource):
     type_name, service = "aws_kms_key", "kms"
+    replaced_by = frozenset(
+        {"region", "custom_key_store_id", "customer_master_key_spec", "key_usage", "multi_region", "xks_key_id"}
+    )
 
     def create(self, values):
         client = self.client(values)
@@ -756,6 +900,23 @@ class KmsKey(Resource):
             "rotation_period_in_days": rotation if values.get("enable_key_rotation") else None,
         }
 
+    def update(self, prior, values):
+        client, key = self.client(values), prior["id"]
+        if values.get("description") is not None:
+            client.update_key_description(KeyId=key, Description=values["description"])
+        if values.get("policy"):
+            client.put_key_policy(KeyId=key, PolicyName="default", Policy=values["policy"])
+        rotation = values.get("rotation_period_in_days") or 365
+        if values.get("enable_key_rotation"):
+            client.enable_key_rotation(KeyId=key, RotationPeriodInDays=rotation)
+        else:
+            client.disable_key_rotation(KeyId=key)
+        (client.disable_key if values.get("is_enabled") is False else client.enable_key)(KeyId=key)
+        return {
+            "policy": client.get_key_policy(KeyId=key, PolicyName="default")["Policy"],
+            "rotation_period_in_days": rotation if values.get("enable_key_rotation") else None,
+        }
+
     def exists(self, state):
         def active():
             key = self.client(state).describe_key(KeyId=state["id"])["KeyMetadata"]
@@ -773,6 +934,7 @@ class KmsKey(Resource):
 
 class KmsAlias(Resource):
     type_name, service = "aws_kms_alias", "kms"
+    replaced_by = frozenset({"region", "name", "name_prefix"})
 
     def create(self, values):
         name = _name(values, "alias/")
@@ -780,6 +942,14 @@ class KmsAlias(Resource):
         client.create_alias(AliasName=name, TargetKeyId=values["target_key_id"])
         key_arn = client.describe_key(KeyId=values["target_key_id"])["KeyMetadata"]["Arn"]
         return {"id": name, "name": name, "target_key_arn": key_arn, "arn": f"{key_arn.rsplit(':', 1)[0]}:{name}"}
+
+    def update(self, prior, values):
+        client = self.client(values)
+        client.update_alias(AliasName=prior["name"], TargetKeyId=values["target_key_id"])
+        return {"target_key_arn": client.describe_key(KeyId=values["target_key_id"])["KeyMetadata"]["Arn"]}
+
+    def recomputed(self, prior, changed):
+        return super().recomputed(prior, changed) | ({"target_key_arn"} if "target_key_id" in changed else set())
 
     def exists(self, state):
         return _found(
@@ -792,6 +962,7 @@ class KmsAlias(Resource):
 
 class CloudwatchLogGroup(Resource):
     type_name, service = "aws_cloudwatch_log_group", "logs"
+    replaced_by = frozenset({"region", "log_group_class", "name", "name_prefix"})
 
     def create(self, values):
         name, client = _name(values), self.client(values)
@@ -814,6 +985,18 @@ class CloudwatchLogGroup(Resource):
             "deletion_protection_enabled": group.get("deletionProtectionEnabled", False),
         }
 
+    def update(self, prior, values):
+        client, name = self.client(values), prior["name"]
+        if values.get("retention_in_days"):
+            client.put_retention_policy(logGroupName=name, retentionInDays=values["retention_in_days"])
+        else:
+            client.delete_retention_policy(logGroupName=name)
+        if values.get("kms_key_id"):
+            client.associate_kms_key(logGroupName=name, kmsKeyId=values["kms_key_id"])
+        elif prior.get("kms_key_id"):
+            client.disassociate_kms_key(logGroupName=name)
+        return {}
+
     @staticmethod
     def _describe(client: Any, name: str) -> dict[str, Any] | None:
         groups = client.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
@@ -833,6 +1016,8 @@ def _dimensions(dimensions: dict[str, str] | None) -> list[dict[str, str]] | Non
 
 class CloudwatchMetricAlarm(Resource):
     type_name, service = "aws_cloudwatch_metric_alarm", "cloudwatch"
+    replaced_by = frozenset({"region", "alarm_name"})
+    updated_by_create = True
 
     def create(self, values):
         client = self.client(values)
@@ -902,39 +1087,11 @@ class CloudwatchMetricAlarm(Resource):
 
 class SchedulerSchedule(Resource):
     type_name, service = "aws_scheduler_schedule", "scheduler"
+    replaced_by = frozenset({"region", "group_name", "name", "name_prefix"})
 
     def create(self, values):
         name, group = _name(values), values.get("group_name") or "default"
-        window, target = _first(values.get("flexible_time_window")), _first(values.get("target"))
-        retry, dead_letter = _first(target.get("retry_policy")), _first(target.get("dead_letter_config"))
-        arn = self.client(values).create_schedule(
-            **_given(
-                Name=name,
-                GroupName=group,
-                ScheduleExpression=values["schedule_expression"],
-                ScheduleExpressionTimezone=values.get("schedule_expression_timezone"),
-                Description=values.get("description"),
-                StartDate=values.get("start_date"),
-                EndDate=values.get("end_date"),
-                State=values.get("state"),
-                KmsKeyArn=values.get("kms_key_arn"),
-                ActionAfterCompletion=values.get("action_after_completion"),
-                FlexibleTimeWindow=_given(
-                    Mode=window["mode"], MaximumWindowInMinutes=window.get("maximum_window_in_minutes")
-                ),
-                Target=_given(
-                    Arn=target["arn"],
-                    RoleArn=target["role_arn"],
-                    Input=target.get("input"),
-                    RetryPolicy=_given(
-                        MaximumRetryAttempts=retry.get("maximum_retry_attempts"),
-                        MaximumEventAgeInSeconds=retry.get("maximum_event_age_in_seconds"),
-                    )
-                    or None,
-                    DeadLetterConfig={"Arn": dead_letter["arn"]} if dead_letter else None,
-                ),
-            )
-        )["ScheduleArn"]
+        arn = self.client(values).create_schedule(**self._request(values, name, group))["ScheduleArn"]
         return {
             "id": f"{group}/{name}",
             "name": name,
@@ -942,6 +1099,42 @@ class SchedulerSchedule(Resource):
             "arn": arn,
             "action_after_completion": values.get("action_after_completion") or "NONE",
         }
+
+    def update(self, prior, values):
+        self.client(values).update_schedule(**self._request(values, prior["name"], prior["group_name"]))
+        return {}
+
+    @staticmethod
+    def _request(values: dict[str, Any], name: str, group: str) -> dict[str, Any]:
+        """The arguments CreateSchedule and UpdateSchedule share (an update replaces every setting)."""
+        window, target = _first(values.get("flexible_time_window")), _first(values.get("target"))
+        retry, dead_letter = _first(target.get("retry_policy")), _first(target.get("dead_letter_config"))
+        return _given(
+            Name=name,
+            GroupName=group,
+            ScheduleExpression=values["schedule_expression"],
+            ScheduleExpressionTimezone=values.get("schedule_expression_timezone"),
+            Description=values.get("description"),
+            StartDate=values.get("start_date"),
+            EndDate=values.get("end_date"),
+            State=values.get("state"),
+            KmsKeyArn=values.get("kms_key_arn"),
+            ActionAfterCompletion=values.get("action_after_completion"),
+            FlexibleTimeWindow=_given(
+                Mode=window["mode"], MaximumWindowInMinutes=window.get("maximum_window_in_minutes")
+            ),
+            Target=_given(
+                Arn=target["arn"],
+                RoleArn=target["role_arn"],
+                Input=target.get("input"),
+                RetryPolicy=_given(
+                    MaximumRetryAttempts=retry.get("maximum_retry_attempts"),
+                    MaximumEventAgeInSeconds=retry.get("maximum_event_age_in_seconds"),
+                )
+                or None,
+                DeadLetterConfig={"Arn": dead_letter["arn"]} if dead_letter else None,
+            ),
+        )
 
     def exists(self, state):
         return _found(lambda: self.client(state).get_schedule(Name=state["name"], GroupName=state["group_name"]))
@@ -952,6 +1145,7 @@ class SchedulerSchedule(Resource):
 
 class SsmParameter(Resource):
     type_name, service = "aws_ssm_parameter", "ssm"
+    replaced_by = frozenset({"region", "data_type", "name"})
 
     def create(self, values):
         client = self.client(values)
@@ -982,6 +1176,26 @@ class SsmParameter(Resource):
             "key_id": values.get("key_id") or ("alias/aws/ssm" if values["type"] == "SecureString" else None),
         }
 
+    def update(self, prior, values):
+        client = self.client(values)
+        value = values["value"] if values.get("value") is not None else values.get("insecure_value")
+        client.put_parameter(
+            **_given(
+                Name=values["name"],
+                Type=values["type"],
+                Value=value,
+                Description=values.get("description"),
+                KeyId=values.get("key_id"),
+                Tier=values.get("tier"),
+                AllowedPattern=values.get("allowed_pattern"),
+                Overwrite=True,
+            )
+        )
+        return {"version": client.get_parameter(Name=values["name"])["Parameter"]["Version"], "value": value}
+
+    def recomputed(self, prior, changed):
+        return super().recomputed(prior, changed) | ({"version"} if changed & {"value", "insecure_value"} else set())
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_parameter(Name=state["name"]))
 
@@ -991,34 +1205,17 @@ class SsmParameter(Resource):
 
 class SfnStateMachine(Resource):
     type_name, service = "aws_sfn_state_machine", "stepfunctions"
+    replaced_by = frozenset({"region", "name", "name_prefix", "type"})
 
     def create(self, values):
         name, client = _name(values), self.client(values)
-        logging, tracing = _first(values.get("logging_configuration")), _first(values.get("tracing_configuration"))
-        encryption = _first(values.get("encryption_configuration"))
         created = client.create_state_machine(
             **_given(
                 name=name,
-                definition=values["definition"],
-                roleArn=values["role_arn"],
                 type=values.get("type") or "STANDARD",
                 publish=values.get("publish"),
-                loggingConfiguration=_given(
-                    level=logging.get("level"),
-                    includeExecutionData=logging.get("include_execution_data"),
-                    destinations=[{"cloudWatchLogsLogGroup": {"logGroupArn": logging["log_destination"]}}]
-                    if logging.get("log_destination")
-                    else None,
-                )
-                or None,
-                tracingConfiguration={"enabled": bool(tracing.get("enabled"))} if tracing else None,
-                encryptionConfiguration=_given(
-                    type=encryption.get("type"),
-                    kmsKeyId=encryption.get("kms_key_id"),
-                    kmsDataKeyReusePeriodSeconds=encryption.get("kms_data_key_reuse_period_seconds"),
-                )
-                or None,
                 tags=_tag_list(self.aws.tags(values), "key", "value"),
+                **self._configuration(values),
             )
         )
         arn = created["stateMachineArn"]
@@ -1035,6 +1232,37 @@ class SfnStateMachine(Resource):
             "version_description": "",
         }
 
+    def update(self, prior, values):
+        self.client(values).update_state_machine(
+            stateMachineArn=prior["arn"], **_given(publish=values.get("publish"), **self._configuration(values))
+        )
+        return {}
+
+    @staticmethod
+    def _configuration(values: dict[str, Any]) -> dict[str, Any]:
+        """The arguments CreateStateMachine and UpdateStateMachine share."""
+        logging, tracing = _first(values.get("logging_configuration")), _first(values.get("tracing_configuration"))
+        encryption = _first(values.get("encryption_configuration"))
+        return _given(
+            definition=values["definition"],
+            roleArn=values["role_arn"],
+            loggingConfiguration=_given(
+                level=logging.get("level"),
+                includeExecutionData=logging.get("include_execution_data"),
+                destinations=[{"cloudWatchLogsLogGroup": {"logGroupArn": logging["log_destination"]}}]
+                if logging.get("log_destination")
+                else None,
+            )
+            or None,
+            tracingConfiguration={"enabled": bool(tracing.get("enabled"))} if tracing else None,
+            encryptionConfiguration=_given(
+                type=encryption.get("type"),
+                kmsKeyId=encryption.get("kms_key_id"),
+                kmsDataKeyReusePeriodSeconds=encryption.get("kms_data_key_reuse_period_seconds"),
+            )
+            or None,
+        )
+
     def exists(self, state):
         return _found(lambda: self.client(state).describe_state_machine(stateMachineArn=state["arn"]))
 
@@ -1044,6 +1272,18 @@ class SfnStateMachine(Resource):
 
 class DynamodbTable(Resource):
     type_name, service = "aws_dynamodb_table", "dynamodb"
+    replaced_by = frozenset(
+        {
+            "region",
+            "hash_key",
+            "range_key",
+            "name",
+            "local_secondary_index",
+            "import_table",
+            "restore_date_time",
+            "restore_to_latest_time",
+        }
+    )
 
     def create(self, values):
         client, name = self.client(values), values["name"]
@@ -1111,6 +1351,64 @@ class DynamodbTable(Resource):
             "server_side_encryption": [{"kms_key_arn": table.get("SSEDescription", {}).get("KMSMasterKeyArn")}],
         }
 
+    def update(self, prior, values):
+        client, name = self.client(values), prior["name"]
+        on_demand = values.get("billing_mode") == "PAY_PER_REQUEST"
+        if values.get("billing_mode") != prior.get("billing_mode") or not on_demand:
+            client.update_table(
+                **_given(
+                    TableName=name,
+                    BillingMode=values.get("billing_mode"),
+                    ProvisionedThroughput=None
+                    if on_demand
+                    else {"ReadCapacityUnits": values["read_capacity"], "WriteCapacityUnits": values["write_capacity"]},
+                )
+            )
+        stream = (bool(values.get("stream_enabled")), values.get("stream_view_type") or None)
+        if stream != (bool(prior.get("stream_enabled")), prior.get("stream_view_type") or None):
+            if prior.get("stream_enabled"):  # DynamoDB changes a stream's view type only by a new stream
+                client.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+            if stream[0]:
+                client.update_table(
+                    TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": stream[1]}
+                )
+        if values.get("deletion_protection_enabled") != prior.get("deletion_protection_enabled"):
+            client.update_table(TableName=name, DeletionProtectionEnabled=bool(values["deletion_protection_enabled"]))
+        ttl, prior_ttl = _first(values.get("ttl")), _first(prior.get("ttl"))
+        if bool(ttl.get("enabled")) != bool(prior_ttl.get("enabled")):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={
+                    "Enabled": bool(ttl.get("enabled")),
+                    "AttributeName": ttl.get("attribute_name") or prior_ttl.get("attribute_name"),
+                },
+            )
+        recovery = _first(values.get("point_in_time_recovery"))
+        client.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification=_given(
+                PointInTimeRecoveryEnabled=bool(recovery.get("enabled")),
+                RecoveryPeriodInDays=recovery.get("recovery_period_in_days") if recovery.get("enabled") else None,
+            ),
+        )
+        table = client.describe_table(TableName=name)["Table"]
+        return {
+            "stream_arn": table.get("LatestStreamArn") if stream[0] else "",
+            "stream_label": table.get("LatestStreamLabel") if stream[0] else "",
+            "point_in_time_recovery": [
+                {
+                    "recovery_period_in_days": (recovery.get("recovery_period_in_days") or 35)
+                    if recovery.get("enabled")
+                    else None
+                }
+            ],
+        }
+
+    def recomputed(self, prior, changed):
+        # As the real provider plans it: a stream switched on or off gets a new ARN and label.
+        stream = {"stream_arn", "stream_label"} if changed & {"stream_enabled", "stream_view_type"} else set()
+        return super().recomputed(prior, changed) | stream
+
     def exists(self, state):
         return _found(lambda: self.client(state).describe_table(TableName=state["name"]))
 
@@ -1120,29 +1418,27 @@ class DynamodbTable(Resource):
 
 class LambdaEventSourceMapping(Resource):
     type_name, service = "aws_lambda_event_source_mapping", "lambda"
+    replaced_by = frozenset(
+        {
+            "region",
+            "event_source_arn",
+            "queues",
+            "topics",
+            "starting_position",
+            "starting_position_timestamp",
+            "amazon_managed_kafka_event_source_config",
+            "self_managed_kafka_event_source_config",
+            "self_managed_event_source",
+        }
+    )
 
     def create(self, values):
-        destination = _first(_first(values.get("destination_config")).get("on_failure"))
-        filters = _first(values.get("filter_criteria")).get("filter") or []
         created = self.client(values).create_event_source_mapping(
             **_given(
                 EventSourceArn=values.get("event_source_arn"),
-                FunctionName=values["function_name"],
-                Enabled=values.get("enabled"),
-                BatchSize=values.get("batch_size"),
                 StartingPosition=values.get("starting_position"),
-                MaximumBatchingWindowInSeconds=values.get("maximum_batching_window_in_seconds"),
-                ParallelizationFactor=values.get("parallelization_factor"),
-                MaximumRecordAgeInSeconds=values.get("maximum_record_age_in_seconds"),
-                BisectBatchOnFunctionError=values.get("bisect_batch_on_function_error"),
-                MaximumRetryAttempts=values.get("maximum_retry_attempts"),
-                TumblingWindowInSeconds=values.get("tumbling_window_in_seconds"),
-                FunctionResponseTypes=sorted(values.get("function_response_types") or []),
-                DestinationConfig={"OnFailure": {"Destination": destination["destination_arn"]}}
-                if destination.get("destination_arn")
-                else None,
-                FilterCriteria={"Filters": [_given(Pattern=f.get("pattern")) for f in filters]} if filters else None,
                 Tags=self.aws.tags(values) or None,
+                **self._configuration(values),
             )
         )
         return {
@@ -1160,6 +1456,32 @@ class LambdaEventSourceMapping(Resource):
             "parallelization_factor": created.get("ParallelizationFactor", 1),
         }
 
+    def update(self, prior, values):
+        self.client(values).update_event_source_mapping(UUID=prior["uuid"], **self._configuration(values))
+        return {}
+
+    @staticmethod
+    def _configuration(values: dict[str, Any]) -> dict[str, Any]:
+        """The arguments CreateEventSourceMapping and UpdateEventSourceMapping share."""
+        destination = _first(_first(values.get("destination_config")).get("on_failure"))
+        filters = _first(values.get("filter_criteria")).get("filter") or []
+        return _given(
+            FunctionName=values["function_name"],
+            Enabled=values.get("enabled"),
+            BatchSize=values.get("batch_size"),
+            MaximumBatchingWindowInSeconds=values.get("maximum_batching_window_in_seconds"),
+            ParallelizationFactor=values.get("parallelization_factor"),
+            MaximumRecordAgeInSeconds=values.get("maximum_record_age_in_seconds"),
+            BisectBatchOnFunctionError=values.get("bisect_batch_on_function_error"),
+            MaximumRetryAttempts=values.get("maximum_retry_attempts"),
+            TumblingWindowInSeconds=values.get("tumbling_window_in_seconds"),
+            FunctionResponseTypes=sorted(values.get("function_response_types") or []),
+            DestinationConfig={"OnFailure": {"Destination": destination["destination_arn"]}}
+            if destination.get("destination_arn")
+            else None,
+            FilterCriteria={"Filters": [_given(Pattern=f.get("pattern")) for f in filters]} if filters else None,
+        )
+
     def exists(self, state):
         return _found(lambda: self.client(state).get_event_source_mapping(UUID=state["uuid"]))
 
@@ -1173,6 +1495,8 @@ def _bus(values: dict[str, Any]) -> str:
 
 class CloudwatchEventRule(Resource):
     type_name, service = "aws_cloudwatch_event_rule", "events"
+    replaced_by = frozenset({"region", "event_bus_name", "name", "name_prefix"})
+    updated_by_create = True
 
     def create(self, values):
         name, bus = _name(values), _bus(values)
@@ -1201,6 +1525,8 @@ class CloudwatchEventRule(Resource):
 
 class CloudwatchEventTarget(Resource):
     type_name, service = "aws_cloudwatch_event_target", "events"
+    replaced_by = frozenset({"region", "event_bus_name", "rule", "target_id"})
+    updated_by_create = True
 
     def create(self, values):
         target_id, bus = values.get("target_id") or _unique("terraform-"), _bus(values)
@@ -1251,6 +1577,8 @@ class CloudwatchEventTarget(Resource):
 
 class CloudwatchDashboard(Resource):
     type_name, service = "aws_cloudwatch_dashboard", "cloudwatch"
+    replaced_by = frozenset({"region", "dashboard_name"})
+    updated_by_create = True
 
     def create(self, values):
         client, name = self.client(values), values["dashboard_name"]

@@ -257,9 +257,17 @@ def servicer(name: str) -> Any:
             elif prior is None:
                 planned = unknown_computed(block, proposed)
             else:
-                # Simpler than the real provider: any change replaces the object.
-                replace = changed(prior, proposed)
-                planned = unknown_computed(block, decode(request.config)) if replace else prior
+                # As the real provider: a change to an argument it marks ForceNew replaces the object,
+                # any other change updates it in place (aws.Resource.replaced_by).
+                different = set(changed(prior, proposed))
+                resource = served.resources[request.type_name]
+                replace = sorted(different & resource.replaced_by)
+                if replace:
+                    planned = unknown_computed(block, decode(request.config))
+                elif different:
+                    planned = {**proposed, **dict.fromkeys(resource.recomputed(prior, different), UNKNOWN)}
+                else:
+                    planned = prior
             return pb.PlanResourceChange.Response(
                 planned_state=value(block, planned),
                 planned_private=request.prior_private,
@@ -277,7 +285,7 @@ def servicer(name: str) -> Any:
                 elif prior is None:
                     new_state = resolve(block, planned, served.create(resource, known_only(planned)))
                 else:
-                    raise NotImplementedError("the stand-in plans every change as a replacement")
+                    new_state = resolve(block, planned, served.update(resource, prior, known_only(planned)))
             except Exception as failure:  # reported to Terraform, which keeps the prior state
                 return pb.ApplyResourceChange.Response(
                     new_state=request.prior_state if planned is None else value(block, None),

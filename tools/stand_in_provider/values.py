@@ -150,16 +150,16 @@ def resolve(block: dict[str, Any], planned: dict[str, Any], known: dict[str, Any
 
 def changed(prior: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
     """Top-level attributes and blocks whose proposed value differs from the prior state."""
-    return sorted(name for name in proposed if _differs(prior.get(name), proposed[name]))
+    return sorted(name for name in proposed if differs(prior.get(name), proposed[name]))
 
 
-def _differs(old: Any, new: Any) -> bool:
+def differs(old: Any, new: Any) -> bool:
     if old is UNKNOWN or new is UNKNOWN:
         return True
     if isinstance(old, dict) and isinstance(new, dict):
-        return old.keys() != new.keys() or any(_differs(old[key], new[key]) for key in old)
+        return old.keys() != new.keys() or any(differs(old[key], new[key]) for key in old)
     if isinstance(old, list) and isinstance(new, list):
-        return len(old) != len(new) or any(_differs(a, b) for a, b in zip(old, new, strict=False))
+        return len(old) != len(new) or any(differs(a, b) for a, b in zip(old, new, strict=False))
     return old != new
 
 
