@@ -3,8 +3,8 @@
 moto stores metric alarms but never evaluates them. Here the runner's invocations become
 the `AWS/Lambda` metrics Lambda would publish (Invocations, Errors, Throttles, Duration per
 function; the stream pump adds IteratorAge per batch), the embedded metric format (EMF) lines
-in their logs the custom metrics CloudWatch Logs would extract, and `AlarmEvaluator` evaluates the alarms stored in the emulator as
-CloudWatch does:
+in their logs the custom metrics CloudWatch Logs would extract, and `AlarmEvaluator`
+evaluates the alarms stored in the emulator as CloudWatch does:
 
 - the last `EvaluationPeriods` complete periods of `Period` seconds, each reduced with the
   alarm's statistic (Sum, Average, Minimum, Maximum, SampleCount or a pNN percentile);
