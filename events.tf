@@ -179,15 +179,8 @@ resource "aws_cloudwatch_event_target" "notifications" {
     }
   }
 
-  input_transformer {
-    input_paths = {
-      circuit  = "$.detail.circuitName"
-      status   = "$.detail.status"
-      previous = "$.detail.previousStatus"
-      reason   = "$.detail.state.reason"
-      time     = "$.time"
-      region   = "$.region"
-    }
-    input_template = "\"Circuit <circuit> is <status> (was <previous>) since <time>, circuit breaker ${var.name} in <region>: <reason>\""
-  }
+  # The event's one-line summary, which the events function writes as JSON: an input template would insert the
+  # operator's free text unescaped (EventBridge escapes nothing it inserts), and a quote or newline in a reason would
+  # break the message. The topic receives it as a JSON string.
+  input_path = "$.detail.summary"
 }

@@ -2,8 +2,8 @@
 
 moto's EventBridge delivers a matching event to SQS queues, log groups and other buses but
 fails the whole PutEvents for a rule with an SNS target, the module's notification rule
-(events.tf). `sns_targets` makes such a rule publish to its topic: the event, or what the
-target's InputTransformer makes of it, as EventBridge does.
+(events.tf). `sns_targets` makes such a rule publish to its topic what EventBridge would: the
+event, or the part its InputPath selects, or what its InputTransformer makes of it.
 
 `EventObserver` is a user's own rule on the bus: every event of the module's source goes to a
 queue of its own, read in the background, each event kept with the time it arrived.
@@ -41,8 +41,7 @@ def sns_targets() -> Iterator[None]:
         topics = [t for t in rule.targets if parse_arn(t["Arn"]).service == "sns"]
         if topics and rule.event_pattern.matches_event(original_event):
             for target in topics:
-                transformer = target.get("InputTransformer") if transform_input else None
-                message = transformed(as_delivered(original_event), transformer or {})
+                message = target_input(as_delivered(original_event), target if transform_input else {})
                 arn = parse_arn(target["Arn"])
                 sns_backends[arn.account][arn.region].publish(message, arn=target["Arn"])
         if topics:
@@ -69,13 +68,25 @@ def as_delivered(event: Any) -> dict[str, Any]:
     return delivered
 
 
-def transformed(event: dict[str, Any], transformer: dict[str, Any]) -> str:
-    """What a target with this InputTransformer receives: the template filled in, as JSON text.
+def target_input(event: dict[str, Any], target: dict[str, Any]) -> str:
+    """What a target receives as JSON text: its constant Input, the value its InputPath selects
+    (as JSON, escaped as the event holds it), what its InputTransformer makes, or the whole event."""
+    if target.get("Input") is not None:
+        return str(target["Input"])
+    if target.get("InputPath"):
+        from jsonpath_ng.ext import parse
 
-    As in EventBridge, a value inside a quoted string of the template is inserted as text
-    (escaped, so an operator's reason with quotes in it stays valid JSON), elsewhere as JSON;
-    without a template the target gets the whole event. moto's own transformer inserts every
-    value raw.
+        found = parse(target["InputPath"]).find(event)
+        return json.dumps(found[0].value if found else None, default=str)
+    return transformed(event, target.get("InputTransformer") or {})
+
+
+def transformed(event: dict[str, Any], transformer: dict[str, Any]) -> str:
+    """What a target with this InputTransformer receives: the template filled in, as text.
+
+    As in EventBridge, a value inside a quoted string of the template is inserted as its text,
+    unescaped ("EventBridge does not escape values extracted by Input Path": a quote or newline
+    in it breaks the JSON), elsewhere as JSON; without a template the target gets the whole event.
     """
     from jsonpath_ng.ext import parse
 
@@ -92,8 +103,7 @@ def transformed(event: dict[str, Any], transformer: dict[str, Any]) -> str:
         if match and match.group(1) in values:
             value = values[match.group(1)]
             if in_string:
-                text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
-                filled.append(json.dumps(text)[1:-1])
+                filled.append("" if value is None else value if isinstance(value, str) else json.dumps(value, default=str))
             else:
                 filled.append(json.dumps(value, default=str))
             continue

@@ -132,7 +132,22 @@ def detail(change: CircuitChange, circuit_breaker: str) -> dict[str, Any]:
         "state": _state(change.current, reason, change.time),
         "previousState": _state(change.previous, change.previous.reason or None, None),
         "changeId": change.change_id,
+        "summary": summary(change, circuit_breaker, reason),
     }
+
+
+def summary(change: CircuitChange, circuit_breaker: str, reason: str | None) -> str:
+    """The change in one line a person can act on: the notification topic's message (events.tf sends this field as
+    it is, since EventBridge's input templates do not escape what they insert: an operator's reason with quotes or
+    a newline would break the message)."""
+    arn = change.table_arn.split(":")
+    region = arn[3] if len(arn) > 5 else "an unknown region"
+    since = change.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = (
+        f"Circuit {change.circuit} is {status(change.current)} (was {status(change.previous)}) since {since}, "
+        f"circuit breaker {circuit_breaker} in {region}"
+    )
+    return f"{text}: {reason}" if reason else text
 
 
 def entry(change: CircuitChange, source: str, bus: str, circuit_breaker: str) -> dict[str, Any]:

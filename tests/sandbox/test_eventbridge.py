@@ -21,7 +21,7 @@ from circuit_breaker.model import CLOSED, FORCED_CLOSED, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver, TopicObserver, transformed
+from sandbox.eventbridge import EventObserver, TopicObserver, target_input, transformed
 from sandbox.scenario import Emulator
 from sandbox.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
@@ -60,6 +60,10 @@ def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
         yield running
 
 
+# An operator's free text: quotes, a backslash, a newline and non-ASCII letters reach the topic as written.
+REASON = 'the "all clear" from ops\\eu\nsecond line: café ✓'
+
+
 def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(instance, subscriber, observer, pump):
     name, table = instance.circuit, instance.table_name
     # Given a circuit tripped by the module, forced closed and released by an operator
@@ -67,20 +71,21 @@ def test_open_forced_closed_and_closed_are_notified_with_the_rules_message(insta
         name, 0, False, "DependencyUnavailable"
     )
     for command in (["force-closed", name], ["release", name]):
-        assert circuitctl(["--table", table, *command, "--reason", 'the "all clear"', "--by", "ana"]) == 0
-    # Then the subscriber gets one readable notification per change, as the input template words it
+        assert circuitctl(["--table", table, *command, "--reason", REASON, "--by", "ana"]) == 0
+    # Then the subscriber gets one readable notification per change, the event's summary
     messages = [arrival.body for arrival in subscriber.wait_for(3, TIMEOUT)]
     pump.poll()
     subscriber.drain()
     assert len(subscriber.messages) == 3, subscriber.messages
     pattern = re.compile(
         rf"Circuit {name} is (\w+) \(was (\w+)\) since (\S+), "
-        rf"circuit breaker {instance.circuit_breaker} in us-east-1: (.+)"
+        rf"circuit breaker {instance.circuit_breaker} in us-east-1: (.+)",
+        re.DOTALL,
     )
     parsed = [pattern.fullmatch(message) for message in messages]
     assert all(parsed), messages
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m.group(3)) for m in parsed if m)
-    assert parsed[-1] and parsed[-1].group(4).endswith('the "all clear"')  # the reason, quotes and all
+    assert parsed[-1] and parsed[-1].group(4).endswith(REASON)  # the operator's text intact: quotes, newline, unicode
     assert [(m.group(2), m.group(1)) for m in parsed if m] == [
         (CLOSED, OPEN),
         (OPEN, FORCED_CLOSED),
@@ -158,8 +163,8 @@ def test_a_rule_delivers_to_a_topic_and_a_queue_alike(endpoint, pump, topic_arn)
         events.delete_rule(Name=rule)
 
 
-def test_an_input_template_escapes_text_inside_its_strings_and_inserts_json_elsewhere():
-    event = {"detail": {"reason": 'said "stop"\\now', "n": 2, "state": {"value": "OPEN"}}}
+def test_an_input_template_inserts_text_inside_its_strings_unescaped_and_json_elsewhere():
+    event = {"detail": {"reason": "said stop now", "n": 2, "state": {"value": "OPEN"}}}
     transformer = {
         "InputPathsMap": {"reason": "$.detail.reason", "n": "$.detail.n", "state": "$.detail.state", "no": "$.x"},
         "InputTemplate": (
@@ -167,10 +172,24 @@ def test_an_input_template_escapes_text_inside_its_strings_and_inserts_json_else
         ),
     }
     assert json.loads(transformed(event, transformer)) == {
-        "text": 'said "stop"\\now (2, )',
+        "text": "said stop now (2, )",
         "state": {"value": "OPEN"},
         "n": 2,
         "event": event,
     }
     assert json.loads(transformed(event, {"InputTemplate": '"<unknown> stays"'})) == "<unknown> stays"
     assert json.loads(transformed(event, {})) == event
+    # As EventBridge: a quote or newline inserted into a string is not escaped, and the text is no longer JSON
+    quoted = {"detail": {"reason": 'the "all clear"\nsaid'}}
+    text = transformed(quoted, {"InputPathsMap": {"r": "$.detail.reason"}, "InputTemplate": '"<r>"'})
+    assert text == '"the "all clear"\nsaid"'
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+
+
+def test_an_input_path_passes_the_selected_value_as_json_escaped_as_the_event_holds_it():
+    event = {"detail": {"summary": 'the "all clear"\nsaid \u00e9', "n": 2}}
+    assert json.loads(target_input(event, {"InputPath": "$.detail.summary"})) == event["detail"]["summary"]
+    assert json.loads(target_input(event, {"InputPath": "$.detail"})) == event["detail"]
+    assert target_input(event, {"Input": '"fixed"'}) == '"fixed"'
+    assert json.loads(target_input(event, {})) == event

@@ -126,6 +126,18 @@ def test_circuitctl_overrides_and_releases_are_events(table, stream, capsys):
     ]
 
 
+def test_the_summary_carries_an_operators_reason_as_written(make_breaker, stream):
+    # Given an operator's reason with quotes, a backslash, a newline and non-ASCII letters
+    reason = 'the "vendor" said\\wait\nuntil 14:00 (café)'
+    make_breaker().force(CIRCUIT, FORCED_OPEN, "ana", reason)
+    [change] = [c for r in stream.new_records() if (c := circuit_change(r))]
+    put = entry(change, "circuit-breaker", "default", "orders")
+    # Then the event's summary, as EventBridge passes it (JSON), reads back exactly
+    summary = json.loads(put["Detail"])["summary"]
+    assert summary.startswith(f"Circuit {CIRCUIT} is FORCED_OPEN (was CLOSED) since ")
+    assert ", circuit breaker orders in us-east-1: " in summary and summary.endswith(reason)
+
+
 def test_forcing_an_open_circuit_open_is_an_override_change(make_breaker, stream):
     breaker = make_breaker(failure_threshold=1)
     breaker.record(CIRCUIT, 0, False, "Boom")
@@ -153,6 +165,8 @@ def test_powertools_events_carry_generation_0_and_no_reason(table, stream):
     body = detail(change, "orders")
     assert body["state"]["generation"] == 0 and body["state"]["reason"] is None
     assert body["state"]["timestamp"]  # the stream's time of the change, as no updated_at was written
+    # The summary ends with the instance and region when there is no reason: no "null" for a reason
+    assert body["summary"].endswith(", circuit breaker orders in us-east-1")
 
 
 def test_alarm_recordings_are_not_events(make_breaker, stream):
