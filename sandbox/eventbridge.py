@@ -103,7 +103,9 @@ def transformed(event: dict[str, Any], transformer: dict[str, Any]) -> str:
         if match and match.group(1) in values:
             value = values[match.group(1)]
             if in_string:
-                filled.append("" if value is None else value if isinstance(value, str) else json.dumps(value, default=str))
+                filled.append(
+                    "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+                )
             else:
                 filled.append(json.dumps(value, default=str))
             continue
