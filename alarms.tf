@@ -180,7 +180,7 @@ locals {
         threshold   = 1
       }
     },
-  ) : key => alarm if local.circuit_events_enabled && var.events_pipeline_alarm.enabled }
+  ) : key => alarm if var.events_pipeline_alarm.enabled && (key == "notifications_failed" || local.circuit_events_enabled) }
 }
 
 resource "aws_cloudwatch_metric_alarm" "events_pipeline" {

@@ -9,9 +9,10 @@ resource "aws_dynamodb_table" "this" {
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "id"
 
-  # The circuit events function turns every change of state or override into an event (events.tf).
-  stream_enabled   = local.circuit_events_enabled
-  stream_view_type = local.circuit_events_enabled ? "NEW_AND_OLD_IMAGES" : null
+  # The circuit events function turns every change of state or override into an event (events.tf). The stream stays on
+  # when this instance's events are off: other instances sharing the table may read it.
+  stream_enabled   = var.table_stream_enabled
+  stream_view_type = var.table_stream_enabled ? "NEW_AND_OLD_IMAGES" : null
 
   attribute {
     name = "id"

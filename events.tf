@@ -32,11 +32,13 @@ locals {
     POWERTOOLS_LOG_LEVEL         = var.log_level
   }
 
-  # The event the module puts on the bus, as a rule matches it (lambdas/circuit_breaker/events.py: DETAIL_TYPE).
+  # This instance's circuit events as a rule matches them (lambdas/circuit_breaker/events.py: DETAIL_TYPE): its circuits
+  # of its table, whichever instance published them (circuit_events.circuits = "table" publishes a shared table's all).
   circuit_event_pattern = {
     source        = [var.circuit_events.source]
     "detail-type" = ["Circuit State Change"]
-    detail        = { circuitBreakerName = [var.name] }
+    resources     = [local.table_arn]
+    detail        = { circuitName = local.function_circuits.check_circuit }
   }
 }
 
@@ -88,10 +90,14 @@ resource "aws_lambda_event_source_mapping" "circuit_events" {
   # The handler reports the first record it could not publish; Lambda retries from there.
   function_response_types = ["ReportBatchItemFailures"]
 
-  # Only this instance's circuits: a shared table's other circuits belong to other instances.
-  filter_criteria {
-    filter {
-      pattern = jsonencode({ dynamodb = { Keys = { id = { S = local.function_circuits.check_circuit } } } })
+  # Only this instance's circuits: a shared table's other circuits belong to other instances (unless this instance
+  # publishes the whole table's).
+  dynamic "filter_criteria" {
+    for_each = var.circuit_events.circuits == "own" ? [local.function_circuits.check_circuit] : []
+    content {
+      filter {
+        pattern = jsonencode({ dynamodb = { Keys = { id = { S = filter_criteria.value } } } })
+      }
     }
   }
 

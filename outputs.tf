@@ -29,8 +29,8 @@ output "dynamodb_table_arn" {
 }
 
 output "dynamodb_table_stream_arn" {
-  description = "ARN of the circuit table's stream (null when the module does not create the table, or without circuit events): pass it as circuit_events.table_stream_arn to other instances sharing the table."
-  value       = var.create_table && local.circuit_events_enabled ? aws_dynamodb_table.this[0].stream_arn : null
+  description = "ARN of the circuit table's stream (null when the module does not create the table, or with table_stream_enabled = false): pass it as circuit_events.table_stream_arn to other instances sharing the table."
+  value       = var.create_table && var.table_stream_enabled ? aws_dynamodb_table.this[0].stream_arn : null
 }
 
 output "sns_topic_arn" {
@@ -89,8 +89,8 @@ output "operator_read_write_policy_json" {
 }
 
 output "circuit_event_pattern" {
-  description = "EventBridge event pattern (JSON) matching this instance's circuit events, for rules of your own (null without circuit events)."
-  value       = local.circuit_events_enabled ? jsonencode(local.circuit_event_pattern) : null
+  description = "EventBridge event pattern (JSON) matching this instance's circuit events (its circuits of its table, whichever instance publishes them), for rules of your own."
+  value       = jsonencode(local.circuit_event_pattern)
 }
 
 output "circuit_events_event_source_mapping_uuid" {

@@ -450,6 +450,18 @@ variable "table_name" {
   }
 }
 
+variable "table_stream_enabled" {
+  description = "Give the created table its DynamoDB stream (NEW_AND_OLD_IMAGES) whether or not this instance consumes it, so that other instances sharing the table keep their circuit events when this one turns its own off. Required with circuit events on; an unread stream costs nothing."
+  type        = bool
+  default     = true
+  nullable    = false
+
+  validation {
+    condition     = var.table_stream_enabled || !var.create_table || !var.circuit_events.enabled
+    error_message = "table_stream_enabled = false needs circuit_events.enabled = false: the circuit events read the created table's stream."
+  }
+}
+
 variable "table_point_in_time_recovery" {
   description = "Enable point-in-time recovery on the created table."
   type        = bool
@@ -499,8 +511,11 @@ variable "circuit_events" {
     Circuit events: every change of a circuit's state or override, whoever makes it (this module, circuitctl, Powertools on
     the same table), becomes one "Circuit State Change" event on EventBridge, derived from the table's DynamoDB stream by a
     function of the module. enabled = false: no stream consumer, function or sent-events table. event_bus_name: name or ARN
-    (default: the account's default bus). table_stream_arn: the stream (NEW_AND_OLD_IMAGES) of an existing table, required
-    with create_table = false. The rest tunes the event source mapping: by default a record is retried until the stream
+    (default: the account's default bus). circuits: "own" (this instance's circuits: circuit_name and allowed_circuits) or
+    "table" (every circuit of the table: on a table shared by more than two instances, one instance publishes for all and
+    the others turn their events off, since a stream serves at most two readers per shard; each instance's notifications
+    match its own circuits whoever publishes). table_stream_arn: the stream (NEW_AND_OLD_IMAGES) of an existing table,
+    required with create_table = false. The rest tunes the event source mapping: by default a record is retried until the stream
     drops it (24 hours), so a change is not given up while EventBridge is briefly unavailable; on_failure_destination_arn
     (SQS queue or SNS topic) receives the description of records given up.
   EOT
@@ -508,6 +523,7 @@ variable "circuit_events" {
     enabled                            = optional(bool, true)
     event_bus_name                     = optional(string, "default")
     source                             = optional(string, "circuit-breaker")
+    circuits                           = optional(string, "own")
     table_stream_arn                   = optional(string)
     batch_size                         = optional(number, 100)
     maximum_batching_window_in_seconds = optional(number, 0)
@@ -521,6 +537,10 @@ variable "circuit_events" {
   validation {
     condition     = !var.circuit_events.enabled || var.create_table || var.circuit_events.table_stream_arn != null
     error_message = "With create_table = false, circuit_events.table_stream_arn must name the existing table's stream (stream_view_type NEW_AND_OLD_IMAGES), e.g. the dynamodb_table_stream_arn output of the instance that creates it; or set circuit_events.enabled = false."
+  }
+  validation {
+    condition     = contains(["own", "table"], var.circuit_events.circuits)
+    error_message = "circuit_events.circuits must be \"own\" (this instance's circuits) or \"table\" (every circuit of the table, for one reader of a shared table)."
   }
   validation {
     condition     = !var.create_table || var.circuit_events.table_stream_arn == null
@@ -584,8 +604,8 @@ variable "notifications" {
     error_message = "notifications.statuses must list one or more of OPEN, HALF_OPEN, CLOSED, FORCED_OPEN and FORCED_CLOSED."
   }
   validation {
-    condition     = var.notifications == null ? true : var.circuit_events.enabled
-    error_message = "notifications need the circuit events: set circuit_events.enabled = true (the default)."
+    condition     = var.notifications == null ? true : var.circuit_events.enabled || !var.create_table
+    error_message = "notifications need the circuit events: set circuit_events.enabled = true (the default). Only an instance on a shared table (create_table = false) may leave them to another instance with circuit_events.circuits = \"table\"."
   }
 }
 

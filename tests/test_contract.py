@@ -11,7 +11,7 @@ import pytest
 from circuit_breaker import events
 from circuit_breaker.model import Attr
 from circuit_breaker.settings import ENVIRONMENT
-from tests.hcl import ROOT, hcl, local, resource, unquote
+from tests.hcl import ROOT, hcl, local, resource, unquote, variables
 
 
 def test_environment_variables_set_in_hcl_are_the_ones_the_code_reads():
@@ -113,6 +113,35 @@ def test_readme_tables_are_generated_from_the_hcl():
     variables = [name for block in unquote(hcl("variables.tf")["variable"]) for name in block]
     outputs = [name for block in unquote(hcl("outputs.tf")["output"]) for name in block]
     assert documented == set(variables) | set(outputs)
+
+
+def optional_default(variable: str, attribute: str) -> str:
+    """The default an `optional(type, default)` attribute of a variable's object type declares."""
+    body = variables()[variable]["type"]
+    found = re.search(rf"\b{attribute}\s*=\s*optional\(\w+,\s*([^)]+)\)", body)
+    assert found, f"variables.tf: no optional default for {variable}.{attribute}"
+    return found.group(1).strip().strip('"')
+
+
+def test_the_numbers_in_the_readmes_prose_are_the_defaults_of_variables_tf():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    threshold = re.search(r"coalesce\(var\.downstream_alarm\.threshold, (\d+)\)", (ROOT / "alarms.tf").read_text())
+    assert threshold, "alarms.tf: the error rate's default threshold"
+    promised = {
+        "the error rate's threshold": f"at least {threshold.group(1)} % of a minute's calls failing",
+        "its minimum calls": f"counted only from {optional_default('downstream_alarm', 'min_invocations')} calls",
+        "the failure threshold": f"The default `failure_threshold = {variables()['failure_threshold']['default']}`",
+        "the store-errors alarm": (
+            f"a store error in {optional_default('store_error_alarm', 'datapoints_to_alarm')} of the last "
+            f"{optional_default('store_error_alarm', 'evaluation_periods')} minutes"
+        ),
+        "the pipeline's iterator age": (
+            f"has not caught up with records {int(optional_default('events_pipeline_alarm', 'iterator_age_seconds')) // 60} "
+            "minutes old"
+        ),
+    }
+    missing = {what: text for what, text in promised.items() if text not in readme}
+    assert missing == {}, "the README's prose no longer states the defaults"
 
 
 def test_the_sandbox_restates_no_environment_variable_or_handler_of_the_module():

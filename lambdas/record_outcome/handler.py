@@ -42,19 +42,19 @@ def parse(event: object) -> Outcome:
     """The outcome and what its call saw. Raises ValueError on anything malformed."""
     if not isinstance(event, dict):
         raise ValueError("outcome must be a JSON object")
-    if isinstance(event.get("state"), dict):  # RecordFailure: the execution's whole state data, as the call saw it
-        event = event["state"]
-    name = event.get("circuit")
+    state = event.get("state")  # RecordFailure: the execution's whole state data, as the call saw it
+    fields: dict[str, Any] = state if isinstance(state, dict) else event
+    name = fields.get("circuit")
     if not isinstance(name, str) or not name or len(name) > 1024:
         raise ValueError("circuit must be a non-empty string")
-    error = event.get("error")
+    error = fields.get("error")
     if isinstance(error, dict):  # as Step Functions caught it: {"Error": name, "Cause": ...}
         error = error.get("Error")
     if error is not None and not isinstance(error, str):
         raise ValueError("error must be an error name or null")
     error = error[:256] if error else error
-    if "read" in event:
-        read = event["read"]
+    if "read" in fields:
+        read = fields["read"]
         if not isinstance(read, dict):
             raise ValueError("read must be the GetItem result the state machine received")
         seen = circuit_from_typed_item(name, read.get("Item"))
@@ -65,7 +65,7 @@ def parse(event: object) -> Outcome:
             error,
             _bounded("failure_count", seen.failure_count, MAX_FAILURES),
         )
-    generation, probe, failures_seen = (event.get(k) for k in ("generation", "probe", "failures_seen"))
+    generation, probe, failures_seen = (fields.get(k) for k in ("generation", "probe", "failures_seen"))
     if generation is not None:
         generation = _bounded("generation", generation, MAX_GENERATION)
     if not isinstance(probe, bool):

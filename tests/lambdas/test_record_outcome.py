@@ -18,6 +18,21 @@ def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(
     assert circuit_item(orders_table)["state"] == "OPEN"
 
 
+def test_the_state_machines_failure_payload_names_its_execution_in_every_log_line(
+    load_handler, orders_table, lambda_context, capsys
+):
+    """RecordFailure passes the whole state data under `state` with the execution ARN; the flat payload of an
+    execution started before an upgrade is still read the same."""
+    handler = load_handler("record_outcome", failure_threshold=2, log_level="DEBUG")
+    execution = "arn:aws:states:eu-west-1:123456789012:express:orders:run-1:abc"
+    wrapped = {"execution": execution, "state": load_event("record_failure.json")}
+    assert handler.parse(wrapped) == handler.parse(load_event("record_failure.json"))
+    assert handler.lambda_handler(wrapped, lambda_context) == {"recorded": True, "outcome": "failure 1 of 2"}
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert lines and all(f'"execution":"{execution}"' in line.replace(" ", "") for line in lines if '"level"' in line)
+    assert any('"function_request_id"' in line for line in lines)  # the Lambda request id, from the context
+
+
 def test_every_failure_counts_in_completion_order(load_handler, orders_table, lambda_context):
     """Calls admitted while the count was 0 (in flight together when the dependency went down) each count when
     they fail: a slow failure trips at its own pace instead of only starting a count."""

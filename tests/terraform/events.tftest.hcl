@@ -69,8 +69,8 @@ run "circuit_events_by_default" {
     error_message = "Without notifications or create_dashboard there is no rule and no dashboard."
   }
   assert {
-    condition     = jsondecode(output.circuit_event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], detail = { circuitBreakerName = ["orders"] } }
-    error_message = "The output pattern matches this instance's circuit events."
+    condition     = jsondecode(output.circuit_event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], resources = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders-circuits"], detail = { circuitName = ["orders"] } }
+    error_message = "The output pattern matches this instance's circuits of its table, whichever instance publishes them."
   }
   assert {
     condition     = output.dynamodb_table_stream_arn == aws_dynamodb_table.this[0].stream_arn
@@ -87,8 +87,8 @@ run "circuit_events_disabled" {
     error_message = "circuit_events.enabled = false creates no events function, mapping or sent-events table."
   }
   assert {
-    condition     = !aws_dynamodb_table.this[0].stream_enabled && output.circuit_event_pattern == null
-    error_message = "Without circuit events the table has no stream."
+    condition     = aws_dynamodb_table.this[0].stream_enabled && output.dynamodb_table_stream_arn == aws_dynamodb_table.this[0].stream_arn && output.circuit_event_pattern != null
+    error_message = "Without this instance's circuit events the table keeps its stream: instances sharing it may read it."
   }
 }
 
@@ -153,7 +153,7 @@ run "notifications_with_the_default_statuses" {
     notifications = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
   }
   assert {
-    condition = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], detail = { circuitBreakerName = ["orders"], "$or" = [
+    condition = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern) == { source = ["circuit-breaker"], "detail-type" = ["Circuit State Change"], resources = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders-circuits"], detail = { circuitName = ["orders"], "$or" = [
       { status = ["FORCED_OPEN", "FORCED_CLOSED", "CLOSED"] },
       { status = ["OPEN"], previousStatus = [{ "anything-but" = ["HALF_OPEN"] }] },
     ] } }
@@ -351,13 +351,57 @@ run "rejects_a_shared_table_stream_of_another_table" {
   expect_failures = [aws_lambda_event_source_mapping.circuit_events]
 }
 
-run "without_circuit_events_the_table_exports_no_stream" {
+run "a_table_without_a_stream" {
   command = plan
   variables {
-    circuit_events = { enabled = false }
+    circuit_events       = { enabled = false }
+    table_stream_enabled = false
   }
   assert {
-    condition     = output.dynamodb_table_stream_arn == null && length(aws_lambda_event_source_mapping.circuit_events) == 0
-    error_message = "A table without circuit events has no stream to pass to other instances."
+    condition     = output.dynamodb_table_stream_arn == null && !aws_dynamodb_table.this[0].stream_enabled && length(aws_lambda_event_source_mapping.circuit_events) == 0
+    error_message = "table_stream_enabled = false: no stream to pass to other instances."
   }
+}
+
+run "rejects_a_table_without_a_stream_for_circuit_events" {
+  command = plan
+  variables {
+    table_stream_enabled = false
+  }
+  expect_failures = [var.table_stream_enabled]
+}
+
+run "one_instance_publishes_every_circuit_of_a_shared_table" {
+  variables {
+    circuit_events = { circuits = "table" }
+  }
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.circuit_events[0].filter_criteria) == 0
+    error_message = "circuits = \"table\": the mapping passes every circuit of the table to the function (one reader for all)."
+  }
+}
+
+run "notifications_of_an_instance_whose_table_another_publishes" {
+  variables {
+    create_table   = false
+    table_name     = "platform-circuits"
+    circuit_events = { enabled = false }
+    notifications  = { topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops" }
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern).resources == ["arn:aws:dynamodb:eu-west-1:123456789012:table/platform-circuits"] && jsondecode(aws_cloudwatch_event_rule.notifications[0].event_pattern).detail.circuitName == ["orders"]
+    error_message = "The rule matches this instance's circuits of the shared table, published by the instance that publishes the whole table."
+  }
+  assert {
+    condition     = keys(aws_cloudwatch_metric_alarm.events_pipeline) == ["notifications_failed"]
+    error_message = "Without its own pipeline, only the delivery of its notifications is alarmed."
+  }
+}
+
+run "rejects_an_unknown_circuits_scope" {
+  command = plan
+  variables {
+    circuit_events = { circuits = "mine" }
+  }
+  expect_failures = [var.circuit_events]
 }

@@ -27,6 +27,7 @@ import pytest
 
 from circuit_breaker.model import STATES
 from sandbox.emulator import local_aws
+from sandbox.eventbridge import target_input
 from sandbox.runner import InProcessRunner
 from tests.conftest import SOURCES, load_event
 from tests.statemachine.test_definition import lint
@@ -202,7 +203,9 @@ EMITTED = {
     *re.findall(r'\b(?:count|gauge)\(\s*"(\w+)"', "".join(p.read_text() for p in (ROOT / "lambdas").rglob("*.py"))),
     *(f"TransitionTo{state.title().replace('_', '')}" for state in STATES),
 }
-LAMBDA_METRICS = {"Invocations", "Errors", "Throttles", "Duration"}
+LAMBDA_METRICS = {"Invocations", "Errors", "Throttles", "Duration", "IteratorAge"}
+# What EventBridge publishes per rule (RuleName; EventBusName too for a rule of another bus).
+EVENTS_METRICS = {"Invocations", "FailedInvocations"}
 
 
 def dimensions(function_arn: str) -> list[str]:
@@ -220,6 +223,7 @@ def assert_dashboard_names_existing_metrics(
     name = dashboard["dashboard_name"]
     body = json.loads(aws.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
     functions = {function["function_name"] for function in of_type(own, "aws_lambda_function").values()}
+    rules = {rule["name"] for rule in of_type(own, "aws_cloudwatch_event_rule").values()}
     service = dashboard["dashboard_name"].removesuffix(f"-circuit-breaker-{REGION}")
     alarms = {a["AlarmArn"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]}
     seen = set()
@@ -237,23 +241,26 @@ def assert_dashboard_names_existing_metrics(
             if namespace == "CircuitBreaker":
                 assert name in EMITTED, name
                 assert dims[0::2] == ["circuit", "service"] and dims[3] == service, (name, dims)
+            elif namespace == "AWS/Events":
+                assert name in EVENTS_METRICS and dims[-2:][0] == "RuleName" and dims[-1] in rules, (name, dims)
             else:
                 assert namespace == "AWS/Lambda" and name in LAMBDA_METRICS, (namespace, name)
                 assert dims == dimensions(downstream) or (dims[:1] == ["FunctionName"] and len(dims) == 2), dims
                 if properties["title"].startswith("Downstream"):
                     assert dims == dimensions(downstream), (properties["title"], dims)
-                elif properties["title"].startswith("Module"):
+                elif properties["title"].startswith(("Module", "Circuit events pipeline")):
                     assert dims[1] in functions, dims
     assert {("CircuitBreaker", "ShortCircuited"), ("AWS/Lambda", "Duration"), ("AWS/Lambda", "Errors")} <= seen
 
 
 def assert_notifications_match_the_documented_event(aws: Emulator, state: dict[str, dict[str, Any]]) -> None:
-    """The rule the emulator holds matches the sample event of this instance and turns it into a readable message.
+    """The rule the emulator holds matches the sample event of this instance's circuit and table, and its target sends
+    the event's summary.
 
-    moto implements neither TestEventPattern nor delivery to SNS targets; its own matcher and
-    input-transformer parser, which its bus applies to every target, stand in for both.
+    moto implements neither TestEventPattern nor delivery to SNS targets: its own matcher, which its bus applies to
+    every rule, and the sandbox's delivery (sandbox.eventbridge.target_input) stand in for both.
     """
-    from moto.events.models import EventPattern, EventTemplateParser
+    from moto.events.models import EventPattern
 
     events = aws.client("events")
     name = state["module.circuit_breaker.aws_cloudwatch_event_rule.notifications[0]"]["name"]
@@ -261,21 +268,15 @@ def assert_notifications_match_the_documented_event(aws: Emulator, state: dict[s
     (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
     assert target["Arn"] == state["aws_sns_topic.circuit_notifications"]["arn"]
     sample: Any = load_event("circuit_state_change.json")
-    sample["detail"]["circuitBreakerName"] = state["module.circuit_breaker.aws_sfn_state_machine.this"]["name"]
+    sample["detail"]["circuitName"] = state["module.circuit_breaker.aws_sfn_state_machine.this"]["name"]
+    sample["resources"] = [state["module.circuit_breaker.aws_dynamodb_table.this[0]"]["arn"]]
     pattern = EventPattern.load(rule["EventPattern"])
     assert pattern.matches_event(sample)
-    for change in ({"status": "HALF_OPEN"}, {"circuitBreakerName": "another-instance"}):
+    assert pattern.matches_event(sample | {"detail": sample["detail"] | {"circuitBreakerName": "another-instance"}})
+    for change in ({"status": "HALF_OPEN"}, {"circuitName": "another-circuit"}):
         assert not pattern.matches_event(sample | {"detail": sample["detail"] | change}), change
-    # A template that is a JSON string renders as that string (moto's annotation says dict).
-    message = str(
-        EventTemplateParser.parse(
-            input_template=target["InputTransformer"]["InputTemplate"],
-            input_paths_map=target["InputTransformer"]["InputPathsMap"],
-            event=sample | {"ingestion-time": sample["time"]},  # which moto's bus adds before transforming
-        )
-    )
-    assert message.startswith("Circuit payments is OPEN (was CLOSED) since 2026-05-01T12:00:05Z"), message
-    assert message.endswith("10 consecutive failures (last: DependencyUnavailable)"), message
+    assert not pattern.matches_event(sample | {"resources": ["arn:aws:dynamodb:eu-west-1:123456789012:table/other"]})
+    assert json.loads(target_input(sample, target)) == sample["detail"]["summary"]
 
 
 def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
