@@ -127,6 +127,7 @@ def test_the_numbers_in_the_readmes_prose_are_the_defaults_of_variables_tf():
     readme = " ".join((ROOT / "README.md").read_text().split())
     threshold = re.search(r"coalesce\(var\.downstream_alarm\.threshold, (\d+)\)", (ROOT / "alarms.tf").read_text())
     assert threshold, "alarms.tf: the error rate's default threshold"
+    iterator_age_minutes = int(optional_default("events_pipeline_alarm", "iterator_age_seconds")) // 60
     promised = {
         "the error rate's threshold": f"at least {threshold.group(1)} % of a minute's calls failing",
         "its minimum calls": f"counted only from {optional_default('downstream_alarm', 'min_invocations')} calls",
@@ -135,10 +136,7 @@ def test_the_numbers_in_the_readmes_prose_are_the_defaults_of_variables_tf():
             f"a store error in {optional_default('store_error_alarm', 'datapoints_to_alarm')} of the last "
             f"{optional_default('store_error_alarm', 'evaluation_periods')} minutes"
         ),
-        "the pipeline's iterator age": (
-            f"has not caught up with records {int(optional_default('events_pipeline_alarm', 'iterator_age_seconds')) // 60} "
-            "minutes old"
-        ),
+        "the pipeline's iterator age": f"has not caught up with records {iterator_age_minutes} minutes old",
     }
     missing = {what: text for what, text in promised.items() if text not in readme}
     assert missing == {}, "the README's prose no longer states the defaults"
