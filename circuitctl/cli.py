@@ -44,7 +44,7 @@ def duration_seconds(text: str) -> float:
         raise ValueError(f"{text[:40]!r} is not a duration like 90s, 30m, 2h or 1d")
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds > MAX_EXPIRES_IN_DAYS * _UNITS["d"]:
-        raise ValueError(f"--expires-in {text[:40]!r} is too long: at most {MAX_EXPIRES_IN_DAYS}d")
+        raise ValueError(f"{text[:40]!r} is too long: at most {MAX_EXPIRES_IN_DAYS}d")
     return seconds
 
 
@@ -83,7 +83,10 @@ def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
     args = parser().parse_args(argv)
     # Checked here, not by argparse, so that main() reports a bad duration like every other usage error.
     expires_in = getattr(args, "expires_in", None)
-    expires_seconds = None if expires_in is None else duration_seconds(expires_in)
+    try:
+        expires_seconds = None if expires_in is None else duration_seconds(expires_in)
+    except ValueError as error:  # named as argparse names the argument it refuses
+        raise UsageError(f"argument --expires-in: {error}") from None
     if breaker is None:
         if not args.table:
             raise UsageError("name the circuit table with --table or $CIRCUIT_TABLE")

@@ -84,9 +84,16 @@ def test_an_absurd_expiry_is_refused_with_the_limit_named(table, capsys, expires
     status = main(["--table", table, "force-open", "payments", "--reason", "r", "--expires-in", expires_in, "--create"])
     # Then the command refuses with a message naming the limit, and writes nothing
     assert status == 2
-    assert "at most 366d" in capsys.readouterr().err
+    assert "circuitctl: argument --expires-in: " in (err := capsys.readouterr().err) and "at most 366d" in err
     assert main(["--table", table, "list"]) == 0
     assert capsys.readouterr().out.strip() == "no circuits"
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-5m"])
+def test_a_bad_expiry_is_refused_naming_its_option(table, capsys, text):
+    status = main(["--table", table, "force-open", "payments", "--reason", "r", f"--expires-in={text}", "--create"])
+    assert status == 2
+    assert capsys.readouterr().err.startswith(f"circuitctl: argument --expires-in: {text!r} is not a duration")
 
 
 @pytest.mark.parametrize("text", ["", "10", "-5m", "0s", "2 weeks"])

@@ -100,6 +100,11 @@ def first_plan(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
 def applied(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
     """Apply `directory`; the state's objects by address."""
     aws.terraform(directory, "apply", "-auto-approve")
+    return state_of(aws, directory)
+
+
+def state_of(aws: Emulator, directory: Path) -> dict[str, dict[str, Any]]:
+    """The objects of `directory`'s state in the emulator, by address."""
     state = json.loads(aws.terraform(directory, "show", "-json", str(emulator.state_file(directory, aws.endpoint))))
     found, modules = {}, [state["values"]["root_module"]]
     while modules:
@@ -307,6 +312,45 @@ def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
     function = state["aws_lambda_function.this"]
     assert (function["version"], function["qualified_arn"]) == ("1", f"{function['arn']}:1")
     assert state["aws_iam_role.this"]["name"].startswith("every-resource-")
+
+    # When revision 2 changes an argument AWS updates in place, of every resource that has one
+    plan_file = emulator.workspace(EVERY_RESOURCE) / "revision.tfplan"
+    aws.terraform(EVERY_RESOURCE, "plan", "-var=revision=2", f"-out={plan_file}")
+    plan = json.loads(aws.terraform(EVERY_RESOURCE, "show", "-json", str(plan_file)))
+    actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["mode"] == "managed"}
+    # Then the stand-in plans them as the real provider does: updates, nothing replaced
+    # (Nothing of these three changes: every argument of the first two forces a replacement.)
+    unchanged = {"aws_iam_role_policy_attachment.logs", "aws_lambda_permission.topic", "aws_kms_alias.this"}
+    assert {address for address, action in actions.items() if action != ["update"]} == unchanged
+    assert {tuple(action) for action in actions.values()} == {("update",), ("no-op",)}
+    aws.terraform(EVERY_RESOURCE, "apply", "-auto-approve", str(plan_file))
+    updated = state_of(aws, EVERY_RESOURCE)
+    # And the emulator holds the new values, under the same identities
+    assert {address: values.get("arn") for address, values in updated.items()} == {
+        address: values.get("arn") for address, values in state.items()
+    }
+    lam, cloudwatch = aws.client("lambda"), aws.client("cloudwatch")
+    assert lam.get_function_configuration(FunctionName="every-resource")["Timeout"] == 5
+    assert updated["aws_lambda_function.this"]["version"] == "2" == updated["aws_lambda_alias.live"]["function_version"]
+    assert lam.get_alias(FunctionName="every-resource", Name="live")["FunctionVersion"] == "2"
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["every-resource-errors"])["MetricAlarms"]
+    assert alarm["Threshold"] == 2
+    assert aws.client("ssm").get_parameter(Name="/every-resource/setting")["Parameter"]["Value"] == "on-2"
+    [group] = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/every-resource")["logGroups"]
+    assert group["retentionInDays"] == 14
+    schedule = aws.client("scheduler").get_schedule(Name="every-resource")
+    assert schedule["ScheduleExpression"] == "rate(6 minutes)"
+    machine = aws.client("stepfunctions").describe_state_machine(
+        stateMachineArn=updated["aws_sfn_state_machine.this"]["arn"]
+    )
+    assert machine["loggingConfiguration"]["level"] == "ALL"
+    mapping = lam.get_event_source_mapping(UUID=updated["aws_lambda_event_source_mapping.stream"]["uuid"])
+    assert mapping["BatchSize"] == 200
+    topic = aws.client("sns").get_topic_attributes(TopicArn=updated["aws_sns_topic.this"]["arn"])["Attributes"]
+    assert topic["DisplayName"] == "revision 2"
+    assert (
+        aws.client("iam").get_role(RoleName=updated["aws_iam_role.this"]["name"])["Role"]["Description"] == "revision 2"
+    )
     aws.terraform(EVERY_RESOURCE, "destroy", "-auto-approve")
     assert held(aws) == {}
 
