@@ -445,6 +445,8 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
             del sys.modules[name]
         try:
             with environ(environment):
+                if str(code_dir) in sys.path:
+                    worker.emulator_client_timeouts()
                 spec.loader.exec_module(module)
         finally:
             for name in _modules_under(code_dir):

@@ -62,6 +62,27 @@ def error_body(error: BaseException, error_type: str | None = None) -> dict[str,
     }
 
 
+# How long a function's AWS call may wait for the emulator. The module's functions give up after 2 s
+# (lambdas/circuit_breaker/clients.py), which DynamoDB, answering in milliseconds, never comes near; the
+# emulator, serving a hundred executions at once on a two-core machine, can take longer.
+EMULATOR_CLIENT_TIMEOUT_SECONDS = 60
+
+
+def emulator_client_timeouts() -> None:
+    """Give the deployed core's clients (if the package has it) the emulator's patience; their retries stay.
+
+    Call it with the package's folder on the path, before the handler is imported (it creates its clients then).
+    """
+    try:
+        clients = importlib.import_module("circuit_breaker.clients")
+    except ImportError:  # a function without the module's core, e.g. an example's downstream
+        return
+    from botocore.config import Config
+
+    patience = Config(connect_timeout=EMULATOR_CLIENT_TIMEOUT_SECONDS, read_timeout=EMULATOR_CLIENT_TIMEOUT_SECONDS)
+    clients.CONFIG = clients.CONFIG.merge(patience)
+
+
 def serve(
     connection: Connection, name: str, handler: str, code_dir: str, environment: dict[str, str], timeout_seconds: float
 ) -> None:
@@ -73,6 +94,7 @@ def serve(
     sys.stdout = sys.stderr = tail
     module_path, _, function_name = handler.rpartition(".")
     try:
+        emulator_client_timeouts()
         function = getattr(importlib.import_module(module_path), function_name)
         init_error = None
     except Exception as error:

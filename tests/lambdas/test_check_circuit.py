@@ -85,3 +85,17 @@ def test_the_call_that_finds_a_forced_open_override_expired_is_the_probe(load_ha
     item = circuit_item(orders_table)
     assert "override" not in item
     assert item["half_open_owner"] == load_event("check_circuit.json")["caller"]
+
+
+def test_clients_are_built_at_init_with_timeouts_and_standard_retries(load_handler):
+    from circuit_breaker import clients
+    from sandbox.worker import EMULATOR_CLIENT_TIMEOUT_SECONDS
+
+    # As deployed: a slow store ends as a counted StoreError within 7 s, inside the function's 10 s
+    assert (clients.CONFIG.connect_timeout, clients.CONFIG.read_timeout) == (1, 2)
+    assert clients.CONFIG.retries == {"mode": "standard", "max_attempts": 2}
+    handler = load_handler("check_circuit")
+    config = handler.breaker.store._client.meta.config  # created when the module loaded, not at the first call
+    assert config.retries["mode"] == "standard"
+    # The emulator's runners give the same clients more patience than DynamoDB needs
+    assert (config.connect_timeout, config.read_timeout) == (EMULATOR_CLIENT_TIMEOUT_SECONDS,) * 2

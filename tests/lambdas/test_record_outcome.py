@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import io
+import json
+import logging
+
 import boto3
 import pytest
 
@@ -19,18 +23,31 @@ def test_given_failures_when_recorded_then_the_circuit_trips_at_the_threshold(
 
 
 def test_the_state_machines_failure_payload_names_its_execution_in_every_log_line(
-    load_handler, orders_table, lambda_context, capsys
+    load_handler, orders_table, lambda_context
 ):
     """RecordFailure passes the whole state data under `state` with the execution ARN; the flat payload of an
     execution started before an upgrade is still read the same."""
-    handler = load_handler("record_outcome", failure_threshold=2, log_level="DEBUG")
+    handler = load_handler("record_outcome", failure_threshold=2)
     execution = "arn:aws:states:eu-west-1:123456789012:express:orders:run-1:abc"
     wrapped = {"execution": execution, "state": load_event("record_failure.json")}
     assert handler.parse(wrapped) == handler.parse(load_event("record_failure.json"))
-    assert handler.lambda_handler(wrapped, lambda_context) == {"recorded": True, "outcome": "failure 1 of 2"}
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    assert lines and all(f'"execution":"{execution}"' in line.replace(" ", "") for line in lines if '"level"' in line)
-    assert any('"function_request_id"' in line for line in lines)  # the Lambda request id, from the context
+    # What CloudWatch Logs would receive: Powertools' formatter output (its logger is one per service in a process,
+    # so it is captured here rather than from stdout).
+    captured = io.StringIO()
+    stream = logging.StreamHandler(captured)
+    stream.setFormatter(handler.logger.registered_formatter)
+    level = handler.logger.log_level
+    handler.logger.setLevel("DEBUG")
+    handler.logger.addHandler(stream)
+    try:
+        assert handler.lambda_handler(wrapped, lambda_context) == {"recorded": True, "outcome": "failure 1 of 2"}
+    finally:
+        handler.logger.removeHandler(stream)
+        handler.logger.setLevel(level)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines() if '"level"' in line]
+    assert lines  # the outcome's debug line at least
+    assert all(line["execution"] == execution for line in lines)
+    assert all(line["function_request_id"] == lambda_context.aws_request_id for line in lines)
 
 
 def test_every_failure_counts_in_completion_order(load_handler, orders_table, lambda_context):
