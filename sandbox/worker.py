@@ -74,7 +74,7 @@ def emulator_client_timeouts() -> None:
     Call it with the package's folder on the path, before the handler is imported (it creates its clients then).
     """
     try:
-        clients = importlib.import_module("circuit_breaker.clients")
+        clients: Any = importlib.import_module("circuit_breaker.clients")
     except ImportError:  # a function without the module's core, e.g. an example's downstream
         return
     from botocore.config import Config
