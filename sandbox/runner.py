@@ -446,7 +446,7 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
         try:
             with environ(environment):
                 if str(code_dir) in sys.path:
-                    worker.emulator_client_timeouts()
+                    worker.emulator_client_timeouts(str(code_dir))
                 spec.loader.exec_module(module)
         finally:
             for name in _modules_under(code_dir):

@@ -68,14 +68,18 @@ def error_body(error: BaseException, error_type: str | None = None) -> dict[str,
 EMULATOR_CLIENT_TIMEOUT_SECONDS = 60
 
 
-def emulator_client_timeouts() -> None:
-    """Give the deployed core's clients (if the package has it) the emulator's patience; their retries stay.
+def emulator_client_timeouts(code_dir: str) -> None:
+    """Give the core's clients in the package at `code_dir` (if it has the core) the emulator's patience; their
+    retries stay.
 
     Call it with the package's folder on the path, before the handler is imported (it creates its clients then).
+    A copy of the core from anywhere else (the test process's own) is left as it is.
     """
     try:
         clients: Any = importlib.import_module("circuit_breaker.clients")
     except ImportError:  # a function without the module's core, e.g. an example's downstream
+        return
+    if not os.path.realpath(clients.__file__).startswith(os.path.realpath(code_dir) + os.sep):
         return
     from botocore.config import Config
 
@@ -94,7 +98,7 @@ def serve(
     sys.stdout = sys.stderr = tail
     module_path, _, function_name = handler.rpartition(".")
     try:
-        emulator_client_timeouts()
+        emulator_client_timeouts(code_dir)
         function = getattr(importlib.import_module(module_path), function_name)
         init_error = None
     except Exception as error:

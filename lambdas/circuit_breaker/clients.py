@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.config import Config
 
-CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
 
 
 def client(service: str) -> Any:

@@ -93,7 +93,7 @@ def test_clients_are_built_at_init_with_timeouts_and_standard_retries(load_handl
 
     # As deployed: a slow store ends as a counted StoreError within 7 s, inside the function's 10 s
     assert (clients.CONFIG.connect_timeout, clients.CONFIG.read_timeout) == (1, 2)
-    assert clients.CONFIG.retries == {"mode": "standard", "max_attempts": 2}
+    assert clients.CONFIG.retries == {"mode": "standard", "total_max_attempts": 2}  # the first try and one retry
     handler = load_handler("check_circuit")
     config = handler.breaker.store._client.meta.config  # created when the module loaded, not at the first call
     assert config.retries["mode"] == "standard"
