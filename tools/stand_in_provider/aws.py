@@ -1148,23 +1148,8 @@ class SsmParameter(Resource):
     replaced_by = frozenset({"region", "data_type", "name"})
 
     def create(self, values):
-        client = self.client(values)
-        value = values["value"] if values.get("value") is not None else values.get("insecure_value")
-        client.put_parameter(
-            **_given(
-                Name=values["name"],
-                Type=values["type"],
-                Value=value,
-                Description=values.get("description"),
-                KeyId=values.get("key_id"),
-                Tier=values.get("tier"),
-                AllowedPattern=values.get("allowed_pattern"),
-                DataType=values.get("data_type"),
-                Overwrite=values.get("overwrite"),
-                Tags=_tag_list(self.aws.tags(values)),
-            )
-        )
-        parameter = client.get_parameter(Name=values["name"], WithDecryption=True)["Parameter"]
+        value = self._put(values, Overwrite=values.get("overwrite"), Tags=_tag_list(self.aws.tags(values)))
+        parameter = self.client(values).get_parameter(Name=values["name"], WithDecryption=True)["Parameter"]
         return {
             "id": values["name"],
             "arn": parameter["ARN"],
@@ -1177,9 +1162,16 @@ class SsmParameter(Resource):
         }
 
     def update(self, prior, values):
-        client = self.client(values)
+        value = self._put(values, Overwrite=True)  # PutParameter refuses tags when it overwrites
+        return {
+            "version": self.client(values).get_parameter(Name=values["name"])["Parameter"]["Version"],
+            "value": value,
+        }
+
+    def _put(self, values: dict[str, Any], **extra: Any) -> Any:
+        """PutParameter with the arguments given; the value put."""
         value = values["value"] if values.get("value") is not None else values.get("insecure_value")
-        client.put_parameter(
+        self.client(values).put_parameter(
             **_given(
                 Name=values["name"],
                 Type=values["type"],
@@ -1188,10 +1180,11 @@ class SsmParameter(Resource):
                 KeyId=values.get("key_id"),
                 Tier=values.get("tier"),
                 AllowedPattern=values.get("allowed_pattern"),
-                Overwrite=True,
+                DataType=values.get("data_type"),
+                **extra,
             )
         )
-        return {"version": client.get_parameter(Name=values["name"])["Parameter"]["Version"], "value": value}
+        return value
 
     def recomputed(self, prior, changed):
         return super().recomputed(prior, changed) | ({"version"} if changed & {"value", "insecure_value"} else set())
