@@ -362,6 +362,9 @@ def test_basic_applies_to_the_emulator_and_destroys(aws):
 
     assert_emulator_holds(aws, planned, state)
     assert of_type(state, "aws_scheduler_schedule")
+    name = state["module.circuit_breaker.aws_sfn_state_machine.this"]["name"]
+    alarms = {alarm["alarm_name"] for alarm in of_type(state, "aws_cloudwatch_metric_alarm").values()}
+    assert {f"{name}-events-iterator-age", f"{name}-events-errors", f"{name}-notifications-failed"} <= alarms
     assert_dashboard_names_existing_metrics(aws, "module.circuit_breaker", state, state["aws_lambda_alias.live"]["arn"])
     assert_notifications_match_the_documented_event(aws, state)
     assert_a_healthy_call_succeeds(aws, state)
