@@ -90,7 +90,8 @@ def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
     if not isinstance(event_id, str) or not event_id or event_name not in ("INSERT", "MODIFY", "REMOVE"):
         raise MalformedRecord("stream record needs an eventID and eventName INSERT, MODIFY or REMOVE")
     keys = stream.get("Keys")
-    name = keys.get(Attr.ID, {}).get("S") if isinstance(keys, Mapping) else None
+    key = keys.get(Attr.ID) if isinstance(keys, Mapping) else None
+    name = key.get("S") if isinstance(key, Mapping) else None
     if not isinstance(name, str) or not name:
         raise MalformedRecord("stream record's Keys has no string id")
     if stream.get("StreamViewType", "NEW_AND_OLD_IMAGES") != "NEW_AND_OLD_IMAGES":

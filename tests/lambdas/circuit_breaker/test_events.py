@@ -233,3 +233,11 @@ def test_a_record_that_is_no_circuit_change_is_malformed(record):
 def test_every_status_has_a_gauge_level():
     assert set(STATUS_LEVELS) == {CLOSED, HALF_OPEN, OPEN, FORCED_OPEN, FORCED_CLOSED}
     assert len(set(STATUS_LEVELS.values())) == len(STATUS_LEVELS)
+
+
+@pytest.mark.parametrize("key", [None, "orders", ["orders"], {"N": "1"}, {}])
+def test_a_record_whose_key_is_not_a_typed_string_is_malformed(key):
+    # Found by the long fuzz profile: {"Keys": {"id": null}} raised AttributeError, failing the whole batch
+    record = {"eventID": "0", "eventName": "INSERT", "dynamodb": {"Keys": {"id": key}, "SequenceNumber": "0"}}
+    with pytest.raises(MalformedRecord):
+        circuit_change(record)
