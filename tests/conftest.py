@@ -14,9 +14,9 @@ import pytest
 from moto import mock_aws
 
 from circuit_breaker.settings import ENVIRONMENT
-from sandbox.emulator import atomic_dynamodb, lighter_interpreter, local_aws
-from sandbox.runner import FunctionSpec, InProcessRunner
-from sandbox.stack import REGION, Stack, instances_applied
+from circuit_sandbox.aws.runner import FunctionSpec, InProcessRunner
+from circuit_sandbox.aws.server import atomic_dynamodb, lighter_interpreter, local_aws
+from circuit_sandbox.stack import REGION, Stack, instances_applied
 from tests.hcl import ROOT, local
 
 EVENTS = Path(__file__).parent / "events"
@@ -74,7 +74,7 @@ def environment_of_variables() -> dict[str, tuple[str, bool]]:
 
 @contextmanager
 def applied(instances: dict[str, dict[str, Any]]) -> Iterator[dict[str, Stack]]:
-    """sandbox/instances applied by the real Terraform into a moto server in this process.
+    """circuit_sandbox/instances applied by the real Terraform into a moto server in this process.
 
     Handlers run in this process (`InProcessRunner`), from the packages Terraform deployed.
     """
@@ -108,6 +108,6 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def lambda_context():
-    from sandbox.worker import Context
+    from circuit_sandbox.aws.worker import Context
 
     return Context("test-function", "test-request", 30, "us-east-1")

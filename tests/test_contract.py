@@ -155,7 +155,7 @@ def test_the_sandbox_restates_no_environment_variable_or_handler_of_the_module()
     assert len(names) >= 15 and len(handlers) == 4
     found = {
         (path.relative_to(ROOT).as_posix(), word)
-        for path in (ROOT / "sandbox").rglob("*.py")
+        for path in (ROOT / "circuit_sandbox").rglob("*.py")
         for word in names | handlers
         if re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", path.read_text())
     }

@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from sandbox.runner import ModuleEnvironment
+from circuit_sandbox.aws.runner import ModuleEnvironment
 from tests.conftest import module_function
 
 

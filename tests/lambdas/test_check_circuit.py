@@ -89,7 +89,7 @@ def test_the_call_that_finds_a_forced_open_override_expired_is_the_probe(load_ha
 
 def test_clients_are_built_at_init_with_timeouts_and_standard_retries(load_handler):
     from circuit_breaker import clients
-    from sandbox.worker import EMULATOR_CLIENT_TIMEOUT_SECONDS
+    from circuit_sandbox.aws.worker import EMULATOR_CLIENT_TIMEOUT_SECONDS
 
     # As deployed: a slow store ends as a counted StoreError within 7 s, inside the function's 10 s
     assert (clients.CONFIG.connect_timeout, clients.CONFIG.read_timeout) == (1, 2)

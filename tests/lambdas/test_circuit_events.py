@@ -18,7 +18,7 @@ from circuit_breaker.events import DETAIL_TYPE, ENVIRONMENT
 from circuit_breaker.model import CLOSED, FORCED_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
-from sandbox.runner import FunctionSpec, ModuleEnvironment
+from circuit_sandbox.aws.runner import FunctionSpec, ModuleEnvironment
 from tests.conftest import LAMBDAS, load_event
 from tests.hcl import local
 from tests.lambdas.circuit_breaker.test_events import Stream

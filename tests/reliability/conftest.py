@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, settings
 
 from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN
-from sandbox.runner import ModuleEnvironment
+from circuit_sandbox.aws.runner import ModuleEnvironment
 from tests.conftest import module_function
 
 settings.register_profile(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from circuit_sandbox.aws.worker import Context
 from circuitctl import cli
-from sandbox.worker import Context
 from tests.reliability.conftest import assert_invariants, count, handler_environment, items
 
 JSON = st.recursive(

@@ -1,7 +1,7 @@
 """A hundred callers at once, in random interleavings: one trip, one probe per window, overrides kept.
 
 Each caller is its own Breaker (its own execution environment and cache) on one moto table,
-whose item writes are atomic as DynamoDB's are (sandbox.emulator.atomic_dynamodb).
+whose item writes are atomic as DynamoDB's are (circuit_sandbox.aws.server.atomic_dynamodb).
 """
 
 from __future__ import annotations

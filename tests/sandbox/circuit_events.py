@@ -1,4 +1,4 @@
-"""The module's circuit events as Terraform deployed them: one instance of sandbox/instances, many circuits.
+"""The module's circuit events as Terraform deployed them: one instance of circuit_sandbox/instances, many circuits.
 
 Each test gets a circuit of its own on the instance's table (one of its `allowed_circuits`, which
 its event source mapping's filter lets through), so one apply serves a whole test module. The
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.stack import Stack
+from circuit_sandbox.stack import Stack
 
 INTERVAL = 0.15  # the pump's and the observers'
 CIRCUITS = 8  # per applied instance: at least one per test that takes a circuit

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.scenario import Emulator, emulator
-from sandbox.streams import StreamPump
+from circuit_sandbox.aws import Emulator, emulator
+from circuit_sandbox.aws.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL
 
 # Alarm periods and schedules keep values AWS accepts (whole minutes); the emulator evaluates and

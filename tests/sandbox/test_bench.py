@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox import bench, costs, discrimination
-from sandbox.cloudwatch import Scheduler
-from sandbox.simulation import Deployment
-from sandbox.stack import Stack
+from circuit_sandbox import bench, costs, discrimination
+from circuit_sandbox.aws.cloudwatch import Scheduler
+from circuit_sandbox.simulation import Deployment
+from circuit_sandbox.stack import Stack
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sandbox.cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler, decide, notification, statistic
-from sandbox.runner import Invocation
+from circuit_sandbox.aws.cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler, decide, notification, statistic
+from circuit_sandbox.aws.runner import Invocation
 
 
 def alarm(**overrides) -> dict:

@@ -20,10 +20,11 @@ from circuit_breaker.breaker import Breaker
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
+from circuit_sandbox.aws import Emulator
+from circuit_sandbox.aws.eventbridge import EventObserver, TopicObserver, target_input, transformed
+from circuit_sandbox.aws.streams import StreamPump
+from circuit_sandbox.stack import applied_instances
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver, TopicObserver, target_input, transformed
-from sandbox.scenario import Emulator
-from sandbox.streams import StreamPump
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
 TIMEOUT = 150 * INTERVAL  # bounded, and generous for a busy machine
@@ -38,7 +39,7 @@ def topic_arn(endpoint: str) -> str:
 @pytest.fixture(scope="module")
 def circuits(local_emulator: Emulator) -> Circuits:
     """One instance with circuit events and notifications, applied by the real Terraform."""
-    [stack] = local_emulator.apply_instances({"notified": instance_variables(notifications=True)}).values()
+    [stack] = applied_instances(local_emulator, {"notified": instance_variables(notifications=True)}).values()
     return Circuits(stack)
 
 

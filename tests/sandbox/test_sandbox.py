@@ -1,6 +1,6 @@
 """The sandbox drives the real state machine and handlers: trips, vetoes, recoveries and races.
 
-The instances are sandbox/instances, applied once into the shared emulator by the real Terraform,
+The instances are circuit_sandbox/instances, applied once into the shared emulator by the real Terraform,
 each made fresh before every test. Their alarm periods are whole minutes, as AWS requires, which
 the emulator runs sixty times faster. Nothing here asserts how long anything took.
 """
@@ -16,8 +16,10 @@ import boto3
 import pytest
 
 from circuit_breaker.model import Attr
-from sandbox.scenario import Emulator, wait_for
-from sandbox.stack import Stack
+from circuit_sandbox import stack as stacks
+from circuit_sandbox.aws import Emulator
+from circuit_sandbox.scenario import wait_for
+from circuit_sandbox.stack import Stack
 
 NO_ALARMS = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
 # One failed call in a period raises the alarm; a period lasts one second in the emulator.
@@ -51,7 +53,7 @@ INSTANCES = {
 
 @pytest.fixture(scope="module")
 def applied_instances(local_emulator: Emulator) -> dict[str, Stack]:
-    return local_emulator.apply_instances(INSTANCES)
+    return stacks.applied_instances(local_emulator, INSTANCES)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import cli
-from sandbox.scenario import Options
+from circuit_sandbox import cli
+from circuit_sandbox.scenario import Options
 
 EVENTS = Path(__file__).parents[1] / "events"
 

@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from sandbox import alarm_odds, discrimination, simulation
-from sandbox.asl import StateMachine, TaskFailed
-from sandbox.simulation import Deployment, Simulation, quiet_telemetry
-from sandbox.stack import Stack
+from circuit_sandbox import alarm_odds, discrimination, simulation
+from circuit_sandbox.asl import StateMachine, TaskFailed
+from circuit_sandbox.simulation import Deployment, Simulation, quiet_telemetry
+from circuit_sandbox.stack import Stack
 
 
 @pytest.fixture(scope="module")
 def applied() -> Iterator[tuple[str, dict[str, Stack], dict[str, Deployment]]]:
-    """One apply of sandbox/instances for the module: the module's defaults, and the replay's instance."""
+    """One apply of circuit_sandbox/instances for the module: the module's defaults, and the replay's instance."""
     with discrimination.applied() as stacks:
         yield os.environ["AWS_ENDPOINT_URL"], stacks, discrimination.described(stacks)
 

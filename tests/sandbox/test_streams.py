@@ -1,7 +1,7 @@
 """The stream pump against the emulator: each change of a circuit, whoever writes it, is one event.
 
 The module's events function, its mapping and filter are what Terraform applied (events.tf,
-through sandbox/instances); the function runs in a worker process; the pump reads the table's
+through circuit_sandbox/instances); the function runs in a worker process; the pump reads the table's
 stream as Lambda's poller would; a rule of the test's own delivers the events to a queue. Waits
 are bounded by a multiple of the pump's interval; a check that nothing arrived first lets the pump
 catch up (`poll`), so it never passes by being early.
@@ -26,11 +26,13 @@ from circuit_breaker.events import DETAIL_TYPE
 from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
+from circuit_sandbox.aws import Emulator
+from circuit_sandbox.aws.eventbridge import EventObserver, sns_targets
+from circuit_sandbox.aws.runner import FunctionSpec
+from circuit_sandbox.aws.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
+from circuit_sandbox.scenario import wait_for
+from circuit_sandbox.stack import applied_instances
 from circuitctl.cli import main as circuitctl
-from sandbox.eventbridge import EventObserver, sns_targets
-from sandbox.runner import FunctionSpec
-from sandbox.scenario import Emulator, wait_for
-from sandbox.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from tests.conftest import load_event
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
@@ -42,7 +44,7 @@ _names = itertools.count()
 @pytest.fixture(scope="module")
 def circuits(local_emulator: Emulator) -> Circuits:
     """One instance with circuit events, applied by the real Terraform, whose circuits the tests share out."""
-    [stack] = local_emulator.apply_instances({"events": instance_variables()}).values()
+    [stack] = applied_instances(local_emulator, {"events": instance_variables()}).values()
     return Circuits(stack)
 
 

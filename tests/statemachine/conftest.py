@@ -1,4 +1,4 @@
-"""The module instances the state machine tests drive: sandbox/instances, applied once by the real Terraform.
+"""The module instances the state machine tests drive: circuit_sandbox/instances, applied once by the real Terraform.
 
 Each instance sets only what its tests need; everything else is the module's default. Before
 each test every instance is made fresh again: its table emptied, its dependency healthy, and any
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.stack import Stack
+from circuit_sandbox.stack import Stack
 from tests.conftest import applied
 
 # No alarms, healthcheck or circuit events: nothing here evaluates alarms or runs the schedule or the stream.

@@ -18,8 +18,8 @@ from statelint.config import Config
 from statelint.linter import Linter
 from statelint.problem import ProblemType
 
-from sandbox.cloudwatch import LambdaMetrics
-from sandbox.runner import Invocation
+from circuit_sandbox.aws.cloudwatch import LambdaMetrics
+from circuit_sandbox.aws.runner import Invocation
 from tests.statemachine.conftest import FALLBACK_PAYLOAD
 
 # statelint wants BackoffRate written as a float (2.0); the service accepts 2, and Terraform's
@@ -296,7 +296,7 @@ def test_the_circuit_read_retries_throttles_with_jitter(instances):
 def test_a_failing_state_check_is_counted_and_follows_on_store_error(instances, tmp_path, policy, status, tail):
     """Throttled, broken or timed out: whatever makes the check function itself fail, the state machine counts a
     store error of the circuit (PutMetricData in the functions' namespace) and the policy decides."""
-    from sandbox.runner import FunctionSpec
+    from circuit_sandbox.aws.runner import FunctionSpec
 
     stack = instances["healthy" if policy == "fail_open" else "fail-closed"]
     assert stack.settings().on_store_error == policy
@@ -392,7 +392,7 @@ def test_a_failure_that_completes_after_others_still_counts(instances, tmp_path)
     """Counting in completion order: a slow call admitted while nothing was pending fails after faster failures
     started a count; its failure adds to that count and trips the circuit (it used to be dropped as "admitted
     before the count started", so slow failures took twice their duration to trip)."""
-    from sandbox.runner import FunctionSpec
+    from circuit_sandbox.aws.runner import FunctionSpec
 
     stack = instances["failing"]  # failure_threshold 3
     started, go = tmp_path / "started", tmp_path / "go"

@@ -26,9 +26,9 @@ import boto3
 import pytest
 
 from circuit_breaker.model import STATES
-from sandbox.emulator import local_aws
-from sandbox.eventbridge import target_input
-from sandbox.runner import InProcessRunner
+from circuit_sandbox.aws.eventbridge import target_input
+from circuit_sandbox.aws.runner import InProcessRunner
+from circuit_sandbox.aws.server import local_aws
 from tests.conftest import SOURCES, load_event
 from tests.statemachine.test_definition import lint
 from tools.stand_in_provider import emulator
@@ -263,7 +263,7 @@ def assert_notifications_match_the_documented_event(aws: Emulator, state: dict[s
     the event's summary.
 
     moto implements neither TestEventPattern nor delivery to SNS targets: its own matcher, which its bus applies to
-    every rule, and the sandbox's delivery (sandbox.eventbridge.target_input) stand in for both.
+    every rule, and the sandbox's delivery (circuit_sandbox.aws.eventbridge.target_input) stand in for both.
     """
     from moto.events.models import EventPattern
 

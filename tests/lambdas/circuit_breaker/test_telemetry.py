@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.runner import ModuleEnvironment
+from circuit_sandbox.aws.runner import ModuleEnvironment
 from tests.conftest import load_event, module_function
 
 

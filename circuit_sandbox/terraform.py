@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "basic"
 # Several module instances side by side, each around its own copy of the example's functions.
-INSTANCES = ROOT / "sandbox" / "instances"
+INSTANCES = ROOT / "circuit_sandbox" / "instances"
 # The lines of Terraform's output a reader of the demo wants: its plan summary and its verdicts.
 SUMMARY = re.compile(r"^(Plan: .*|Apply complete!.*|Destroy complete!.*)$", re.MULTILINE)
 

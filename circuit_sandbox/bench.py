@@ -2,13 +2,13 @@
 
 Two sources of figures:
 - the sandbox (moto on loopback, handlers in worker processes): DynamoDB reads and writes
-  counted at the emulator (sandbox.emulator.OPERATIONS), Lambda invocations by the runner,
+  counted at the emulator (circuit_sandbox.aws.server.OPERATIONS), Lambda invocations by the runner,
   states from execution histories. Every design is a module instance the real Terraform
-  applied (sandbox/instances, all in one apply: `designs`). Alarm periods and the
+  applied (circuit_sandbox/instances, all in one apply: `designs`). Alarm periods and the
   healthcheck schedule keep values AWS accepts (60 s, rate(1 minute)); the emulator runs
   their time TIME_SCALE times faster; rows that depend on them give AWS-equivalent seconds
   (sandbox seconds × TIME_SCALE) and say so;
-- the simulator (sandbox.simulation, sandbox.discrimination): the real circuit code and the
+- the simulator (circuit_sandbox.simulation, circuit_sandbox.discrimination): the real circuit code and the
   definition Terraform deployed on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
   first checked against the real definition in moto, call by call, and the comparison printed.
 """
@@ -38,11 +38,12 @@ from typing import Any
 from circuit_breaker.breaker import TRIP_SETTLE_SECONDS
 
 from . import alarm_odds, costs, discrimination, simulation
-from .emulator import OPERATIONS
-from .runner import FunctionSpec
-from .scenario import Emulator, Traffic, emulator, wait_for
+from .aws import Emulator, emulator
+from .aws.runner import FunctionSpec
+from .aws.server import OPERATIONS
+from .scenario import Traffic, wait_for
 from .simulation import Deployment, alarm_period
-from .stack import Stack
+from .stack import Stack, applied_instances
 from .terraform import ROOT
 
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck run in 3 s
@@ -54,7 +55,7 @@ NO_ALARM = {"enabled": False}
 RATES = (1, 10, 100)
 RECOVERY_SAMPLES = 3
 RECOVERY_GRACE_SECONDS = 30  # past the open duration, for the probe's round trip on a busy machine
-# sandbox/instances' own functions around each instance; the other keys of lambda_function_names are the module's.
+# The functions circuit_sandbox/instances puts around each instance; lambda_function_names' others are the module's.
 EXAMPLE_KEYS = ("downstream", "healthcheck", "fallback")
 _names = iter(range(1_000_000))
 
@@ -121,7 +122,7 @@ def module_design(**overrides: Any) -> dict[str, Any]:
 
 
 def designs(samples: int = RECOVERY_SAMPLES) -> dict[str, dict[str, Any]]:
-    """Every instance the sandbox measurements use, by name: sandbox/instances applies them in one go."""
+    """Every instance the sandbox measurements use, by name: circuit_sandbox/instances applies them in one go."""
     found = {
         # Never tripped by a count; its healthcheck alarm exists (to be published to) but is never fed.
         "healthy": module_design(
@@ -269,7 +270,7 @@ def powertools_function(emu: Emulator, stack: Stack, environments: int) -> str:
     spec = FunctionSpec(
         f"{name}-downstream",
         "powertools_downstream.lambda_handler",
-        ROOT / "sandbox" / "peer",
+        ROOT / "circuit_sandbox" / "peer",
         environment,
         spread=True,
     )
@@ -439,7 +440,7 @@ def package_sizes(stack: Stack) -> dict[str, int]:
 def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """The simulator's figures: its check against the sandbox, per-path costs, background errors, outages.
 
-    One apply of sandbox/instances into moto in this process gives both instances: the replay
+    One apply of circuit_sandbox/instances into moto in this process gives both instances: the replay
     runs on its own, and every other figure simulates what was read back of the module's defaults.
     """
     with discrimination.applied(echo=echo) as stacks:
@@ -506,7 +507,7 @@ def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = pr
 def expected_trips(found: dict[str, Any], deployment: Deployment) -> None:
     """False trips per hour from the tails (in band: the count's; the alarm: the error count's), and the trade-off.
 
-    Adds to each cell what `sandbox.alarm_odds` expects, and to `found` the worst phase of the default alarm
+    Adds to each cell what `circuit_sandbox.alarm_odds` expects, and to `found` the worst phase of the default alarm
     and of the alternatives it is weighed against.
     """
     threshold = found["assumptions"]["failure_threshold"]
@@ -663,7 +664,7 @@ def run() -> dict[str, Any]:
     report["simulation seconds"] = round(time.monotonic() - started, 1)
     with tempfile.TemporaryDirectory(prefix="bench-packages-") as folder:
         with emulator(max_environments=10, alarm_interval=0.25, time_scale=TIME_SCALE) as emu:
-            stacks = emu.apply_instances(designs(), echo=print)
+            stacks = applied_instances(emu, designs(), echo=print)
             report["paths"] = {"this module": paths(emu, stacks)}
             report["outage"] = {}
             for rate in RATES:
@@ -701,8 +702,8 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
     lines = [
         "## The simulator, checked against the sandbox",
         "",
-        "`sandbox/simulation.py` runs the definition Terraform deployed (its Choice rules, paths and Catch route every "
-        "call), the real `Breaker.check`, record_outcome's `parse` then `Breaker.record`, and "
+        "`circuit_sandbox/simulation.py` runs the definition Terraform deployed (its Choice rules, paths and "
+        "Catch route every call), the real `Breaker.check`, record_outcome's `parse` then `Breaker.record`, and "
         "`Breaker.on_alarm`, on a virtual clock over an in-memory table with DynamoDB's semantics for the "
         "updates the store makes (checked against moto's by a test). The downstream alarm is the one the "
         f"module creates by default ({assumed['downstream alarm']}), evaluated by the sandbox's CloudWatch "
@@ -744,7 +745,7 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         "",
         f"Independent background errors; Poisson arrivals; each cell simulates at least {CELL_MINUTES} minutes "
         f"and {CELL_CALLS:,} calls. Trips are rare events: a cell with 0 trips says none in that time, not that "
-        "the rate is 0, so the expected rates come from the tails (`sandbox/alarm_odds.py`): in band, from how "
+        "the rate is 0, so the expected rates come from the tails (`circuit_sandbox/alarm_odds.py`): in band, from how "
         "often the simulated count reached each value below failure_threshold and still stood when a trip there "
         "would be decided (a geometric tail, extrapolated "
         "to the threshold; — when the count never reached 2 ten times); the alarm, from the binomial tail of a "
@@ -870,7 +871,7 @@ def trade_off_markdown(sim: dict[str, Any]) -> list[str]:
         "than the strictly consecutive reference at 20 % background errors: at 600 calls a minute, a "
         "minute's error rate varies by about ±1.8 points, so a threshold that a 25 % outage reaches every "
         "minute is also reached by 20 % of background errors. Computed from the settings "
-        "(`sandbox/alarm_odds.py`): worst phase of a 50 % and a 25 % outage (1 % before), at the expected "
+        "(`circuit_sandbox/alarm_odds.py`): worst phase of a 50 % and a 25 % outage (1 % before), at the expected "
         "rate of each period, alarm only (in band may trip first); expected false trips per hour (OK → "
         "ALARM, which opens the circuit). The partial-outage sweep below checks the default's worst phase "
         "in the simulator.",
@@ -992,7 +993,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
         f"A whole period of {_percent(discrimination.LEAD_IN_BACKGROUND)} background errors, then from a point of "
         "the next period on half or a quarter of the calls fail. Worst: the slowest of the phases (and where in "
         "the period that outage started); expected worst: the alarm's, at the expected error rate of each "
-        "period (`sandbox/alarm_odds.py`); below its minimum calls a period counts as 0 %. Target: OPEN within "
+        "period (`circuit_sandbox/alarm_odds.py`); below its minimum calls a period counts as 0 %. Target: OPEN within "
         + " and ".join(f"{seconds} s for {_percent(share)}" for share, seconds in PARTIAL_TARGETS.items())
         + " at ≥ 10 calls/s.",
         "",

@@ -363,8 +363,8 @@ def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
 
 
 @contextmanager
-def circuit_event_delivery(interval: float = 0.15) -> Iterator[StreamPump]:
-    """What the emulator lacks for circuit events: streams polled into their functions, SNS targets on EventBridge.
+def event_delivery(interval: float = 0.15) -> Iterator[StreamPump]:
+    """What the emulator lacks for event-driven functions: streams polled into them, SNS targets on EventBridge.
 
     Enter it with the emulator, after the runner is hooked into moto and before anything is
     provisioned; without it, a table write with a mapped stream would invoke the function inside

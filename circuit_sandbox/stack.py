@@ -1,7 +1,7 @@
 """Handles to module instances that the real Terraform applied into the emulator.
 
 `Stack` drives one instance through what Terraform created: `from_outputs` reads the names
-from the outputs of `examples/basic`, or of one instance of `sandbox/instances`
+from the outputs of `examples/basic`, or of one instance of `circuit_sandbox/instances`
 (`instances_applied`), which apply the module's own HCL. Nothing here restates a name,
 handler, environment variable or alarm setting of the module.
 """
@@ -20,10 +20,9 @@ import boto3
 from circuit_breaker.settings import Settings
 
 from . import terraform
-from .cloudwatch import notification
-from .runner import Runner
-
-REGION = "us-east-1"
+from .aws import REGION, Emulator
+from .aws.cloudwatch import notification
+from .aws.runner import Runner
 
 
 @dataclass
@@ -43,7 +42,7 @@ class Stack:
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any], runner: Runner) -> Stack:
-        """The instance `terraform apply` created, from examples/basic's outputs or one of sandbox/instances'."""
+        """The instance `terraform apply` created: from the outputs of examples/basic or of one instances instance."""
         return cls(
             runner=runner,
             state_machine_arn=outputs["state_machine_arn"],
@@ -132,13 +131,51 @@ class Stack:
         self.set_health(True)
 
 
+def applied(emulator: Emulator, variables: dict[str, Any], echo: Callable[[str], None], warm: int = 1) -> Stack:
+    """`terraform apply` examples/basic into `emulator` with `variables`; its functions warmed (see `warmed`)."""
+    stack = Stack.from_outputs(terraform.apply(emulator.endpoint, variables, echo), emulator.runner)
+    warmed(emulator, stack, warm)
+    return stack
+
+
+def destroyed(emulator: Emulator, variables: dict[str, Any], echo: Callable[[str], None]) -> None:
+    """`terraform destroy` what `applied` created with `variables`."""
+    terraform.destroy(emulator.endpoint, variables, echo)
+
+
 def instances_applied(
     endpoint: str, runner: Runner, instances: dict[str, dict[str, Any]], echo: Callable[[str], None] = lambda line: None
 ) -> dict[str, Stack]:
-    """`terraform apply` sandbox/instances into the emulator at `endpoint`: a Stack per instance.
+    """`terraform apply` circuit_sandbox/instances into the emulator at `endpoint`: a Stack per instance.
 
     `instances` maps each instance's name to the module variables it sets (the attributes of
-    sandbox/instances' `instances` variable); the rest keep the module's defaults.
+    circuit_sandbox/instances' `instances` variable); the rest keep the module's defaults.
     """
     outputs = terraform.apply(endpoint, {"instances": instances}, echo, directory=terraform.INSTANCES)
     return {name: Stack.from_outputs(values, runner) for name, values in outputs["instances"].items()}
+
+
+def applied_instances(
+    emulator: Emulator,
+    instances: dict[str, dict[str, Any]],
+    echo: Callable[[str], None] = lambda line: None,
+    warm: int = 1,
+) -> dict[str, Stack]:
+    """`instances_applied` into `emulator`, every instance's functions warmed (see `warmed`)."""
+    stacks = instances_applied(emulator.endpoint, emulator.runner, instances, echo)
+    for stack in stacks.values():
+        warmed(emulator, stack, warm)
+    return stacks
+
+
+def warmed(emulator: Emulator, stack: Stack, warm: int = 1) -> None:
+    """One environment of every function; the functions each call makes get `warm` each.
+
+    Warm environments keep cold starts, which take a busy machine seconds, out of the scenario.
+    They run what the emulator holds, as every invocation does.
+    """
+    runner = emulator.runner
+    runner.adopt_all()
+    runner.warm()
+    for key in ("check_circuit", "record_outcome", "downstream"):
+        runner.warm(stack.function_names[key], count=min(warm, runner.max_environments) - 1)

@@ -5,7 +5,7 @@ says little about their rate. Here the rate comes from the tail of the error cou
 
 - a period of P seconds at `rate` calls/s holds n ~ Poisson(rate × P) calls, of which
   Binomial(n, background) fail; it breaches when n >= the alarm's minimum and
-  100 × failures / n >= its threshold (the module's expression, `sandbox.cloudwatch.ERROR_RATE`);
+  100 × failures / n >= its threshold (the module's expression, `circuit_sandbox.aws.cloudwatch.ERROR_RATE`);
 - periods are independent, so an M-of-N alarm goes from OK to ALARM at a period when M of the
   last N breach and M of the N before did not: summed exactly over the N + 1 periods involved;
 - the in-band count's false trips are extrapolated from how often the simulated count reached
@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .cloudwatch import ERROR_RATE
+from .aws.cloudwatch import ERROR_RATE
 
 HOUR = 3600.0
 

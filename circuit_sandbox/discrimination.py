@@ -10,7 +10,7 @@
 - `outage`: total and partial outages: failed calls and time until every caller is
   short-circuited.
 
-Every figure runs on an instance the real Terraform applied (`applied`: sandbox/instances into
+Every figure runs on an instance the real Terraform applied (`applied`: circuit_sandbox/instances into
 moto in this process, the handlers run by the in-process runner): `CIRCUIT` with the module's
 defaults (no healthcheck, as the module's default; no circuit events, which the simulator does
 not model), `REPLAY` with the scenario's open durations. The simulator takes its definition,
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .cloudwatch import state_change_time
+from .aws.cloudwatch import state_change_time
 from .simulation import EPOCH, Call, Deployment, Latency, Outage, Simulation, alarm_period, quiet_telemetry
 from .stack import Stack, instances_applied
 
@@ -38,7 +38,7 @@ ITEM_FIELDS = ("state", "failure_count", "generation", "open_count", "override",
 # the sandbox's real clock cannot end it on its own), and a background error rate for outages' lead-in.
 REPLAY_OPEN_SECONDS = 3600
 LEAD_IN_BACKGROUND = 0.01
-# What sandbox/instances applies for these figures: unset variables keep the module's defaults.
+# What circuit_sandbox/instances applies for these figures: unset variables keep the module's defaults.
 INSTANCES: dict[str, dict[str, Any]] = {
     CIRCUIT: {"healthcheck": False, "circuit_events": False},
     REPLAY: {
@@ -87,12 +87,12 @@ def scripted_steps(seed: int, calls: int) -> list[tuple]:
 def applied(
     instances: dict[str, dict[str, Any]] | None = None, echo: Callable[[str], None] = lambda line: None
 ) -> Iterator[dict[str, Stack]]:
-    """`terraform apply` sandbox/instances (default: INSTANCES) into moto in this process, the handlers run in it.
+    """`terraform apply` circuit_sandbox/instances (default: INSTANCES) into moto in this process; handlers run in it.
 
     While the block runs, this process's boto3 talks to that moto (AWS_ENDPOINT_URL).
     """
-    from .emulator import local_aws
-    from .runner import InProcessRunner
+    from .aws.runner import InProcessRunner
+    from .aws.server import local_aws
 
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # it logs every failed state
     runner = InProcessRunner()

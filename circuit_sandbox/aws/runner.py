@@ -31,6 +31,9 @@ import io
 import itertools
 import json
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.popen_forkserver
+import multiprocessing.spawn
 import shutil
 import sys
 import tempfile
@@ -45,7 +48,7 @@ from types import ModuleType
 from typing import Any
 
 from . import worker
-from .emulator import environ
+from .server import environ
 
 _ids = itertools.count()
 _environ_lock = threading.Lock()
@@ -225,11 +228,46 @@ class Runner:
 # ---------------------------------------------------------------------------- processes
 
 
+_launching = threading.Lock()
+
+
+class _WorkerPopen(multiprocessing.popen_forkserver.Popen):
+    """Starts an environment without the parent's `__main__`.
+
+    multiprocessing re-runs the parent's main script in every child it starts (as `__mp_main__`), so
+    that the child can unpickle what the script defines. An environment needs nothing of it, and a
+    script that starts the emulator without an `if __name__ == "__main__":` guard would start
+    another emulator in each environment.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        original = multiprocessing.spawn.get_preparation_data
+
+        def without_main(name: str) -> dict[str, Any]:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        with _launching:
+            multiprocessing.spawn.get_preparation_data = without_main  # type: ignore[assignment]
+            try:
+                super()._launch(process_obj)  # type: ignore[misc]
+            finally:
+                multiprocessing.spawn.get_preparation_data = original
+
+
+class _WorkerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _WorkerPopen(process_obj)
+
+
 class _ProcessEnvironment:
     def __init__(self, context: Any, spec: FunctionSpec, extra_environment: dict[str, str]) -> None:
         self.connection, child = context.Pipe()
         environment = {**extra_environment, **spec.environment}
-        self.process = context.Process(
+        self.process = _WorkerProcess(
             target=worker.serve,
             daemon=True,
             name=f"lambda-{spec.name}",

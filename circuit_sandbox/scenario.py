@@ -1,7 +1,7 @@
 """The sandbox: the module's real state machine and handlers, driven through an outage and back.
 
 `Sandbox` starts the emulator, the process runner, the alarm evaluator and the healthcheck
-schedule, and has the real Terraform apply `examples/basic` into it (`sandbox.terraform`),
+schedule, and has the real Terraform apply `examples/basic` into it (`circuit_sandbox.terraform`),
 with the scenario's settings as the example's variables. `Recorder` turns what the runner
 sees into a timeline: calls, outcomes, probes, and the transitions the handlers log.
 `play` runs the scenario in two acts:
@@ -17,7 +17,6 @@ sees into a timeline: calls, outcomes, probes, and the transitions the handlers 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import threading
 import time
@@ -30,13 +29,10 @@ from typing import Any
 
 from circuit_breaker.model import Attr
 
-from . import terraform
-from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
-from .emulator import CREDENTIALS, local_aws
-from .eventbridge import EventObserver, TopicObserver
-from .runner import Invocation, ProcessRunner
-from .stack import REGION, Stack, instances_applied
-from .streams import StreamPump, circuit_event_delivery
+from .aws import REGION, Emulator, emulator
+from .aws.eventbridge import EventObserver, TopicObserver
+from .aws.runner import Invocation
+from .stack import Stack, applied, destroyed
 
 STATES = ("CLOSED", "HALF_OPEN", "OPEN")
 
@@ -252,84 +248,6 @@ class Recorder:
 # ---------------------------------------------------------------------------- running
 
 
-class Emulator:
-    """moto on loopback with the pieces it lacks: Lambda environments, alarm evaluation, the scheduler."""
-
-    def __init__(
-        self,
-        endpoint: str,
-        runner: ProcessRunner,
-        metrics: LambdaMetrics,
-        evaluator: AlarmEvaluator,
-        scheduler: Scheduler,
-        time_scale: float = 1.0,
-    ) -> None:
-        self.endpoint, self.runner, self.metrics = endpoint, runner, metrics
-        self.evaluator, self.scheduler = evaluator, scheduler
-        self.time_scale = time_scale
-        self.pump: StreamPump | None = None
-
-    def apply(self, variables: dict[str, Any], echo: Callable[[str], None], warm: int = 1) -> Stack:
-        """`terraform apply` examples/basic with `variables`; warm its functions (see `warm`)."""
-        outputs = terraform.apply(self.endpoint, variables, echo)
-        stack = Stack.from_outputs(outputs, self.runner)
-        self.warm(stack, warm)
-        return stack
-
-    def destroy(self, variables: dict[str, Any], echo: Callable[[str], None]) -> None:
-        terraform.destroy(self.endpoint, variables, echo)
-
-    def apply_instances(
-        self, instances: dict[str, dict[str, Any]], echo: Callable[[str], None] = lambda line: None, warm: int = 1
-    ) -> dict[str, Stack]:
-        """`terraform apply` sandbox/instances with `instances` (name -> the module variables it sets); warm them."""
-        stacks = instances_applied(self.endpoint, self.runner, instances, echo)
-        for stack in stacks.values():
-            self.warm(stack, warm)
-        return stacks
-
-    def warm(self, stack: Stack, warm: int = 1) -> None:
-        """One environment of every function; the functions each call makes get `warm` each.
-
-        Warm environments keep cold starts, which take a busy machine seconds, out of the scenario.
-        They run what the emulator holds, as every invocation does.
-        """
-        self.runner.adopt_all()
-        self.runner.warm()
-        for key in ("check_circuit", "record_outcome", "downstream"):
-            self.runner.warm(stack.function_names[key], count=min(warm, self.runner.max_environments) - 1)
-
-
-@contextmanager
-def emulator(
-    max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0, time_scale: float = 1.0
-) -> Iterator[Emulator]:
-    """Start the emulator and its helpers, alarm and schedule time `time_scale` times faster; stop them on exit."""
-    for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials", "urllib3.connectionpool"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    with ExitStack() as stack:
-        endpoint = stack.enter_context(local_aws(REGION, port))
-        runner = ProcessRunner(
-            {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION},
-            max_environments,
-        )
-        stack.callback(runner.close)
-        stack.enter_context(runner.hooked_into_moto())
-        # Before anything is applied: streams polled into their functions, not invoked inside writes.
-        pump = stack.enter_context(circuit_event_delivery())
-        metrics = LambdaMetrics()
-        runner.listeners.append(metrics.record)
-        # A record's age is stream time: it runs time_scale times faster, like the alarm periods that judge it.
-        pump.iterator_age_listeners.append(
-            lambda function, at, age: metrics.record_iterator_age(function, at, age * 1000 * time_scale)
-        )
-        evaluator = stack.enter_context(AlarmEvaluator(metrics, time_scale=time_scale).running(alarm_interval))
-        scheduler = stack.enter_context(Scheduler(time_scale=time_scale).running())
-        emu = Emulator(endpoint, runner, metrics, evaluator, scheduler, time_scale)
-        emu.pump = pump
-        yield emu
-
-
 @dataclass
 class Sandbox:
     """A running emulator with examples/basic applied into it."""
@@ -355,7 +273,7 @@ def running(
     """
     variables = options.variables()
     with emulator(options.max_environments, options.alarm_period_wall_seconds / 4, port, options.time_scale) as emu:
-        stack = emu.apply(variables, echo, options.warm_environments)
+        stack = applied(emu, variables, echo, options.warm_environments)
         try:
             recorder = Recorder(stack.function_names, stack.alarm_names, time.time())
             emu.runner.listeners.append(recorder.on_invocation)
@@ -374,7 +292,7 @@ def running(
                 yield Sandbox(emu, stack, recorder, events, notifications)
         finally:
             if destroy():
-                emu.destroy(variables, echo)
+                destroyed(emu, variables, echo)
 
 
 class Traffic:

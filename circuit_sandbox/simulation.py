@@ -3,13 +3,13 @@
 Hours of traffic at 1000 calls/s do not fit in the sandbox, so this runs the same pieces
 without the emulator, as a discrete-event simulation:
 
-- the state machine is the rendered definition, run by `sandbox.asl` (its Choice rules,
+- the state machine is the rendered definition, run by `circuit_sandbox.asl` (its Choice rules,
   paths and Catch decide every call's route, not a restatement of them);
 - the state check is `Breaker.check`, the outcome recording is record_outcome's `parse` of
   the state data the definition passes, then `Breaker.record`; the alarm handler's part is
-  `Breaker.on_alarm`. All on a `CircuitStore` over `sandbox.memory_table` and the virtual clock;
+  `Breaker.on_alarm`. All on a `CircuitStore` over `circuit_sandbox.memory_table` and the virtual clock;
 - the downstream alarm is the one Terraform created, as DescribeAlarms returns it, evaluated
-  by `sandbox.cloudwatch` once per period over the downstream's simulated invocations and
+  by `circuit_sandbox.aws.cloudwatch` once per period over the downstream's simulated invocations and
   what the breaker counted (its `count`, as the EMF metrics Powertools would publish),
   starting in INSUFFICIENT_DATA as on AWS.
 
@@ -54,10 +54,10 @@ from aws_lambda_powertools.shared import constants
 from botocore.exceptions import ClientError
 
 from .asl import Finished, StateMachine, Task, TaskFailed
-from .cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, function_dimension, metric_key
+from .aws.cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, function_dimension, metric_key
+from .aws.runner import CodeCache, FunctionSpec, ModuleEnvironment
 from .costs import billed_steps
 from .memory_table import MemoryTable
-from .runner import CodeCache, FunctionSpec, ModuleEnvironment
 from .stack import Stack
 
 EPOCH = 1_800_000_000.0  # where virtual time starts (2027-01-15)
@@ -157,7 +157,7 @@ class Transition:
 
 class PeriodMetrics:
     """The downstream's AWS/Lambda samples and the breaker's counts, bucketed by period, for
-    `sandbox.cloudwatch.datapoints`."""
+    `circuit_sandbox.aws.cloudwatch.datapoints`."""
 
     def __init__(self, period: float) -> None:
         self.period = period

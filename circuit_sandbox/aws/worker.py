@@ -1,6 +1,6 @@
 """One Lambda execution environment as a process: the function's variables, its module state, its logs.
 
-The parent (`sandbox.runner.ProcessRunner`) starts one of these per environment. It sets
+The parent (`circuit_sandbox.aws.runner.ProcessRunner`) starts one of these per environment. It sets
 the function's environment variables, puts the package root on `sys.path` as Lambda does,
 imports the handler once (the cold start) and then serves invocations one at a time over a
 pipe, returning what Lambda's Invoke API returns: the payload, or FunctionError with
