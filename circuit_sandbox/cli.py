@@ -1,12 +1,22 @@
-"""`circuit-sandbox`: run the circuit breaker end to end on this machine (the README's `make demo`)."""
+"""`circuit-sandbox`: AWS on this machine for any root module, and the demo (the README's `make demo`).
+
+circuit-sandbox up [--port N]             the emulator, until Ctrl-C; prints its endpoint
+circuit-sandbox apply DIR [-var ...]      terraform init + apply DIR into it; prints the outputs (JSON)
+circuit-sandbox destroy DIR [-var ...]    terraform destroy what apply created
+circuit-sandbox terraform DIR ARGS...     any other terraform command on DIR against it (plan, output, state list)
+circuit-sandbox demo [options]            examples/basic through an outage and back (the default command)
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import socket
 import sys
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 
@@ -17,12 +27,38 @@ from .scenario import Options, play, running
 from .terraform import EXAMPLE, ROOT, var_flags
 
 DEFAULT_CHART = ROOT / "out" / "sandbox.png"
+# Where `up` listens unless told otherwise, and so where `apply` looks when AWS_ENDPOINT_URL is not set.
+DEFAULT_PORT = 4599
+COMMANDS = ("up", "apply", "destroy", "terraform", "demo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+        return demo(argv)  # `circuit-sandbox [demo options]`, as `make demo` has always run it
+    if argv[0] in ("-h", "--help"):
+        print(__doc__.strip().split("\n\n", 1)[1])
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        return demo(rest)
+    if command == "up":
+        return up(rest)
+    return terraform_command(command, rest)
+
+
+def demo(argv: list[str]) -> int:
+    args = parse_args(argv)
+    option_names = set(Options.__dataclass_fields__)
+    options = Options(**{k: v for k, v in vars(args).items() if k in option_names})
+    options.max_open_duration_seconds = max(options.max_open_duration_seconds, 4 * options.open_duration_seconds)
+    return play_demo(args, options)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Options()
     parser = argparse.ArgumentParser(
-        prog="circuit-sandbox",
+        prog="circuit-sandbox demo",
         description="Apply examples/basic with the real Terraform into a local AWS emulator, run what it created "
         "through a total outage (in-band trip, healthcheck recovery) and a brown-out (Duration alarm trip, probe "
         "recovery), then destroy it.",
@@ -100,11 +136,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    option_names = set(Options.__dataclass_fields__)
-    options = Options(**{k: v for k, v in vars(args).items() if k in option_names})
-    options.max_open_duration_seconds = max(options.max_open_duration_seconds, 4 * options.open_duration_seconds)
+def play_demo(args: argparse.Namespace, options: Options) -> int:
     console = Console(highlight=False)
     console.rule("[bold]Circuit breaker sandbox")
     console.print(
@@ -192,6 +224,130 @@ def keep_running(console: Console, sandbox) -> None:
             time.sleep(1)
     except KeyboardInterrupt:
         console.print("stopping")
+
+
+# ---------------------------------------------------------------------------- any root module
+
+
+def up(argv: list[str]) -> int:
+    """`circuit-sandbox up`: the emulator with everything the sandbox supplies, until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="circuit-sandbox up",
+        description="Start AWS on this machine: moto on 127.0.0.1 with Lambda environments, alarm evaluation, "
+        "schedules, stream pollers, EventBridge targets and StartSyncExecution. Runs until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (default %(default)s)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="run alarm periods and schedules this many times faster than on AWS (default %(default)s: as on AWS)",
+    )
+    parser.add_argument(
+        "--max-environments", type=int, default=10, help="execution environments per function (default %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if args.time_scale <= 0 or args.max_environments <= 0:
+        parser.error("--time-scale and --max-environments must be positive")
+    endpoint = f"http://127.0.0.1:{args.port}"
+    if _reachable(endpoint):
+        parser.error(f"{endpoint} already answers: is a sandbox already up? (another port: --port N)")
+    from .aws import REGION, emulator
+
+    with emulator(
+        args.max_environments, alarm_interval=min(1.0, 15 / args.time_scale), port=args.port, time_scale=args.time_scale
+    ):
+        print(f"AWS on this machine at {endpoint} (region {REGION}). Ctrl-C stops it; its resources go with it.")
+        print("In another terminal:")
+        print(
+            f"  export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={REGION} AWS_ACCESS_KEY_ID=sandbox "
+            "AWS_SECRET_ACCESS_KEY=sandbox"
+        )
+        print("  circuit-sandbox apply path/to/root-module")
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("stopping")
+    return 0
+
+
+def terraform_command(command: str, argv: list[str]) -> int:
+    """`apply DIR`, `destroy DIR` or `terraform DIR ARGS...` against the sandbox that `up` started."""
+    from . import terraform
+    from .aws import REGION
+
+    parser = argparse.ArgumentParser(
+        prog=f"circuit-sandbox {command}",
+        description={
+            "apply": "terraform init and apply DIR into the sandbox; prints its outputs as JSON.",
+            "destroy": "terraform destroy what `circuit-sandbox apply DIR` created.",
+            "terraform": "Run terraform ARGS in DIR against the sandbox (e.g. plan, output -json, state list).",
+        }[command],
+        epilog="Other arguments go to terraform as they are (-var NAME=VALUE, -var-file=FILE, -target=...). "
+        "The state of what DIR applied into the sandbox is kept apart from any state of DIR's own.",
+    )
+    parser.add_argument("directory", type=Path, metavar="DIR", help="a root module (a folder of .tf files)")
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{DEFAULT_PORT}",
+        help="the sandbox (default: AWS_ENDPOINT_URL, else %(default)s)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    directory = args.directory.resolve()
+    if not directory.is_dir() or not any(directory.glob("*.tf")):
+        parser.error(f"{args.directory} is not a folder of .tf files")
+    if command == "terraform" and not rest:
+        parser.error("say which terraform command to run, e.g. `plan` or `output -json`")
+    if not _reachable(args.endpoint):
+        parser.error(f"no sandbox answers at {args.endpoint}: start one with `circuit-sandbox up`")
+    terraform_args = tuple(_absolute_var_files(rest))
+    stand_in = terraform.stand_in_provider()
+    try:
+        if command == "apply":
+            outputs = terraform.apply(
+                args.endpoint, {}, _stderr, directory=directory, args=terraform_args, region=REGION
+            )
+            print(json.dumps(outputs, indent=2))
+        elif command == "destroy":
+            terraform.destroy(args.endpoint, {}, _stderr, directory=directory, args=terraform_args, region=REGION)
+        else:
+            if terraform_args[0] != "init":
+                stand_in.run(directory, args.endpoint, "init", "-input=false", region=REGION)
+            result = stand_in.run(directory, args.endpoint, *terraform_args, region=REGION)
+            sys.stdout.write(result.stdout)
+            sys.stderr.write(result.stderr)
+            return int(result.retcode)
+    except stand_in.TerraformError as failed:
+        print(str(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stderr(line: str) -> None:
+    print(f"terraform: {line}", file=sys.stderr)
+
+
+def _absolute_var_files(args: list[str]) -> list[str]:
+    """Terraform runs in DIR: a -var-file relative to where the user stands is made absolute."""
+    fixed = []
+    for arg in args:
+        if arg.startswith("-var-file="):
+            arg = f"-var-file={Path(arg.split('=', 1)[1]).resolve()}"
+        fixed.append(arg)
+    return fixed
+
+
+def _reachable(endpoint: str) -> bool:
+    """Whether something listens at `endpoint` (host and port)."""
+    address = urllib.parse.urlsplit(endpoint)
+    try:
+        with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

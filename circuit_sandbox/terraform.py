@@ -46,24 +46,41 @@ def summary(output: str) -> list[str]:
 
 
 def apply(
-    endpoint: str, variables: dict[str, Any], echo: Callable[[str], None], directory: Path = EXAMPLE
+    endpoint: str,
+    variables: dict[str, Any],
+    echo: Callable[[str], None],
+    directory: Path = EXAMPLE,
+    args: tuple[str, ...] = (),
+    region: str | None = None,
 ) -> dict[str, Any]:
-    """`terraform init` and `apply` of `directory` into the emulator; its outputs. `echo` gets the summary lines."""
+    """`terraform init` and `apply` of `directory` into the emulator; its outputs. `echo` gets the summary lines.
+
+    `args` are more arguments of `terraform apply`; `region`, if given, overrides the provider's.
+    """
 
     def echo_summary(output: str) -> None:
         for line in summary(output):
             echo(line)
 
     started = time.monotonic()
-    outputs: dict[str, Any] = stand_in_provider().apply(directory, endpoint, variables, echo=echo_summary)
+    outputs: dict[str, Any] = stand_in_provider().apply(
+        directory, endpoint, variables, echo=echo_summary, args=args, region=region
+    )
     echo(f"(init, apply and output: {time.monotonic() - started:.0f} s)")
     return outputs
 
 
-def destroy(endpoint: str, variables: dict[str, Any], echo: Callable[[str], None], directory: Path = EXAMPLE) -> None:
+def destroy(
+    endpoint: str,
+    variables: dict[str, Any],
+    echo: Callable[[str], None],
+    directory: Path = EXAMPLE,
+    args: tuple[str, ...] = (),
+    region: str | None = None,
+) -> None:
     """`terraform destroy` of what `apply` created; `echo` gets the summary line."""
     started = time.monotonic()
-    for line in summary(stand_in_provider().destroy(directory, endpoint, variables)):
+    for line in summary(stand_in_provider().destroy(directory, endpoint, variables, args=args, region=region)):
         echo(line)
     echo(f"(init and destroy: {time.monotonic() - started:.0f} s)")
 

@@ -11,7 +11,11 @@ from tools.stand_in_provider.terraform import ROOT, install, terraform
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
-MODULES = [ROOT, *sorted(p.parent for p in (ROOT / "examples").glob("*/main.tf")), ROOT / "circuit_sandbox" / "instances"]
+MODULES = [
+    ROOT,
+    *sorted(p.parent for p in (ROOT / "examples").glob("*/main.tf")),
+    ROOT / "circuit_sandbox" / "instances",
+]
 
 
 @pytest.fixture(scope="module")

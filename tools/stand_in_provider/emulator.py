@@ -36,6 +36,10 @@ ENDPOINTS = (
 )
 
 
+# The commands that read or write the state (given with -state): the others need no state.
+STATEFUL = ("plan", "apply", "destroy", "output", "refresh", "import", "console", "taint", "untaint")
+
+
 class TerraformError(RuntimeError):
     """A Terraform command failed; the message holds its output."""
 
@@ -98,8 +102,11 @@ def run(
     """`terraform <command>` in `directory` against the emulator at `endpoint` (variables for plan/apply/destroy)."""
     with overridden(directory, endpoint, region) as folder:
         # Not a backend in the override: `init` would then look for the state's providers in the registry.
-        if command in ("plan", "apply", "destroy", "output"):
-            args = (f"-state={state_file(directory, endpoint)}", *args)
+        state = f"-state={state_file(directory, endpoint)}"
+        if command in STATEFUL:
+            args = (state, *args)
+        elif command == "state" and args:  # `state list`, `state show ADDRESS`, ...: the flag follows the subcommand
+            args = (args[0], state, *args[1:])
         if command in ("plan", "apply", "destroy"):
             values = folder / "variables.tfvars.json"
             values.write_text(json.dumps(variables or {}))
@@ -114,14 +121,16 @@ def apply(
     region: str | None = None,
     timeout: float = 600,
     echo: Callable[[str], None] | None = None,
+    args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Init and apply `directory` into the emulator; return the module's outputs (name -> value).
 
-    `echo`, if given, receives Terraform's output of the apply (its plan, progress and summary).
+    `echo`, if given, receives Terraform's output of the apply (its plan, progress and summary); `args`
+    are more arguments of `terraform apply` (e.g. `-var-file=...`).
     """
     _check(run(directory, endpoint, "init", "-input=false", region=region, timeout=timeout))
     applied = _check(
-        run(directory, endpoint, "apply", "-auto-approve", variables=variables, region=region, timeout=timeout)
+        run(directory, endpoint, "apply", "-auto-approve", *args, variables=variables, region=region, timeout=timeout)
     )
     if echo is not None:
         echo(applied.stdout)
@@ -135,11 +144,12 @@ def destroy(
     variables: dict[str, Any] | None = None,
     region: str | None = None,
     timeout: float = 600,
+    args: tuple[str, ...] = (),
 ) -> str:
-    """Destroy what `apply` created in the emulator; return Terraform's output."""
+    """Destroy what `apply` created in the emulator (`args`: more arguments of `terraform destroy`); its output."""
     _check(run(directory, endpoint, "init", "-input=false", region=region, timeout=timeout))
     return _check(
-        run(directory, endpoint, "destroy", "-auto-approve", variables=variables, region=region, timeout=timeout)
+        run(directory, endpoint, "destroy", "-auto-approve", *args, variables=variables, region=region, timeout=timeout)
     ).output
 
 
