@@ -352,3 +352,22 @@ data "aws_iam_policy_document" "operator" {
     }
   }
 }
+
+# What a caller of the state machine needs (circuit_breaker.caller.invoke): EXPRESS runs synchronously; a STANDARD
+# execution is started, then described until it ends.
+data "aws_iam_policy_document" "caller" {
+  statement {
+    sid       = var.type == "EXPRESS" ? "RunSynchronously" : "StartExecutions"
+    actions   = var.type == "EXPRESS" ? ["states:StartSyncExecution"] : ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.this.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.type == "STANDARD" ? [1] : []
+    content {
+      sid       = "DescribeExecutions"
+      actions   = ["states:DescribeExecution"]
+      resources = ["${replace(aws_sfn_state_machine.this.arn, ":stateMachine:", ":execution:")}:*"]
+    }
+  }
+}

@@ -88,6 +88,11 @@ output "operator_read_write_policy_json" {
   value       = data.aws_iam_policy_document.operator["read_write"].json
 }
 
+output "caller_policy_json" {
+  description = "IAM policy JSON for the callers of the state machine: StartSyncExecution (EXPRESS), or StartExecution and DescribeExecution of its executions (STANDARD)."
+  value       = data.aws_iam_policy_document.caller.json
+}
+
 output "circuit_event_pattern" {
   description = "EventBridge event pattern (JSON) matching this instance's circuit events (its circuits of its table, whichever instance publishes them), for rules of your own."
   value       = jsonencode(local.circuit_event_pattern)

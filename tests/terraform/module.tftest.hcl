@@ -471,6 +471,27 @@ run "operator_policies" {
   }
 }
 
+run "the_caller_policy_of_an_express_state_machine_runs_it_synchronously_only" {
+  assert {
+    condition     = data.aws_iam_policy_document.caller.statement[0].actions == toset(["states:StartSyncExecution"]) && length(data.aws_iam_policy_document.caller.statement) == 1
+    error_message = "Callers of an EXPRESS state machine need StartSyncExecution and nothing else."
+  }
+}
+
+run "the_caller_policy_of_a_standard_state_machine_starts_and_describes" {
+  variables {
+    type = "STANDARD"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.caller.statement[0].actions == toset(["states:StartExecution"]) && data.aws_iam_policy_document.caller.statement[1].actions == toset(["states:DescribeExecution"])
+    error_message = "Callers of a STANDARD state machine start executions and describe them."
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.caller.statement[1].resources == toset(["arn:aws:states:eu-west-1:123456789012:execution:orders:*"])
+    error_message = "Callers describe this state machine's executions only."
+  }
+}
+
 run "an_input_that_selects_the_circuit_is_validated_by_the_state_check" {
   variables {
     allowed_circuits = ["orders-eu"]

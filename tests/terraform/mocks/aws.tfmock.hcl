@@ -24,3 +24,9 @@ mock_data "aws_iam_policy_document" {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
   }
 }
+
+mock_resource "aws_sfn_state_machine" {
+  defaults = {
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders"
+  }
+}
