@@ -34,7 +34,7 @@ environments:
 	$(MAKE) --no-print-directory --jobs=2 install $(CHECKOV)
 
 demo: install
-	$(BIN)/circuit-sandbox
+	$(BIN)/circuit-sandbox demo
 
 # Lint and types first: a finding fails the run before the slower tests start. The test files run
 # on two workers, each file on one (its module-scoped emulator and applies stay together). The

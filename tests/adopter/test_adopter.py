@@ -31,4 +31,4 @@ def test_an_adopters_integration_test_passes_with_the_installed_fixture():
         cwd=HERE,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "3 passed" in run.stdout
+    assert "4 passed" in run.stdout
