@@ -7,8 +7,12 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
-    error_message = "name must be 1 to 40 letters, digits, hyphens or underscores (it prefixes function and alarm names)."
+    condition     = length(var.name) >= 1 && length(var.name) <= 40
+    error_message = "name is ${length(var.name)} characters long: it must be 1 to 40 (it prefixes function and alarm names, whose own limits are 64)."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]*$", var.name))
+    error_message = "name \"${var.name}\" holds a character other than letters, digits, hyphens and underscores (function, role and alarm names allow only these)."
   }
 }
 
@@ -163,8 +167,16 @@ variable "downstream_function_arn" {
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.downstream_function_arn))
-    error_message = "downstream_function_arn must be a Lambda function ARN, optionally qualified with a version or alias."
+    condition     = can(regex("^arn:", var.downstream_function_arn))
+    error_message = "downstream_function_arn is \"${var.downstream_function_arn}\", not an ARN: pass the function's ARN (aws_lambda_function.NAME.arn, or an alias's arn), not its name."
+  }
+  validation {
+    condition     = !can(regex("^arn:aws[a-z-]*:apigateway:", var.downstream_function_arn))
+    error_message = "downstream_function_arn is an invoke_arn (arn:...:apigateway:...), the address API Gateway invokes a function by: pass the function's arn (aws_lambda_function.NAME.arn), not its invoke_arn."
+  }
+  validation {
+    condition     = !can(regex("^arn:", var.downstream_function_arn)) || can(regex("^arn:aws[a-z-]*:apigateway:", var.downstream_function_arn)) || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.downstream_function_arn))
+    error_message = "downstream_function_arn must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME), optionally qualified with a version or alias."
   }
 }
 
@@ -180,7 +192,7 @@ variable "downstream_timeout_seconds" {
   }
   validation {
     condition     = var.type != "EXPRESS" || var.downstream_timeout_seconds <= 240
-    error_message = "With type = \"EXPRESS\", downstream_timeout_seconds must be at most 240: an EXPRESS execution stops at 5 minutes, and the call's init margin, the state check and the outcome recording need the rest."
+    error_message = "With type = \"EXPRESS\", downstream_timeout_seconds must be at most 240: an EXPRESS execution stops at 5 minutes, and the call's init margin, the state check and the outcome recording need the rest. For a longer call set type = \"STANDARD\" (up to a year; its callers start the execution and poll it)."
   }
 }
 
@@ -379,10 +391,18 @@ variable "fallback_mode" {
     condition     = var.fallback_mode != "payload" || var.fallback_payload != null
     error_message = "fallback_mode = \"payload\" needs fallback_payload: a short-circuited call would otherwise return null as success."
   }
+  validation {
+    condition     = var.fallback_function_arn == null || var.fallback_mode == "function"
+    error_message = "fallback_function_arn is set, but fallback_mode is \"${var.fallback_mode}\", which ignores it: set fallback_mode = \"function\" to call it while the circuit is open."
+  }
+  validation {
+    condition     = var.fallback_payload == null || var.fallback_mode == "payload"
+    error_message = "fallback_payload is set, but fallback_mode is \"${var.fallback_mode}\", which ignores it: set fallback_mode = \"payload\" to return it while the circuit is open."
+  }
 }
 
 variable "fallback_payload" {
-  description = "Result returned as success while the circuit is open, with fallback_mode = \"payload\"."
+  description = "Result returned as success while the circuit is open, with fallback_mode = \"payload\". Give it a marker field (e.g. fallback = true) so that callers can tell it from a real answer."
   type        = any
   default     = null
 }

@@ -195,7 +195,7 @@ module "circuit_breaker" {
   allowed_circuits           = each.value.allowed_circuits
   fallback_mode              = each.value.fallback_mode
   fallback_payload           = each.value.fallback_payload_json == null ? null : jsondecode(each.value.fallback_payload_json)
-  fallback_function_arn      = aws_lambda_function.example["${each.key}/fallback"].arn
+  fallback_function_arn      = each.value.fallback_mode == "function" ? aws_lambda_function.example["${each.key}/fallback"].arn : null
   downstream_alarm           = each.value.downstream_alarm
   create_table               = each.value.table_name == null
   table_name                 = each.value.table_name

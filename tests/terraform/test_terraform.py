@@ -15,6 +15,7 @@ MODULES = [
     ROOT,
     *sorted(p.parent for p in (ROOT / "examples").glob("*/main.tf")),
     ROOT / "circuit_sandbox" / "instances",
+    ROOT / "tests" / "adopter",
 ]
 
 
@@ -61,3 +62,31 @@ def test_native_terraform_tests_pass_with_every_run(cli_config):
     runs = sum(len(re.findall(r'^run "', f.read_text(), re.MULTILINE)) for f in HERE.glob("*.tftest.hcl"))
     assert runs >= 40
     assert f"Success! {runs} passed, 0 failed." in result.output
+
+
+# What each run of mistakes/mistakes.tftest.hcl must be told: the rule it broke and the likely fix.
+MISTAKES = {
+    "a_fallback_payload_without_its_mode": 'fallback_payload is set, but fallback_mode is "fail", which ignores it: '
+    'set fallback_mode = "payload"',
+    "a_fallback_function_without_its_mode": 'fallback_function_arn is set, but fallback_mode is "fail", which ignores '
+    'it: set fallback_mode = "function"',
+    "an_invoke_arn_for_the_function_arn": "downstream_function_arn is an invoke_arn",
+    "a_function_name_for_the_function_arn": 'downstream_function_arn is "orders-api", not an ARN',
+    "an_express_timeout_too_long": 'For a longer call set type = "STANDARD"',
+    "a_name_too_long": "name is 47 characters long: it must be 1 to 40",
+    "a_name_with_spaces": 'name "orders api" holds a character other than letters, digits, hyphens and underscores',
+}
+
+
+def test_common_mistakes_fail_at_plan_with_the_likely_fix(cli_config):
+    init = terraform(
+        ROOT, "init", "-backend=false", "-input=false", "-test-directory=tests/terraform/mistakes", config=cli_config
+    )
+    assert init.retcode == 0, init.output
+    result = terraform(ROOT, "test", "-test-directory=tests/terraform/mistakes", "-no-color", config=cli_config)
+    assert result.retcode == 1
+    assert f"0 passed, {len(MISTAKES)} failed." in result.output, result.output
+    assert set(re.findall(r'run "(\w+)"\.\.\. fail', result.output)) == set(MISTAKES), result.output
+    # Every message is distinct: each appears only when its mistake is made.
+    for run, message in MISTAKES.items():
+        assert message in " ".join(result.output.split()), f"{run}: {message!r} not in the output"

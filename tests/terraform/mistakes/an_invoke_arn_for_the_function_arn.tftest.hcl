@@ -1,0 +1,20 @@
+# One common mistake, caught at plan with the likely fix in its message. The run fails on purpose:
+# tests/terraform/test_terraform.py runs this folder (one file per mistake, as a failed run skips the
+# runs after it) and checks each file's message.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+mock_provider "archive" {}
+
+variables {
+  name                    = "orders"
+  downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
+}
+
+run "an_invoke_arn_for_the_function_arn" {
+  command = plan
+  variables {
+    downstream_function_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:orders-api/invocations"
+  }
+}
