@@ -16,7 +16,6 @@ def test_an_adopters_integration_test_passes_with_the_installed_fixture():
             "-m",
             "pytest",
             str(HERE / "integration.py"),
-            "-q",
             "--no-cov",
             "-p",
             "no:randomly",
