@@ -104,6 +104,18 @@ def test_terraform_files_are_formatted():
     assert result.retcode == 0, result.value
 
 
+def test_the_sizing_table_gives_the_smallest_threshold_within_a_false_trip_a_year():
+    from tools import readme_tables as sizing
+
+    for rate in sizing.RATES:
+        for share in sizing.ERROR_SHARES:
+            threshold = sizing.smallest_threshold(rate, share)
+            assert sizing.false_trips_per_hour(rate, share, threshold) * sizing.HOURS_PER_YEAR < 1
+            assert sizing.false_trips_per_hour(rate, share, threshold - 1) * sizing.HOURS_PER_YEAR >= 1
+    # The README's own worked figure: the default 10 at 1000 calls/s and 5 % errors.
+    assert round(sizing.false_trips_per_hour(1000, 0.05, 10), 7) == 0.0000004
+
+
 def test_readme_tables_are_generated_from_the_hcl():
     from tools import readme_tables
 
