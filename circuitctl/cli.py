@@ -117,9 +117,17 @@ def principal() -> str:
     return arn
 
 
-def render(circuits: list[Circuit], as_json: bool) -> str:
+def render(circuits: list[Circuit], as_json: bool, whole: bool = False) -> str:
+    """A table of `circuits` (list, and after a change), every field of each when `whole` (show), or JSON."""
     if as_json:
         return json.dumps([c.summary() for c in circuits], indent=2, default=str)
+    if whole:
+        return "\n\n".join(
+            "\n".join(
+                f"{field:<29} {'-' if value is None or value == '' else value}" for field, value in c.summary().items()
+            )
+            for c in circuits
+        )
     if not circuits:
         return "no circuits"
     rows = [("CIRCUIT", "STATE", "OVERRIDE", "GEN", "FAILURES", "REASON")]
@@ -135,8 +143,9 @@ def render(circuits: list[Circuit], as_json: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     logger.setLevel("ERROR")  # transition logs are for Lambda's log group, not the terminal
     try:
-        args_json = "--json" in (argv if argv is not None else sys.argv[1:])
-        print(render(run(argv if argv is not None else sys.argv[1:]), args_json))
+        arguments = list(argv if argv is not None else sys.argv[1:])
+        parsed = parser().parse_args(arguments)
+        print(render(run(arguments), parsed.json, whole=parsed.command == "show"))
     except (UsageError, CircuitNotFound, ValueError) as error:
         print(f"circuitctl: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ table sees the same circuit. Everything else is an extra attribute Powertools ig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -141,22 +142,41 @@ class Circuit:
         return (self.opened_at or 0) + open_duration_seconds
 
     def summary(self) -> dict[str, Any]:
-        """The fields an operator or a caller needs, JSON-ready."""
+        """The whole circuit as an operator reads it, JSON-ready: times in ISO 8601 (UTC)."""
         return {
             "circuit": self.name,
             "state": self.state,
             "override": self.override,
             "generation": self.generation,
-            "failure_count": self.failure_count,
             "reason": self.reason,
-            "open_until": self.open_until,
+            "failure_count": self.failure_count,
+            "opened_at": iso8601(self.opened_at),
+            "open_until": iso8601(self.open_until),
+            "open_count": self.open_count,
+            "probes_in_flight": self.probes_in_flight,
+            "probe_lease_expiry": iso8601(self.probe_lease_expiry),
+            "success_count": self.success_count,
             "override_by": self.override_by,
             "override_reason": self.override_reason,
-            "override_expires_at": self.override_expires_at,
-            "healthcheck_alarm": self.healthcheck_alarm,
+            "override_expires_at": iso8601(self.override_expires_at),
             "downstream_alarm": self.downstream_alarm,
+            "downstream_alarm_changed_at": iso8601(_seconds(self.downstream_alarm_changed_at)),
+            "healthcheck_alarm": self.healthcheck_alarm,
+            "healthcheck_alarm_changed_at": iso8601(_seconds(self.healthcheck_alarm_changed_at)),
             "updated_at": self.updated_at,
         }
+
+
+def iso8601(epoch_seconds: float | None) -> str | None:
+    """`epoch_seconds` as an ISO 8601 UTC time (to the millisecond), e.g. 2026-12-03T14:22:08.000Z."""
+    if epoch_seconds is None:
+        return None
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _seconds(epoch_milliseconds: int | None) -> float | None:
+    return None if epoch_milliseconds is None else epoch_milliseconds / 1000
 
 
 def _int(value: Any) -> int | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -48,7 +49,13 @@ def test_force_list_show_release(table, capsys):
     # Who is the AWS principal of the credentials (sts:GetCallerIdentity); --by only says on whose behalf.
     principal = boto3.client("sts").get_caller_identity()["Arn"]
     assert shown["override_by"] == f"{principal} (for ana)"
-    assert shown["override_expires_at"] > 0
+    # Times are ISO 8601 in UTC: the expiry is two hours from now.
+    expires = datetime.fromisoformat(shown["override_expires_at"])
+    assert expires.tzinfo is not None and abs((expires - datetime.now(UTC)).total_seconds() - 7200) < 300
+    assert main(["--table", table, "show", "payments"]) == 0
+    whole = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert (whole["state"], whole["override"], whole["override_reason"]) == ("OPEN", "FORCED_OPEN", "maintenance")
+    assert whole["override_expires_at"] == shown["override_expires_at"] and whole["probe_lease_expiry"] == "-"
     assert main(["--table", table, "--json", "release", "payments", "--reason", "done", "--by", "ana"]) == 0
     [released] = json.loads(capsys.readouterr().out)
     assert (released["override"], released["generation"]) == (None, 2)
