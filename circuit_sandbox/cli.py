@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .report import LiveTimeline, chart, print_summary
+from .report import LEGEND, LiveTimeline, chart, print_summary
 from .scenario import Options, play, running
 from .terraform import EXAMPLE, ROOT, var_flags
 
@@ -158,6 +158,7 @@ def play_demo(args: argparse.Namespace, options: Options) -> int:
 
     with running(options, echo, port=args.port, destroy=lambda: not args.keep_running) as sandbox:
         console.print(f"Emulator at {sandbox.endpoint}; rate {options.rate:g} executions/s.\n")
+        console.print(LEGEND, markup=False)
         with LiveTimeline(sandbox.recorder, console) as timeline:
             summary = play(sandbox, options, on_tick=timeline.tick)
         summary["seconds_total"] = round(time.monotonic() - started, 1)

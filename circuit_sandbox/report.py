@@ -16,12 +16,24 @@ STATE_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "red"}
 STATE_COLOUR = {"CLOSED": "#2e7d32", "HALF_OPEN": "#f9a825", "OPEN": "#c62828"}
 
 
+LEGEND = (
+    "Each row is one second of the scenario, with the circuit's state at its end:\n"
+    "  started   executions started (the callers' requests)\n"
+    "  ok/failed downstream calls that ended that second, by outcome\n"
+    "  running   downstream calls still running at the second's end\n"
+    "  short     executions short-circuited: the downstream was not called\n"
+    "  probe     executions admitted as the probe of an OPEN circuit\n"
+    "  ▶ a phase of the scenario   ✉ a circuit event arriving on the bus\n"
+    "  alarm X → Y: a CloudWatch alarm changed state"
+)
+
+
 def row_text(at: int, second: Second) -> Text:
-    text = Text(f"{at:>4}s  ")
+    text = Text(f"{at:>4}s ")
     text.append(f"{second.state:<9}", style=f"bold {STATE_STYLE.get(second.state, 'white')}")
     text.append(
-        f"  calls {second.calls:>3}  ok {second.succeeded:>3}  failed {second.failed:>3}  "
-        f"short {second.short_circuited:>3}  probes {second.probes:>2}"
+        f" started {second.executions:>3} ok {second.succeeded:>3} failed {second.failed:>3} "
+        f"running {second.in_flight:>3} short {second.short_circuited:>3} probe {second.probes:>2}"
     )
     for event in second.events:
         text.append(f"\n        {event}", style="bold cyan" if event.startswith("▶") else "magenta")
@@ -49,34 +61,58 @@ class LiveTimeline:
         rows = self.recorder.seconds()
         complete = len(rows) if final else len(rows) - 1
         for at in range(self.printed, complete):
-            self.live.console.print(row_text(at, rows[at]))
+            self.live.console.print(row_text(at, rows[at]), soft_wrap=True)
         self.printed = max(self.printed, complete)
         state = self.recorder.state
         status = Text("  now: ")
         status.append(state, style=f"bold {STATE_STYLE.get(state, 'white')}")
-        status.append(f"   executions {len(self.recorder.calls)}")
+        status.append(f"   executions started {len(self.recorder.executions)}")
         self.live.update(status)
 
 
-def print_summary(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title="Summary", show_header=False, title_justify="left")
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    for key in (
-        "calls_total",
-        "short_circuited",
-        "downstream_calls_after_outage_before_open",
-        "downstream_failures_after_open_in_flight",
-        "seconds_outage_to_open",
-        "probes_admitted",
-        "seconds_healthcheck_ok_to_closed",
-        "final_state",
-    ):
-        table.add_row(key, str(summary[key]))
-    table.add_row("execution environments", ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items()))
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """What happened, in plain words with units (the keys of --json in brackets)."""
+    threshold = summary["terraform_variables"]["failure_threshold"]
+    reached, opened = summary["downstream_calls_after_outage_before_open"], summary["seconds_outage_to_open"]
+    lines = [
+        f"{summary['executions_started']} executions started; the breaker short-circuited "
+        f"{summary['short_circuited']} of them and admitted {summary['probes_admitted']} as probes "
+        "[executions_started, short_circuited, probes_admitted].",
+    ]
+    if opened is None:
+        lines.append("The total outage did not open the circuit.")
+    else:
+        lines.append(
+            f"Total outage: the circuit opened {opened:.1f} s after it began [seconds_outage_to_open]. "
+            f"{reached} downstream calls started in between [downstream_calls_after_outage_before_open]: "
+            f"failure_threshold = {threshold} failures open it, and the calls already running when the "
+            f"{_ordinal(threshold)} failure came back (each takes a round trip, at "
+            f"{summary['options']['rate']:g} executions/s) reach the downstream too. "
+            f"{summary['downstream_failures_after_open_in_flight']} more failed after it opened: they had started "
+            "before [downstream_failures_after_open_in_flight]."
+        )
+    recovered = summary["seconds_healthcheck_ok_to_closed"]
+    lines.append(
+        "Recovery: the healthcheck alarm's return to OK "
+        + ("did not close the circuit." if recovered is None else f"closed the circuit {recovered:.1f} s later")
+        + " [seconds_healthcheck_ok_to_closed]."
+    )
+    lines.append(f"The circuit ended {summary['final_state']} [final_state].")
+    environments = ", ".join(f"{k} {v}" for k, v in summary["execution_environments"].items())
+    lines.append(f"Lambda execution environments started per function: {environments}.")
     if skipped := summary.get("executions_skipped_machine_busy"):
-        table.add_row("executions skipped", f"{skipped} (this machine could not keep up with --rate)")
-    console.print(table)
+        lines.append(f"{skipped} executions were skipped: this machine could not keep up with --rate.")
+    return lines
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    console.rule("Summary")
+    for line in summary_lines(summary):
+        console.print(line, markup=False)
     transitions = Table(title="Transitions", title_justify="left")
     for column in ("at (s)", "from", "to", "reason"):
         transitions.add_column(column)

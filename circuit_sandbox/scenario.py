@@ -117,13 +117,15 @@ class Transition:
 
 @dataclass
 class Second:
-    """One second of the timeline."""
+    """One second of the timeline: executions started, and downstream calls by when they ended."""
 
-    calls: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    short_circuited: int = 0
-    probes: int = 0
+    executions: int = 0  # executions started in this second
+    succeeded: int = 0  # downstream calls that ended in this second, succeeding
+    failed: int = 0  # ... failing
+    in_flight: int = 0  # downstream calls started by the end of this second and still running then
+    short_circuited: int = 0  # executions the breaker short-circuited in this second
+    probes: int = 0  # executions admitted as the probe in this second
+    calls: int = 0  # state checks (the module's check_circuit) in this second
     state: str = ""
     events: list[str] = field(default_factory=list)
 
@@ -135,6 +137,9 @@ class Recorder:
         self.started = started
         self.calls: list[tuple[float, str]] = []  # (at, call | probe | short_circuit)
         self.downstream: list[tuple[float, bool]] = []  # (started at, succeeded)
+        self.downstream_ended: list[float] = []  # when each downstream call in `downstream` ended
+        self.downstream_started: list[float] = []  # when each downstream call started, ended or not
+        self.executions: list[float] = []  # when each execution was started
         self.transitions: list[Transition] = []
         self.alarms: list[tuple[float, str, str, str]] = []  # (at, role, old, new)
         self.phases: list[tuple[float, str]] = []
@@ -165,8 +170,18 @@ class Recorder:
                 self.calls.append((at, kind))
             elif key == "downstream":
                 self.downstream.append((at, invocation.error_type is None))
+                self.downstream_ended.append(at + invocation.duration_ms / 1000)
             for line in invocation.logs.splitlines():
                 self._read_log(line)
+
+    def on_invocation_started(self, function: str, started_at: float) -> None:
+        if self._names.get(function) == "downstream":
+            with self._lock:
+                self.downstream_started.append(self.since(started_at))
+
+    def on_execution_started(self) -> None:
+        with self._lock:
+            self.executions.append(self.since(time.time()))
 
     def on_alarm(self, at: float, alarm: str, old: str, new: str) -> None:
         role = self._roles.get(alarm, alarm)
@@ -210,10 +225,17 @@ class Recorder:
                     r.calls += 1
                     r.short_circuited += kind == "short_circuit"
                     r.probes += kind == "probe"
-            for at, ok in self.downstream:
+            for at in self.executions:
                 if (r := row(at)) is not None:
+                    r.executions += 1
+            for (_, ok), ended in zip(self.downstream, self.downstream_ended, strict=True):
+                if (r := row(ended)) is not None:
                     r.succeeded += ok
                     r.failed += not ok
+            for index, r in enumerate(rows):
+                end_of_second = index + 1
+                started = sum(at < end_of_second for at in self.downstream_started)
+                r.in_flight = max(0, started - sum(ended < end_of_second for ended in self.downstream_ended))
             state, events = (
                 "CLOSED",
                 sorted(
@@ -277,6 +299,7 @@ def running(
         try:
             recorder = Recorder(stack.function_names, stack.alarm_names, time.time())
             emu.runner.listeners.append(recorder.on_invocation)
+            emu.runner.start_listeners.append(recorder.on_invocation_started)
             emu.evaluator.listeners.append(
                 lambda change: recorder.on_alarm(change.at, change.alarm, change.old_state, change.new_state)
             )
@@ -306,8 +329,14 @@ class Traffic:
 
     WORKERS = 8
 
-    def __init__(self, stack: Stack, rate: float, max_in_flight: int | None = None) -> None:
-        self.stack, self.rate, self.max_in_flight = stack, rate, max_in_flight
+    def __init__(
+        self,
+        stack: Stack,
+        rate: float,
+        max_in_flight: int | None = None,
+        on_start: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.stack, self.rate, self.max_in_flight, self.on_start = stack, rate, max_in_flight, on_start
         self.started = self.skipped = 0
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=self.WORKERS, thread_name_prefix="traffic")
@@ -325,6 +354,7 @@ class Traffic:
     def _start(self, request: int) -> None:
         try:
             self.stack.start({"request": request})
+            self.on_start()
         finally:
             self._slots.release()
 
@@ -385,7 +415,12 @@ def play(sandbox: Sandbox, options: Options, on_tick: Callable[[], None] = lambd
 
     marks: dict[str, float] = {}
     # A call takes slow_seconds at most: at most that many seconds of calls run at once.
-    with Traffic(stack, options.rate, max_in_flight=math.ceil(options.rate * (options.slow_seconds + 1))) as traffic:
+    with Traffic(
+        stack,
+        options.rate,
+        max_in_flight=math.ceil(options.rate * (options.slow_seconds + 1)),
+        on_start=recorder.on_execution_started,
+    ) as traffic:
         recorder.phase("act 1: healthy traffic")
         hold(options.warmup_seconds)
         recorder.phase("total outage: downstream and healthcheck fail")

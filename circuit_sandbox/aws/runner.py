@@ -134,7 +134,8 @@ class Runner:
     def __init__(self, max_environments: int = 10, sources: tuple[Path, ...] = ()) -> None:
         self.functions: dict[str, FunctionSpec] = {}
         self.invocations: list[Invocation] = []
-        self.listeners: list[Callable[[Invocation], None]] = []
+        self.listeners: list[Callable[[Invocation], None]] = []  # told of each invocation when it ends
+        self.start_listeners: list[Callable[[str, float], None]] = []  # (function, started at) when one starts
         self.max_environments = max_environments
         self.code = CodeCache(sources)
         self._lock = threading.Lock()
@@ -176,6 +177,8 @@ class Runner:
         """Run `function` (a registered name, or a spec) with `event`; record and report the invocation."""
         started_at = time.time()
         spec = function if isinstance(function, FunctionSpec) else self.functions.get(function)
+        for start_listener in self.start_listeners:
+            start_listener(spec.name if spec is not None else str(function), started_at)
         if spec is None:
             result = Invocation(
                 str(function),

@@ -58,6 +58,17 @@ def test_the_scenario_plays_both_acts_and_reports_them(tmp_path, capsys):
     assert f"Chart: {chart_path}" in output
     assert chart_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # A legend first, then rows of executions started and downstream calls by when they ended; the
+    # brown-out's slow calls show as running before they end.
+    assert "started   executions started" in output and "running   downstream calls still running" in output
+    rows = re.findall(r"started +(\d+) +ok +(\d+) +failed +(\d+) +running +(\d+) +short +(\d+) +probe +(\d+)", output)
+    assert rows and sum(int(row[0]) for row in rows) > 0
+    assert any(int(row[3]) > 0 for row in rows)
+    # The summary in plain words, with its units and the keys of the JSON.
+    words = " ".join(output.split())
+    assert re.search(r"Total outage: the circuit opened \d+\.\d s after it began", words), output
+    assert "failure_threshold = 3 failures open it" in words
+
     summary = json.loads(summary_path.read_text())
     assert summary.keys() >= SUMMARY_KEYS
     assert all(set(t) >= {"at", "from", "to", "reason"} for t in summary["transitions"])
