@@ -158,11 +158,13 @@ def chart(recorder: Recorder, summary: dict[str, Any], path: Path) -> Path:
     top.set_yticks(range(len(STATES)), STATES)
     top.set_ylim(-0.8, len(STATES) - 0.3)
     top.set_ylabel("circuit state")
-    for t in summary["transitions"]:
+    offsets = label_offsets(summary["transitions"], end)
+    for t, offset in zip(summary["transitions"], offsets, strict=True):
+        text = _short_reason(t["reason"])
         top.annotate(
-            _short_reason(t["reason"]),
+            text,
             (t["at"], level[t["to"]]),
-            xytext=(4, 5),
+            xytext=(4, offset),
             textcoords="offset points",
             fontsize=8,
             color="#263238",
@@ -250,6 +252,21 @@ def _alarm_spans(summary: dict[str, Any], role: str, end: float) -> list[tuple[f
     if opened is not None:
         spans.append((opened, end))
     return spans
+
+
+def label_offsets(transitions: list[dict[str, Any]], end: float) -> list[int]:
+    """Where each transition's reason goes, in points above its state's line: above it, or below it (then higher
+    up) when an earlier reason there would overlap. At fontsize 8 the axis holds about 240 characters."""
+    level = {state: index for index, state in enumerate(STATES)}
+    seconds_per_character = max(end, 1) / 240
+    taken: dict[tuple[int, int], float] = {}  # (level, offset) -> where the last reason there ends
+    offsets = []
+    for t in transitions:
+        row = level[t["to"]]
+        offset = next((y for y in (5, -11, 15) if taken.get((row, y), -1.0) < t["at"]), 5)
+        taken[row, offset] = t["at"] + (len(_short_reason(t["reason"])) + 2) * seconds_per_character
+        offsets.append(offset)
+    return offsets
 
 
 def _short_reason(reason: str) -> str:
