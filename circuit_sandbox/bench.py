@@ -43,7 +43,7 @@ from .aws.runner import FunctionSpec
 from .aws.server import OPERATIONS
 from .scenario import Traffic, wait_for
 from .simulation import Deployment, alarm_period
-from .stack import Stack, applied_instances
+from .stack import Stack, instances_warmed
 from .terraform import ROOT
 
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck run in 3 s
@@ -664,7 +664,7 @@ def run() -> dict[str, Any]:
     report["simulation seconds"] = round(time.monotonic() - started, 1)
     with tempfile.TemporaryDirectory(prefix="bench-packages-") as folder:
         with emulator(max_environments=10, alarm_interval=0.25, time_scale=TIME_SCALE) as emu:
-            stacks = applied_instances(emu, designs(), echo=print)
+            stacks = instances_warmed(emu, designs(), echo=print)
             report["paths"] = {"this module": paths(emu, stacks)}
             report["outage"] = {}
             for rate in RATES:

@@ -255,9 +255,7 @@ def up(argv: list[str]) -> int:
         parser.error(f"{endpoint} already answers: is a sandbox already up? (another port: --port N)")
     from .aws import REGION, emulator
 
-    with emulator(
-        args.max_environments, alarm_interval=min(1.0, 15 / args.time_scale), port=args.port, time_scale=args.time_scale
-    ):
+    with emulator(args.max_environments, port=args.port, time_scale=args.time_scale):
         print(f"AWS on this machine at {endpoint} (region {REGION}). Ctrl-C stops it; its resources go with it.")
         print("In another terminal:")
         print(

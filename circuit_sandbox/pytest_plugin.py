@@ -77,7 +77,7 @@ def circuit_sandbox(pytestconfig: pytest.Config) -> Iterator[LocalAWS]:
 
     time_scale = float(pytestconfig.getini("circuit_sandbox_time_scale"))
     max_environments = int(pytestconfig.getini("circuit_sandbox_max_environments"))
-    with emulator(max_environments, alarm_interval=min(1.0, 15 / time_scale), time_scale=time_scale) as running:
+    with emulator(max_environments, time_scale=time_scale) as running:
         local = LocalAWS(running.endpoint, REGION, echo=lambda line: print(f"terraform: {line}"))
         try:
             yield local

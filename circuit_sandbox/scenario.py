@@ -136,8 +136,7 @@ class Recorder:
     def __init__(self, function_names: dict[str, str], alarm_names: dict[str, str], started: float) -> None:
         self.started = started
         self.calls: list[tuple[float, str]] = []  # (at, call | probe | short_circuit)
-        self.downstream: list[tuple[float, bool]] = []  # (started at, succeeded)
-        self.downstream_ended: list[float] = []  # when each downstream call in `downstream` ended
+        self.downstream: list[tuple[float, float, bool]] = []  # (started at, ended at, succeeded)
         self.downstream_started: list[float] = []  # when each downstream call started, ended or not
         self.executions: list[float] = []  # when each execution was started
         self.transitions: list[Transition] = []
@@ -169,8 +168,7 @@ class Recorder:
                 )
                 self.calls.append((at, kind))
             elif key == "downstream":
-                self.downstream.append((at, invocation.error_type is None))
-                self.downstream_ended.append(at + invocation.duration_ms / 1000)
+                self.downstream.append((at, at + invocation.duration_ms / 1000, invocation.error_type is None))
             for line in invocation.logs.splitlines():
                 self._read_log(line)
 
@@ -228,14 +226,14 @@ class Recorder:
             for at in self.executions:
                 if (r := row(at)) is not None:
                     r.executions += 1
-            for (_, ok), ended in zip(self.downstream, self.downstream_ended, strict=True):
+            for _, ended, ok in self.downstream:
                 if (r := row(ended)) is not None:
                     r.succeeded += ok
                     r.failed += not ok
             for index, r in enumerate(rows):
                 end_of_second = index + 1
                 started = sum(at < end_of_second for at in self.downstream_started)
-                r.in_flight = max(0, started - sum(ended < end_of_second for ended in self.downstream_ended))
+                r.in_flight = max(0, started - sum(ended < end_of_second for _, ended, _ in self.downstream))
             state, events = (
                 "CLOSED",
                 sorted(
@@ -480,8 +478,8 @@ def summarize(
         (t.at for t in transitions if t.to_state == "CLOSED" and hc_ok is not None and t.at >= hc_ok - 0.001), None
     )
     next_act = marks.get("brownout", float("inf"))
-    before_open = [at for at, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
-    after_open = [at for at, ok in recorder.downstream if opened is not None and opened < at < next_act and not ok]
+    before_open = [at for at, _, _ in recorder.downstream if outage <= at and (opened is None or at <= opened)]
+    after_open = [at for at, _, ok in recorder.downstream if opened is not None and opened < at < next_act and not ok]
     stack = sandbox.stack
     return {
         "transitions": [t.to_json() for t in transitions],

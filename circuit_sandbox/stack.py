@@ -155,7 +155,7 @@ def instances_applied(
     return {name: Stack.from_outputs(values, runner) for name, values in outputs["instances"].items()}
 
 
-def applied_instances(
+def instances_warmed(
     emulator: Emulator,
     instances: dict[str, dict[str, Any]],
     echo: Callable[[str], None] = lambda line: None,

@@ -74,18 +74,22 @@ def _default(body: dict[str, Any]) -> str:
 
 def tables() -> dict[str, str]:
     inputs = ["| Name | Description | Type | Default |", "|------|-------------|------|---------|"]
+    variables = _blocks(ROOT / "variables.tf", "variable")
     inputs += [
         f"| `{name}` | {_text(body['description'])} | `{_type(body['type'])}` | {_default(body)} |"
-        for name, body in _blocks(ROOT / "variables.tf", "variable")
+        for name, body in variables
     ]
     outputs = ["| Name | Description |", "|------|-------------|"]
     outputs += [f"| `{name}` | {_text(body['description'])} |" for name, body in _blocks(ROOT / "outputs.tf", "output")]
-    return {"Inputs": "\n".join(inputs), "Outputs": "\n".join(outputs), "Sizing": sizing()}
+    return {
+        "Inputs": "\n".join(inputs),
+        "Outputs": "\n".join(outputs),
+        "Sizing": sizing(int(dict(variables)["failure_threshold"]["default"])),
+    }
 
 
-def sizing() -> str:
-    """Smallest failure_threshold per peak rate and normal error share, marked where the default suffices."""
-    default = int(dict(_blocks(ROOT / "variables.tf", "variable"))["failure_threshold"]["default"])
+def sizing(default: int) -> str:
+    """Smallest failure_threshold per peak rate and normal error share, marked where `default` suffices."""
     rows = [
         "| peak calls/s | " + " | ".join(f"{share:.0%} failing" for share in ERROR_SHARES) + " |",
         "|---:|" + "---:|" * len(ERROR_SHARES),

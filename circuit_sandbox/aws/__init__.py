@@ -46,9 +46,12 @@ class Emulator:
 
 @contextmanager
 def emulator(
-    max_environments: int = 10, alarm_interval: float = 0.5, port: int = 0, time_scale: float = 1.0
+    max_environments: int = 10, alarm_interval: float | None = None, port: int = 0, time_scale: float = 1.0
 ) -> Iterator[Emulator]:
     """Start the emulator and its helpers, alarm and schedule time `time_scale` times faster; stop them on exit.
+
+    Alarms are evaluated every `alarm_interval` seconds; by default a quarter of the shortest alarm period
+    AWS allows (60 s, scaled), at most every second.
 
     Only the main process of a program starts one: the runner's environments are processes too, and
     a script without an `if __name__ == "__main__":` guard must not start a second emulator in each.
@@ -58,6 +61,8 @@ def emulator(
             "the sandbox's emulator starts only in a program's main process, not in one of its child processes "
             '(guard a script that starts it with `if __name__ == "__main__":`)'
         )
+    if alarm_interval is None:
+        alarm_interval = min(1.0, 15 / time_scale)
     for noisy in ("werkzeug", "moto.stepfunctions", "botocore.credentials", "urllib3.connectionpool"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with ExitStack() as stack:

@@ -23,7 +23,7 @@ import pytest
 from circuit_sandbox.aws import Emulator, emulator
 from circuit_sandbox.scenario import wait_for
 from circuit_sandbox.simulation import EPOCH, Deployment, Latency, Simulation, quiet_telemetry
-from circuit_sandbox.stack import Stack, applied_instances
+from circuit_sandbox.stack import Stack, instances_warmed
 
 CALLERS = 24
 STAGGER = 0.25  # seconds between the callers' first calls
@@ -40,7 +40,7 @@ QUIET = {
 def crowd() -> Iterator[tuple[Emulator, Stack]]:
     """An instance with the module's defaults (failure_threshold 10), an environment per caller, half of them warm."""
     with emulator(max_environments=CALLERS + 2) as emu:
-        [stack] = applied_instances(emu, {"crowd": QUIET}, warm=CALLERS // 2).values()
+        [stack] = instances_warmed(emu, {"crowd": QUIET}, warm=CALLERS // 2).values()
         yield emu, stack
 
 

@@ -23,7 +23,7 @@ from circuit_breaker.store import CircuitStore
 from circuit_sandbox.aws import Emulator
 from circuit_sandbox.aws.eventbridge import EventObserver, TopicObserver, target_input, transformed
 from circuit_sandbox.aws.streams import StreamPump
-from circuit_sandbox.stack import applied_instances
+from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
@@ -39,7 +39,7 @@ def topic_arn(endpoint: str) -> str:
 @pytest.fixture(scope="module")
 def circuits(local_emulator: Emulator) -> Circuits:
     """One instance with circuit events and notifications, applied by the real Terraform."""
-    [stack] = applied_instances(local_emulator, {"notified": instance_variables(notifications=True)}).values()
+    [stack] = instances_warmed(local_emulator, {"notified": instance_variables(notifications=True)}).values()
     return Circuits(stack)
 
 

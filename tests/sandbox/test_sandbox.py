@@ -53,7 +53,7 @@ INSTANCES = {
 
 @pytest.fixture(scope="module")
 def applied_instances(local_emulator: Emulator) -> dict[str, Stack]:
-    return stacks.applied_instances(local_emulator, INSTANCES)
+    return stacks.instances_warmed(local_emulator, INSTANCES)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from circuit_sandbox.aws.eventbridge import EventObserver, sns_targets
 from circuit_sandbox.aws.runner import FunctionSpec
 from circuit_sandbox.aws.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
 from circuit_sandbox.scenario import wait_for
-from circuit_sandbox.stack import applied_instances
+from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
 from tests.conftest import load_event
 from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
@@ -44,7 +44,7 @@ _names = itertools.count()
 @pytest.fixture(scope="module")
 def circuits(local_emulator: Emulator) -> Circuits:
     """One instance with circuit events, applied by the real Terraform, whose circuits the tests share out."""
-    [stack] = applied_instances(local_emulator, {"events": instance_variables()}).values()
+    [stack] = instances_warmed(local_emulator, {"events": instance_variables()}).values()
     return Circuits(stack)
 
 
