@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,7 +57,13 @@ def test_a_var_file_is_found_from_where_the_user_stands(tmp_path, monkeypatch):
     ]
 
 
+# A backend of the module's own: the sandbox must keep its state locally instead, and never reach S3.
+S3_BACKEND = 'terraform {\n  backend "s3" {\n    bucket = "team-state"\n    key    = "orders.tfstate"\n  }\n}\n'
+
+
 def test_up_then_apply_terraform_and_destroy_a_root_module_of_ones_own(tmp_path):
+    module = shutil.copytree(MODULE, tmp_path / "module")
+    (module / "backend.tf").write_text(S3_BACKEND)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     up = subprocess.Popen(
@@ -68,11 +75,13 @@ def test_up_then_apply_terraform_and_destroy_a_root_module_of_ones_own(tmp_path)
         environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
 
         def sandbox(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run(
+            ran = subprocess.run(
                 [*COMMAND, *args], capture_output=True, text=True, timeout=300, env=environment, cwd=tmp_path
             )
+            assert "Deprecated" not in ran.stdout + ran.stderr, ran.stdout + ran.stderr
+            return ran
 
-        applied = sandbox("apply", str(MODULE), "-var", "value=first")
+        applied = sandbox("apply", str(module), "-var", "value=first")
         assert applied.returncode == 0, applied.stderr
         outputs = json.loads(applied.stdout)
         assert outputs["parameter_arn"].endswith(":parameter/circuit-sandbox-cli/value")
@@ -80,14 +89,18 @@ def test_up_then_apply_terraform_and_destroy_a_root_module_of_ones_own(tmp_path)
         ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1")
         assert ssm.get_parameter(Name="/circuit-sandbox-cli/value")["Parameter"]["Value"] == "first"
 
-        listed = sandbox("terraform", str(MODULE), "state", "list")
+        listed = sandbox("terraform", str(module), "state", "list")
         assert listed.returncode == 0 and listed.stdout.split() == ["aws_ssm_parameter.this"], listed.stderr
-        planned = sandbox("terraform", str(MODULE), "plan", "-var", "value=second", "-no-color")
+        # Init again with a state in place (Terraform 1.15 would look its providers up in the registry).
+        initialised = sandbox("terraform", str(module), "init", "-no-color")
+        assert initialised.returncode == 0, initialised.stdout + initialised.stderr
+        planned = sandbox("terraform", str(module), "plan", "-var", "value=second", "-no-color")
         assert "1 to change" in planned.stdout, planned.stdout + planned.stderr
 
-        destroyed = sandbox("destroy", str(MODULE), "-var", "value=first")
+        destroyed = sandbox("destroy", str(module), "-var", "value=first")
         assert destroyed.returncode == 0 and "Destroy complete! Resources: 1 destroyed" in destroyed.stderr
         assert ssm.describe_parameters()["Parameters"] == []
+        assert sorted(path.name for path in module.iterdir()) == ["backend.tf", "main.tf"]  # nothing left behind
     finally:
         up.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60

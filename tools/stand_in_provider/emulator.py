@@ -2,8 +2,9 @@
 
 An override file next to the module's own .tf files (`emulator_override.tf`, git-ignored,
 removed after each command) points `provider "aws"` at the emulator with test credentials, so
-the module stays exactly as users apply it to AWS. The state lives under .build/ (`-state`), one
-per emulator, so a real state next to the module, if any, is never touched.
+the module stays exactly as users apply it to AWS. The same file sets a local backend whose
+state lives under .build/, one per emulator: a real state next to the module, or the module's
+own backend (S3, ...), is never touched.
 """
 
 from __future__ import annotations
@@ -36,18 +37,17 @@ ENDPOINTS = (
 )
 
 
-# The commands that read or write the state (given with -state): the others need no state.
-STATEFUL = ("plan", "apply", "destroy", "output", "refresh", "import", "console", "taint", "untaint")
-
 
 class TerraformError(RuntimeError):
     """A Terraform command failed; the message holds its output."""
 
 
-def override(endpoint: str, region: str | None = None) -> str:
-    """The override file's text: every endpoint at `endpoint`, test credentials, `region` if given."""
+def override(endpoint: str, region: str | None = None, state: Path | None = None) -> str:
+    """The override file's text: every endpoint at `endpoint`, test credentials, `region` if given, and
+    a local backend keeping the state in `state` if given (it replaces any backend the module declares)."""
     endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in ENDPOINTS)
     region_line = f'  region                      = "{region}"\n' if region else ""
+    backend = f'\nterraform {{\n  backend "local" {{\n    path = {json.dumps(str(state))}\n  }}\n}}\n' if state else ""
     return (
         f'provider "aws" {{\n{region_line}'
         '  access_key                  = "test"\n'
@@ -55,7 +55,7 @@ def override(endpoint: str, region: str | None = None) -> str:
         "  skip_credentials_validation = true\n"
         "  skip_metadata_api_check     = true\n"
         "  skip_requesting_account_id  = true\n\n"
-        f"  endpoints {{\n{endpoints}\n  }}\n}}\n"
+        f"  endpoints {{\n{endpoints}\n  }}\n}}\n{backend}"
     )
 
 
@@ -83,7 +83,7 @@ def overridden(directory: Path, endpoint: str, region: str | None = None) -> Ite
     path = Path(directory) / OVERRIDE
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        path.write_text(override(endpoint, region))
+        path.write_text(override(endpoint, region, state_file(directory, endpoint)))
         try:
             yield folder
         finally:
@@ -101,17 +101,31 @@ def run(
 ) -> Result:
     """`terraform <command>` in `directory` against the emulator at `endpoint` (variables for plan/apply/destroy)."""
     with overridden(directory, endpoint, region) as folder:
-        # Not a backend in the override: `init` would then look for the state's providers in the registry.
-        state = f"-state={state_file(directory, endpoint)}"
-        if command in STATEFUL:
-            args = (state, *args)
-        elif command == "state" and args:  # `state list`, `state show ADDRESS`, ...: the flag follows the subcommand
-            args = (args[0], state, *args[1:])
+        if command == "init":
+            # The backend's path names the emulator, so it changes with the endpoint: take the new one, and
+            # never offer to migrate the state of an emulator that is gone.
+            reconfigure = () if {"-reconfigure", "-migrate-state"} & set(args) else ("-reconfigure",)
+            return _init(directory, endpoint, (*reconfigure, *args), folder, timeout)
         if command in ("plan", "apply", "destroy"):
             values = folder / "variables.tfvars.json"
             values.write_text(json.dumps(variables or {}))
             args = ("-input=false", f"-var-file={values}", *args)
         return terraform(directory, command, *args, config=install(), data=folder / "data", timeout=timeout)
+
+
+def _init(directory: Path, endpoint: str, args: tuple[str, ...], folder: Path, timeout: float) -> Result:
+    """`terraform init` with the state set aside: Terraform 1.15's init looks the providers of an existing
+    state up in the registry, ignoring `dev_overrides`, and this machine may have no registry. Init never
+    needs the state; the lock on the workspace keeps every other command from running meanwhile."""
+    state = state_file(directory, endpoint)
+    aside = state.with_name(state.name + ".during-init")
+    if state.exists():
+        state.replace(aside)
+    try:
+        return terraform(directory, "init", *args, config=install(), data=folder / "data", timeout=timeout)
+    finally:
+        if aside.exists():
+            aside.replace(state)
 
 
 def apply(
