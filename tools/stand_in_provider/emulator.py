@@ -37,7 +37,6 @@ ENDPOINTS = (
 )
 
 
-
 class TerraformError(RuntimeError):
     """A Terraform command failed; the message holds its output."""
 
