@@ -28,7 +28,7 @@ locals {
   # A qualified ARN must be granted as such; unqualified grants cover $LATEST only.
   invoked_function_arns = compact(concat(
     [aws_lambda_function.this["check_circuit"].arn, aws_lambda_function.this["record_outcome"].arn, var.downstream_function_arn],
-    var.fallback_mode == "function" ? [var.fallback_function_arn] : [],
+    local.fallback_mode == "function" ? [var.fallback_function_arn] : [],
   ))
 }
 

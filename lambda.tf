@@ -48,7 +48,7 @@ locals {
     HEALTHCHECK_RECOVERY         = local.healthcheck_enabled ? var.healthcheck.recovery : "close"
     INSUFFICIENT_DATA            = var.insufficient_data
     ALARMS                       = jsonencode(local.alarm_bindings)
-    FALLBACK_MODE                = var.fallback_mode
+    FALLBACK_MODE                = local.fallback_mode
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -10,6 +10,9 @@ locals {
   # Known at plan time even when the healthcheck function is created in the same apply.
   healthcheck_enabled = var.healthcheck != null
 
+  # The fallback the caller gave, unless fallback_mode names one (variables.tf refuses a mode that contradicts it).
+  fallback_mode = coalesce(var.fallback_mode, var.fallback_payload != null ? "payload" : var.fallback_function_arn != null ? "function" : "fail")
+
   # A qualified ARN (arn:...:function:name:qualifier) names a version or alias.
   downstream_arn_parts  = split(":", var.downstream_function_arn)
   healthcheck_arn_parts = local.healthcheck_enabled ? split(":", var.healthcheck.function_arn) : []
@@ -155,7 +158,7 @@ locals {
     settle_choices                   = local.settle_choices
     classify_probe_choices           = local.classify_probe_choices
     probe_outcome_state              = var.failure_result == null ? "RecordSuccess" : "ClassifyProbe"
-    short_circuit_state              = jsonencode(local.short_circuit_states[var.fallback_mode])
+    short_circuit_state              = jsonencode(local.short_circuit_states[local.fallback_mode])
   })
   # States this instance never enters are left out: those that read a fixed circuit when the input selects it, and
   # those that classify results when there is no failure_result.

@@ -374,14 +374,13 @@ variable "healthcheck" {
 ################################################################################
 
 variable "fallback_mode" {
-  description = "What a short-circuited call returns: fail (error CircuitOpen), payload (fallback_payload as success) or function (fallback_function_arn's answer)."
+  description = "What a short-circuited call returns: fail (error CircuitOpen), payload (fallback_payload as success) or function (fallback_function_arn's answer). null: payload when fallback_payload is given, function when fallback_function_arn is, fail otherwise."
   type        = string
-  default     = "fail"
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = contains(["fail", "payload", "function"], var.fallback_mode)
-    error_message = "fallback_mode must be fail, payload or function."
+    condition     = var.fallback_mode == null || contains(["fail", "payload", "function"], coalesce(var.fallback_mode, "fail"))
+    error_message = "fallback_mode must be fail, payload or function (or null: inferred from the fallback input given)."
   }
   validation {
     condition     = var.fallback_mode != "function" || var.fallback_function_arn != null
@@ -392,23 +391,30 @@ variable "fallback_mode" {
     error_message = "fallback_mode = \"payload\" needs fallback_payload: a short-circuited call would otherwise return null as success."
   }
   validation {
-    condition     = var.fallback_function_arn == null || var.fallback_mode == "function"
-    error_message = "fallback_function_arn is set, but fallback_mode is \"${var.fallback_mode}\", which ignores it: set fallback_mode = \"function\" to call it while the circuit is open."
+    condition     = var.fallback_mode == null || var.fallback_mode == "payload" || var.fallback_payload == null
+    error_message = "fallback_payload is set, but fallback_mode is \"${coalesce(var.fallback_mode, "fail")}\", which ignores it: set fallback_mode = \"payload\" (or leave it out) to return it while the circuit is open."
   }
   validation {
-    condition     = var.fallback_payload == null || var.fallback_mode == "payload"
-    error_message = "fallback_payload is set, but fallback_mode is \"${var.fallback_mode}\", which ignores it: set fallback_mode = \"payload\" to return it while the circuit is open."
+    condition     = var.fallback_mode == null || var.fallback_mode == "function" || var.fallback_function_arn == null
+    error_message = "fallback_function_arn is set, but fallback_mode is \"${coalesce(var.fallback_mode, "fail")}\", which ignores it: set fallback_mode = \"function\" (or leave it out) to call it while the circuit is open."
   }
 }
 
 variable "fallback_payload" {
-  description = "Result returned as success while the circuit is open, with fallback_mode = \"payload\". Give it a marker field (e.g. fallback = true) so that callers can tell it from a real answer."
+  description = "Result returned as success while the circuit is open (fallback_mode \"payload\", inferred when this is given). Give it a marker field (e.g. fallback = true) so that callers can tell it from a real answer."
   type        = any
   default     = null
+
+  # Validation errors point at the line of the caller's module block that sets the input they are on:
+  # this one is here, where a caller who gives both fallbacks wrote one of them.
+  validation {
+    condition     = var.fallback_payload == null || var.fallback_function_arn == null
+    error_message = "fallback_payload and fallback_function_arn are both set: a short-circuited call returns one fallback, so give only the one you want."
+  }
 }
 
 variable "fallback_function_arn" {
-  description = "Lambda function called with {input, circuit} while the circuit is open, with fallback_mode = \"function\"."
+  description = "Lambda function called with {input, circuit} while the circuit is open (fallback_mode \"function\", inferred when this is given)."
   type        = string
   default     = null
 }
@@ -457,17 +463,27 @@ variable "create_table" {
   type        = bool
   default     = true
   nullable    = false
+
+  # Here rather than on table_name or circuit_events, where a caller who set create_table = false and
+  # forgot the others would have no line to be shown (and the rules of two inputs cannot refer to each other).
+  validation {
+    condition     = var.create_table || var.table_name != null
+    error_message = "create_table = false needs table_name: the name of the existing circuit table."
+  }
+  validation {
+    condition     = var.create_table || !var.circuit_events.enabled || var.circuit_events.table_stream_arn != null
+    error_message = "With create_table = false, circuit_events.table_stream_arn must name the existing table's stream (stream_view_type NEW_AND_OLD_IMAGES), e.g. the dynamodb_table_stream_arn output of the instance that creates it; or set circuit_events.enabled = false."
+  }
+  validation {
+    condition     = !var.create_table || var.circuit_events.table_stream_arn == null
+    error_message = "circuit_events.table_stream_arn is for create_table = false only: the module enables the stream of the table it creates."
+  }
 }
 
 variable "table_name" {
   description = "Name of the circuit table. Required with create_table = false; defaults to \"<name>-circuits\"."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.create_table || var.table_name != null
-    error_message = "table_name is required when create_table is false."
-  }
 }
 
 variable "table_stream_enabled" {
@@ -555,16 +571,8 @@ variable "circuit_events" {
   nullable = false
 
   validation {
-    condition     = !var.circuit_events.enabled || var.create_table || var.circuit_events.table_stream_arn != null
-    error_message = "With create_table = false, circuit_events.table_stream_arn must name the existing table's stream (stream_view_type NEW_AND_OLD_IMAGES), e.g. the dynamodb_table_stream_arn output of the instance that creates it; or set circuit_events.enabled = false."
-  }
-  validation {
     condition     = contains(["own", "table"], var.circuit_events.circuits)
     error_message = "circuit_events.circuits must be \"own\" (this instance's circuits) or \"table\" (every circuit of the table, for one reader of a shared table)."
-  }
-  validation {
-    condition     = !var.create_table || var.circuit_events.table_stream_arn == null
-    error_message = "circuit_events.table_stream_arn is for create_table = false only: the module enables the stream of the table it creates."
   }
   validation {
     condition     = can(regex("^[A-Za-z0-9._/-]{1,256}$", var.circuit_events.source)) && !startswith(var.circuit_events.source, "aws.")

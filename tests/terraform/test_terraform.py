@@ -64,12 +64,11 @@ def test_native_terraform_tests_pass_with_every_run(cli_config):
     assert f"Success! {runs} passed, 0 failed." in result.output
 
 
-# What each run of mistakes/mistakes.tftest.hcl must be told: the rule it broke and the likely fix.
+# What each run under mistakes/ (a file named after it) must be told: the rule it broke and the likely fix.
 MISTAKES = {
-    "a_fallback_payload_without_its_mode": 'fallback_payload is set, but fallback_mode is "fail", which ignores it: '
-    'set fallback_mode = "payload"',
-    "a_fallback_function_without_its_mode": 'fallback_function_arn is set, but fallback_mode is "fail", which ignores '
-    'it: set fallback_mode = "function"',
+    "a_fallback_mode_that_ignores_the_payload": 'fallback_payload is set, but fallback_mode is "fail", which ignores '
+    'it: set fallback_mode = "payload" (or leave it out)',
+    "both_fallbacks": "fallback_payload and fallback_function_arn are both set",
     "an_invoke_arn_for_the_function_arn": "downstream_function_arn is an invoke_arn",
     "a_function_name_for_the_function_arn": 'downstream_function_arn is "orders-api", not an ARN',
     "an_express_timeout_too_long": 'For a longer call set type = "STANDARD"',
@@ -90,3 +89,6 @@ def test_common_mistakes_fail_at_plan_with_the_likely_fix(cli_config):
     # Every message is distinct: each appears only when its mistake is made.
     for run, message in MISTAKES.items():
         assert message in " ".join(result.output.split()), f"{run}: {message!r} not in the output"
+        # Located on the line of the caller's own block that set the input, as a module user would see it.
+        assert f"on tests/terraform/mistakes/{run}.tftest.hcl line 1" in result.output, f"{run}: not located"
+    assert "(source code not available)" not in result.output

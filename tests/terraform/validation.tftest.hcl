@@ -265,7 +265,7 @@ run "rejects_table_name_without_table" {
     create_table   = false
     circuit_events = { enabled = false }
   }
-  expect_failures = [var.table_name]
+  expect_failures = [var.create_table]
 }
 
 run "rejects_lambda_runtime" {
@@ -355,7 +355,7 @@ run "rejects_circuit_events_on_an_existing_table_without_its_stream" {
     create_table = false
     table_name   = "platform-circuits"
   }
-  expect_failures = [var.circuit_events]
+  expect_failures = [var.create_table]
 }
 
 run "rejects_a_stream_arn_for_the_table_the_module_creates" {
@@ -363,7 +363,7 @@ run "rejects_a_stream_arn_for_the_table_the_module_creates" {
   variables {
     circuit_events = { table_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/other/stream/2026-01-01T00:00:00.000" }
   }
-  expect_failures = [var.circuit_events]
+  expect_failures = [var.create_table]
 }
 
 run "rejects_an_aws_event_source" {
@@ -528,4 +528,26 @@ run "rejects_a_duration_alarm_on_the_sum_of_durations" {
     downstream_alarm = { metric_name = "Duration", threshold = 2000 }
   }
   expect_failures = [var.downstream_alarm]
+}
+
+run "infers_the_payload_mode_from_a_payload" {
+  command = plan
+  variables {
+    fallback_payload = { fallback = true }
+  }
+  assert {
+    condition     = aws_lambda_function.this["check_circuit"].environment[0].variables.FALLBACK_MODE == "payload"
+    error_message = "fallback_payload alone must select the payload mode"
+  }
+}
+
+run "infers_the_function_mode_from_a_function" {
+  command = plan
+  variables {
+    fallback_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-fallback"
+  }
+  assert {
+    condition     = aws_lambda_function.this["check_circuit"].environment[0].variables.FALLBACK_MODE == "function"
+    error_message = "fallback_function_arn alone must select the function mode"
+  }
 }

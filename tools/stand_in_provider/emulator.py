@@ -105,11 +105,25 @@ def run(
             # never offer to migrate the state of an emulator that is gone.
             reconfigure = () if {"-reconfigure", "-migrate-state"} & set(args) else ("-reconfigure",)
             return _init(directory, endpoint, (*reconfigure, *args), folder, timeout)
+        if command not in ("version", "fmt") and not _initialised(folder, state_file(directory, endpoint)):
+            # A first command in this folder, or the first against this endpoint: init, as tflocal users would.
+            initialised = _init(directory, endpoint, ("-reconfigure", "-input=false"), folder, timeout)
+            if initialised.retcode != 0:
+                return initialised
         if command in ("plan", "apply", "destroy"):
             values = folder / "variables.tfvars.json"
             values.write_text(json.dumps(variables or {}))
             args = ("-input=false", f"-var-file={values}", *args)
         return terraform(directory, command, *args, config=install(), data=folder / "data", timeout=timeout)
+
+
+def _initialised(folder: Path, state: Path) -> bool:
+    """Whether the data directory's backend is the local one keeping `state` (what init records)."""
+    try:
+        recorded = json.loads((folder / "data" / "terraform.tfstate").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(recorded.get("backend", {}).get("config", {}).get("path") == str(state))
 
 
 def _init(directory: Path, endpoint: str, args: tuple[str, ...], folder: Path, timeout: float) -> Result:

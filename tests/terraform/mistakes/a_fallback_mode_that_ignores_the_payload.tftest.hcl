@@ -12,9 +12,10 @@ variables {
   downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
 }
 
-run "a_fallback_function_without_its_mode" {
+run "a_fallback_mode_that_ignores_the_payload" {
   command = plan
   variables {
-    fallback_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-fallback"
+    fallback_mode    = "fail"
+    fallback_payload = { fallback = true }
   }
 }

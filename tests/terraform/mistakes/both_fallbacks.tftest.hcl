@@ -12,9 +12,10 @@ variables {
   downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
 }
 
-run "a_fallback_payload_without_its_mode" {
+run "both_fallbacks" {
   command = plan
   variables {
-    fallback_payload = { fallback = true }
+    fallback_payload      = { fallback = true }
+    fallback_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-fallback"
   }
 }
