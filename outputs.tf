@@ -38,6 +38,11 @@ output "sns_topic_arn" {
   value       = aws_sns_topic.alarms.arn
 }
 
+output "sns_kms_key_arn" {
+  description = "ARN of the alarm topic's KMS key (the one created with create_sns_kms_key, or yours). Other instances in the account may share it (create_sns_kms_key = false, sns_kms_master_key_id = this): its policy lets CloudWatch of this account use it, and one key costs $1 a month."
+  value       = local.sns_kms_key_id
+}
+
 output "cloudwatch_alarm_names" {
   description = "Names of the downstream, healthcheck, store_errors and events pipeline (events_iterator_age, events_errors, notifications_failed) alarms (absent when disabled)."
   value = merge(

@@ -79,7 +79,8 @@ module "orders" {
   downstream_function_arn = aws_lambda_function.downstream["orders"].arn
 }
 
-# EXPRESS (the default), reuses the table, answers with a fallback payload while open.
+# EXPRESS (the default), reuses the table and the alarm topic's key, answers with a fallback payload
+# while open (marked, so that callers can tell it from a real answer).
 module "payments" {
   source = "../../"
 
@@ -87,9 +88,10 @@ module "payments" {
   create_table            = false
   table_name              = module.orders.dynamodb_table_name
   circuit_events          = { table_stream_arn = module.orders.dynamodb_table_stream_arn } # each instance publishes its own circuits' events
+  create_sns_kms_key      = false
+  sns_kms_master_key_id   = module.orders.sns_kms_key_arn # one key for both: $1 a month instead of 2
   create_dashboard        = true
   downstream_function_arn = aws_lambda_function.downstream["payments"].arn
-  fallback_mode           = "payload"
-  fallback_payload        = { accepted = false, retry_after_seconds = 30 }
+  fallback_payload        = { fallback = true, accepted = false, retry_after_seconds = 30 }
   downstream_alarm        = { threshold = 40 } # error rate, as by default, tolerating more errors
 }

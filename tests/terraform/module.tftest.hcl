@@ -451,6 +451,10 @@ run "a_key_of_your_own_for_the_alarm_topic" {
     condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == "alias/alarms"
     error_message = "The topic uses the key passed in, and the module creates none."
   }
+  assert {
+    condition     = output.sns_kms_key_arn == "alias/alarms"
+    error_message = "The key output names the key in use, so that instances can share it."
+  }
 }
 
 run "operator_policies" {

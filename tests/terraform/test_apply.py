@@ -292,6 +292,9 @@ def test_shared_table_express_applies_to_the_emulator_and_destroys(aws):
     assert_emulator_holds(aws, planned, state)
     assert set(held(aws)) >= {"state machines", "tables", "functions", "alarms", "subscriptions", "keys"}
     assert len(of_type(planned, "aws_lambda_function")) == 10  # two downstreams, four per instance
+    # One alarm-topic key for both instances: the second passes the first's sns_kms_key_arn.
+    (key,) = [values["arn"] for address, values in state.items() if address.endswith("aws_kms_key.alarms[0]")]
+    assert state["module.payments.aws_sns_topic.alarms"]["kms_master_key_id"] == key
     mappings = aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     stream = state["module.orders.aws_dynamodb_table.this[0]"]["stream_arn"]
     # One table, one stream, a consumer per instance (each filtering its own circuits).
