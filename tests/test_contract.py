@@ -124,7 +124,8 @@ def test_readme_tables_are_generated_from_the_hcl():
     for table in ("Requirements", "Providers", "Resources", "Inputs", "Outputs"):
         assert f"\n## {table}\n\n| Name |" in readme, f"the README lacks the generated {table} table"
     resources = re.findall(r"^\| \[(\w+\.\w+)\]\(https://registry", readme, re.MULTILINE)
-    declared = re.findall(r'^(?:resource|data) "(\w+)" "(\w+)"', "".join(p.read_text() for p in ROOT.glob("*.tf")), re.M)
+    module = "".join(path.read_text() for path in ROOT.glob("*.tf"))
+    declared = re.findall(r'^(?:resource|data) "(\w+)" "(\w+)"', module, re.MULTILINE)
     assert sorted(resources) == sorted(f"{kind}.{name}" for kind, name in declared)
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.MULTILINE))
     variables = [name for block in unquote(hcl("variables.tf")["variable"]) for name in block]

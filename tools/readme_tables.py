@@ -46,8 +46,7 @@ def smallest_threshold(rate: float, share: float, per_year: float = FALSE_TRIPS_
 
 
 def _blocks(path: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    with open(path) as handle:
-        parsed = hcl2.load(handle)
+    parsed = _parsed(path)
     return [(name.strip('"'), body) for block in parsed.get(kind, []) for name, body in block.items()]
 
 
@@ -74,6 +73,11 @@ def _default(body: dict[str, Any]) -> str:
     return f"`{json.dumps(value) if value is not None else 'null'}`"
 
 
+def _parsed(path: Path) -> dict[str, Any]:
+    with open(path) as handle:
+        return dict(hcl2.load(handle))
+
+
 def _unquoted(value: str) -> str:
     return value.strip().strip('"')
 
@@ -86,16 +90,17 @@ def _registry(provider: str, kind: str, type_: str) -> str:
 
 def module_tables() -> dict[str, str]:
     """Requirements, Providers and Resources, from the module's own .tf files."""
-    (terraform,) = [block for path in sorted(ROOT.glob("*.tf")) for block in hcl2.load(path.open()).get("terraform", [])]
+    files = [_parsed(path) for path in sorted(ROOT.glob("*.tf"))]
+    (terraform,) = [block for parsed in files for block in parsed.get("terraform", [])]
     providers = {name: body for block in terraform["required_providers"] for name, body in block.items()}
     providers.pop("__is_block__", None)
-    requirements = ["| Name | Version |", "|------|---------|", f"| terraform | {_unquoted(terraform['required_version'])} |"]
+    requirements = ["| Name | Version |", "|------|---------|"]
+    requirements.append(f"| terraform | {_unquoted(terraform['required_version'])} |")
     requirements += [f"| {name} | {_unquoted(body['version'])} |" for name, body in providers.items()]
     used = ["| Name | Version |", "|------|---------|"]
     used += [f"| {name} | {_unquoted(body['version'])} |" for name, body in providers.items()]
     found = set()
-    for path in sorted(ROOT.glob("*.tf")):
-        parsed = hcl2.load(path.open())
+    for parsed in files:
         for kind in ("resource", "data"):
             for block in parsed.get(kind, []):
                 for type_, names in block.items():
