@@ -133,6 +133,22 @@ def test_readme_tables_are_generated_from_the_hcl():
     assert documented == set(variables) | set(outputs)
 
 
+def test_the_readmes_costs_per_call_are_those_make_bench_wrote():
+    """The README's Cost section quotes docs/benchmarks.md's rows for this module, as the current code measured."""
+    table = (ROOT / "docs" / "benchmarks.md").read_text().split("## Cost per million calls, by path", 1)[1]
+    rows = {
+        cells[1]: (cells[-2], cells[-1])
+        for line in table.split("\n## ", 1)[0].splitlines()
+        if line.startswith("| this module |")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    readme = " ".join((ROOT / "README.md").read_text().split("## Cost", 1)[1].split("\n## ", 1)[0].split())
+    express, standard = rows["healthy"]
+    assert f"${express} per million on EXPRESS" in readme and f"${standard} per million on STANDARD" in readme
+    assert f"about ${rows['failing, first failure (starts the count)'][0]} per million on EXPRESS" in readme
+    assert f"a short-circuited call ${rows['short-circuited (timed OPEN)'][0]}" in readme
+
+
 def optional_default(variable: str, attribute: str) -> str:
     """The default an `optional(type, default)` attribute of a variable's object type declares."""
     body = variables()[variable]["type"]
@@ -142,7 +158,8 @@ def optional_default(variable: str, attribute: str) -> str:
 
 
 def test_the_numbers_in_the_readmes_prose_are_the_defaults_of_variables_tf():
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    readme = " ".join(" ".join(path.read_text() for path in documents).split())
     threshold = re.search(r"coalesce\(var\.downstream_alarm\.threshold, (\d+)\)", (ROOT / "alarms.tf").read_text())
     assert threshold, "alarms.tf: the error rate's default threshold"
     iterator_age_minutes = int(optional_default("events_pipeline_alarm", "iterator_age_seconds")) // 60
@@ -157,7 +174,7 @@ def test_the_numbers_in_the_readmes_prose_are_the_defaults_of_variables_tf():
         "the pipeline's iterator age": f"has not caught up with records {iterator_age_minutes} minutes old",
     }
     missing = {what: text for what, text in promised.items() if text not in readme}
-    assert missing == {}, "the README's prose no longer states the defaults"
+    assert missing == {}, "the prose of the README and docs/ no longer states the defaults"
 
 
 def test_the_sandbox_restates_no_environment_variable_or_handler_of_the_module():

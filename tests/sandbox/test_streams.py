@@ -91,7 +91,7 @@ def caught_up(pump: StreamPump, observer: EventObserver) -> Callable[[], list[tu
 def test_a_trip_by_the_modules_core_is_one_event_with_the_documented_schema(instance, observer, caught_up):
     # When the module's core trips the circuit
     breaker(instance).record(instance.circuit, 0, False, "DependencyUnavailable")
-    # Then one event arrives on a rule of the user's, shaped as the README's sample
+    # Then one event arrives on a rule of the user's, shaped as docs/events.md's sample
     assert transitions(observer, 1) == [(CLOSED, OPEN)]
     assert caught_up() == [(CLOSED, OPEN)]
     [event] = observer.events
