@@ -36,15 +36,17 @@ environments:
 demo: install
 	$(BIN)/circuit-sandbox demo
 
-# Lint and types first: a finding fails the run before the slower tests start. The test files run
-# on two workers, each file on one (its module-scoped emulator and applies stay together). The
-# demo's scenario races real time against the machine's load, so it runs last, alone.
+# Lint and types first (and mypy --strict over what runs in Lambda and circuitctl): a finding fails
+# the run before the slower tests start. The test files run on two workers, each file on one (its
+# module-scoped emulator and applies stay together). The demo's scenario races real time against
+# the machine's load, so it runs last, alone.
 SCENARIO := tests/sandbox/test_scenario.py
 
 test: environments
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict lambdas circuitctl
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=$(SCENARIO)
 	$(BIN)/python -m pytest --no-cov $(SCENARIO)
 
