@@ -103,8 +103,10 @@ def seed_design(**overrides: Any) -> dict[str, Any]:
             "threshold": 1,
             "comparison_operator": "GreaterThanThreshold",
         },
-        "healthcheck_alarm": {"period": PERIOD, "treat_missing_data": "notBreaching"},
-        "healthcheck_schedule_expression": SCHEDULE,
+        "healthcheck": {
+            "schedule_expression": SCHEDULE,
+            "alarm": {"period": PERIOD, "treat_missing_data": "notBreaching"},
+        },
         "circuit_events": False,
     }
     return values | overrides
@@ -114,8 +116,7 @@ def module_design(**overrides: Any) -> dict[str, Any]:
     """This module's defaults, with 60 s alarm periods and a one-minute healthcheck (run TIME_SCALE times faster)."""
     values: dict[str, Any] = {
         "downstream_alarm": {"period": PERIOD},
-        "healthcheck_alarm": {"period": PERIOD},
-        "healthcheck_schedule_expression": SCHEDULE,
+        "healthcheck": {"schedule_expression": SCHEDULE, "alarm": {"period": PERIOD}},
         "circuit_events": False,
     }
     return values | overrides
@@ -126,7 +127,9 @@ def designs(samples: int = RECOVERY_SAMPLES) -> dict[str, dict[str, Any]]:
     found = {
         # Never tripped by a count; its healthcheck alarm exists (to be published to) but is never fed.
         "healthy": module_design(
-            failure_threshold=1_000_000, downstream_alarm=NO_ALARM, healthcheck_schedule_expression=NEVER
+            failure_threshold=1_000_000,
+            downstream_alarm=NO_ALARM,
+            healthcheck={"schedule_expression": NEVER, "alarm": {"period": PERIOD}},
         ),
         # Trips on one failure, probes after a second; its downstream takes 5 s when slow (probes).
         "probing": module_design(

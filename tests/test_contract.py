@@ -133,6 +133,22 @@ def test_readme_tables_are_generated_from_the_hcl():
     assert documented == set(variables) | set(outputs)
 
 
+def test_the_sandbox_instances_pass_every_input_of_the_module_generated_from_variables_tf():
+    from tools import wrapper
+
+    assert wrapper.WRAPPER.read_text() == wrapper.render(), "run: python -m tools.wrapper"
+    # Apart from the generated block, the instances name only the inputs the sandbox supplies itself.
+    main = (ROOT / "circuit_sandbox" / "instances" / "main.tf").read_text()
+    supplied = set(wrapper.supplied())
+    inputs = {name for block in unquote(hcl("variables.tf")["variable"]) for name in block}
+    assert supplied <= inputs and len(supplied) == 7, supplied
+    # No input's type is restated, and main.tf reads only the settings its variable describes as its own.
+    assert "optional(" not in main
+    read = set(re.findall(r"(?:\binstance|var\.instances\[[^]]+\])\.(\w+)", main))
+    own = {"healthcheck", "table_name", "circuit_events", "notifications", "fallback_mode", "slow_seconds"}
+    assert read <= own, read
+
+
 def test_the_readmes_costs_per_call_are_those_make_bench_wrote():
     """The README's Cost section quotes docs/benchmarks.md's rows for this module, as the current code measured."""
     table = (ROOT / "docs" / "benchmarks.md").read_text().split("## Cost per million calls, by path", 1)[1]

@@ -1,8 +1,8 @@
 # Several instances of the module side by side, each around its own copy of the example's functions
 # (examples/basic/functions) and its own health parameter: what the sandbox's tests and benchmarks apply
-# when they need configurations the examples do not have. An unset attribute of an instance passes null,
-# which the module reads as its own default (its variables are nullable = false), so nothing here
-# restates a default.
+# when they need configurations the examples do not have. The module block is circuit_breaker.tf,
+# generated from variables.tf: an input an instance leaves out passes null, which the module reads as
+# its own default (its variables are nullable = false), so nothing here restates an input or a default.
 
 terraform {
   required_version = ">= 1.5"
@@ -23,57 +23,37 @@ variable "region" {
 }
 
 variable "instances" {
-  description = "Module instances by name: the module variables each sets (unset: the module's default)."
-  type = map(object({
-    failure_threshold          = optional(number)
-    success_threshold          = optional(number)
-    half_open_max_probes       = optional(number)
-    open_duration_seconds      = optional(number)
-    max_open_duration_seconds  = optional(number)
-    downstream_timeout_seconds = optional(number)
-    on_store_error             = optional(string)
-    ignored_errors             = optional(list(string))
-    failure_result = optional(object({
-      path     = string
-      at_least = optional(number)
-      equals   = optional(string)
-    }))
-    insufficient_data     = optional(string)
-    allowed_circuits      = optional(list(string))
-    fallback_mode         = optional(string)
-    fallback_payload_json = optional(string) # fallback_payload, JSON-encoded (the map's objects share one type)
-    downstream_alarm = optional(object({
-      enabled             = optional(bool)
-      metric_name         = optional(string)
-      statistic           = optional(string)
-      period              = optional(number)
-      evaluation_periods  = optional(number)
-      datapoints_to_alarm = optional(number)
-      threshold           = optional(number)
-      comparison_operator = optional(string)
-      treat_missing_data  = optional(string)
-      min_invocations     = optional(number)
-    }))
-    healthcheck                     = optional(bool, true) # the example's healthcheck function, scheduled, with its alarm
-    healthcheck_schedule_expression = optional(string)
-    healthcheck_recovery            = optional(string)
-    healthcheck_alarm = optional(object({
-      period              = optional(number)
-      evaluation_periods  = optional(number)
-      datapoints_to_alarm = optional(number)
-      threshold           = optional(number)
-      treat_missing_data  = optional(string)
-    }))
-    table_name     = optional(string) # an existing table (create_table = false), or one no instance creates
-    circuit_events = optional(bool)
-    notifications  = optional(bool, false) # a topic of its own for the circuit notifications
-    type           = optional(string)
-    log_level      = optional(string)
-    slow_seconds   = optional(number, 1) # the example downstream's delay while its parameter says slow
-  }))
+  description = <<-EOT
+    Module instances by name, each an object of the module's own inputs (any it leaves out, or sets to
+    null, takes the module's default). The sandbox supplies the functions and topics (local.supplied),
+    and reads these settings of its own:
+      healthcheck   = false (none), or the module's healthcheck object without function_arn (default {})
+      table_name    = an existing table (create_table = false), or one no instance creates
+      circuit_events = true or false (circuit_events.enabled)
+      notifications = true: a topic of its own for the circuit notifications
+      fallback_mode = "function": the example's fallback function
+      slow_seconds  = the example downstream's delay while its parameter says slow (default 1)
+  EOT
+  type        = any
 }
 
 locals {
+  # The inputs the sandbox supplies itself, which circuit_breaker.tf (generated) passes from here; the
+  # others it passes from the instance's settings. No try() around a value unknown until apply (an ARN):
+  # try() would make the whole value unknown, and the module's counts depend on whether it is null.
+  supplied = {
+    for name, instance in var.instances : name => {
+      name                    = name
+      downstream_function_arn = aws_lambda_function.example["${name}/downstream"].arn
+      healthcheck = try(instance.healthcheck, true) == false ? null : merge(
+        try(instance.healthcheck, {}), { function_arn = aws_lambda_function.example["${name}/healthcheck"].arn }
+      )
+      fallback_function_arn = try(instance.fallback_mode, null) == "function" ? aws_lambda_function.example["${name}/fallback"].arn : null
+      create_table          = try(instance.table_name, null) == null
+      circuit_events        = try(instance.circuit_events, null) == null ? null : { enabled = instance.circuit_events }
+      notifications         = try(instance.notifications, false) ? { topic_arn = aws_sns_topic.notifications[name].arn } : null
+    }
+  }
   example_functions = {
     for pair in setproduct(keys(var.instances), ["downstream", "healthcheck", "fallback"]) :
     "${pair[0]}/${pair[1]}" => { instance = pair[0], function = pair[1] }
@@ -153,72 +133,36 @@ resource "aws_lambda_function" "example" {
     variables = {
       HEALTH_PARAMETER     = aws_ssm_parameter.health[each.value.instance].name
       HEALTH_CACHE_SECONDS = "0"
-      SLOW_SECONDS         = tostring(var.instances[each.value.instance].slow_seconds)
+      SLOW_SECONDS         = tostring(try(var.instances[each.value.instance].slow_seconds, 1))
     }
   }
 }
 
 resource "aws_sns_topic" "notifications" {
   #checkov:skip=CKV_AWS_26:A sandbox topic for the circuit notifications; examples/basic shows it encrypted.
-  for_each = { for name, instance in var.instances : name => instance if instance.notifications }
+  for_each = { for name, instance in var.instances : name => instance if try(instance.notifications, false) }
 
   name = "${each.key}-circuit-notifications"
 }
 
 ################################################################################
-# The instances
+# The instances: their module block is circuit_breaker.tf
 ################################################################################
-
-module "circuit_breaker" {
-  source   = "../../"
-  for_each = var.instances
-
-  name                    = each.key
-  downstream_function_arn = aws_lambda_function.example["${each.key}/downstream"].arn
-  healthcheck = each.value.healthcheck ? {
-    function_arn        = aws_lambda_function.example["${each.key}/healthcheck"].arn
-    schedule_expression = each.value.healthcheck_schedule_expression
-    recovery            = each.value.healthcheck_recovery
-    alarm               = each.value.healthcheck_alarm
-  } : null
-
-  failure_threshold          = each.value.failure_threshold
-  success_threshold          = each.value.success_threshold
-  half_open_max_probes       = each.value.half_open_max_probes
-  open_duration_seconds      = each.value.open_duration_seconds
-  max_open_duration_seconds  = each.value.max_open_duration_seconds
-  downstream_timeout_seconds = each.value.downstream_timeout_seconds
-  on_store_error             = each.value.on_store_error
-  ignored_errors             = each.value.ignored_errors
-  failure_result             = each.value.failure_result
-  insufficient_data          = each.value.insufficient_data
-  allowed_circuits           = each.value.allowed_circuits
-  fallback_mode              = each.value.fallback_mode
-  fallback_payload           = each.value.fallback_payload_json == null ? null : jsondecode(each.value.fallback_payload_json)
-  fallback_function_arn      = each.value.fallback_mode == "function" ? aws_lambda_function.example["${each.key}/fallback"].arn : null
-  downstream_alarm           = each.value.downstream_alarm
-  create_table               = each.value.table_name == null
-  table_name                 = each.value.table_name
-  circuit_events             = each.value.circuit_events == null ? null : { enabled = each.value.circuit_events }
-  notifications              = each.value.notifications ? { topic_arn = aws_sns_topic.notifications[each.key].arn } : null
-  type                       = each.value.type
-  log_level                  = each.value.log_level
-}
 
 output "instances" {
   description = "Per instance, the handles the sandbox drives it by (the names examples/basic's outputs use)."
   value = {
-    for name, instance in module.circuit_breaker : name => {
-      state_machine_arn      = instance.state_machine_arn
-      sns_topic_arn          = instance.sns_topic_arn
-      circuit_name           = instance.circuit_name
-      dynamodb_table_name    = instance.dynamodb_table_name
-      cloudwatch_alarm_names = instance.cloudwatch_alarm_names
+    for name, breaker in module.circuit_breaker : name => {
+      state_machine_arn      = breaker.state_machine_arn
+      sns_topic_arn          = breaker.sns_topic_arn
+      circuit_name           = breaker.circuit_name
+      dynamodb_table_name    = breaker.dynamodb_table_name
+      cloudwatch_alarm_names = breaker.cloudwatch_alarm_names
       health_parameter       = aws_ssm_parameter.health[name].name
       notification_topic_arn = try(aws_sns_topic.notifications[name].arn, null)
-      notification_rule_arn  = instance.notification_rule_arn
+      notification_rule_arn  = breaker.notification_rule_arn
       lambda_function_names = merge(
-        instance.lambda_function_names,
+        breaker.lambda_function_names,
         { for key in ["downstream", "healthcheck", "fallback"] : key => aws_lambda_function.example["${name}/${key}"].function_name },
       )
     }

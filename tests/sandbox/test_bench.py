@@ -239,8 +239,12 @@ def test_package_sizes_are_the_zips_terraform_deployed(applied):
 
 def test_the_designs_keep_alarm_periods_and_schedules_aws_accepts():
     for name, design in bench.designs().items():
-        for alarm in ("downstream_alarm", "healthcheck_alarm"):
-            period = design.get(alarm, {}).get("period")
+        healthcheck = design.get("healthcheck") or {}  # False: none
+        periods = {
+            "downstream_alarm": design.get("downstream_alarm", {}).get("period"),
+            "healthcheck.alarm": healthcheck.get("alarm", {}).get("period"),
+        }
+        for alarm, period in periods.items():
             assert period is None or period % 60 == 0, (name, alarm, period)
-        schedule = design.get("healthcheck_schedule_expression")
+        schedule = healthcheck.get("schedule_expression")
         assert schedule is None or Scheduler.interval(schedule) >= 60, (name, schedule)

@@ -43,8 +43,7 @@ INSTANCES = {
     | {
         "failure_threshold": 2,
         "open_duration_seconds": 1,
-        "healthcheck": True,
-        "healthcheck_alarm": {"period": 120, "treat_missing_data": "ignore"},
+        "healthcheck": {"alarm": {"period": 120, "treat_missing_data": "ignore"}},
     },
     "probe": NO_ALARMS
     | {"failure_threshold": 1, "open_duration_seconds": 1, "max_open_duration_seconds": 8, "slow_seconds": 5},

@@ -7,7 +7,6 @@ function a test replaced by hand deployed again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +31,7 @@ INSTANCES: dict[str, dict[str, Any]] = {
         "failure_threshold": 1,
         "ignored_errors": ["ValidationError"],
         "fallback_mode": "payload",
-        "fallback_payload_json": json.dumps(FALLBACK_PAYLOAD),
+        "fallback_payload": FALLBACK_PAYLOAD,
     },
     "fallback-fn": QUIET | {"failure_threshold": 1, "fallback_mode": "function"},
     "bad-results": QUIET | {"failure_threshold": 2, "failure_result": {"path": "$.request.status", "at_least": 500}},
