@@ -40,7 +40,7 @@ demo: install
 # the run before the slower tests start. The test files run on two workers, each file on one (its
 # module-scoped emulator and applies stay together). The demo's scenario races real time against
 # the machine's load, so it runs last, alone.
-SCENARIO := tests/sandbox/test_scenario.py
+SCENARIO := tests/circuit_sandbox/test_scenario.py
 
 test: environments
 	$(BIN)/ruff check .

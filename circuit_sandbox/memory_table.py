@@ -7,7 +7,7 @@ generates, and the state machine's ResetFailures: `SET` (including `if_not_exist
 with AND / OR / NOT and parentheses, `attribute_exists`, `attribute_not_exists` and the six
 comparisons. A condition that does not hold raises the `ConditionalCheckFailedException`
 ClientError boto3 raises. Anything else is refused loudly rather than guessed.
-tests/sandbox/test_memory_table.py drives random sequences of circuit operations through
+tests/circuit_sandbox/test_memory_table.py drives random sequences of circuit operations through
 this table and moto's, and requires identical items after every step.
 
 Comparisons follow DynamoDB: values of different types (or a missing attribute) are never

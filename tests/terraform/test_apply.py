@@ -5,7 +5,7 @@ configuration leaves unset is unknown), applies, checks with boto3 that the emul
 the plan and state describe, makes one healthy call through every state machine an example
 applied (its functions run from the packages Terraform uploaded), destroys, and checks that
 nothing of it is left. One test upgrades examples/basic from the 0.1.0 release instead. The trip
-and the recovery of examples/basic are the demo's (tests/sandbox/test_scenario.py).
+and the recovery of examples/basic are the demo's (tests/circuit_sandbox/test_scenario.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 
 from circuit_sandbox.aws import Emulator, emulator
 from circuit_sandbox.aws.streams import StreamPump
-from tests.sandbox.circuit_events import INTERVAL
+from tests.circuit_sandbox.circuit_events import INTERVAL
 
 # Alarm periods and schedules keep values AWS accepts (whole minutes); the emulator evaluates and
 # schedules them this many times faster, so that a 60 s period lasts a second.

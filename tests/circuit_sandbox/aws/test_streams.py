@@ -33,8 +33,8 @@ from circuit_sandbox.aws.streams import StreamPump, buffered_streams, first_fail
 from circuit_sandbox.scenario import wait_for
 from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
+from tests.circuit_sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 from tests.conftest import load_event
-from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
 # Generous for a busy machine: a write reaches the queue in one or two intervals when idle.
 TIMEOUT = 150 * INTERVAL

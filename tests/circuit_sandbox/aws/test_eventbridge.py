@@ -25,7 +25,7 @@ from circuit_sandbox.aws.eventbridge import EventObserver, TopicObserver, target
 from circuit_sandbox.aws.streams import StreamPump
 from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
-from tests.sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
+from tests.circuit_sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
 
 TIMEOUT = 150 * INTERVAL  # bounded, and generous for a busy machine
 _names = itertools.count()
