@@ -45,6 +45,7 @@ locals {
     PROBE_LEASE_SECONDS          = tostring(local.probe_lease_seconds)
     ON_STORE_ERROR               = var.on_store_error
     IGNORED_ERRORS               = jsonencode(var.ignored_errors)
+    COUNTED_ERRORS               = jsonencode(var.counted_errors)
     HEALTHCHECK_RECOVERY         = local.healthcheck_enabled ? var.healthcheck.recovery : "close"
     INSUFFICIENT_DATA            = var.insufficient_data
     ALARMS                       = jsonencode(local.alarm_bindings)

@@ -122,6 +122,26 @@ variable "ignored_errors" {
   nullable    = false
 }
 
+variable "counted_errors" {
+  description = "The only downstream error names (errorType) that count as failures, e.g. [\"DependencyUnavailable\", \"States.Timeout\"]: any other error neither counts nor resets the count, as an ignored one. Empty: every error counts but ignored_errors. Set this or ignored_errors, not both."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.counted_errors) == 0 || length(var.ignored_errors) == 0
+    error_message = "counted_errors (the only errors that count) and ignored_errors (errors that do not) are both set: keep one. counted_errors = [...] alone counts only what it lists."
+  }
+  validation {
+    condition     = alltrue([for name in var.counted_errors : length(trimspace(name)) > 0])
+    error_message = "counted_errors holds an empty error name."
+  }
+  validation {
+    condition     = length(var.counted_errors) == 0 || var.failure_result == null || contains(var.counted_errors, "FailureResult")
+    error_message = "failure_result marks results as the error FailureResult, which counted_errors leaves out, so they would never count: add \"FailureResult\" to counted_errors."
+  }
+}
+
 variable "failure_result" {
   description = <<-EOT
     Marks a result the downstream returns (rather than raises) as a failure: counted, recorded and shown as the error

@@ -16,6 +16,7 @@ module "circuit_breaker" {
   max_open_duration_seconds    = try(each.value.max_open_duration_seconds, null)
   on_store_error               = try(each.value.on_store_error, null)
   ignored_errors               = try(each.value.ignored_errors, null)
+  counted_errors               = try(each.value.counted_errors, null)
   failure_result               = try(each.value.failure_result, null)
   insufficient_data            = try(each.value.insufficient_data, null)
   downstream_function_arn      = local.supplied[each.key].downstream_function_arn

@@ -211,7 +211,7 @@ class Breaker:
         Every failure that is not ignored (a result marked failed included) is counted as the metric
         `Failures` of its circuit, so that an alarm can divide the breaker's own failures by the calls.
         """
-        if error is not None and error in self.settings.ignored_errors:
+        if error is not None and not self.settings.counts(error):
             self.count("IgnoredErrors", name)
             if probe and generation is not None:
                 self._release_probe_slot(name, generation)

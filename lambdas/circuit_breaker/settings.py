@@ -39,6 +39,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "PROBE_LEASE_SECONDS": (False, "30"),
     "ON_STORE_ERROR": (False, "fail_open"),
     "IGNORED_ERRORS": (False, "[]"),
+    "COUNTED_ERRORS": (False, "[]"),
     "HEALTHCHECK_RECOVERY": (False, "close"),
     "INSUFFICIENT_DATA": (False, "ignore"),
     "ALARMS": (False, "{}"),
@@ -71,6 +72,7 @@ class Settings:
     probe_lease_seconds: float = 30.0
     on_store_error: str = "fail_open"
     ignored_errors: frozenset[str] = frozenset()
+    counted_errors: frozenset[str] = frozenset()  # empty: every error counts but the ignored ones
     healthcheck_recovery: str = "close"
     insufficient_data: str = "ignore"
     alarms: Mapping[str, AlarmBinding] = field(default_factory=dict)
@@ -92,8 +94,16 @@ class Settings:
         _one_of("healthcheck_recovery", self.healthcheck_recovery, HEALTHCHECK_RECOVERY)
         _one_of("insufficient_data", self.insufficient_data, INSUFFICIENT_DATA)
         _one_of("fallback_mode", self.fallback_mode, ("fail", "payload", "function"))
+        if self.ignored_errors and self.counted_errors:
+            raise ConfigurationError("set counted_errors or ignored_errors, not both")
         for alarm, binding in self.alarms.items():
             _one_of(f"role of alarm {alarm!r}", binding.role, ALARM_ROLES)
+
+    def counts(self, error: str) -> bool:
+        """Whether a downstream error counts as a failure: listed in counted_errors if any, else not ignored."""
+        if self.counted_errors:
+            return error in self.counted_errors
+        return error not in self.ignored_errors
 
     def circuit_of(self, alarm: str) -> str:
         """The circuit an alarm belongs to; this instance's own for an alarm bound to none."""
@@ -122,6 +132,7 @@ class Settings:
             probe_lease_seconds=_number(get, "PROBE_LEASE_SECONDS", float),
             on_store_error=get("ON_STORE_ERROR"),
             ignored_errors=frozenset(_json(get, "IGNORED_ERRORS", list)),
+            counted_errors=frozenset(_json(get, "COUNTED_ERRORS", list)),
             healthcheck_recovery=get("HEALTHCHECK_RECOVERY"),
             insufficient_data=get("INSUFFICIENT_DATA"),
             alarms=_alarm_bindings(_json(get, "ALARMS", dict)),

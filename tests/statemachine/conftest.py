@@ -34,6 +34,7 @@ INSTANCES: dict[str, dict[str, Any]] = {
         "fallback_payload": FALLBACK_PAYLOAD,
     },
     "fallback-fn": QUIET | {"failure_threshold": 1, "fallback_mode": "function"},
+    "counted": QUIET | {"failure_threshold": 1, "counted_errors": ["DependencyUnavailable"]},
     "bad-results": QUIET | {"failure_threshold": 2, "failure_result": {"path": "$.request.status", "at_least": 500}},
     "multi": QUIET | {"allowed_circuits": ["multi-eu"], "type": "STANDARD", "downstream_timeout_seconds": 900},
 }

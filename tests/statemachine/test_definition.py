@@ -184,6 +184,15 @@ def test_ignored_errors_fail_the_call_but_do_not_count(instances):
     assert stack.item().get("state") in (None, "CLOSED")
 
 
+def test_with_counted_errors_only_the_listed_errors_count(instances):
+    stack = instances["counted"]  # failure_threshold 1, only DependencyUnavailable counts
+    assert stack.settings().counted_errors == {"DependencyUnavailable"}
+    result = stack.call({"invalid": True})
+    assert (result["status"], result["error"]) == ("FAILED", "ValidationError")
+    assert stack.item().get("state") in (None, "CLOSED")
+    trip(stack)  # one DependencyUnavailable opens it
+
+
 def test_probe_success_closes_the_circuit(instances):
     stack = instances["failing"]
     trip(stack)

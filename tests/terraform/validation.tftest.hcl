@@ -551,3 +551,32 @@ run "infers_the_function_mode_from_a_function" {
     error_message = "fallback_function_arn alone must select the function mode"
   }
 }
+
+run "counted_errors_reach_the_functions" {
+  command = plan
+  variables {
+    counted_errors = ["DependencyUnavailable", "States.Timeout"]
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["record_outcome"].environment[0].variables.COUNTED_ERRORS) == ["DependencyUnavailable", "States.Timeout"]
+    error_message = "counted_errors must reach the outcome recording"
+  }
+}
+
+run "rejects_counted_and_ignored_errors_together" {
+  command = plan
+  variables {
+    counted_errors = ["DependencyUnavailable"]
+    ignored_errors = ["ValidationError"]
+  }
+  expect_failures = [var.counted_errors]
+}
+
+run "rejects_counted_errors_that_leave_out_a_failure_result" {
+  command = plan
+  variables {
+    counted_errors = ["DependencyUnavailable"]
+    failure_result = { path = "$.statusCode", at_least = 500 }
+  }
+  expect_failures = [var.counted_errors]
+}

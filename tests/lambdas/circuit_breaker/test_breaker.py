@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, TRIP_SETTLE_SECONDS, Breaker, CircuitNotFound
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
+from circuit_breaker.settings import ConfigurationError, Settings
 from circuit_breaker.store import StoreError
 
 CIRCUIT = "orders"
@@ -101,6 +102,27 @@ def test_an_ignored_error_neither_counts_nor_resets(make_breaker):
     assert breaker.store.read(CIRCUIT).failure_count == 1
     trip(breaker, 1)
     assert breaker.store.read(CIRCUIT).state == OPEN
+
+
+def test_with_counted_errors_only_the_listed_errors_count(make_breaker):
+    breaker = make_breaker(failure_threshold=2, counted_errors=frozenset({"DependencyUnavailable"}))
+    trip(breaker, 1)
+    # Any other error is as an ignored one: no count, no reset.
+    assert breaker.record(CIRCUIT, 0, False, "ValidationError") == "ignored"
+    assert breaker.record(CIRCUIT, 0, False, "States.Timeout") == "ignored"
+    assert breaker.store.read(CIRCUIT).failure_count == 1
+    trip(breaker, 1)
+    assert breaker.store.read(CIRCUIT).state == OPEN
+
+
+def test_counted_and_ignored_errors_together_are_refused():
+    with pytest.raises(ConfigurationError, match="counted_errors or ignored_errors, not both"):
+        Settings(
+            table_name="circuits",
+            circuit_name=CIRCUIT,
+            ignored_errors=frozenset({"ValidationError"}),
+            counted_errors=frozenset({"DependencyUnavailable"}),
+        )
 
 
 def test_concurrent_failures_trip_exactly_once(make_breaker):
