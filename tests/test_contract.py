@@ -20,6 +20,27 @@ def test_environment_variables_set_in_hcl_are_the_ones_the_code_reads():
     assert hcl_names - powertools == set(ENVIRONMENT)
 
 
+def test_the_codes_defaults_are_those_of_variables_tf():
+    """One table of defaults in Python (settings.ENVIRONMENT), equal to variables.tf's wherever Terraform
+    passes a variable straight through, and the Settings class built from it alone has the same values."""
+    import json
+
+    from circuit_breaker.settings import Settings
+
+    passed = {
+        name: re.fullmatch(r"\$\{(tostring|jsonencode|)\(?var\.(\w+)\)?\}", expression)
+        for name, expression in local("lambda.tf", "function_environment").items()
+    }
+    compared = {name: found.groups() for name, found in passed.items() if found and name in ENVIRONMENT}
+    assert len(compared) >= 9, compared
+    for name, (function, variable) in compared.items():
+        default = variables()[variable]["default"]
+        hcl_default = json.dumps(default) if function == "jsonencode" else str(default)
+        assert ENVIRONMENT[name][1] == hcl_default, f"{name}: the code's default is not var.{variable}'s"
+    required = {name: "x" for name, (needed, _) in ENVIRONMENT.items() if needed}
+    assert Settings.from_environment(required) == Settings(table_name="x", circuit_name="x")
+
+
 def test_the_events_function_is_told_what_its_code_reads():
     hcl_names = set(local("events.tf", "circuit_events_environment"))
     assert {name for name in hcl_names if not name.startswith("POWERTOOLS_")} == set(events.ENVIRONMENT)
