@@ -140,8 +140,13 @@ def test_the_sizing_table_gives_the_smallest_threshold_within_a_false_trip_a_yea
 def test_readme_tables_are_generated_from_the_hcl():
     from tools import readme_tables
 
+    readmes = readme_tables.readmes()
+    assert len(readmes) == 3  # the module's and each example's
+    for path, directory in readmes.items():
+        text = path.read_text()
+        assert readme_tables.render(text, directory) == text, f"{path}: run python -m tools.readme_tables"
+        assert "\n## Inputs\n\n| Name |" in text and "\n## Outputs\n\n| Name |" in text, path
     readme = (ROOT / "README.md").read_text()
-    assert readme_tables.render(readme) == readme, "run: python -m tools.readme_tables"
     for table in ("Requirements", "Providers", "Resources", "Inputs", "Outputs"):
         assert f"\n## {table}\n\n| Name |" in readme, f"the README lacks the generated {table} table"
     resources = re.findall(r"^\| \[(\w+\.\w+)\]\(https://registry", readme, re.MULTILINE)

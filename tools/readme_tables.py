@@ -1,7 +1,6 @@
-"""The README's generated tables, as terraform-docs lays them out: Requirements and Providers from
-versions.tf, Resources from every .tf file of the module, Inputs and Outputs from variables.tf and
-outputs.tf; and the failure_threshold sizing table from the rule the README states (and the default
-in variables.tf).
+"""The READMEs' generated tables, as terraform-docs lays them out, for the module and for each example:
+Requirements and Providers from versions.tf, Resources, Inputs and Outputs from the .tf files; and the
+module README's failure_threshold sizing table from the rule it states (and the default in variables.tf).
 
     python -m tools.readme_tables          # rewrite the tables in README.md
     python -m tools.readme_tables --check  # exit 1 if README.md is out of date
@@ -88,9 +87,9 @@ def _registry(provider: str, kind: str, type_: str) -> str:
     return f"https://registry.terraform.io/providers/hashicorp/{provider}/latest/docs/{folder}/{type_.split('_', 1)[1]}"
 
 
-def module_tables() -> dict[str, str]:
-    """Requirements, Providers and Resources, from the module's own .tf files."""
-    files = [_parsed(path) for path in sorted(ROOT.glob("*.tf"))]
+def module_tables(directory: Path = ROOT) -> dict[str, str]:
+    """Requirements, Providers and Resources, from the .tf files of `directory` (the module, or an example)."""
+    files = [_parsed(path) for path in sorted(directory.glob("*.tf"))]
     (terraform,) = [block for parsed in files for block in parsed.get("terraform", [])]
     providers = {name: body for block in terraform["required_providers"] for name, body in block.items()}
     providers.pop("__is_block__", None)
@@ -113,21 +112,24 @@ def module_tables() -> dict[str, str]:
     return {"Requirements": "\n".join(requirements), "Providers": "\n".join(used), "Resources": "\n".join(resources)}
 
 
-def tables() -> dict[str, str]:
+def tables(directory: Path = ROOT) -> dict[str, str]:
+    """Every generated table of the README of `directory`: the module's, or an example's."""
     inputs = ["| Name | Description | Type | Default |", "|------|-------------|------|---------|"]
-    variables = _blocks(ROOT / "variables.tf", "variable")
+    variables = [block for path in sorted(directory.glob("*.tf")) for block in _blocks(path, "variable")]
     inputs += [
-        f"| `{name}` | {_text(body['description'])} | `{_type(body['type'])}` | {_default(body)} |"
+        f"| `{name}` | {_text(body.get('description', ''))} | `{_type(body['type'])}` | {_default(body)} |"
         for name, body in variables
     ]
     outputs = ["| Name | Description |", "|------|-------------|"]
-    outputs += [f"| `{name}` | {_text(body['description'])} |" for name, body in _blocks(ROOT / "outputs.tf", "output")]
-    return {
-        **module_tables(),
-        "Inputs": "\n".join(inputs),
-        "Outputs": "\n".join(outputs),
-        "Sizing": sizing(int(dict(variables)["failure_threshold"]["default"])),
-    }
+    outputs += [
+        f"| `{name}` | {_text(body.get('description', ''))} |"
+        for path in sorted(directory.glob("*.tf"))
+        for name, body in _blocks(path, "output")
+    ]
+    found = {**module_tables(directory), "Inputs": "\n".join(inputs), "Outputs": "\n".join(outputs)}
+    if directory == ROOT:
+        found["Sizing"] = sizing(int(dict(variables)["failure_threshold"]["default"]))
+    return found
 
 
 def sizing(default: int) -> str:
@@ -145,22 +147,31 @@ def sizing(default: int) -> str:
     return "\n".join(rows)
 
 
-def render(readme: str) -> str:
-    generated = tables()
+def render(readme: str, directory: Path = ROOT) -> str:
+    generated = tables(directory)
     readme = SECTION.sub(lambda m: m.group(1) + generated[m.group(2)], readme)
-    return SIZING.sub(lambda m: m.group(1) + generated["Sizing"] + "\n", readme)
+    return SIZING.sub(lambda m: m.group(1) + generated["Sizing"] + "\n", readme) if "Sizing" in generated else readme
+
+
+def readmes() -> dict[Path, Path]:
+    """Every README with generated tables, and the folder of .tf files it documents."""
+    examples = sorted(path.parent for path in (ROOT / "examples").glob("*/main.tf"))
+    return {README: ROOT} | {example / "README.md": example for example in examples}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    current = README.read_text()
-    wanted = render(current)
-    if "--check" in argv:
+    stale = []
+    for readme, directory in readmes().items():
+        current = readme.read_text()
+        wanted = render(current, directory)
         if wanted != current:
-            print("README.md's generated tables are out of date: run python -m tools.readme_tables", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(wanted)
+            stale.append(readme.relative_to(ROOT).as_posix())
+            if "--check" not in argv:
+                readme.write_text(wanted)
+    if stale and "--check" in argv:
+        print(f"generated tables out of date in {', '.join(stale)}: run python -m tools.readme_tables", file=sys.stderr)
+        return 1
     return 0
 
 
