@@ -485,9 +485,7 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
         for name in own:
             del sys.modules[name]
         try:
-            with environ(environment):
-                if str(code_dir) in sys.path:
-                    worker.emulator_client_timeouts(str(code_dir))
+            with environ(environment), worker.emulator_patience():
                 spec.loader.exec_module(module)
         finally:
             for name in _modules_under(code_dir):

@@ -16,6 +16,8 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -62,29 +64,41 @@ def error_body(error: BaseException, error_type: str | None = None) -> dict[str,
     }
 
 
-# How long a function's AWS call may wait for the emulator. The module's functions give up after 2 s
-# (lambdas/circuit_breaker/clients.py), which DynamoDB, answering in milliseconds, never comes near; the
-# emulator, serving a hundred executions at once on a two-core machine, can take longer.
+# How long a function's AWS call may wait for the emulator, whatever timeouts its code sets (the module's
+# functions give up after 2 s, which DynamoDB, answering in milliseconds, never comes near): the emulator,
+# serving a hundred executions at once on a two-core machine, can take longer. Retries stay the code's own.
 EMULATOR_CLIENT_TIMEOUT_SECONDS = 60
 
 
-def emulator_client_timeouts(code_dir: str) -> None:
-    """Give the core's clients in the package at `code_dir` (if it has the core) the emulator's patience; their
-    retries stay.
-
-    Call it with the package's folder on the path, before the handler is imported (it creates its clients then).
-    A copy of the core from anywhere else (the test process's own) is left as it is.
-    """
-    try:
-        clients: Any = importlib.import_module("circuit_breaker.clients")
-    except ImportError:  # a function without the module's core, e.g. an example's downstream
-        return
-    if not os.path.realpath(clients.__file__).startswith(os.path.realpath(code_dir) + os.sep):
-        return
+def install_emulator_patience() -> Callable[[], None]:
+    """From now on, every botocore client created waits up to EMULATOR_CLIENT_TIMEOUT_SECONDS for the emulator,
+    whatever the function is; returns what undoes it."""
     from botocore.config import Config
+    from botocore.session import Session
 
     patience = Config(connect_timeout=EMULATOR_CLIENT_TIMEOUT_SECONDS, read_timeout=EMULATOR_CLIENT_TIMEOUT_SECONDS)
-    clients.CONFIG = clients.CONFIG.merge(patience)
+    original = Session.create_client
+
+    def create_client(self: Session, *args: Any, config: Config | None = None, **kwargs: Any) -> Any:
+        return original(self, *args, config=(config or Config()).merge(patience), **kwargs)
+
+    Session.create_client = create_client  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Session.create_client = original  # type: ignore[method-assign]
+
+    return undo
+
+
+@contextmanager
+def emulator_patience() -> Iterator[None]:
+    """The emulator's patience for the clients created in the block: around a handler's import (where a
+    function creates its clients) in an environment that shares its process."""
+    undo = install_emulator_patience()
+    try:
+        yield
+    finally:
+        undo()
 
 
 def serve(
@@ -97,8 +111,8 @@ def serve(
     tail = _LogTail()
     sys.stdout = sys.stderr = tail
     module_path, _, function_name = handler.rpartition(".")
+    install_emulator_patience()  # for the process's life: a client created later waits for the emulator too
     try:
-        emulator_client_timeouts(code_dir)
         function = getattr(importlib.import_module(module_path), function_name)
         init_error = None
     except Exception as error:

@@ -31,3 +31,38 @@ def test_a_script_without_a_main_guard_runs_once_however_many_environments_it_st
     assert run.returncode == 0, run.stderr
     assert "{'echo': {'n': 1}}" in run.stdout
     assert (tmp_path / "runs").read_text() == "run\n"
+
+
+def test_clients_a_function_creates_wait_for_the_emulator_whatever_timeouts_it_sets(tmp_path):
+    """The emulator can be slower than AWS: every client in an environment gets its patience, retries kept."""
+    from pathlib import Path
+
+    from circuit_sandbox.aws.runner import FunctionSpec, ProcessRunner
+    from circuit_sandbox.aws.worker import EMULATOR_CLIENT_TIMEOUT_SECONDS
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "app.py").write_text(
+        textwrap.dedent(
+            """
+            import boto3
+            from botocore.config import Config
+
+            IMPATIENT = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+            AT_INIT = boto3.client("sqs", region_name="us-east-1", config=IMPATIENT)
+
+
+            def handler(event, context):
+                later = boto3.client("sqs", region_name="us-east-1", config=IMPATIENT)
+                configs = [client.meta.config for client in (AT_INIT, later)]
+                return [[c.connect_timeout, c.read_timeout, c.retries["total_max_attempts"]] for c in configs]
+            """
+        )
+    )
+    runner = ProcessRunner({})
+    try:
+        runner.register(FunctionSpec("patient", "app.handler", Path(code)))
+        patience = EMULATOR_CLIENT_TIMEOUT_SECONDS
+        assert runner.invoke("patient", {}).response() == [[patience, patience, 2]] * 2
+    finally:
+        runner.close()
