@@ -30,8 +30,9 @@ from typing import Any
 from circuit_breaker.model import Attr
 
 from .aws import REGION, Emulator, emulator
-from .aws.eventbridge import EventObserver, TopicObserver
+from .aws.eventbridge import TopicObserver
 from .aws.runner import Invocation
+from .circuit_events import CircuitEventObserver
 from .stack import Stack, applied, destroyed
 
 STATES = ("CLOSED", "HALF_OPEN", "OPEN")
@@ -144,7 +145,7 @@ class Recorder:
         self.phases: list[tuple[float, str]] = []
         self.state = "CLOSED"
         self._lock = threading.Lock()
-        self.observed_events: EventObserver | None = None  # the circuit events arriving on the bus, if any
+        self.observed_events: CircuitEventObserver | None = None  # the circuit events arriving on the bus, if any
         self._names = {name: key for key, name in function_names.items()}
         self._roles = {name: role for role, name in alarm_names.items()}
 
@@ -275,7 +276,7 @@ class Sandbox:
     emulator: Emulator
     stack: Stack
     recorder: Recorder
-    events: EventObserver | None = None  # the circuit events, as a rule's target receives them
+    events: CircuitEventObserver | None = None  # the circuit events, as a rule's target receives them
     notifications: TopicObserver | None = None  # the notification topic, as a subscriber receives it
 
     @property
@@ -305,7 +306,7 @@ def running(
                 events = notifications = None
                 if "circuit_events" in stack.function_names:
                     events = observers.enter_context(
-                        EventObserver.of_function(stack.function_names["circuit_events"]).running()
+                        CircuitEventObserver.of_function(stack.function_names["circuit_events"]).running()
                     )
                     recorder.observed_events = events
                 if stack.notification_topic_arn:

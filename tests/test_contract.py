@@ -237,3 +237,15 @@ def test_the_sandbox_restates_no_environment_variable_or_handler_of_the_module()
         if re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", path.read_text())
     }
     assert found == set()
+
+
+def test_the_house_keeps_its_layers():
+    """Product code imports no support code; the AWS stand-ins import only each other and name no circuit."""
+    product = [*(ROOT / "lambdas").rglob("*.py"), *(ROOT / "circuitctl").rglob("*.py")]
+    support = re.compile(r"^\s*(?:from|import)\s+(?:circuit_sandbox|tools|tests)\b", re.MULTILINE)
+    assert [path.name for path in product if support.search(path.read_text())] == []
+    for path in (ROOT / "circuit_sandbox" / "aws").glob("*.py"):
+        text = path.read_text()
+        outside = re.findall(r"^\s*from\s+(?:circuit_sandbox|\.\.)(?!\.aws\b)[\w.]*\s+import", text, re.MULTILINE)
+        assert outside == [], f"{path.name} imports from outside circuit_sandbox.aws: {outside}"
+        assert not re.search(r"circuit(?!_sandbox)", text, re.IGNORECASE), f"{path.name} knows of circuits"

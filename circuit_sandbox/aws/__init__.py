@@ -1,6 +1,6 @@
 """AWS on this machine: moto, and what it lacks to run a serverless application as AWS does.
 
-Each module stands in for one service's missing part and knows nothing of the circuit breaker:
+Each module stands in for one service's missing part and knows nothing of the application it runs:
 
 - `server`: moto as a server on loopback, its Step Functions interpreter executing ASL, item
   operations atomic as DynamoDB's are;

@@ -1,14 +1,13 @@
-"""EventBridge as the module's users see it: rules delivering to SNS, and observers of what arrives.
+"""EventBridge as users see it: rules delivering to SNS, and observers of what arrives.
 
 moto's EventBridge delivers a matching event to SQS queues, log groups and other buses but
-fails the whole PutEvents for a rule with an SNS target, the module's notification rule
-(events.tf). `sns_targets` makes such a rule publish to its topic what EventBridge would: the
-event, or the part its InputPath selects, or what its InputTransformer makes of it.
+fails the whole PutEvents for a rule with an SNS target. `sns_targets` makes such a rule publish
+to its topic what EventBridge would: the event, or the part its InputPath selects, or what its
+InputTransformer makes of it.
 
-`EventObserver` is a user's own rule on the bus: every event of the module's source goes to a
-queue of its own, read in the background, each event kept with the time it arrived.
-`TopicObserver` is a subscriber of a topic (an SQS subscription): the notifications delivered.
-Both read what they need (the event source, the bus, the topic) from what is deployed.
+`RuleObserver` is a user's own rule on the bus: every event its pattern matches goes to a queue
+of its own, read in the background, each event kept with the time it arrived. `TopicObserver` is
+a subscriber of a topic (an SQS subscription): the notifications delivered.
 """
 
 from __future__ import annotations
@@ -19,11 +18,10 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import boto3
 
@@ -126,7 +124,7 @@ class Arrival:
     body: Any  # the event (or the notification's message), parsed when it is JSON
 
 
-class _QueueReader:
+class QueueReader:
     """A queue of the observer's own, drained every `interval` seconds in a background thread."""
 
     def __init__(self, name: str, interval: float) -> None:
@@ -185,63 +183,26 @@ class _QueueReader:
             return list(self.arrivals)
 
 
-class EventObserver(_QueueReader):
-    """A rule on `bus` sending every event of `source` to a queue: the events as a user's target gets them."""
+class RuleObserver(QueueReader):
+    """A rule of its own on `bus` sending the events that match `pattern` to a queue: what a user's target gets."""
 
-    def __init__(
-        self,
-        source: str,
-        bus: str = "default",
-        circuit_breaker: str | None = None,
-        interval: float = 0.1,
-        circuit: str | None = None,
-    ) -> None:
+    def __init__(self, pattern: dict[str, Any], bus: str = "default", interval: float = 0.1) -> None:
         super().__init__(f"observer-{uuid.uuid4().hex[:12]}", interval)
-        self.source, self.bus, self.circuit_breaker, self.circuit = source, bus, circuit_breaker, circuit
+        self.pattern, self.bus = pattern, bus
         self.rule = self.queue_arn.rsplit(":", 1)[-1]
         self._events = boto3.client("events")
-
-    @classmethod
-    def of_function(cls, function_name: str, interval: float = 0.1, circuit: str | None = None) -> EventObserver:
-        """Observe the events the events function `function_name` puts on its bus (of `circuit` only, if given).
-
-        Bus, source and instance are read from the function's configuration, by the function's own settings reader.
-        """
-        from circuit_breaker.events import EventSettings
-
-        variables = boto3.client("lambda").get_function_configuration(FunctionName=function_name)["Environment"][
-            "Variables"
-        ]
-        settings = EventSettings.from_environment(variables)
-        return cls(settings.source, settings.bus, settings.circuit_breaker, interval, circuit)
 
     @property
     def events(self) -> list[dict[str, Any]]:
         return [arrival.body for arrival in self.arrivals]
 
-    def transitions(self) -> Counter[tuple[str, str]]:
-        """Events per (previousStatus, status)."""
-        return Counter((e["detail"]["previousStatus"], e["detail"]["status"]) for e in self.events)
-
-    def to_json(self) -> dict[str, int]:
-        """Events per transition, as the summary shows them: {"CLOSED -> OPEN": 1, ...}."""
-        return {f"{previous} -> {status}": n for (previous, status), n in sorted(self.transitions().items())}
-
-    @property
-    def pattern(self) -> dict[str, Any]:
-        """Every event of the source; of one instance when `circuit_breaker` is given; of one circuit with `circuit`."""
-        detail = {"circuitBreakerName": [self.circuit_breaker]} if self.circuit_breaker is not None else {}
-        if self.circuit is not None:
-            detail["circuitName"] = [self.circuit]
-        return {"source": [self.source], "detail": detail} if detail else {"source": [self.source]}
-
     @contextmanager
-    def running(self) -> Iterator[EventObserver]:
+    def running(self) -> Iterator[Self]:
         self._events.put_rule(
             Name=self.rule,
             EventBusName=self.bus,
             EventPattern=json.dumps(self.pattern),
-            Description="The sandbox's observer of the circuit events.",
+            Description="The sandbox's observer of events on the bus.",
         )
         self._events.put_targets(
             Rule=self.rule, EventBusName=self.bus, Targets=[{"Id": "observer", "Arn": self.queue_arn}]
@@ -254,7 +215,7 @@ class EventObserver(_QueueReader):
             self._events.delete_rule(Name=self.rule, EventBusName=self.bus)
 
 
-class TopicObserver(_QueueReader):
+class TopicObserver(QueueReader):
     """A queue subscribed to `topic_arn`: the notifications its subscribers get."""
 
     def __init__(self, topic_arn: str, interval: float = 0.1) -> None:

@@ -471,7 +471,7 @@ class InProcessRunner(Runner):
 def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> ModuleType:
     """Import `source` as a new module with `environment` applied while its module code runs.
 
-    What it imports from `code_dir` (the example's `health`, the module's `circuit` package) is
+    What it imports from `code_dir` (a package's own modules and libraries) is
     imported afresh too, as every Lambda package carries its own copy: module state such as
     settings and the Powertools Logger and Metrics (configured by POWERTOOLS_*) is this
     environment's. The process's own copies are put back afterwards.

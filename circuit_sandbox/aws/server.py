@@ -70,8 +70,8 @@ def lighter_interpreter() -> Iterator[None]:
     """Let moto's Step Functions interpreter reuse its parsed definition and its Lambda client.
 
     It parses the ASL (ANTLR) and builds a boto3 client for every Lambda task of every
-    execution: tens of milliseconds of CPU each, which made the emulator, not the circuit
-    breaker, the bottleneck. The parsed program holds no per-execution state (that lives in
+    execution: tens of milliseconds of CPU each, which made the emulator, not the application
+    it runs, the bottleneck. The parsed program holds no per-execution state (that lives in
     the interpreter's Environment), so one parse per definition serves every execution.
     """
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils

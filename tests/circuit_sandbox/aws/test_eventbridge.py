@@ -21,8 +21,9 @@ from circuit_breaker.model import CLOSED, FORCED_CLOSED, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuit_sandbox.aws import Emulator
-from circuit_sandbox.aws.eventbridge import EventObserver, TopicObserver, target_input, transformed
+from circuit_sandbox.aws.eventbridge import RuleObserver, TopicObserver, target_input, transformed
 from circuit_sandbox.aws.streams import StreamPump
+from circuit_sandbox.circuit_events import CircuitEventObserver
 from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
 from tests.circuit_sandbox.circuit_events import INTERVAL, CircuitEvents, Circuits, instance_variables
@@ -56,8 +57,8 @@ def subscriber(instance: CircuitEvents) -> Iterator[TopicObserver]:
 
 
 @pytest.fixture
-def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
-    with EventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
+def observer(instance: CircuitEvents) -> Iterator[CircuitEventObserver]:
+    with CircuitEventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
         yield running
 
 
@@ -137,7 +138,7 @@ def test_a_rule_delivers_to_a_topic_and_a_queue_alike(endpoint, pump, topic_arn)
     events = boto3.client("events")
     with (
         TopicObserver(topic_arn, INTERVAL).running() as subscriber,
-        EventObserver("sandbox.test", interval=INTERVAL).running() as observer,
+        RuleObserver({"source": ["sandbox.test"]}, interval=INTERVAL).running() as observer,
     ):
         rule = f"to-topic-{next(_names)}"
         events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["sandbox.test"]}))

@@ -27,9 +27,10 @@ from circuit_breaker.model import CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuit_sandbox.aws import Emulator
-from circuit_sandbox.aws.eventbridge import EventObserver, sns_targets
+from circuit_sandbox.aws.eventbridge import sns_targets
 from circuit_sandbox.aws.runner import FunctionSpec
 from circuit_sandbox.aws.streams import StreamPump, buffered_streams, first_failure, lambda_record, matches
+from circuit_sandbox.circuit_events import CircuitEventObserver
 from circuit_sandbox.scenario import wait_for
 from circuit_sandbox.stack import instances_warmed
 from circuitctl.cli import main as circuitctl
@@ -54,8 +55,8 @@ def instance(endpoint: str, circuits: Circuits, pump: StreamPump) -> CircuitEven
 
 
 @pytest.fixture
-def observer(instance: CircuitEvents) -> Iterator[EventObserver]:
-    with EventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
+def observer(instance: CircuitEvents) -> Iterator[CircuitEventObserver]:
+    with CircuitEventObserver.of_function(instance.function_name, INTERVAL, instance.circuit).running() as running:
         yield running
 
 
@@ -66,18 +67,18 @@ def breaker(instance: CircuitEvents, failure_threshold: int = 1) -> Breaker:
     )
 
 
-def transitions(observer: EventObserver, count: int) -> list[tuple[str, str]]:
+def transitions(observer: CircuitEventObserver, count: int) -> list[tuple[str, str]]:
     """Wait for `count` events, then let the pump catch up: the events, exactly, in arrival order."""
     observer.wait_for(count, TIMEOUT)
     return settled(observer)
 
 
-def settled(observer: EventObserver) -> list[tuple[str, str]]:
+def settled(observer: CircuitEventObserver) -> list[tuple[str, str]]:
     return [(e["detail"]["previousStatus"], e["detail"]["status"]) for e in observer.events]
 
 
 @pytest.fixture
-def caught_up(pump: StreamPump, observer: EventObserver) -> Callable[[], list[tuple[str, str]]]:
+def caught_up(pump: StreamPump, observer: CircuitEventObserver) -> Callable[[], list[tuple[str, str]]]:
     """Every record written so far handed to the function, and its events received."""
 
     def run() -> list[tuple[str, str]]:
