@@ -37,20 +37,9 @@ variable "max_open_duration_seconds" {
 }
 
 variable "downstream_alarm" {
-  description = "The module's downstream_alarm (metric, statistic, period, thresholds); {} keeps the module's error-rate alarm."
-  type = object({
-    enabled             = optional(bool)
-    metric_name         = optional(string)
-    statistic           = optional(string)
-    period              = optional(number)
-    evaluation_periods  = optional(number)
-    datapoints_to_alarm = optional(number)
-    threshold           = optional(number)
-    comparison_operator = optional(string)
-    treat_missing_data  = optional(string)
-    min_invocations     = optional(number)
-  })
-  default = {}
+  description = "The module's downstream_alarm, passed through (metric, statistic, period, thresholds; see the module's inputs); {} keeps its error-rate alarm."
+  type        = any
+  default     = {}
 }
 
 variable "healthcheck_schedule_expression" {
@@ -60,15 +49,9 @@ variable "healthcheck_schedule_expression" {
 }
 
 variable "healthcheck_alarm" {
-  description = "The module's healthcheck.alarm (period, evaluation periods, datapoints, threshold); {} keeps the module's."
-  type = object({
-    period              = optional(number)
-    evaluation_periods  = optional(number)
-    datapoints_to_alarm = optional(number)
-    threshold           = optional(number)
-    treat_missing_data  = optional(string)
-  })
-  default = {}
+  description = "The module's healthcheck.alarm, passed through (period, evaluation periods, datapoints, threshold; see the module's inputs); {} keeps its own."
+  type        = any
+  default     = {}
 }
 
 variable "slow_seconds" {
