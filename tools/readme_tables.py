@@ -44,9 +44,9 @@ def smallest_threshold(rate: float, share: float, per_year: float = FALSE_TRIPS_
     return threshold
 
 
-def _blocks(path: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    parsed = _parsed(path)
-    return [(name.strip('"'), body) for block in parsed.get(kind, []) for name, body in block.items()]
+def blocks(tf: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The `kind` blocks (variable, output, ...) of a parsed .tf file, as (name, body)."""
+    return [(name.strip('"'), body) for block in tf.get(kind, []) for name, body in block.items()]
 
 
 def _text(value: str) -> str:
@@ -72,7 +72,7 @@ def _default(body: dict[str, Any]) -> str:
     return f"`{json.dumps(value) if value is not None else 'null'}`"
 
 
-def _parsed(path: Path) -> dict[str, Any]:
+def parsed(path: Path) -> dict[str, Any]:
     with open(path) as handle:
         return dict(hcl2.load(handle))
 
@@ -87,10 +87,9 @@ def _registry(provider: str, kind: str, type_: str) -> str:
     return f"https://registry.terraform.io/providers/hashicorp/{provider}/latest/docs/{folder}/{type_.split('_', 1)[1]}"
 
 
-def module_tables(directory: Path = ROOT) -> dict[str, str]:
-    """Requirements, Providers and Resources, from the .tf files of `directory` (the module, or an example)."""
-    files = [_parsed(path) for path in sorted(directory.glob("*.tf"))]
-    (terraform,) = [block for parsed in files for block in parsed.get("terraform", [])]
+def module_tables(files: list[dict[str, Any]]) -> dict[str, str]:
+    """Requirements, Providers and Resources, from the parsed .tf files of the module or of an example."""
+    (terraform,) = [block for tf in files for block in tf.get("terraform", [])]
     providers = {name: body for block in terraform["required_providers"] for name, body in block.items()}
     providers.pop("__is_block__", None)
     requirements = ["| Name | Version |", "|------|---------|"]
@@ -99,9 +98,9 @@ def module_tables(directory: Path = ROOT) -> dict[str, str]:
     used = ["| Name | Version |", "|------|---------|"]
     used += [f"| {name} | {_unquoted(body['version'])} |" for name, body in providers.items()]
     found = set()
-    for parsed in files:
+    for tf in files:
         for kind in ("resource", "data"):
-            for block in parsed.get(kind, []):
+            for block in tf.get(kind, []):
                 for type_, names in block.items():
                     found |= {(kind, _unquoted(type_), _unquoted(name)) for name in names}
     resources = ["| Name | Type |", "|------|------|"]
@@ -115,18 +114,17 @@ def module_tables(directory: Path = ROOT) -> dict[str, str]:
 def tables(directory: Path = ROOT) -> dict[str, str]:
     """Every generated table of the README of `directory`: the module's, or an example's."""
     inputs = ["| Name | Description | Type | Default |", "|------|-------------|------|---------|"]
-    variables = [block for path in sorted(directory.glob("*.tf")) for block in _blocks(path, "variable")]
+    files = [parsed(path) for path in sorted(directory.glob("*.tf"))]  # each file parsed once
+    variables = [block for tf in files for block in blocks(tf, "variable")]
     inputs += [
         f"| `{name}` | {_text(body.get('description', ''))} | `{_type(body['type'])}` | {_default(body)} |"
         for name, body in variables
     ]
     outputs = ["| Name | Description |", "|------|-------------|"]
     outputs += [
-        f"| `{name}` | {_text(body.get('description', ''))} |"
-        for path in sorted(directory.glob("*.tf"))
-        for name, body in _blocks(path, "output")
+        f"| `{name}` | {_text(body.get('description', ''))} |" for tf in files for name, body in blocks(tf, "output")
     ]
-    found = {**module_tables(directory), "Inputs": "\n".join(inputs), "Outputs": "\n".join(outputs)}
+    found = {**module_tables(files), "Inputs": "\n".join(inputs), "Outputs": "\n".join(outputs)}
     if directory == ROOT:
         found["Sizing"] = sizing(int(dict(variables)["failure_threshold"]["default"]))
     return found

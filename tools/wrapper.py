@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 
-from tools.readme_tables import ROOT, _blocks
+from tools.readme_tables import ROOT, blocks, parsed
 
 INSTANCES = ROOT / "circuit_sandbox" / "instances"
 WRAPPER = INSTANCES / "circuit_breaker.tf"
@@ -41,7 +41,7 @@ def supplied() -> list[str]:
 
 
 def render() -> str:
-    names = [name for name, _ in _blocks(ROOT / "variables.tf", "variable")]
+    names = [name for name, _ in blocks(parsed(ROOT / "variables.tf"), "variable")]
     own = set(supplied())
     width = max(len(name) for name in names)
     lines = [
