@@ -47,16 +47,24 @@ locals {
   # An EXPRESS execution is stopped after 5 minutes: a longer lease would hold the slot of a probe already gone.
   probe_lease_seconds = var.type == "EXPRESS" ? min(local.probe_lease_for_every_attempt, 300) : local.probe_lease_for_every_attempt
 
-  # What a call does when the circuit cannot be read or the state check fails (throttled, broken, timed out).
-  store_unavailable_decision = {
+  # What a call does when the circuit cannot be read or the state check fails (throttled, broken, timed out): a call
+  # (fail_open), or a short-circuit told what the state check tells one (no action, so Decide short-circuits), with no
+  # time to retry after, since nobody can tell. JSON text: the two objects differ in shape.
+  store_unavailable_reason = "circuit state unavailable (${var.on_store_error})"
+  store_unavailable_decision = var.on_store_error == "fail_open" ? jsonencode({
     circuit       = local.circuit_name
-    action        = var.on_store_error == "fail_open" ? "call" : "short_circuit"
+    action        = "call"
     state         = "UNKNOWN"
     generation    = null
     probe         = false
     failures_seen = 0
-    reason        = "circuit state unavailable (${var.on_store_error})"
-  }
+    reason        = local.store_unavailable_reason
+    }) : jsonencode({
+    circuit             = local.circuit_name
+    state               = "UNKNOWN"
+    reason              = local.store_unavailable_reason
+    retry_after_seconds = null
+  })
 
   # When the state check itself cannot answer, the state machine counts the store error where the functions count theirs
   # (the functions' EMF metrics: namespace, and the circuit and service dimensions Powertools adds).
@@ -117,19 +125,32 @@ locals {
     { "circuit" = local.circuit_name, "caller.$" = "$$.Execution.Id" },
     length(var.allowed_circuits) > 0 ? { "input.$" = "$$.Execution.Input" } : {},
   )
+  # A short-circuited call is told the circuit, its state, why, and retry_after_seconds: whole seconds until the
+  # circuit may admit a probe, or null when nobody can tell. An object fallback_payload gets retry_after_seconds too,
+  # unless it has a field of that name: it becomes the Pass state's Parameters, where only that field reads a path.
+  fallback_payload_is_object = can(keys(var.fallback_payload))
+  fallback_payload_parameters = local.fallback_payload_is_object ? (
+    contains(keys(var.fallback_payload), "retry_after_seconds") ? null : merge(var.fallback_payload, { "retry_after_seconds.$" = "$.retry_after_seconds" })
+  ) : null
   short_circuit_states = {
     fail = {
       Type      = "Fail"
-      Comment   = "Fail fast: the circuit is open."
+      Comment   = "Fail fast: the circuit is open. The cause is JSON: circuit, state, reason and retry_after_seconds."
       Error     = "CircuitOpen"
-      CausePath = "States.Format('circuit {} is {}: {}', $.circuit, $.state, $.reason)"
+      CausePath = "States.JsonToString($)"
     }
-    payload = {
+    # Through JSON text: the two shapes differ.
+    payload = jsondecode(local.fallback_payload_parameters == null ? jsonencode({
       Type    = "Pass"
       Comment = "The circuit is open: return the configured fallback payload."
       Result  = var.fallback_payload
       End     = true
-    }
+      }) : jsonencode({
+      Type       = "Pass"
+      Comment    = "The circuit is open: return the configured fallback payload, with retry_after_seconds."
+      Parameters = local.fallback_payload_parameters
+      End        = true
+    }))
     function = {
       Type       = "Task"
       Comment    = "The circuit is open: the fallback function answers instead."
@@ -152,7 +173,7 @@ locals {
     downstream_function_arn          = var.downstream_function_arn
     downstream_state_timeout_seconds = local.downstream_state_timeout_seconds
     check_payload                    = jsonencode(local.check_payload)
-    store_unavailable_decision       = jsonencode(local.store_unavailable_decision)
+    store_unavailable_decision       = local.store_unavailable_decision
     store_retry                      = jsonencode([local.store_retry])
     store_error_metric               = jsonencode(local.store_error_metric)
     settle_choices                   = local.settle_choices

@@ -421,7 +421,7 @@ variable "fallback_mode" {
 }
 
 variable "fallback_payload" {
-  description = "Result returned as success while the circuit is open (fallback_mode \"payload\", inferred when this is given). Give it a marker field (e.g. fallback = true) so that callers can tell it from a real answer."
+  description = "Result returned as success while the circuit is open (fallback_mode \"payload\", inferred when this is given). Give it a marker field (e.g. fallback = true) so that callers can tell it from a real answer. An object gets the field retry_after_seconds (whole seconds until the circuit may admit a probe, or null when nobody can tell) unless it has one of its own."
   type        = any
   default     = null
 
@@ -430,6 +430,11 @@ variable "fallback_payload" {
   validation {
     condition     = var.fallback_payload == null || var.fallback_function_arn == null
     error_message = "fallback_payload and fallback_function_arn are both set: a short-circuited call returns one fallback, so give only the one you want."
+  }
+  validation {
+    # An object payload becomes a Pass state's Parameters (to add retry_after_seconds), where a key ending in .$ reads a path.
+    condition     = !can(regex("\\.\\$\":", jsonencode(var.fallback_payload)))
+    error_message = "fallback_payload has a field name ending in \".$\", which Step Functions would read as a path into the call's state: rename it."
   }
 }
 

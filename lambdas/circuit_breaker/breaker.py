@@ -8,10 +8,11 @@ newer transition can never change the newer state. Losing such a race is normal
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,8 @@ _PROBE_ATTRS = {Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY, Attr.PROBES_IN_FL
 _OPEN_ATTRS = {Attr.OPENED_AT, Attr.OPEN_UNTIL}
 _OVERRIDE_ATTRS = {Attr.OVERRIDE, Attr.OVERRIDE_BY, Attr.OVERRIDE_REASON, Attr.OVERRIDE_AT, Attr.OVERRIDE_EXPIRES_AT}
 _CONFLICT_RETRIES = 5
+# A short-circuit while a probe is in flight: the probe's success closes the circuit as soon as it returns.
+PROBE_RETRY_AFTER_SECONDS = 1
 
 # A success takes pending failures off from the state machine a moment after it read them (ResetFailures follows
 # ReadAfterCall: one more DynamoDB request, milliseconds), while a failure counts the moment it is written. So a
@@ -78,9 +81,29 @@ class Decision:
     probe: bool = False
     reason: str = ""
     failures_seen: int = 0  # the failure count this call was admitted at: what its outcome may do depends on it
+    # Short-circuits only: whole seconds until the circuit may admit a probe; None when nobody can tell.
+    retry_after_seconds: int | None = None
 
     def to_output(self) -> dict[str, Any]:
-        return asdict(self)
+        """The state check's answer. A short-circuit's is what the caller is told (the CircuitOpen error's cause,
+        the fallback function's `circuit`): the circuit, its state, why, and when to try again. No `action`: the
+        Decide state sends a decision without one to ShortCircuit."""
+        if self.action == SHORT_CIRCUIT:
+            return open_circuit(self.circuit, self.state, self.reason, self.retry_after_seconds)
+        output = asdict(self)
+        del output["retry_after_seconds"]
+        return output
+
+
+def open_circuit(circuit: str, state: str, reason: str, retry_after_seconds: int | None) -> dict[str, Any]:
+    """What a short-circuited call is told: the same four fields on every path (main.tf builds them for the paths
+    that do not ask the state check: a forced-open circuit read by the state machine, an unreadable one)."""
+    return {"circuit": circuit, "state": state, "reason": reason, "retry_after_seconds": retry_after_seconds}
+
+
+def seconds_until(moment: float | None, now: float) -> int | None:
+    """Whole seconds from `now` to `moment`, rounded up, at least 1; None for no moment."""
+    return None if moment is None else max(1, math.ceil(moment - now))
 
 
 class Breaker:
@@ -123,20 +146,35 @@ class Breaker:
 
     def _decide(self, circuit: Circuit, caller: str, now: float) -> Decision:
         if circuit.override == FORCED_OPEN:
-            return self._short(circuit, circuit.reason)
+            # Until the override expires; an override without expiry holds until an operator releases it. The caller
+            # is told FORCED_OPEN, as the state machine tells it when it reads a forced-open circuit itself.
+            forced = self._short(circuit, circuit.reason, seconds_until(circuit.override_expires_at, now))
+            return replace(forced, state=FORCED_OPEN)
         if circuit.override == FORCED_CLOSED:
             return Decision(circuit.name, CALL, circuit.state, circuit.generation, reason=circuit.reason)
         if circuit.state == CLOSED:
             # Failures pending or not: the state machine reads the circuit after a success and resets them.
             return Decision(circuit.name, CALL, CLOSED, circuit.generation, failures_seen=circuit.failure_count)
+        probe_allowed_at = circuit.probe_allowed_at(self.settings.open_duration_seconds)
         if circuit.healthcheck_alarm == ALARM:
-            return self._short(circuit, f"{circuit.reason}; healthcheck alarm in ALARM vetoes probes")
-        if circuit.state == OPEN and now < circuit.probe_allowed_at(self.settings.open_duration_seconds):
-            return self._short(circuit, circuit.reason)
+            # Probes wait for the healthcheck alarm to go back to OK: not before the open duration ends, and
+            # after it nobody can tell when.
+            later = probe_allowed_at if circuit.state == OPEN and now < probe_allowed_at else None
+            reason = f"{circuit.reason}; healthcheck alarm in ALARM vetoes probes"
+            return self._short(circuit, reason, seconds_until(later, now))
+        if circuit.state == OPEN and now < probe_allowed_at:
+            return self._short(circuit, circuit.reason, seconds_until(probe_allowed_at, now))
         return self._admit_probe(circuit, caller, now)
 
-    def _short(self, circuit: Circuit, reason: str) -> Decision:
-        return Decision(circuit.name, SHORT_CIRCUIT, circuit.state, circuit.generation, reason=reason)
+    def _short(self, circuit: Circuit, reason: str, retry_after_seconds: int | None) -> Decision:
+        return Decision(
+            circuit.name,
+            SHORT_CIRCUIT,
+            circuit.state,
+            circuit.generation,
+            reason=reason,
+            retry_after_seconds=retry_after_seconds,
+        )
 
     def _admit_probe(self, circuit: Circuit, caller: str, now: float) -> Decision:
         """Elect this caller as a probe with one conditional write: at most `half_open_max_probes` win."""
@@ -192,9 +230,9 @@ class Breaker:
             update.set_if_missing[Attr.HALF_OPEN_OWNER] = caller
             new = self.store.update(circuit.name, update)
         else:
-            return self._short(circuit, "a probe is in flight")
+            return self._short(circuit, "a probe is in flight", PROBE_RETRY_AFTER_SECONDS)
         if new is None:
-            return self._short(circuit, "another caller won the probe")
+            return self._short(circuit, "another caller won the probe", PROBE_RETRY_AFTER_SECONDS)
         self.count("ProbesAdmitted", new.name)
         return Decision(new.name, CALL_AND_RECORD, new.state, new.generation, probe=True, reason=new.reason)
 

@@ -5,7 +5,7 @@
     try:
         result = invoke(state_machine_arn, {"order": 42})
     except CircuitOpenError as open_circuit:
-        ...  # open_circuit.circuit, .state, .reason: fail fast, serve a cached answer
+        ...  # open_circuit.circuit, .state, .reason, .retry_after_seconds: fail fast, serve a cached answer
     except DownstreamError as failed:
         ...  # failed.error_type, failed.message: the downstream's own error
 
@@ -30,9 +30,10 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# What the module's ShortCircuit state (fallback_mode = "fail") says: main.tf, local.short_circuit_states.
+# What the module's ShortCircuit state (fallback_mode = "fail") says: main.tf, local.short_circuit_states. The cause is
+# JSON (circuit, state, reason, retry_after_seconds); 0.2.0 and earlier wrote "circuit <name> is <state>: <reason>".
 CIRCUIT_OPEN = "CircuitOpen"
-_OPEN_CAUSE = re.compile(r"^circuit (?P<circuit>.*) is (?P<state>[A-Z_]+): (?P<reason>.*)$", re.DOTALL)
+_OPEN_CAUSE_0_2 = re.compile(r"^circuit (?P<circuit>.*) is (?P<state>[A-Z_]+): (?P<reason>.*)$", re.DOTALL)
 # What the module's RejectRequest state says when the input selects a circuit it may not use.
 INVALID_CIRCUIT_REQUEST = "InvalidCircuitRequest"
 # A synchronous execution answers when it ends, after 5 minutes at most: the read waits longer than that, so
@@ -52,13 +53,28 @@ class CircuitBreakerError(Exception):
 
 
 class CircuitOpenError(CircuitBreakerError):
-    """The circuit is OPEN (or FORCED_OPEN, or its store unreadable with fail_closed): the downstream was not called."""
+    """The circuit is OPEN (or FORCED_OPEN, or its store unreadable with fail_closed): the downstream was not called.
 
-    def __init__(self, *, circuit: str, state: str, reason: str, error: str, cause: str, execution_arn: str) -> None:
+    `retry_after_seconds`: whole seconds until the circuit may admit a probe (rounded up), or None when nobody
+    can tell (forced open without expiry, store unreadable, a healthcheck alarm holding it open).
+    """
+
+    def __init__(
+        self,
+        *,
+        circuit: str,
+        state: str,
+        reason: str,
+        retry_after_seconds: int | None = None,
+        error: str,
+        cause: str,
+        execution_arn: str,
+    ) -> None:
         super().__init__(
             f"circuit {circuit} is {state}: {reason}", error=error, cause=cause, execution_arn=execution_arn
         )
         self.circuit, self.state, self.reason = circuit, state, reason
+        self.retry_after_seconds = retry_after_seconds
 
 
 class DownstreamError(CircuitBreakerError):
@@ -156,8 +172,8 @@ def result(execution: dict[str, Any], *, include_stack_trace: bool = False) -> A
         raise ExecutionTimeoutError(
             f"the execution timed out ({error or status}): {cause}", error=error, cause=cause, execution_arn=arn
         )
-    if error == CIRCUIT_OPEN and (opened := _OPEN_CAUSE.match(cause)):
-        raise CircuitOpenError(**opened.groupdict(), error=error, cause=cause, execution_arn=arn)
+    if error == CIRCUIT_OPEN and (opened := _open_circuit(cause)) is not None:
+        raise CircuitOpenError(**opened, error=error, cause=cause, execution_arn=arn)
     if error == INVALID_CIRCUIT_REQUEST:
         raise InvalidCircuitRequestError(cause or error, error=error, cause=cause, execution_arn=arn)
     if status != "FAILED" or _AWS_ERROR.match(error) or not error:
@@ -165,6 +181,24 @@ def result(execution: dict[str, Any], *, include_stack_trace: bool = False) -> A
             f"the execution ended {status}: {error} {cause}".strip(), error=error, cause=cause, execution_arn=arn
         )
     raise _downstream_error(error, cause, arn, include_stack_trace)
+
+
+def _open_circuit(cause: str) -> dict[str, Any] | None:
+    """The open circuit a CircuitOpen cause describes, or None when it is not one of the module's causes."""
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        old = _OPEN_CAUSE_0_2.match(cause)
+        return dict(old.groupdict()) if old else None
+    if not isinstance(document, dict) or not all(isinstance(document.get(k), str) for k in ("circuit", "state")):
+        return None
+    retry_after = document.get("retry_after_seconds")
+    return {
+        "circuit": document["circuit"],
+        "state": document["state"],
+        "reason": str(document.get("reason", "")),
+        "retry_after_seconds": retry_after if type(retry_after) is int and retry_after >= 0 else None,
+    }
 
 
 def _downstream_error(error: str, cause: str, arn: str, include_stack_trace: bool) -> DownstreamError:

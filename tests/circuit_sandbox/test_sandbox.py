@@ -185,12 +185,14 @@ def test_a_hundred_concurrent_executions_admit_exactly_one_probe(instances, loca
     results = [stack.wait(arn, timeout=120) for arn in arns]
     decisions = [i.response() for i in invocations(local_emulator, stack, "check_circuit", since)]
     assert len(decisions) == 100
-    probes = [d for d in decisions if d["probe"]]
+    probes = [d for d in decisions if d.get("probe")]
     assert len(probes) == 1
-    # Everyone else failed fast, or was called only after the probe had closed the circuit.
-    others = [d for d in decisions if not d["probe"]]
+    # Everyone else failed fast (an answer without an action, telling when to retry), or was called only after the
+    # probe had closed the circuit.
+    others = [d for d in decisions if not d.get("probe")]
     assert all(
-        d["action"] == "short_circuit" or (d["state"] == "CLOSED" and d["generation"] > probes[0]["generation"])
+        ("action" not in d and d["retry_after_seconds"] == 1)
+        or (d["state"] == "CLOSED" and d["generation"] > probes[0]["generation"])
         for d in others
     )
     assert {r.get("error") for r in results} <= {None, "CircuitOpen"}
@@ -220,8 +222,15 @@ def test_the_runner_runs_the_handler_environment_and_code_the_emulator_holds(ins
     spec = local_emulator.runner.functions[name]
     assert spec.handler == "downstream.lambda_handler"
     lam.update_function_configuration(FunctionName=name, Handler=deployed)
-    response = lam.invoke(FunctionName=name, Payload=json.dumps({"circuit": {"circuit": "c", "reason": "r"}}).encode())
-    assert json.loads(response["Payload"].read()) == {"ok": False, "degraded": True, "circuit": "c", "reason": "r"}
+    circuit = {"circuit": "c", "state": "OPEN", "reason": "r", "retry_after_seconds": 7}
+    response = lam.invoke(FunctionName=name, Payload=json.dumps({"circuit": circuit}).encode())
+    assert json.loads(response["Payload"].read()) == {
+        "ok": False,
+        "degraded": True,
+        "circuit": "c",
+        "reason": "r",
+        "retry_after_seconds": 7,
+    }
     spec = local_emulator.runner.functions[name]
     assert spec.handler == "fallback.lambda_handler"
     sha256 = lam.get_function_configuration(FunctionName=name)["CodeSha256"]

@@ -171,9 +171,62 @@ def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(instanc
     assert "dependency is failing" in results[0]["cause"]  # the downstream's own cause, unchanged
     assert results[3]["states"] == SHORT_CIRCUITED
     assert results[3]["error"] == "CircuitOpen"
-    assert results[3]["cause"] == "circuit failing is OPEN: 3 consecutive failures (last: DependencyUnavailable)"
+    cause = json.loads(results[3]["cause"])
+    assert cause.pop("retry_after_seconds") > 0
+    assert cause == {
+        "circuit": "failing",
+        "state": "OPEN",
+        "reason": "3 consecutive failures (last: DependencyUnavailable)",
+    }
     downstream_calls = [i for i in stack.runner.invocations[since:] if i.function == stack.function_names["downstream"]]
     assert len(downstream_calls) == 3
+
+
+def ended_at(result: dict) -> float:
+    return result["stopDate"].timestamp()
+
+
+def test_a_short_circuit_says_when_to_retry_within_a_second_of_open_until(instances):
+    """Retry-After: the CircuitOpen cause is JSON, and its retry_after_seconds is open_until rounded up."""
+    from circuit_breaker.caller import CircuitOpenError
+    from circuit_breaker.caller import result as outcome
+
+    stack = instances["failing"]
+    trip(stack)
+    open_until = float(stack.item()["open_until"])
+    for _ in range(3):
+        result = stack.call()
+        assert (result["error"], result["states"]) == ("CircuitOpen", SHORT_CIRCUITED)
+        retry_after = json.loads(result["cause"])["retry_after_seconds"]
+        assert isinstance(retry_after, int) and abs(retry_after - (open_until - ended_at(result))) <= 1
+        with pytest.raises(CircuitOpenError) as raised:
+            outcome(result)
+        assert (raised.value.state, raised.value.retry_after_seconds) == ("OPEN", retry_after)
+        time.sleep(1)
+
+
+def test_a_forced_open_circuit_with_an_expiry_says_when_it_ends(instances):
+    from circuitctl.cli import run
+
+    stack = instances["healthy"]
+    run(
+        [
+            "--table",
+            stack.table_name,
+            "force-open",
+            stack.circuit,
+            "--reason",
+            "upgrade",
+            "--create",
+            "--expires-in",
+            "10m",
+        ]
+    )
+    expires_at = float(stack.item()["override_expires_at"])
+    result = stack.call()
+    assert (result["error"], result["states"]) == ("CircuitOpen", SHORT_CIRCUITED)  # the state check watches the expiry
+    cause = json.loads(result["cause"])
+    assert cause["state"] == "FORCED_OPEN" and abs(cause["retry_after_seconds"] - (expires_at - ended_at(result))) <= 1
 
 
 def test_ignored_errors_fail_the_call_but_do_not_count(instances):
@@ -241,9 +294,12 @@ def test_forced_open_short_circuits_and_forced_closed_calls(instances):
     result = stack.call()
     assert (result["error"], result["states"]) == ("CircuitOpen", FORCED_OPEN)
     principal = boto3.client("sts").get_caller_identity()["Arn"]  # who acted, as AWS knows it
-    assert (
-        result["cause"] == f"circuit {stack.circuit} is FORCED_OPEN: forced open by {principal} (for ana): maintenance"
-    )
+    assert json.loads(result["cause"]) == {
+        "circuit": stack.circuit,
+        "state": "FORCED_OPEN",
+        "reason": f"forced open by {principal} (for ana): maintenance",
+        "retry_after_seconds": None,  # until an operator releases it
+    }
     invocations = len(stack.runner.invocations)
     stack.call()
     assert len(stack.runner.invocations) == invocations  # no function runs for a forced-open call
@@ -281,7 +337,13 @@ def test_an_unreadable_circuit_is_counted_and_follows_on_store_error(instances, 
     result = stack.call()
     assert (result["status"], result["states"]) == (status, states)
     if status == "FAILED":
-        assert result["error"] == "CircuitOpen" and "circuit store unavailable (fail_closed)" in result["cause"]
+        assert result["error"] == "CircuitOpen"
+        assert json.loads(result["cause"]) == {
+            "circuit": stack.circuit,
+            "state": "UNKNOWN",
+            "reason": "circuit store unavailable (fail_closed)",
+            "retry_after_seconds": None,
+        }
     assert counted(capsys.readouterr().out, "StoreErrors") == [(stack.circuit, [1.0])]
 
 
@@ -325,7 +387,13 @@ def test_a_failing_state_check_is_counted_and_follows_on_store_error(instances, 
         ["ReadCircuit", "Route", "CheckCircuit", "CountStoreError", "StoreUnavailable", *tail],
     )
     if status == "FAILED":
-        assert result["error"] == "CircuitOpen" and "circuit state unavailable (fail_closed)" in result["cause"]
+        assert result["error"] == "CircuitOpen"
+        assert json.loads(result["cause"]) == {
+            "circuit": stack.circuit,
+            "state": "UNKNOWN",
+            "reason": "circuit state unavailable (fail_closed)",
+            "retry_after_seconds": None,
+        }
     else:
         assert json.loads(result["output"]) == {"ok": True, "request": {"order": 1}}
     assert store_errors(cloudwatch, dimensions) == before + 1
@@ -529,12 +597,13 @@ def metric_of(alarm: dict, query_id: str) -> dict:
 def test_fallback_payload_is_returned_as_success_when_open(instances):
     stack = instances["fallback-payload"]
     trip(stack)
+    open_until = float(stack.item()["open_until"])
     result = stack.call()
-    assert (result["status"], json.loads(result["output"]), result["states"]) == (
-        "SUCCEEDED",
-        FALLBACK_PAYLOAD,
-        SHORT_CIRCUITED,
-    )
+    assert (result["status"], result["states"]) == ("SUCCEEDED", SHORT_CIRCUITED)
+    output = json.loads(result["output"])
+    retry_after = output.pop("retry_after_seconds")
+    assert output == FALLBACK_PAYLOAD
+    assert abs(retry_after - (open_until - ended_at(result))) <= 1
 
 
 def test_fallback_function_answers_when_open(instances):
@@ -544,6 +613,7 @@ def test_fallback_function_answers_when_open(instances):
     assert result["status"] == "SUCCEEDED" and result["states"] == SHORT_CIRCUITED
     output = json.loads(result["output"])
     assert output["degraded"] is True and output["circuit"] == "fallback-fn"
+    assert output["retry_after_seconds"] > 0  # the fallback function is told when to try again
 
 
 def test_the_input_may_choose_only_an_allowed_circuit(instances):

@@ -163,6 +163,47 @@ def test_open_circuit_short_circuits_until_the_open_duration_has_passed(make_bre
     assert "consecutive failures" in decision.reason
 
 
+@pytest.mark.parametrize("elapsed, retry_after", [(0, 30), (0.4, 30), (12.5, 18), (29.9, 1)])
+def test_a_short_circuit_says_when_a_probe_may_be_admitted_rounded_up(make_breaker, clock, elapsed, retry_after):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    open_until = breaker.store.read(CIRCUIT, consistent=True).open_until
+    clock.advance(elapsed)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert decision.retry_after_seconds == retry_after
+    assert 0 <= retry_after - (open_until - clock.now) < 1
+    # What the state machine passes on: the caller's four fields, and no action (Decide short-circuits on none).
+    assert decision.to_output() == {
+        "circuit": CIRCUIT,
+        "state": OPEN,
+        "reason": decision.reason,
+        "retry_after_seconds": retry_after,
+    }
+
+
+def test_a_call_decision_carries_no_retry_after(make_breaker):
+    output = make_breaker().check(CIRCUIT, "caller").to_output()
+    assert output["action"] == CALL and "retry_after_seconds" not in output
+
+
+def test_a_short_circuit_while_a_probe_is_in_flight_says_try_again_in_a_second(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(31)
+    assert breaker.check(CIRCUIT, "probe").probe
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.state, decision.reason, decision.retry_after_seconds) == (HALF_OPEN, "a probe is in flight", 1)
+
+
+def test_a_vetoing_healthcheck_alarm_gives_the_open_duration_left_then_no_time(make_breaker, clock):
+    breaker = make_breaker()
+    breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
+    clock.advance(10)
+    assert breaker.check(CIRCUIT, "caller").retry_after_seconds == 20
+    clock.advance(600)
+    assert breaker.check(CIRCUIT, "caller").retry_after_seconds is None  # until the alarm is OK: nobody can tell
+
+
 def test_exactly_one_probe_is_elected_among_racing_callers(make_breaker, clock):
     breakers = [make_breaker(failure_threshold=1) for _ in range(8)]  # 8 execution environments
     trip(breakers[0])
@@ -374,7 +415,8 @@ def test_forced_open_never_probes_and_alarms_do_not_undo_it(make_breaker, clock)
     forced = breaker.force(CIRCUIT, FORCED_OPEN, "ana", "provider maintenance")
     assert (forced.state, forced.override, forced.half_open_owner) == (OPEN, FORCED_OPEN, FORCED_OPEN_OWNER)
     clock.advance(10_000)
-    assert breaker.check(CIRCUIT, "caller").action == SHORT_CIRCUIT
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.action, decision.retry_after_seconds) == (SHORT_CIRCUIT, None)  # until released: no time
     breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
     clock.advance(1)
     breaker.on_alarm("orders-healthcheck", "OK", millis(clock))
@@ -403,7 +445,9 @@ def test_forced_closed_is_never_tripped(make_breaker, clock):
 def test_an_expired_override_is_released_by_the_next_check(make_breaker, clock):
     breaker = make_breaker()
     breaker.force(CIRCUIT, FORCED_OPEN, "ana", "maintenance", expires_at=clock.now + 60)
-    assert breaker.check(CIRCUIT, "caller").action == SHORT_CIRCUIT
+    clock.advance(0.5)
+    decision = breaker.check(CIRCUIT, "caller")
+    assert (decision.action, decision.retry_after_seconds) == (SHORT_CIRCUIT, 60)  # 59.5 s to the expiry
     clock.advance(61)
     assert breaker.check(CIRCUIT, "caller").probe
     assert breaker.store.read(CIRCUIT, consistent=True).override is None
@@ -482,7 +526,7 @@ def test_store_errors_follow_the_configured_policy(make_breaker, policy, action)
     breaker = make_breaker(on_store_error=policy)
     boto3.client("dynamodb").delete_table(TableName=breaker.store.table_name)
     decision = breaker.check(CIRCUIT, "caller")
-    assert (decision.action, decision.generation) == (action, None)
+    assert (decision.action, decision.generation, decision.retry_after_seconds) == (action, None, None)
     assert "store unavailable" in decision.reason
     assert breaker.record(CIRCUIT, None, False, "Boom").startswith("not recorded")
 

@@ -34,22 +34,56 @@ def test_a_success_returns_the_output():
     assert result(ended("SUCCEEDED", output="null")) is None
 
 
-def test_a_short_circuit_is_a_circuit_open_error_with_its_circuit_state_and_reason():
-    cause = "circuit orders is OPEN: 5 consecutive failures: ConnectionError"
+def open_cause(**fields) -> str:
+    return json.dumps({"circuit": "orders", "state": "OPEN", "reason": "5 consecutive failures"} | fields)
+
+
+def test_a_short_circuit_is_a_circuit_open_error_with_its_circuit_state_reason_and_retry_after():
+    cause = open_cause(retry_after_seconds=12)
     with pytest.raises(CircuitOpenError) as raised:
         result(ended("FAILED", error="CircuitOpen", cause=cause))
-    assert (raised.value.circuit, raised.value.state, raised.value.reason) == (
+    opened = raised.value
+    assert (opened.circuit, opened.state, opened.reason, opened.retry_after_seconds) == (
         "orders",
         "OPEN",
-        "5 consecutive failures: ConnectionError",
+        "5 consecutive failures",
+        12,
     )
-    assert raised.value.execution_arn == ARN and str(raised.value) == cause
+    assert opened.execution_arn == ARN and opened.cause == cause
+    assert str(opened) == "circuit orders is OPEN: 5 consecutive failures"
+
+
+@pytest.mark.parametrize("retry_after", [None, "12", -1, 1.5, True])
+def test_a_retry_after_that_is_not_whole_seconds_is_none(retry_after):
+    with pytest.raises(CircuitOpenError) as raised:
+        result(ended("FAILED", error="CircuitOpen", cause=open_cause(retry_after_seconds=retry_after)))
+    assert raised.value.retry_after_seconds is None
 
 
 def test_a_forced_open_circuit_says_so():
+    cause = open_cause(state="FORCED_OPEN", reason="maintenance: db upgrade", retry_after_seconds=None)
+    with pytest.raises(CircuitOpenError) as raised:
+        result(ended("FAILED", error="CircuitOpen", cause=cause))
+    assert (raised.value.state, raised.value.reason) == ("FORCED_OPEN", "maintenance: db upgrade")
+
+
+def test_the_cause_of_a_state_machine_of_0_2_0_still_reads():
     with pytest.raises(CircuitOpenError) as raised:
         result(ended("FAILED", error="CircuitOpen", cause="circuit orders is FORCED_OPEN: maintenance: db upgrade"))
-    assert (raised.value.state, raised.value.reason) == ("FORCED_OPEN", "maintenance: db upgrade")
+    opened = raised.value
+    assert (opened.circuit, opened.state, opened.reason, opened.retry_after_seconds) == (
+        "orders",
+        "FORCED_OPEN",
+        "maintenance: db upgrade",
+        None,
+    )
+
+
+@pytest.mark.parametrize("cause", ["[1]", json.dumps({"circuit": "orders"}), "the breaker upstream is open"])
+def test_a_downstream_error_named_circuit_open_is_the_downstreams(cause):
+    with pytest.raises(DownstreamError) as raised:
+        result(ended("FAILED", error="CircuitOpen", cause=cause))
+    assert raised.value.error_type == "CircuitOpen"
 
 
 def test_the_downstreams_error_keeps_its_type_and_message_and_drops_the_stack_trace_by_default():
