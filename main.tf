@@ -113,6 +113,24 @@ locals {
     jsonencode(local.pending_failures_rule),
   ]))}]"
   classify_probe_choices = var.failure_result == null ? "[]" : "[${jsonencode(merge(jsondecode(local.failure_result_rule), { Next = "RecordProbeBadResult" }))}]"
+  # A result marked as a failure is recorded with what its call saw; with retry_after_path, with the result too (its
+  # retry hint is read from it).
+  with_result = var.retry_after_path == null ? {} : { "result.$" = "$.downstream.payload" }
+  bad_result_payload = merge(
+    { "execution.$" = "$$.Execution.Id", "circuit.$" = "$.circuit", "read.$" = "$.after", error = "FailureResult" },
+    local.with_result,
+  )
+  probe_bad_result_payload = merge(
+    {
+      "execution.$"     = "$$.Execution.Id"
+      "circuit.$"       = "$.circuit"
+      "generation.$"    = "$.generation"
+      "probe.$"         = "$.probe"
+      "failures_seen.$" = "$.failures_seen"
+      error             = "FailureResult"
+    },
+    local.with_result,
+  )
   # States only a failure_result needs.
   failure_result_states = ["RecordBadResult", "ClassifyProbe", "RecordProbeBadResult"]
 
@@ -178,6 +196,8 @@ locals {
     store_error_metric               = jsonencode(local.store_error_metric)
     settle_choices                   = local.settle_choices
     classify_probe_choices           = local.classify_probe_choices
+    bad_result_payload               = jsonencode(local.bad_result_payload)
+    probe_bad_result_payload         = jsonencode(local.probe_bad_result_payload)
     probe_outcome_state              = var.failure_result == null ? "RecordSuccess" : "ClassifyProbe"
     short_circuit_state              = jsonencode(local.short_circuit_states[local.fallback_mode])
   })

@@ -166,6 +166,24 @@ variable "failure_result" {
   }
 }
 
+variable "retry_after_path" {
+  description = <<-EOT
+    Where the downstream says how long to wait before calling it again, in seconds: a JSONPath of field names, e.g.
+    "$.retry_after_seconds", read from a result failure_result marks as a failure, and from an error the downstream
+    raises whose cause (the Lambda error document) or message is a JSON object holding it (raise
+    Throttled(json.dumps({"retry_after_seconds": 120})) in Python). A number or a string of one. When the failure opens
+    the circuit (or fails a probe), the circuit stays open that long, within [open_duration_seconds,
+    max_open_duration_seconds]. null: no hint is read.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.retry_after_path == null ? true : can(regex("^\\$(\\.[A-Za-z_][A-Za-z0-9_]*)+$", var.retry_after_path))
+    error_message = "retry_after_path must be a JSONPath of field names, like \"$.retry_after_seconds\" or \"$.headers.retry_after\"."
+  }
+}
+
 variable "insufficient_data" {
   description = "How an alarm going to INSUFFICIENT_DATA is treated: ignore, alarm or ok."
   type        = string

@@ -520,7 +520,12 @@ class Simulation:
             outcome = self.parse(task.parameters["Payload"])
             self._deferred, self._recording = 0.0, call
             recorded = self.breaker.record(
-                outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
+                outcome.circuit,
+                outcome.generation,
+                outcome.probe,
+                outcome.error,
+                outcome.failures_seen,
+                outcome.retry_after,
             )
             result = {"Payload": {"recorded": True, "outcome": recorded}, "StatusCode": 200}
             call.at += self.latency.function + self._deferred

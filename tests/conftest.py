@@ -63,12 +63,16 @@ def module_function(function: str, circuit: str = "orders", **variables: Any) ->
 
 
 def environment_of_variables() -> dict[str, tuple[str, bool]]:
-    """var.<name> -> (the environment variable lambda.tf sets from it alone, whether it is jsonencode'd)."""
+    """var.<name> -> (the environment variable lambda.tf sets from it alone, whether it is jsonencode'd).
+
+    A variable whose null is passed as "" (var.x == null ? "" : var.x) counts as set from it alone."""
     found = {}
     for name, expression in local("lambda.tf", "function_environment").items():
         plain = re.fullmatch(r"\$\{(?:(tostring|jsonencode)\()?var\.(\w+)\)?\}", expression)
         if plain:
             found[plain.group(2)] = (name, plain.group(1) == "jsonencode")
+        elif nullable := re.fullmatch(r'\$\{var\.(\w+) == null \? "" : var\.\1\}', expression):
+            found[nullable.group(1)] = (name, False)
     return found
 
 

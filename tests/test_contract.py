@@ -11,6 +11,7 @@ import pytest
 from circuit_breaker import events
 from circuit_breaker.model import Attr
 from circuit_breaker.settings import ENVIRONMENT
+from tests.conftest import environment_of_variables
 from tests.hcl import ROOT, hcl, local, resource, unquote, variables
 
 
@@ -27,15 +28,11 @@ def test_the_codes_defaults_are_those_of_variables_tf():
 
     from circuit_breaker.settings import Settings
 
-    passed = {
-        name: re.fullmatch(r"\$\{(tostring|jsonencode|)\(?var\.(\w+)\)?\}", expression)
-        for name, expression in local("lambda.tf", "function_environment").items()
-    }
-    compared = {name: found.groups() for name, found in passed.items() if found and name in ENVIRONMENT}
-    assert len(compared) >= 9, compared
-    for name, (function, variable) in compared.items():
+    compared = {variable: passed for variable, passed in environment_of_variables().items() if passed[0] in ENVIRONMENT}
+    assert len(compared) >= 10, compared
+    for variable, (name, encoded) in compared.items():
         default = variables()[variable]["default"]
-        hcl_default = json.dumps(default) if function == "jsonencode" else str(default)
+        hcl_default = "" if default is None else json.dumps(default) if encoded else str(default)
         assert ENVIRONMENT[name][1] == hcl_default, f"{name}: the code's default is not var.{variable}'s"
     required = {name: "x" for name, (needed, _) in ENVIRONMENT.items() if needed}
     assert Settings.from_environment(required) == Settings(table_name="x", circuit_name="x")

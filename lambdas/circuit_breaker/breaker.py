@@ -62,6 +62,10 @@ def _after(seconds: float, then: Callable[[], str]) -> str:
     return then()
 
 
+def _asked(retry_after: float | None) -> str:
+    return "" if retry_after is None else f"; the downstream asked to retry after {retry_after:g} s"
+
+
 class CircuitNotFound(LookupError):
     """The operator named a circuit that has no record."""
 
@@ -238,8 +242,19 @@ class Breaker:
 
     # ------------------------------------------------------------------ outcomes
 
-    def record(self, name: str, generation: int | None, probe: bool, error: str | None, failures_seen: int = 0) -> str:
+    def record(
+        self,
+        name: str,
+        generation: int | None,
+        probe: bool,
+        error: str | None,
+        failures_seen: int = 0,
+        retry_after: float | None = None,
+    ) -> str:
         """Record a downstream outcome (`error` None = success). Returns what happened, for logs and tests.
+
+        `retry_after`: the seconds a failure asked to wait (retry_after_path); a circuit it opens stays open that
+        long, within [open_duration_seconds, max_open_duration_seconds].
 
         Outcomes count in the order they complete: every failure of a call admitted while the circuit
         was CLOSED at `generation` adds one, whenever it was admitted, so failures that take the whole
@@ -267,13 +282,13 @@ class Breaker:
             return (
                 self._probe_succeeded(name, generation)
                 if error is None
-                else self._probe_failed(name, generation, error)
+                else self._probe_failed(name, generation, error, retry_after)
             )
         if error is None:
             return "nothing to reset"  # the state machine resets pending failures after a success (ResetFailures)
-        return self._count_failure(name, generation, error)
+        return self._count_failure(name, generation, error, retry_after)
 
-    def _count_failure(self, name: str, generation: int, error: str) -> str:
+    def _count_failure(self, name: str, generation: int, error: str, retry_after: float | None) -> str:
         update = Update(
             # A success's reset leaves the failures counted after its read: failures_total minus what it read.
             adds={Attr.FAILURE_COUNT: 1, Attr.FAILURES_TOTAL: 1},
@@ -288,16 +303,16 @@ class Breaker:
             return self._stale(name, generation)
         if counted.failure_count < self.settings.failure_threshold:
             return f"failure {counted.failure_count} of {self.settings.failure_threshold}"
-        return self.defer(TRIP_SETTLE_SECONDS, lambda: self._trip(counted, error))
+        return self.defer(TRIP_SETTLE_SECONDS, lambda: self._trip(counted, error, retry_after))
 
-    def _trip(self, counted: Circuit, error: str) -> str:
+    def _trip(self, counted: Circuit, error: str, retry_after: float | None) -> str:
         """Open a circuit whose count reached the threshold, if it still stands (no reset, no transition since)."""
-        trip = self._open_update(open_count=0).when(
+        trip = self._open_update(open_count=0, retry_after=retry_after).when(
             "#state = :closed AND #failure_count >= :threshold AND attribute_not_exists(#override)",
             closed=CLOSED,
             threshold=self.settings.failure_threshold,
         )
-        reason = f"{counted.failure_count} consecutive failures (last: {error})"
+        reason = f"{counted.failure_count} consecutive failures (last: {error}){_asked(retry_after)}"
         return "tripped" if self._transition(counted, trip, OPEN, reason) else "not tripped: reset or tripped meanwhile"
 
     def _probe_succeeded(self, name: str, generation: int) -> str:
@@ -332,12 +347,13 @@ class Breaker:
             # Another probe's success was counted between the two writes: read it and try again.
         return self._stale(name, generation)
 
-    def _probe_failed(self, name: str, generation: int, error: str) -> str:
+    def _probe_failed(self, name: str, generation: int, error: str, retry_after: float | None) -> str:
         circuit = self.store.read(name, consistent=True)
         if circuit.state != HALF_OPEN or circuit.generation != generation:
             return self._stale(name, generation)
-        reopen = self._open_update(open_count=circuit.open_count + 1).when("#state = :half_open", half_open=HALF_OPEN)
-        reason = f"probe failed ({error})"
+        reopen = self._open_update(open_count=circuit.open_count + 1, retry_after=retry_after)
+        reopen.when("#state = :half_open", half_open=HALF_OPEN)
+        reason = f"probe failed ({error}){_asked(retry_after)}"
         return "reopened" if self._transition(circuit, reopen, OPEN, reason) else self._stale(name, generation)
 
     def _release_probe_slot(self, name: str, generation: int) -> None:
@@ -508,12 +524,12 @@ class Breaker:
 
     # ------------------------------------------------------------------ shared pieces
 
-    def _open_update(self, open_count: int) -> Update:
+    def _open_update(self, open_count: int, retry_after: float | None = None) -> Update:
         now = self.clock()
         return Update(
             sets={
                 Attr.OPENED_AT: int(now),
-                Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count)),
+                Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count, retry_after)),
                 Attr.OPEN_COUNT: open_count,
             },
             removes=set(_PROBE_ATTRS),
@@ -523,13 +539,17 @@ class Breaker:
         # A success's reset read before the close carries an older generation: it can no longer apply.
         return Update(sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS)
 
-    def open_duration(self, open_count: int) -> float:
-        """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped."""
+    def open_duration(self, open_count: int, retry_after: float | None = None) -> float:
+        """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped. A retry
+        hint from the downstream lengthens it, up to the cap (max_open_duration_seconds)."""
         base, cap = self.settings.open_duration_seconds, self.settings.max_open_duration_seconds
-        if open_count <= 0:
-            return base
-        ceiling = min(cap, base * 2 ** min(open_count, 32))
-        return float(base + self.jitter() * (ceiling - base))
+        duration = base
+        if open_count > 0:
+            ceiling = min(cap, base * 2 ** min(open_count, 32))
+            duration = float(base + self.jitter() * (ceiling - base))
+        if retry_after is not None:
+            duration = min(max(duration, retry_after), cap)
+        return duration
 
     def _transition(self, circuit: Circuit, update: Update, to_state: str, reason: str) -> Circuit | None:
         """Write `update` as a transition to `to_state`: generation + 1, conditional on the generation read."""

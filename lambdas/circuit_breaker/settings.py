@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ NOTIFY_ONLY_ROLES = ("store_errors", "events_pipeline")
 # them fails the cold start instead of the first trip (decimal.Overflow) or probe (decimal.Rounded).
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 366 * 86400
+# The JSONPaths into a result or an error the module reads: $ followed by field names (variables.tf, the same rule).
+_FIELD_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 # name -> (required, default). Defaults mirror variables.tf.
 ENVIRONMENT: dict[str, tuple[bool, str]] = {
@@ -44,6 +47,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "INSUFFICIENT_DATA": (False, "ignore"),
     "ALARMS": (False, "{}"),
     "FALLBACK_MODE": (False, "fail"),
+    "RETRY_AFTER_PATH": (False, ""),
 }
 
 
@@ -77,6 +81,8 @@ class Settings:
     insufficient_data: str = "ignore"
     alarms: Mapping[str, AlarmBinding] = field(default_factory=dict)
     fallback_mode: str = "fail"
+    # Where the downstream gives its retry hint in seconds ("$.a.b", field names only), or None: not read.
+    retry_after_path: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("failure_threshold", "success_threshold", "half_open_max_probes"):
@@ -94,6 +100,9 @@ class Settings:
         _one_of("healthcheck_recovery", self.healthcheck_recovery, HEALTHCHECK_RECOVERY)
         _one_of("insufficient_data", self.insufficient_data, INSUFFICIENT_DATA)
         _one_of("fallback_mode", self.fallback_mode, ("fail", "payload", "function"))
+        if self.retry_after_path is not None and not _FIELD_PATH.fullmatch(self.retry_after_path):
+            path = self.retry_after_path
+            raise ConfigurationError(f"retry_after_path must be a JSONPath of field names, got {path!r}")
         if self.ignored_errors and self.counted_errors:
             raise ConfigurationError("set counted_errors or ignored_errors, not both")
         for alarm, binding in self.alarms.items():
@@ -137,7 +146,26 @@ class Settings:
             insufficient_data=get("INSUFFICIENT_DATA"),
             alarms=_alarm_bindings(_json(get, "ALARMS", dict)),
             fallback_mode=get("FALLBACK_MODE"),
+            retry_after_path=get("RETRY_AFTER_PATH") or None,
         )
+
+    def retry_hint(self, document: Any) -> float | None:
+        """The seconds `document` (a result, an error document) asks to wait at retry_after_path: a positive
+        number, or a string of one (as an HTTP Retry-After header gives it); None when there is no such number."""
+        if self.retry_after_path is None:
+            return None
+        value = document
+        for key in self.retry_after_path.split(".")[1:]:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            return None
+        return seconds if 0 < seconds <= MAX_SECONDS else None  # NaN and infinity fail both bounds
 
 
 def _at_most(name: str, value: float, limit: float) -> None:

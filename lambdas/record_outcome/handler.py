@@ -4,6 +4,8 @@ Input: what the call saw when it was admitted, plus its outcome. A failure on th
 sends the circuit item the state machine read ({"circuit", "read": GetItem result, "error"}); a
 call the state check admitted sends its decision ({"circuit", "generation", "probe",
 "failures_seen", "error"}). `error` is null for a success, or the error Step Functions caught.
+With retry_after_path, a result marked as a failure comes with the result itself ("result"), and
+the seconds the downstream asks to wait are read from it, or from the error's cause.
 
 It never fails the execution: the downstream's own result or error is what the caller gets,
 so a malformed request or an unavailable table is logged and counted, then reported back.
@@ -11,6 +13,7 @@ so a malformed request or an unavailable table is logged and counted, then repor
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,6 +39,7 @@ class Outcome(NamedTuple):
     probe: bool
     error: str | None
     failures_seen: int
+    retry_after: float | None = None  # the seconds the failure asked to wait (retry_after_path)
 
 
 def parse(event: object) -> Outcome:
@@ -53,6 +57,7 @@ def parse(event: object) -> Outcome:
     if error is not None and not isinstance(error, str):
         raise ValueError("error must be an error name or null")
     error = error[:256] if error else error
+    hint = _retry_hint(fields) if error is not None else None
     if "read" in fields:
         read = fields["read"]
         if not isinstance(read, dict):
@@ -64,6 +69,7 @@ def parse(event: object) -> Outcome:
             False,
             error,
             _bounded("failure_count", seen.failure_count, MAX_FAILURES),
+            hint,
         )
     generation, probe, failures_seen = (fields.get(k) for k in ("generation", "probe", "failures_seen"))
     if generation is not None:
@@ -71,7 +77,35 @@ def parse(event: object) -> Outcome:
     if not isinstance(probe, bool):
         raise ValueError("probe must be a boolean")
     failures_seen = _bounded("failures_seen", 0 if failures_seen is None else failures_seen, MAX_FAILURES)
-    return Outcome(name, generation, probe, error, failures_seen)
+    return Outcome(name, generation, probe, error, failures_seen, hint)
+
+
+def _retry_hint(fields: dict[str, Any]) -> float | None:
+    """The seconds a failure asks to wait: at retry_after_path in the result marked as a failure, or in the error's
+    cause (the Lambda error document, or the JSON object its errorMessage holds)."""
+    if settings.retry_after_path is None:
+        return None
+    if "result" in fields:
+        return settings.retry_hint(fields["result"])
+    caught = fields.get("error")
+    cause = caught.get("Cause") if isinstance(caught, dict) else None
+    document = _json_object(cause)
+    if document is None:
+        return None
+    hint = settings.retry_hint(document)
+    if hint is None and (message := _json_object(document.get("errorMessage"))) is not None:
+        hint = settings.retry_hint(message)
+    return hint
+
+
+def _json_object(text: object) -> dict[str, Any] | None:
+    if not isinstance(text, str) or not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _bounded(name: str, value: object, limit: int) -> int:
@@ -93,9 +127,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("malformed outcome ignored", extra={"error": str(problem)[:500]})
         return {"recorded": False, "outcome": f"malformed: {str(problem)[:500]}"}
     try:
-        result = breaker.record(
-            outcome.circuit, outcome.generation, outcome.probe, outcome.error, outcome.failures_seen
-        )
+        result = breaker.record(*outcome)
     except StoreError as problem:
         count("StoreErrors", outcome.circuit)
         logger.warning(

@@ -134,3 +134,54 @@ def test_settings_no_dynamodb_number_can_hold_fail_the_cold_start(load_handler, 
     # Then the cold start fails, naming the variable
     with pytest.raises(ValueError, match=f"{named} must be at most"):
         load_handler("record_outcome", **variables)
+
+
+def lambda_error(message: str, error_type: str = "Throttled") -> dict:
+    return {"Error": error_type, "Cause": json.dumps({"errorMessage": message, "errorType": error_type})}
+
+
+@pytest.mark.parametrize(
+    "fields, hint",
+    [
+        # The error's message is a JSON object holding the hint (Python: raise Throttled(json.dumps({...}))).
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": 90}))}, 90.0),
+        # A runtime that puts its own fields in the error document.
+        ({"error": {"Error": "E", "Cause": json.dumps({"errorType": "E", "retry_after_seconds": "45.5"})}}, 45.5),
+        # A result marked as a failure, sent along with its outcome.
+        ({"error": "FailureResult", "result": {"statusCode": 503, "retry_after_seconds": "30"}}, 30.0),
+        # Anything else is no hint: a plain message, a cause that is no JSON, a non-positive or non-numeric value.
+        ({"error": lambda_error("the dependency is failing")}, None),
+        ({"error": {"Error": "States.Timeout", "Cause": "Task timed out"}}, None),
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": 0}))}, None),
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": True}))}, None),
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": "soon"}))}, None),
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": "NaN"}))}, None),
+        ({"error": lambda_error(json.dumps({"retry_after_seconds": [5]}))}, None),
+        ({"error": "FailureResult", "result": "not an object"}, None),
+        ({"error": None, "result": {"retry_after_seconds": 30}}, None),  # a success asks for nothing
+    ],
+)
+def test_the_retry_hint_is_read_from_the_error_or_the_result_at_retry_after_path(
+    load_handler, orders_table, fields, hint
+):
+    handler = load_handler("record_outcome", retry_after_path="$.retry_after_seconds")
+    outcome = handler.parse({"circuit": "orders", "read": {}} | fields)
+    assert outcome.retry_after == hint
+
+
+def test_without_retry_after_path_no_hint_is_read(load_handler, orders_table):
+    handler = load_handler("record_outcome")
+    event = {"circuit": "orders", "read": {}, "error": lambda_error(json.dumps({"retry_after_seconds": 90}))}
+    assert handler.parse(event).retry_after is None
+
+
+def test_a_trip_asked_to_wait_stays_open_that_long_within_the_bounds(load_handler, orders_table, lambda_context):
+    handler = load_handler("record_outcome", failure_threshold=1, retry_after_path="$.retry_after_seconds")
+    event = load_event("record_failure.json") | {"error": lambda_error(json.dumps({"retry_after_seconds": 99999}))}
+    assert handler.lambda_handler(event, lambda_context)["outcome"] == "tripped"
+    item = circuit_item(orders_table)
+    settings = handler.settings
+    assert float(item["open_until"]) - int(item["opened_at"]) == pytest.approx(
+        settings.max_open_duration_seconds, abs=1
+    )
+    assert item["reason"] == "1 consecutive failures (last: Throttled); the downstream asked to retry after 99999 s"

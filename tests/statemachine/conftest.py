@@ -35,7 +35,12 @@ INSTANCES: dict[str, dict[str, Any]] = {
     },
     "fallback-fn": QUIET | {"failure_threshold": 1, "fallback_mode": "function"},
     "counted": QUIET | {"failure_threshold": 1, "counted_errors": ["DependencyUnavailable"]},
-    "bad-results": QUIET | {"failure_threshold": 2, "failure_result": {"path": "$.request.status", "at_least": 500}},
+    "bad-results": QUIET
+    | {
+        "failure_threshold": 2,
+        "failure_result": {"path": "$.request.status", "at_least": 500},
+        "retry_after_path": "$.request.retry_after_seconds",
+    },
     "multi": QUIET | {"allowed_circuits": ["multi-eu"], "type": "STANDARD", "downstream_timeout_seconds": 900},
 }
 

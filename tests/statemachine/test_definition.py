@@ -557,6 +557,50 @@ def test_a_result_marked_as_a_failure_is_counted_and_returned(instances):
     assert stack.item()["state"] == "CLOSED"
 
 
+def open_seconds(item: dict) -> float:
+    return float(item["open_until"]) - float(item["opened_at"])  # opened_at is in whole seconds
+
+
+def test_a_result_asking_to_wait_keeps_the_circuit_open_that_long_and_says_so(instances):
+    stack = instances["bad-results"]  # failure_threshold 2; the hint at $.request.retry_after_seconds
+    assert stack.settings().open_duration_seconds < 120 < stack.settings().max_open_duration_seconds
+    for _ in range(2):
+        result = stack.call({"status": 503, "retry_after_seconds": "120"})  # a string, as a Retry-After header
+        assert result["states"][-2:] == ["RecordBadResult", "ReturnDownstreamResult"]
+    item = stack.item()
+    assert item["state"] == "OPEN" and item["reason"].endswith("the downstream asked to retry after 120 s")
+    assert 120 <= open_seconds(item) < 121
+    short = stack.call({"status": 200})
+    assert abs(json.loads(short["cause"])["retry_after_seconds"] - (float(item["open_until"]) - ended_at(short))) <= 1
+    # A probe asking to wait reopens for that long (never less than the backed-off duration).
+    end_open_duration(stack)
+    stack.call({"status": 503, "retry_after_seconds": 200})
+    reopened = stack.item()
+    assert (reopened["state"], reopened["open_count"]) == ("OPEN", 1) and 200 <= open_seconds(reopened) < 201
+
+
+def test_an_error_asking_to_wait_longer_than_the_maximum_keeps_it_open_for_the_maximum(instances, tmp_path):
+    from circuit_sandbox.aws.runner import FunctionSpec
+
+    stack = instances["bad-results"]
+    (tmp_path / "throttled.py").write_text(
+        "import json\n"
+        "class Throttled(Exception):\n    pass\n"
+        "def lambda_handler(event, context):\n"
+        "    raise Throttled(json.dumps({'request': {'retry_after_seconds': 3600}}))\n"
+    )
+    stack.runner.register(FunctionSpec(stack.function_names["downstream"], "throttled.lambda_handler", tmp_path))
+    for _ in range(2):
+        assert stack.call()["error"] == "Throttled"
+    item = stack.item()
+    assert item["state"] == "OPEN" and "asked to retry after 3600 s" in item["reason"]
+    assert (
+        stack.settings().max_open_duration_seconds
+        <= open_seconds(item)
+        < stack.settings().max_open_duration_seconds + 1
+    )
+
+
 def test_ignored_errors_never_reach_the_failure_metric(instances, capsys):
     stack = instances["fallback-payload"]  # failure_threshold 1, ValidationError ignored
     capsys.readouterr()

@@ -111,8 +111,50 @@ run "express_with_a_shared_table_and_a_fallback_payload" {
     error_message = "Table permissions name the shared table."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Result.degraded == true
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Parameters.degraded == true
     error_message = "The fallback payload is what an open circuit returns."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Parameters["retry_after_seconds.$"] == "$.retry_after_seconds"
+    error_message = "An object fallback payload tells when to retry."
+  }
+}
+
+run "a_fallback_payload_that_is_no_object_is_returned_as_given" {
+  variables {
+    fallback_payload = "try again later"
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Result == "try again later"
+    error_message = "A string fallback payload is returned as it is."
+  }
+}
+
+run "a_fallback_payload_with_its_own_retry_after_keeps_it" {
+  variables {
+    fallback_payload = { retry_after_seconds = 60 }
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Result == { retry_after_seconds = 60 }
+    error_message = "The payload's own retry_after_seconds is returned, not replaced."
+  }
+}
+
+run "retry_after_path_reaches_the_functions_and_a_marked_result_goes_along" {
+  variables {
+    failure_result   = { path = "$.statusCode", at_least = 500 }
+    retry_after_path = "$.headers.retry_after"
+  }
+  assert {
+    condition     = aws_lambda_function.this["record_outcome"].environment[0].variables.RETRY_AFTER_PATH == "$.headers.retry_after"
+    error_message = "The outcome recorder reads the hint where retry_after_path says."
+  }
+  assert {
+    condition = alltrue([
+      for state in ["RecordBadResult", "RecordProbeBadResult"] :
+      jsondecode(aws_sfn_state_machine.this.definition).States[state].Parameters.Payload["result.$"] == "$.downstream.payload"
+    ])
+    error_message = "A result marked as a failure is recorded with the result, for its hint."
   }
 }
 
@@ -437,8 +479,8 @@ run "a_failing_state_check_applies_on_store_error" {
     error_message = "A failed read asks the state check (which reads again and counts the store error); a failing state check is counted by the state machine, then on_store_error decides."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.action == "short_circuit"
-    error_message = "fail_closed short-circuits when the circuit cannot be read or checked."
+    condition     = !contains(keys(jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result), "action") && jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.state == "UNKNOWN"
+    error_message = "fail_closed short-circuits (a decision without an action) when the circuit cannot be read or checked."
   }
 }
 

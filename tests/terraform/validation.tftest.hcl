@@ -59,6 +59,22 @@ run "rejects_a_failure_result_with_no_test" {
   expect_failures = [var.failure_result]
 }
 
+run "rejects_a_retry_after_path_that_is_not_a_field_path" {
+  command = plan
+  variables {
+    retry_after_path = "$.headers['Retry-After']"
+  }
+  expect_failures = [var.retry_after_path]
+}
+
+run "rejects_a_fallback_payload_field_step_functions_would_read_as_a_path" {
+  command = plan
+  variables {
+    fallback_payload = { message = "try later", "cached.$" = "$.cache" }
+  }
+  expect_failures = [var.fallback_payload]
+}
+
 run "rejects_success_threshold" {
   command = plan
   variables {

@@ -320,6 +320,40 @@ def test_open_duration_backoff_is_jittered_and_capped(make_breaker):
     assert make_breaker(jitter=1.0).open_duration(50) == 300
 
 
+@pytest.mark.parametrize(
+    "open_count, retry_after, duration",
+    [
+        (0, None, 30),
+        (0, 5, 30),  # never shorter than open_duration_seconds
+        (0, 120, 120),
+        (0, 10_000, 300),  # never longer than max_open_duration_seconds
+        (1, 45, 60),  # jitter 1.0 backs the first reopen off to 60 s: the hint is a floor
+        (1, 90, 90),
+    ],
+)
+def test_a_retry_hint_sets_the_open_duration_within_its_bounds(make_breaker, open_count, retry_after, duration):
+    breaker = make_breaker()
+    breaker.jitter = lambda: 1.0
+    assert breaker.open_duration(open_count, retry_after) == duration
+
+
+def test_a_probe_asked_to_wait_reopens_for_that_long(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    trip(breaker)
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, "Throttled", retry_after=200) == "reopened"
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert circuit.open_until == pytest.approx(clock.now + 200)
+    assert circuit.reason == "probe failed (Throttled); the downstream asked to retry after 200 s"
+
+
+@pytest.mark.parametrize("path", ["retry_after", "$", "$.a[0]", "$..a", "$.a b"])
+def test_retry_after_path_must_be_field_names(path):
+    with pytest.raises(ConfigurationError, match="retry_after_path"):
+        Settings(table_name="t", circuit_name="c", retry_after_path=path)
+
+
 def test_a_probe_that_never_reports_back_is_freed_by_its_lease(make_breaker, clock):
     breaker = make_breaker(failure_threshold=1, probe_lease_seconds=10)
     trip(breaker)
