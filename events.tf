@@ -27,6 +27,7 @@ locals {
     EVENT_SOURCE                 = var.circuit_events.source
     SENT_EVENTS_TABLE_NAME       = local.sent_events_table_name
     CIRCUIT_BREAKER_NAME         = var.name
+    MODE                         = var.mode
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

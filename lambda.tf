@@ -51,6 +51,7 @@ locals {
     ALARMS                       = jsonencode(local.alarm_bindings)
     FALLBACK_MODE                = local.fallback_mode
     RETRY_AFTER_PATH             = var.retry_after_path == null ? "" : var.retry_after_path
+    MODE                         = var.mode
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

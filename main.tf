@@ -180,6 +180,22 @@ locals {
     }
   }
 
+  # Observe mode: a call the circuit would short-circuit reaches the downstream instead, and its outcome is not
+  # recorded (in enforce mode it would not have been made, so it must not count, reset, close or reopen anything).
+  observed_short_circuit = {
+    Type           = "Task"
+    Comment        = "Observe mode: the circuit would short-circuit this call (state check and metrics say so). It reaches the downstream, and its outcome is not recorded."
+    Resource       = "arn:${data.aws_partition.current.partition}:states:::lambda:invoke"
+    Parameters     = { FunctionName = var.downstream_function_arn, "Payload.$" = "$$.Execution.Input" }
+    TimeoutSeconds = local.downstream_state_timeout_seconds
+    ResultSelector = { "payload.$" = "$.Payload" }
+    ResultPath     = "$.downstream"
+    Retry          = [local.lambda_retry]
+    Catch          = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.error", Next = "DownstreamFailed" }]
+    Next           = "ReturnDownstreamResult"
+  }
+  short_circuit_state = var.mode == "observe" ? jsonencode(local.observed_short_circuit) : jsonencode(local.short_circuit_states[local.fallback_mode])
+
   rendered_definition = templatefile("${path.module}/statemachine/circuit_breaker.asl.json", {
     partition                        = data.aws_partition.current.partition
     start_state                      = local.input_selects_circuit ? "CheckCircuit" : "ReadCircuit"
@@ -199,7 +215,7 @@ locals {
     bad_result_payload               = jsonencode(local.bad_result_payload)
     probe_bad_result_payload         = jsonencode(local.probe_bad_result_payload)
     probe_outcome_state              = var.failure_result == null ? "RecordSuccess" : "ClassifyProbe"
-    short_circuit_state              = jsonencode(local.short_circuit_states[local.fallback_mode])
+    short_circuit_state              = local.short_circuit_state
   })
   # States this instance never enters are left out: those that read a fixed circuit when the input selects it, and
   # those that classify results when there is no failure_result.

@@ -16,6 +16,24 @@ variable "name" {
   }
 }
 
+variable "mode" {
+  description = <<-EOT
+    enforce: an open circuit short-circuits calls. observe: the breaker counts, trips, probes and recovers exactly as
+    in enforce mode, and its metrics (EMF property mode), transition logs and circuit events (detail.mode) say
+    observe, but every call reaches the downstream; a call it would have short-circuited is made, and its outcome is
+    not recorded. To try failure_threshold and the alarm on your own traffic before the breaker blocks anything.
+    Switching is an apply: the circuit's state is kept.
+  EOT
+  type        = string
+  default     = "enforce"
+  nullable    = false
+
+  validation {
+    condition     = contains(["enforce", "observe"], var.mode)
+    error_message = "mode must be enforce or observe."
+  }
+}
+
 variable "circuit_name" {
   description = "Circuit (DynamoDB item id) this state machine checks. Defaults to var.name."
   type        = string

@@ -7,6 +7,7 @@ module "circuit_breaker" {
   for_each = var.instances
 
   name                         = local.supplied[each.key].name
+  mode                         = try(each.value.mode, null)
   circuit_name                 = try(each.value.circuit_name, null)
   allowed_circuits             = try(each.value.allowed_circuits, null)
   failure_threshold            = try(each.value.failure_threshold, null)

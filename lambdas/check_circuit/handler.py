@@ -14,9 +14,10 @@ from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
-from circuit_breaker.telemetry import count, logger, metrics
+from circuit_breaker.telemetry import count, logger, mark, metrics
 
 settings = Settings.from_environment()
+mark(mode=settings.mode)  # every metric says whether the breaker enforces or observes
 # At init, once per execution environment: the client and its connections serve every invocation.
 breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
 

@@ -577,6 +577,7 @@ class Breaker:
                 "from_state": circuit.state,
                 "to_state": to_state,
                 "reason": new.reason,
+                "mode": self.settings.mode,
             },
         )
         return new

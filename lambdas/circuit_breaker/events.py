@@ -52,6 +52,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "EVENT_SOURCE": (False, "circuit-breaker"),
     "SENT_EVENTS_TABLE_NAME": (True, ""),
     "CIRCUIT_BREAKER_NAME": (True, ""),
+    "MODE": (False, "enforce"),
 }
 
 
@@ -120,8 +121,8 @@ def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
     )
 
 
-def detail(change: CircuitChange, circuit_breaker: str) -> dict[str, Any]:
-    """The event's `detail`, JSON-ready."""
+def detail(change: CircuitChange, circuit_breaker: str, mode: str = "enforce") -> dict[str, Any]:
+    """The event's `detail`, JSON-ready. `mode`: the sending instance's (observe: no call is short-circuited)."""
     reason = change.current.reason or None
     if change.removed:
         reason = "record expired (TTL): the circuit reads as CLOSED" if change.expired else "record deleted"
@@ -133,11 +134,12 @@ def detail(change: CircuitChange, circuit_breaker: str) -> dict[str, Any]:
         "state": _state(change.current, reason, change.time),
         "previousState": _state(change.previous, change.previous.reason or None, None),
         "changeId": change.change_id,
-        "summary": summary(change, circuit_breaker, reason),
+        "mode": mode,
+        "summary": summary(change, circuit_breaker, reason, mode),
     }
 
 
-def summary(change: CircuitChange, circuit_breaker: str, reason: str | None) -> str:
+def summary(change: CircuitChange, circuit_breaker: str, reason: str | None, mode: str = "enforce") -> str:
     """The change in one line a person can act on: the notification topic's message (events.tf sends this field as
     it is, since EventBridge's input templates do not escape what they insert: an operator's reason with quotes or
     a newline would break the message)."""
@@ -148,15 +150,17 @@ def summary(change: CircuitChange, circuit_breaker: str, reason: str | None) -> 
         f"Circuit {change.circuit} is {status(change.current)} (was {status(change.previous)}) since {since}, "
         f"circuit breaker {circuit_breaker} in {region}"
     )
+    if mode == "observe":
+        text += " (observe mode: no call is short-circuited)"
     return f"{text}: {reason}" if reason else text
 
 
-def entry(change: CircuitChange, source: str, bus: str, circuit_breaker: str) -> dict[str, Any]:
+def entry(change: CircuitChange, source: str, bus: str, circuit_breaker: str, mode: str = "enforce") -> dict[str, Any]:
     """One PutEvents entry."""
     return {
         "Source": source,
         "DetailType": DETAIL_TYPE,
-        "Detail": json.dumps(detail(change, circuit_breaker), default=str),
+        "Detail": json.dumps(detail(change, circuit_breaker, mode), default=str),
         "Resources": [change.table_arn] if change.table_arn else [],
         "Time": change.time,
         "EventBusName": bus,
@@ -207,6 +211,7 @@ class EventSettings:
     source: str
     sent_events_table: str
     circuit_breaker: str
+    mode: str = "enforce"  # the sending instance's: observe short-circuits no call
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
@@ -223,6 +228,7 @@ class EventSettings:
             source=get("EVENT_SOURCE"),
             sent_events_table=get("SENT_EVENTS_TABLE_NAME"),
             circuit_breaker=get("CIRCUIT_BREAKER_NAME"),
+            mode=get("MODE"),
         )
 
 
@@ -304,7 +310,15 @@ class Publisher:
             return "replayed"
         try:
             response = self.events.put_events(
-                Entries=[entry(change, self.settings.source, self.settings.bus, self.settings.circuit_breaker)]
+                Entries=[
+                    entry(
+                        change,
+                        self.settings.source,
+                        self.settings.bus,
+                        self.settings.circuit_breaker,
+                        self.settings.mode,
+                    )
+                ]
             )
         except (ClientError, BotoCoreError) as error:
             raise PublishError(change.circuit, f"PutEvents failed for circuit {change.circuit!r}: {error}") from error

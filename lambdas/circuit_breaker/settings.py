@@ -18,6 +18,7 @@ _N = TypeVar("_N", int, float)
 ON_STORE_ERROR = ("fail_open", "fail_closed")
 HEALTHCHECK_RECOVERY = ("close", "half_open")
 INSUFFICIENT_DATA = ("ignore", "alarm", "ok")
+ENFORCE, OBSERVE = "enforce", "observe"  # observe: trips and recovers as enforce, and short-circuits nothing
 ALARM_ROLES = ("downstream", "healthcheck", "store_errors", "events_pipeline")
 # Alarms that only notify: they change no circuit (the store they would write to may be what is failing, and the
 # events pipeline is not the dependency).
@@ -48,6 +49,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "ALARMS": (False, "{}"),
     "FALLBACK_MODE": (False, "fail"),
     "RETRY_AFTER_PATH": (False, ""),
+    "MODE": (False, "enforce"),
 }
 
 
@@ -83,6 +85,7 @@ class Settings:
     fallback_mode: str = "fail"
     # Where the downstream gives its retry hint in seconds ("$.a.b", field names only), or None: not read.
     retry_after_path: str | None = None
+    mode: str = ENFORCE
 
     def __post_init__(self) -> None:
         for name in ("failure_threshold", "success_threshold", "half_open_max_probes"):
@@ -100,6 +103,7 @@ class Settings:
         _one_of("healthcheck_recovery", self.healthcheck_recovery, HEALTHCHECK_RECOVERY)
         _one_of("insufficient_data", self.insufficient_data, INSUFFICIENT_DATA)
         _one_of("fallback_mode", self.fallback_mode, ("fail", "payload", "function"))
+        _one_of("mode", self.mode, (ENFORCE, OBSERVE))
         if self.retry_after_path is not None and not _FIELD_PATH.fullmatch(self.retry_after_path):
             path = self.retry_after_path
             raise ConfigurationError(f"retry_after_path must be a JSONPath of field names, got {path!r}")
@@ -147,6 +151,7 @@ class Settings:
             alarms=_alarm_bindings(_json(get, "ALARMS", dict)),
             fallback_mode=get("FALLBACK_MODE"),
             retry_after_path=get("RETRY_AFTER_PATH") or None,
+            mode=get("MODE"),
         )
 
     def retry_hint(self, document: Any) -> float | None:

@@ -20,6 +20,13 @@ logger = Logger()
 metrics = Metrics()
 
 CIRCUIT_DIMENSION = "circuit"
+# Properties every metric blob carries (EMF metadata, not dimensions: alarms and dashboards keep their metrics).
+_properties: dict[str, str] = {}
+
+
+def mark(**properties: str) -> None:
+    """Give every metric from now on these properties, e.g. mode="observe" (handlers call it once, at init)."""
+    _properties.update(properties)
 
 
 def count(name: str, circuit: str, value: int = 1) -> None:
@@ -42,4 +49,6 @@ def _add(name: str, circuit: str, unit: MetricUnit, value: float) -> None:
     if metrics.metric_set and metrics.dimension_set.get(CIRCUIT_DIMENSION) != circuit:
         metrics.flush_metrics()
     metrics.add_dimension(name=CIRCUIT_DIMENSION, value=circuit)
+    for key, property_value in _properties.items():
+        metrics.add_metadata(key=key, value=property_value)
     metrics.add_metric(name=name, unit=unit, value=value)

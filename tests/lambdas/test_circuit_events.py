@@ -90,6 +90,7 @@ def handler(stream):
         "EVENT_SOURCE": "circuit-breaker",
         "SENT_EVENTS_TABLE_NAME": SENT,
         "CIRCUIT_BREAKER_NAME": NAME,
+        "MODE": "enforce",
         "POWERTOOLS_SERVICE_NAME": NAME,
     }
     assert set(environment) == {*ENVIRONMENT, "POWERTOOLS_SERVICE_NAME"}

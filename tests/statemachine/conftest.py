@@ -21,6 +21,7 @@ FALLBACK_PAYLOAD = {"ok": False, "message": "try again later"}
 INSTANCES: dict[str, dict[str, Any]] = {
     "healthy": QUIET,
     "failing": QUIET | {"failure_threshold": 3},
+    "observing": QUIET | {"failure_threshold": 3, "mode": "observe"},  # "failing", observed
     "fail-closed": QUIET | {"on_store_error": "fail_closed"},
     # A table no instance creates: every read of the circuit fails.
     "store-fail-open": QUIET | {"table_name": "no-such-table"},

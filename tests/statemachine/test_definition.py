@@ -246,6 +246,59 @@ def test_with_counted_errors_only_the_listed_errors_count(instances):
     trip(stack)  # one DependencyUnavailable opens it
 
 
+def play_an_outage(stack) -> list[dict]:
+    """The same calls on any instance: healthy, an outage past the threshold, the open duration over, recovery.
+    Each call's status, error, states, and the circuit after it."""
+    played = []
+
+    def call(payload: dict) -> None:
+        result = stack.call(payload)
+        item = stack.item()
+        played.append(
+            {
+                "status": result["status"],
+                "error": result.get("error"),
+                "states": result["states"],
+                "circuit": (item.get("state", "CLOSED"), item.get("generation", 0), item.get("failure_count", 0)),
+            }
+        )
+
+    for n in range(2):
+        call({"n": n})
+    stack.set_health(False)
+    for n in range(2, 7):
+        call({"n": n})
+    end_open_duration(stack)
+    call({"n": 7})  # the probe, failing: reopens
+    end_open_duration(stack)
+    stack.set_health(True)
+    for n in range(8, 11):
+        call({"n": n})  # the probe succeeds and closes; the rest are healthy
+    return played
+
+
+def downstream_calls(stack, since: int) -> int:
+    name = stack.function_names["downstream"]
+    return sum(1 for i in stack.runner.invocations[since:] if i.function == name)
+
+
+def test_observe_mode_trips_and_recovers_as_enforce_mode_and_every_call_reaches_the_downstream(instances):
+    enforcing, observing = instances["failing"], instances["observing"]
+    assert [s.settings().mode for s in (enforcing, observing)] == ["enforce", "observe"]
+    since = {id(stack): len(stack.runner.invocations) for stack in (enforcing, observing)}
+    enforced, observed = play_an_outage(enforcing), play_an_outage(observing)
+    # The same transitions, call by call: state, generation and count after each.
+    assert [c["circuit"] for c in observed] == [c["circuit"] for c in enforced]
+    assert [c["circuit"][0] for c in enforced] == ["CLOSED"] * 4 + ["OPEN"] * 4 + ["CLOSED"] * 3
+    # Enforced: 2 calls short-circuited while OPEN. Observed: none; those calls reached the failing downstream.
+    assert [c["error"] for c in enforced].count("CircuitOpen") == 2
+    assert "CircuitOpen" not in [c["error"] for c in observed]
+    would_have_been = [c for c, e in zip(observed, enforced, strict=True) if e["error"] == "CircuitOpen"]
+    assert {(c["error"], c["states"][-2]) for c in would_have_been} == {("DependencyUnavailable", "ShortCircuit")}
+    assert downstream_calls(observing, since[id(observing)]) == 11
+    assert downstream_calls(enforcing, since[id(enforcing)]) == 11 - 2
+
+
 def test_probe_success_closes_the_circuit(instances):
     stack = instances["failing"]
     trip(stack)

@@ -140,6 +140,25 @@ run "a_fallback_payload_with_its_own_retry_after_keeps_it" {
   }
 }
 
+run "observe_mode_calls_the_downstream_where_it_would_short_circuit" {
+  variables {
+    mode             = "observe"
+    fallback_payload = { degraded = true }
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Parameters.FunctionName == var.downstream_function_arn && jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Next == "ReturnDownstreamResult"
+    error_message = "In observe mode a call the circuit would short-circuit reaches the downstream, whatever the fallback."
+  }
+  assert {
+    condition     = one([for c in jsondecode(aws_sfn_state_machine.this.definition).States.ShortCircuit.Catch : c.Next]) == "DownstreamFailed"
+    error_message = "An observed short-circuit's failure is re-raised, never recorded."
+  }
+  assert {
+    condition     = alltrue([for key, fn in aws_lambda_function.this : fn.environment[0].variables.MODE == "observe"])
+    error_message = "Every function knows the mode (metrics and events say observe)."
+  }
+}
+
 run "retry_after_path_reaches_the_functions_and_a_marked_result_goes_along" {
   variables {
     failure_result   = { path = "$.statusCode", at_least = 500 }

@@ -75,6 +75,14 @@ run "rejects_a_fallback_payload_field_step_functions_would_read_as_a_path" {
   expect_failures = [var.fallback_payload]
 }
 
+run "rejects_a_mode_other_than_enforce_or_observe" {
+  command = plan
+  variables {
+    mode = "shadow"
+  }
+  expect_failures = [var.mode]
+}
+
 run "rejects_success_threshold" {
   command = plan
   variables {

@@ -102,6 +102,16 @@ def test_the_detail_follows_cloudwatch_alarm_state_change(make_breaker, stream, 
     assert json.loads(put["Detail"]) == json.loads(json.dumps(body))
 
 
+def test_an_observing_instances_events_say_so(make_breaker, stream):
+    breaker = make_breaker(failure_threshold=1)
+    breaker.record(CIRCUIT, 0, False, "DependencyUnavailable")
+    [change] = [c for r in stream.new_records() if (c := circuit_change(r))]
+    assert detail(change, "orders")["mode"] == "enforce"
+    observed = detail(change, "orders", "observe")
+    assert observed["mode"] == "observe" and "(observe mode: no call is short-circuited)" in observed["summary"]
+    assert json.loads(entry(change, "s", "default", "orders", "observe")["Detail"])["mode"] == "observe"
+
+
 def test_the_sample_event_has_the_shape_the_code_produces(make_breaker, stream):
     breaker = make_breaker(failure_threshold=1)
     breaker.record(CIRCUIT, 0, False, "Boom")

@@ -78,3 +78,18 @@ def test_an_alarm_batch_over_two_circuits_counts_each_under_its_own(orders_table
         ("orders", "orders", ["circuit", "service"], 1),
         ("payments", "orders", ["circuit", "service"], 1),
     ]
+
+
+@pytest.mark.parametrize("mode", ["enforce", "observe"])
+def test_every_metric_says_whether_the_breaker_enforces_or_observes(
+    load_handler, orders_table, lambda_context, capsys, mode
+):
+    outcome = load_handler("record_outcome", failure_threshold=1, mode=mode)
+    assert outcome.lambda_handler(load_event("record_failure.json"), lambda_context)["outcome"] == "tripped"
+    check = load_handler("check_circuit", mode=mode)
+    assert check.lambda_handler(load_event("check_circuit.json"), lambda_context)["state"] == "OPEN"
+    blobs = emf_blobs(capsys.readouterr().out)
+    assert {"Failures", "TransitionToOpen", "ShortCircuited"} <= {m for blob in blobs for m in blob if m[0].isupper()}
+    # A property, not a dimension: the alarm and the dashboard read the same metrics in both modes.
+    assert {blob.get("mode") for blob in blobs} == {mode}
+    assert {tuple(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) for blob in blobs} == {("circuit", "service")}
