@@ -48,8 +48,8 @@ locals {
   probe_lease_seconds = var.type == "EXPRESS" ? min(local.probe_lease_for_every_attempt, 300) : local.probe_lease_for_every_attempt
 
   # What a call does when the circuit cannot be read or the state check fails (throttled, broken, timed out): a call
-  # (fail_open), or a short-circuit told what the state check tells one (no action, so Decide short-circuits), with no
-  # time to retry after, since nobody can tell. JSON text: the two objects differ in shape.
+  # (fail_open), or a short-circuit shaped as the state check answers one (Decision.to_output), with no time to retry
+  # after, since nobody can tell. JSON text: the two objects differ in shape.
   store_unavailable_reason = "circuit state unavailable (${var.on_store_error})"
   store_unavailable_decision = var.on_store_error == "fail_open" ? jsonencode({
     circuit       = local.circuit_name
@@ -61,6 +61,7 @@ locals {
     reason        = local.store_unavailable_reason
     }) : jsonencode({
     circuit             = local.circuit_name
+    action              = "short_circuit"
     state               = "UNKNOWN"
     reason              = local.store_unavailable_reason
     retry_after_seconds = null
@@ -153,7 +154,7 @@ locals {
   short_circuit_states = {
     fail = {
       Type      = "Fail"
-      Comment   = "Fail fast: the circuit is open. The cause is JSON: circuit, state, reason and retry_after_seconds."
+      Comment   = "Fail fast: the circuit is open. The cause is JSON: circuit, action, state, reason and retry_after_seconds."
       Error     = "CircuitOpen"
       CausePath = "States.JsonToString($)"
     }

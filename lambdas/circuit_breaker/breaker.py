@@ -90,19 +90,21 @@ class Decision:
 
     def to_output(self) -> dict[str, Any]:
         """The state check's answer. A short-circuit's is what the caller is told (the CircuitOpen error's cause,
-        the fallback function's `circuit`): the circuit, its state, why, and when to try again. No `action`: the
-        Decide state sends a decision without one to ShortCircuit."""
+        the fallback function's `circuit`): the circuit, the action, its state, why, and when to try again. The
+        state machine builds the same five fields where it short-circuits without asking (ForcedOpen, and
+        StoreUnavailable with fail_closed). It keeps `action`, so that a definition of an earlier version still
+        routes it while an apply updates the functions before the state machine."""
         if self.action == SHORT_CIRCUIT:
-            return open_circuit(self.circuit, self.state, self.reason, self.retry_after_seconds)
+            return {
+                "circuit": self.circuit,
+                "action": self.action,
+                "state": self.state,
+                "reason": self.reason,
+                "retry_after_seconds": self.retry_after_seconds,
+            }
         output = asdict(self)
         del output["retry_after_seconds"]
         return output
-
-
-def open_circuit(circuit: str, state: str, reason: str, retry_after_seconds: int | None) -> dict[str, Any]:
-    """What a short-circuited call is told: the same four fields on every path (main.tf builds them for the paths
-    that do not ask the state check: a forced-open circuit read by the state machine, an unreadable one)."""
-    return {"circuit": circuit, "state": state, "reason": reason, "retry_after_seconds": retry_after_seconds}
 
 
 def seconds_until(moment: float | None, now: float) -> int | None:

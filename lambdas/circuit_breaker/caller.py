@@ -30,8 +30,9 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# What the module's ShortCircuit state (fallback_mode = "fail") says: main.tf, local.short_circuit_states. The cause is
-# JSON (circuit, state, reason, retry_after_seconds); 0.2.0 and earlier wrote "circuit <name> is <state>: <reason>".
+# What the module's ShortCircuit state (fallback_mode = "fail") says: main.tf, local.short_circuit_states. The cause
+# is JSON (circuit, action, state, reason, retry_after_seconds); 0.2.0 and earlier wrote "circuit <name> is <state>:
+# <reason>".
 CIRCUIT_OPEN = "CircuitOpen"
 _OPEN_CAUSE_0_2 = re.compile(r"^circuit (?P<circuit>.*) is (?P<state>[A-Z_]+): (?P<reason>.*)$", re.DOTALL)
 # What the module's RejectRequest state says when the input selects a circuit it may not use.

@@ -175,6 +175,7 @@ def test_failures_trip_the_circuit_after_exactly_failure_threshold_calls(instanc
     assert cause.pop("retry_after_seconds") > 0
     assert cause == {
         "circuit": "failing",
+        "action": "short_circuit",
         "state": "OPEN",
         "reason": "3 consecutive failures (last: DependencyUnavailable)",
     }
@@ -349,6 +350,7 @@ def test_forced_open_short_circuits_and_forced_closed_calls(instances):
     principal = boto3.client("sts").get_caller_identity()["Arn"]  # who acted, as AWS knows it
     assert json.loads(result["cause"]) == {
         "circuit": stack.circuit,
+        "action": "short_circuit",
         "state": "FORCED_OPEN",
         "reason": f"forced open by {principal} (for ana): maintenance",
         "retry_after_seconds": None,  # until an operator releases it
@@ -393,6 +395,7 @@ def test_an_unreadable_circuit_is_counted_and_follows_on_store_error(instances, 
         assert result["error"] == "CircuitOpen"
         assert json.loads(result["cause"]) == {
             "circuit": stack.circuit,
+            "action": "short_circuit",
             "state": "UNKNOWN",
             "reason": "circuit store unavailable (fail_closed)",
             "retry_after_seconds": None,
@@ -443,6 +446,7 @@ def test_a_failing_state_check_is_counted_and_follows_on_store_error(instances, 
         assert result["error"] == "CircuitOpen"
         assert json.loads(result["cause"]) == {
             "circuit": stack.circuit,
+            "action": "short_circuit",
             "state": "UNKNOWN",
             "reason": "circuit state unavailable (fail_closed)",
             "retry_after_seconds": None,

@@ -498,8 +498,8 @@ run "a_failing_state_check_applies_on_store_error" {
     error_message = "A failed read asks the state check (which reads again and counts the store error); a failing state check is counted by the state machine, then on_store_error decides."
   }
   assert {
-    condition     = !contains(keys(jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result), "action") && jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.state == "UNKNOWN"
-    error_message = "fail_closed short-circuits (a decision without an action) when the circuit cannot be read or checked."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.StoreUnavailable.Result.action == "short_circuit"
+    error_message = "fail_closed short-circuits when the circuit cannot be read or checked."
   }
 }
 

@@ -1,6 +1,7 @@
 """Example fallback: answers while the circuit is open, with a degraded response.
 
-The event is {"input": the execution input, "circuit": {"circuit", "state", "reason", "retry_after_seconds"}}.
+The event is {"input": the execution input, "circuit": {"circuit", "action", "state", "reason",
+"retry_after_seconds"}}.
 """
 
 

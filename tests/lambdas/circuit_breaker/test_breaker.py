@@ -172,9 +172,10 @@ def test_a_short_circuit_says_when_a_probe_may_be_admitted_rounded_up(make_break
     decision = breaker.check(CIRCUIT, "caller")
     assert decision.retry_after_seconds == retry_after
     assert 0 <= retry_after - (open_until - clock.now) < 1
-    # What the state machine passes on: the caller's four fields, and no action (Decide short-circuits on none).
+    # What the state machine passes on, and the caller is told: five fields, nothing internal (the generation).
     assert decision.to_output() == {
         "circuit": CIRCUIT,
+        "action": SHORT_CIRCUIT,
         "state": OPEN,
         "reason": decision.reason,
         "retry_after_seconds": retry_after,

@@ -104,8 +104,7 @@ def test_a_probe_powertools_holds_counts_as_a_probe_in_flight(
     # Then Powertools' probe takes one of the half_open_max_probes slots
     held, decision, after = seen
     assert held["state"] == HALF_OPEN and held["half_open_owner"] and "probes_in_flight" not in held
-    # (a short-circuit's answer has no action: it is what the caller is told)
-    assert (decision.get("action", SHORT_CIRCUIT), decision.get("probe", False)) == (action, action == CALL_AND_RECORD)
+    assert (decision["action"], decision.get("probe", False)) == (action, action == CALL_AND_RECORD)
     assert after.get("probes_in_flight") == probes_counted
 
 

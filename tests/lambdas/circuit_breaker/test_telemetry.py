@@ -53,7 +53,7 @@ def test_a_handler_counts_under_its_circuit_and_the_service_terraform_names(
     # When a call on `orders-eu` is checked
     decision = check.lambda_handler({"circuit": "orders", "input": {"circuit": "orders-eu"}}, lambda_context)
     # Then its short circuit is counted under circuit `orders-eu`, service `orders`, namespace from Terraform
-    assert "action" not in decision and decision["state"] == "OPEN"  # a short-circuit: what the caller is told
+    assert (decision["action"], decision["state"]) == ("short_circuit", "OPEN")
     [blob] = emf_blobs(capsys.readouterr().out)
     assert counted([blob], "ShortCircuited") == [("orders-eu", "orders", ["circuit", "service"], 1)]
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CircuitBreaker"
