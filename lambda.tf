@@ -52,6 +52,7 @@ locals {
     FALLBACK_MODE                = local.fallback_mode
     RETRY_AFTER_PATH             = var.retry_after_path == null ? "" : var.retry_after_path
     MODE                         = var.mode
+    RAMP_UP_SECONDS              = tostring(var.ramp_up_seconds)
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -184,6 +184,24 @@ variable "failure_result" {
   }
 }
 
+variable "ramp_up_seconds" {
+  description = <<-EOT
+    After a recovery (a probe's success, or the healthcheck alarm back to OK, closes the circuit), calls return over
+    this many seconds instead of all at once: 10 %, then 25 %, then 50 % of calls are admitted, each share for a third
+    of it, and the rest short-circuited with retry_after_seconds until the next step; then every call. A failure
+    during the ramp counts as usual. While it lasts every call runs the state check function; after it the healthy
+    path is unchanged. An operator's close has no ramp. 0: no ramp, every call at once.
+  EOT
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.ramp_up_seconds >= 0 && var.ramp_up_seconds <= 86400
+    error_message = "ramp_up_seconds must be 0 (no ramp) or at most 86400 (a day)."
+  }
+}
+
 variable "retry_after_path" {
   description = <<-EOT
     Where the downstream says how long to wait before calling it again, in seconds: a JSONPath of field names, e.g.

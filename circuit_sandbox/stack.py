@@ -86,14 +86,22 @@ class Stack:
             stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex, input=json.dumps(payload or {})
         )["executionArn"]
 
-    def wait(self, execution_arn: str, timeout: float = 30) -> dict:
+    def wait(self, execution_arn: str, timeout: float = 30, poll: float = 0.005) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             described = self.sfn.describe_execution(executionArn=execution_arn)
             if described["status"] != "RUNNING":
                 return described
-            time.sleep(0.005)
+            time.sleep(poll)
         raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
+
+    def run(self, count: int, batch: int = 50) -> list[dict]:
+        """`count` executions with empty input, `batch` running at a time; describe_execution of each."""
+        described: list[dict] = []
+        while len(described) < count:
+            arns = [self.start() for _ in range(min(batch, count - len(described)))]
+            described += [self.wait(arn, timeout=120, poll=0.05) for arn in arns]
+        return described
 
     def call(self, payload: dict | None = None) -> dict:
         """Start an execution and wait for it; returns describe_execution plus `states` entered."""

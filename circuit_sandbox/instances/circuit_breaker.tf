@@ -19,6 +19,7 @@ module "circuit_breaker" {
   ignored_errors               = try(each.value.ignored_errors, null)
   counted_errors               = try(each.value.counted_errors, null)
   failure_result               = try(each.value.failure_result, null)
+  ramp_up_seconds              = try(each.value.ramp_up_seconds, null)
   retry_after_path             = try(each.value.retry_after_path, null)
   insufficient_data            = try(each.value.insufficient_data, null)
   downstream_function_arn      = local.supplied[each.key].downstream_function_arn

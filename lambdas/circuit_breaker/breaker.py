@@ -43,10 +43,13 @@ INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 # Attributes that only mean something while a probe window is open.
 _PROBE_ATTRS = {Attr.HALF_OPEN_OWNER, Attr.PROBE_LEASE_EXPIRY, Attr.PROBES_IN_FLIGHT, Attr.SUCCESS_COUNT}
 _OPEN_ATTRS = {Attr.OPENED_AT, Attr.OPEN_UNTIL}
+_RAMP_ATTRS = {Attr.RAMP_STARTED_AT, Attr.RAMP_UNTIL}
 _OVERRIDE_ATTRS = {Attr.OVERRIDE, Attr.OVERRIDE_BY, Attr.OVERRIDE_REASON, Attr.OVERRIDE_AT, Attr.OVERRIDE_EXPIRES_AT}
 _CONFLICT_RETRIES = 5
 # A short-circuit while a probe is in flight: the probe's success closes the circuit as soon as it returns.
 PROBE_RETRY_AFTER_SECONDS = 1
+# After a recovery, with ramp_up_seconds: the share of calls admitted in each equal step of the ramp; then every call.
+RAMP_SHARES = (0.10, 0.25, 0.50)
 
 # A success takes pending failures off from the state machine a moment after it read them (ResetFailures follows
 # ReadAfterCall: one more DynamoDB request, milliseconds), while a failure counts the moment it is written. So a
@@ -64,6 +67,31 @@ def _after(seconds: float, then: Callable[[], str]) -> str:
 
 def _asked(retry_after: float | None) -> str:
     return "" if retry_after is None else f"; the downstream asked to retry after {retry_after:g} s"
+
+
+def ramp_step(started_at: float | None, until: float | None, now: float) -> tuple[float, float] | None:
+    """The share of calls a ramp admits at `now` and when its next step starts; None when no ramp is running."""
+    if started_at is None or until is None or not started_at < until or now >= until:
+        return None
+    length = (until - started_at) / len(RAMP_SHARES)
+    step = max(0, int((now - started_at) // length))  # a clock behind the close's: the first step
+    return RAMP_SHARES[step], started_at + (step + 1) * length
+
+
+class EvenDraws:
+    """Numbers in [0, 1) that cover the interval evenly: the first is random, and each next one is the last plus the
+    golden ratio's fraction, modulo 1. Of any n of them, the share below p strays from p by about log(n)/n, where
+    independent random draws stray by 1/sqrt(n) (5 points in 100 calls): an environment admits its ramp step's share
+    of the calls it checks, from the first few on."""
+
+    STEP = (math.sqrt(5) - 1) / 2
+
+    def __init__(self, start: float | None = None) -> None:
+        self.last = random.random() if start is None else start
+
+    def __call__(self) -> float:
+        self.last = (self.last + self.STEP) % 1.0
+        return self.last
 
 
 class CircuitNotFound(LookupError):
@@ -121,6 +149,7 @@ class Breaker:
         jitter: Callable[[], float] = random.random,
         count: Callable[[str, str], None] = count,
         defer: Callable[[float, Callable[[], str]], str] = _after,
+        draw: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -128,6 +157,7 @@ class Breaker:
         self.jitter = jitter
         self.count = count  # what the breaker counts, per circuit: EMF metrics on Lambda
         self.defer = defer  # runs a step after some seconds: on Lambda it sleeps, a simulator schedules it
+        self.draw = draw or EvenDraws()  # during a ramp, a call is admitted when its draw is below the step's share
 
     # ------------------------------------------------------------------ the call path
 
@@ -159,8 +189,11 @@ class Breaker:
         if circuit.override == FORCED_CLOSED:
             return Decision(circuit.name, CALL, circuit.state, circuit.generation, reason=circuit.reason)
         if circuit.state == CLOSED:
+            held_back = self._ramp(circuit, now) if circuit.ramp_until is not None else None
             # Failures pending or not: the state machine reads the circuit after a success and resets them.
-            return Decision(circuit.name, CALL, CLOSED, circuit.generation, failures_seen=circuit.failure_count)
+            return held_back or Decision(
+                circuit.name, CALL, CLOSED, circuit.generation, failures_seen=circuit.failure_count
+            )
         probe_allowed_at = circuit.probe_allowed_at(self.settings.open_duration_seconds)
         if circuit.healthcheck_alarm == ALARM:
             # Probes wait for the healthcheck alarm to go back to OK: not before the open duration ends, and
@@ -171,6 +204,29 @@ class Breaker:
         if circuit.state == OPEN and now < probe_allowed_at:
             return self._short(circuit, circuit.reason, seconds_until(probe_allowed_at, now))
         return self._admit_probe(circuit, caller, now)
+
+    def _ramp(self, circuit: Circuit, now: float) -> Decision | None:
+        """During the ramp after a recovery: a short-circuit for the calls beyond the step's share, until the next
+        step; None for a call admitted. The first call after the ramp removes it, so that the state machine sends
+        calls straight to the downstream again."""
+        step = ramp_step(circuit.ramp_started_at, circuit.ramp_until, now)
+        if step is None:
+            self._end_ramp(circuit)
+            return None
+        share, next_step_at = step
+        if self.draw() < share:
+            return None
+        self.count("RampShortCircuited", circuit.name)
+        reason = f"ramping up after recovery: {share:.0%} of calls admitted"
+        return self._short(circuit, reason, seconds_until(next_step_at, now))
+
+    def _end_ramp(self, circuit: Circuit) -> None:
+        # Not a transition: the generation stays, and only the ramp this call read is removed.
+        update = Update(removes=set(_RAMP_ATTRS)).when("#ramp_until = :read", read=to_number(circuit.ramp_until or 0))
+        try:
+            self.store.update(circuit.name, update)
+        except StoreError as error:  # the call goes ahead; the next one removes it
+            logger.warning("ramp not removed", extra={"circuit": circuit.name, "error": str(error)})
 
     def _short(self, circuit: Circuit, reason: str, retry_after_seconds: int | None) -> Decision:
         return Decision(
@@ -329,7 +385,7 @@ class Breaker:
             circuit = self.store.read(name, consistent=True)
             if circuit.state != HALF_OPEN or circuit.generation != generation:
                 return self._stale(name, generation)
-            close = self._close_update().when("#state = :half_open", half_open=HALF_OPEN)
+            close = self._close_update(ramp=True).when("#state = :half_open", half_open=HALF_OPEN)
             if threshold > 1:
                 close.when("#success_count >= :others_needed", others_needed=threshold - 1)
             if self._transition(circuit, close, CLOSED, f"{threshold} probe(s) succeeded"):
@@ -438,7 +494,7 @@ class Breaker:
             return OPEN, f"{role} alarm {alarm} in ALARM", self._open_update(open_count)
         if state == OK and role == "healthcheck" and circuit.state != CLOSED and circuit.healthcheck_alarm == ALARM:
             if self.settings.healthcheck_recovery == "close":
-                return CLOSED, f"healthcheck alarm {alarm} back to OK", self._close_update()
+                return CLOSED, f"healthcheck alarm {alarm} back to OK", self._close_update(ramp=True)
             if circuit.state == OPEN:
                 update = Update(
                     sets={Attr.PROBES_IN_FLIGHT: 0, Attr.SUCCESS_COUNT: 0},
@@ -472,7 +528,7 @@ class Breaker:
             if override == FORCED_OPEN:
                 update = Update(
                     sets={Attr.OPENED_AT: int(now), Attr.HALF_OPEN_OWNER: FORCED_OPEN_OWNER},
-                    removes=(_PROBE_ATTRS - {Attr.HALF_OPEN_OWNER}) | {Attr.OPEN_UNTIL},
+                    removes=(_PROBE_ATTRS - {Attr.HALF_OPEN_OWNER}) | {Attr.OPEN_UNTIL} | _RAMP_ATTRS,
                 )
                 to_state = OPEN
             else:
@@ -507,7 +563,7 @@ class Breaker:
             # Open until the whole second, never after `now`: the call that settles an expiry may be the probe.
             update = Update(
                 sets={Attr.OPENED_AT: int(now), Attr.OPEN_UNTIL: int(now), Attr.OPEN_COUNT: 0},
-                removes=_PROBE_ATTRS | _OVERRIDE_ATTRS,
+                removes=_PROBE_ATTRS | _OVERRIDE_ATTRS | _RAMP_ATTRS,
             )
             to_state, reason = OPEN, f"override released by {who}: {why}; probing next"
         else:
@@ -534,12 +590,20 @@ class Breaker:
                 Attr.OPEN_UNTIL: to_number(now + self.open_duration(open_count, retry_after)),
                 Attr.OPEN_COUNT: open_count,
             },
-            removes=set(_PROBE_ATTRS),
+            removes=_PROBE_ATTRS | _RAMP_ATTRS,
         )
 
-    def _close_update(self) -> Update:
+    def _close_update(self, ramp: bool = False) -> Update:
+        """A close; after a recovery (`ramp`), with ramp_up_seconds, the ramp starts. An operator's close has none."""
         # A success's reset read before the close carries an older generation: it can no longer apply.
-        return Update(sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS)
+        update = Update(
+            sets={Attr.FAILURE_COUNT: 0, Attr.OPEN_COUNT: 0}, removes=_PROBE_ATTRS | _OPEN_ATTRS | _RAMP_ATTRS
+        )
+        if ramp and self.settings.ramp_up_seconds > 0:
+            now = self.clock()
+            update.sets[Attr.RAMP_STARTED_AT] = to_number(now)
+            update.sets[Attr.RAMP_UNTIL] = to_number(now + self.settings.ramp_up_seconds)
+        return update
 
     def open_duration(self, open_count: int, retry_after: float | None = None) -> float:
         """Base duration on a trip; after the n-th consecutive reopen, jittered up to base * 2**n, capped. A retry

@@ -54,6 +54,9 @@ class Attr:
     OVERRIDE_REASON = "override_reason"
     OVERRIDE_AT = "override_at"
     OVERRIDE_EXPIRES_AT = "override_expires_at"
+    # After a recovery, with ramp_up_seconds: calls are admitted in growing shares from the close until ramp_until.
+    RAMP_STARTED_AT = "ramp_started_at"
+    RAMP_UNTIL = "ramp_until"
 
     @staticmethod
     def alarm_state(role: str) -> str:
@@ -91,6 +94,8 @@ class Circuit:
     healthcheck_alarm: str | None = None
     downstream_alarm_changed_at: int | None = None
     healthcheck_alarm_changed_at: int | None = None
+    ramp_started_at: float | None = None
+    ramp_until: float | None = None
     updated_at: str | None = None
     stored: bool = False
 
@@ -127,6 +132,8 @@ class Circuit:
             healthcheck_alarm=item.get(Attr.alarm_state("healthcheck")),
             downstream_alarm_changed_at=_int(item.get(Attr.alarm_changed_at("downstream"))),
             healthcheck_alarm_changed_at=_int(item.get(Attr.alarm_changed_at("healthcheck"))),
+            ramp_started_at=_float(item.get(Attr.RAMP_STARTED_AT)),
+            ramp_until=_float(item.get(Attr.RAMP_UNTIL)),
             updated_at=item.get(Attr.UPDATED_AT),
             stored=True,
         )
@@ -163,6 +170,7 @@ class Circuit:
             "downstream_alarm_changed_at": iso8601(_seconds(self.downstream_alarm_changed_at)),
             "healthcheck_alarm": self.healthcheck_alarm,
             "healthcheck_alarm_changed_at": iso8601(_seconds(self.healthcheck_alarm_changed_at)),
+            "ramp_until": iso8601(self.ramp_until),
             "updated_at": self.updated_at,
         }
 

@@ -50,6 +50,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "FALLBACK_MODE": (False, "fail"),
     "RETRY_AFTER_PATH": (False, ""),
     "MODE": (False, "enforce"),
+    "RAMP_UP_SECONDS": (False, "0"),
 }
 
 
@@ -86,6 +87,8 @@ class Settings:
     # Where the downstream gives its retry hint in seconds ("$.a.b", field names only), or None: not read.
     retry_after_path: str | None = None
     mode: str = ENFORCE
+    # After a recovery, how long calls take to be all admitted again (in RAMP_SHARES steps); 0: all at once.
+    ramp_up_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("failure_threshold", "success_threshold", "half_open_max_probes"):
@@ -95,7 +98,9 @@ class Settings:
         for name in ("open_duration_seconds", "probe_lease_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be greater than 0, got {getattr(self, name)}")
-        for name in ("open_duration_seconds", "max_open_duration_seconds", "probe_lease_seconds"):
+        if not self.ramp_up_seconds >= 0:
+            raise ConfigurationError(f"ramp_up_seconds must be 0 (no ramp) or more, got {self.ramp_up_seconds}")
+        for name in ("open_duration_seconds", "max_open_duration_seconds", "probe_lease_seconds", "ramp_up_seconds"):
             _at_most(name, getattr(self, name), MAX_SECONDS)
         if self.max_open_duration_seconds < self.open_duration_seconds:
             raise ConfigurationError("max_open_duration_seconds must be >= open_duration_seconds")
@@ -152,6 +157,7 @@ class Settings:
             fallback_mode=get("FALLBACK_MODE"),
             retry_after_path=get("RETRY_AFTER_PATH") or None,
             mode=get("MODE"),
+            ramp_up_seconds=_number(get, "RAMP_UP_SECONDS", float),
         )
 
     def retry_hint(self, document: Any) -> float | None:

@@ -294,6 +294,67 @@ def test_observe_mode_trips_and_recovers_as_enforce_mode_and_every_call_reaches_
     assert downstream_calls(enforcing, since[id(enforcing)]) == 11 - 2
 
 
+def move_the_ramp_back(stack, seconds: float) -> float:
+    """Start the running ramp `seconds` ago instead of waiting; returns when it now ends."""
+    item = stack.item()
+    length = float(item["ramp_until"]) - float(item["ramp_started_at"])
+    started_at = time.time() - seconds
+    stack.ddb.update_item(
+        TableName=stack.table_name,
+        Key={"id": {"S": stack.circuit}},
+        UpdateExpression="SET ramp_started_at = :started_at, ramp_until = :until",
+        ExpressionAttributeValues={
+            ":started_at": {"N": f"{started_at:.3f}"},
+            ":until": {"N": f"{started_at + length:.3f}"},
+        },
+    )
+    return started_at + length
+
+
+def test_a_recovery_admits_each_ramp_step_its_share_and_then_every_call_on_the_healthy_path(instances):
+    """Over 1,000 calls in each step the admitted share is within 5 points of the step's; the rest are told to come
+    back when the next step starts. After the ramp, the healthy path is back: no function, no write."""
+    from circuit_breaker.breaker import RAMP_SHARES
+
+    stack = instances["ramping"]
+    trip(stack)
+    end_open_duration(stack)
+    stack.set_health(True)
+    probe = stack.call()
+    assert probe["status"] == "SUCCEEDED" and stack.item()["state"] == "CLOSED"
+    step_seconds = stack.settings().ramp_up_seconds / len(RAMP_SHARES)
+    for step, share in enumerate(RAMP_SHARES):
+        # 100 s into the step: its calls end long before the next one starts.
+        next_step_at = move_the_ramp_back(stack, step * step_seconds + 100) - (2 - step) * step_seconds
+        since = len(stack.runner.invocations)
+        results = stack.run(1000)
+        admitted = [r for r in results if r["status"] == "SUCCEEDED"]
+        assert abs(len(admitted) / 1000 - share) <= 0.05, (share, len(admitted))
+        assert downstream_calls(stack, since) == len(admitted)
+        held_back = [r for r in results if r not in admitted]
+        assert {r["error"] for r in held_back} == {"CircuitOpen"}
+        causes = [json.loads(r["cause"]) for r in held_back]
+        reason = f"ramping up after recovery: {share:.0%} of calls admitted"
+        assert {(c["state"], c["reason"]) for c in causes} == {("CLOSED", reason)}
+        assert all(
+            rounds_up_the_time_to(c["retry_after_seconds"], next_step_at, r)
+            for c, r in zip(causes, held_back, strict=True)
+        )
+    move_the_ramp_back(stack, 3 * step_seconds)
+    generation = stack.item()["generation"]
+    assert stack.call()["states"] == [
+        "ReadCircuit",
+        "Route",
+        "CheckCircuit",
+        "Decide",
+        "CallDownstream",
+        *AFTER_SUCCESS,
+    ]
+    assert stack.call()["states"] == HEALTHY  # the first call after the ramp removed it
+    item = stack.item()
+    assert (item["state"], item["generation"], "ramp_until" in item) == ("CLOSED", generation, False)
+
+
 def test_probe_success_closes_the_circuit(instances):
     stack = instances["failing"]
     trip(stack)

@@ -7,8 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 
-from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, TRIP_SETTLE_SECONDS, Breaker, CircuitNotFound
+from circuit_breaker.breaker import (
+    CALL,
+    CALL_AND_RECORD,
+    RAMP_SHARES,
+    SHORT_CIRCUIT,
+    TRIP_SETTLE_SECONDS,
+    Breaker,
+    CircuitNotFound,
+    EvenDraws,
+    ramp_step,
+)
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
 from circuit_breaker.settings import ConfigurationError, Settings
 from circuit_breaker.store import StoreError
@@ -615,3 +627,134 @@ def test_an_alarm_that_raced_with_an_override_never_undoes_it(make_breaker, cloc
     circuit = operator.store.read(CIRCUIT, consistent=True)
     assert (circuit.state, circuit.override, circuit.generation) == (CLOSED, FORCED_CLOSED, 1)
     assert circuit.downstream_alarm == "ALARM"
+
+
+# ---------------------------------------------------------------- ramp after recovery
+
+
+def recover(breaker: Breaker, clock) -> None:
+    """Trip, wait out the open duration, and close through a probe's success."""
+    trip(breaker)
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+
+
+def test_without_ramp_up_a_recovery_admits_every_call_at_once(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1)
+    recover(breaker, clock)
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.ramp_started_at, circuit.ramp_until) == (None, None)
+    assert {breaker.check(CIRCUIT, f"caller-{i}").action for i in range(50)} == {CALL}
+
+
+@pytest.mark.parametrize("step, share", enumerate(RAMP_SHARES))
+def test_a_recovery_admits_each_step_its_share_and_tells_the_rest_when_the_next_step_starts(
+    make_breaker, clock, step, share
+):
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=300)  # three steps of 100 s
+    recover(breaker, clock)
+    closed_at = clock.now
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.ramp_started_at, circuit.ramp_until) == (CLOSED, closed_at, closed_at + 300)
+    clock.advance(step * 100 + 40)  # 60 s before the next step
+    decisions = [breaker.check(CIRCUIT, f"caller-{i}") for i in range(400)]
+    admitted = [d for d in decisions if d.action == CALL]
+    assert abs(len(admitted) - share * 400) <= 4  # EvenDraws: a few calls off, never more
+    held_back = {(d.action, d.state, d.reason, d.retry_after_seconds) for d in decisions if d not in admitted}
+    assert held_back == {(SHORT_CIRCUIT, CLOSED, f"ramping up after recovery: {share:.0%} of calls admitted", 60)}
+    # Every call of the ramp runs the state check, and none of them writes.
+    assert breaker.store.read(CIRCUIT, consistent=True).generation == circuit.generation
+
+
+def test_the_first_call_after_the_ramp_removes_it_and_the_healthy_path_is_back(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=300)
+    recover(breaker, clock)
+    generation = breaker.store.read(CIRCUIT, consistent=True).generation
+    writes = breaker.store.client.calls["update_item"]
+    clock.advance(300)
+    assert [breaker.check(CIRCUIT, f"caller-{i}").action for i in range(20)] == [CALL] * 20
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    # Not a transition: the generation stays, and the item is what a close without a ramp leaves.
+    assert (circuit.state, circuit.generation, circuit.ramp_started_at, circuit.ramp_until) == (
+        CLOSED,
+        generation,
+        None,
+        None,
+    )
+    assert breaker.store.client.calls["update_item"] == writes + 1  # the removal; then the healthy path writes nothing
+
+
+def test_a_ramp_that_cannot_be_removed_still_admits_the_call(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=300)
+    recover(breaker, clock)
+    clock.advance(300)
+    real_update = breaker.store.update
+
+    def failing_update(name, update):
+        raise StoreError("throttled")
+
+    breaker.store.update = failing_update
+    assert breaker.check(CIRCUIT, "caller").action == CALL
+    breaker.store.update = real_update
+    assert breaker.check(CIRCUIT, "caller").action == CALL
+    assert breaker.store.read(CIRCUIT, consistent=True).ramp_until is None
+
+
+def test_a_failure_during_the_ramp_counts_as_usual_and_a_trip_ends_the_ramp(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=2, ramp_up_seconds=300, jitter=0.0)
+    trip(breaker)
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
+    breaker.draw = lambda: 0.0  # every call admitted
+    trip(breaker)
+    circuit = breaker.store.read(CIRCUIT, consistent=True)
+    assert (circuit.state, circuit.ramp_started_at, circuit.ramp_until) == (OPEN, None, None)
+    assert circuit.reason == "2 consecutive failures (last: DependencyUnavailable)"
+
+
+def test_the_healthcheck_alarm_back_to_ok_ramps_too(make_breaker, clock):
+    breaker = make_breaker(ramp_up_seconds=60)
+    breaker.on_alarm("orders-healthcheck", "ALARM", millis(clock))
+    clock.advance(600)
+    assert breaker.on_alarm("orders-healthcheck", "OK", millis(clock)) == "OPEN -> CLOSED"
+    assert breaker.store.read(CIRCUIT, consistent=True).ramp_until == clock.now + 60
+
+
+def test_an_operator_close_has_no_ramp_and_ends_one(make_breaker, clock):
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=300)
+    recover(breaker, clock)
+    forced = breaker.force(CIRCUIT, FORCED_CLOSED, "ana", "enough")
+    assert (forced.ramp_started_at, forced.ramp_until) == (None, None)
+    released = breaker.release(CIRCUIT, "ana", "done")
+    assert (released.state, released.ramp_until) == (CLOSED, None)
+
+
+@pytest.mark.parametrize(
+    "elapsed, expected",
+    [(-5, (0.10, 1100)), (0, (0.10, 1100)), (99.9, (0.10, 1100)), (100, (0.25, 1200)), (299.9, (0.50, 1300))],
+)
+def test_ramp_steps_are_equal_thirds(elapsed, expected):
+    assert ramp_step(1000, 1300, 1000 + elapsed) == expected
+
+
+@pytest.mark.parametrize(
+    "started_at, until, now", [(1000, 1300, 1300), (None, 1300, 1000), (1000, None, 1000), (1300, 1000, 1100)]
+)
+def test_no_ramp_runs_after_its_end_or_without_both_ends(started_at, until, now):
+    assert ramp_step(started_at, until, now) is None
+
+
+@given(start=st.floats(0, 1, exclude_max=True), share=st.sampled_from(RAMP_SHARES))
+def test_even_draws_admit_a_share_within_a_few_calls_of_it_from_the_first_calls_on(start, share):
+    draws, admitted = EvenDraws(start), 0
+    for n in range(1, 1001):
+        admitted += draws() < share
+        assert abs(admitted - share * n) <= 4
+
+
+@pytest.mark.parametrize("seconds", [-1, float("nan"), 400 * 86400])
+def test_ramp_up_seconds_is_validated(seconds):
+    with pytest.raises(ConfigurationError, match="ramp_up_seconds"):
+        Settings(table_name="t", circuit_name="c", ramp_up_seconds=seconds)
