@@ -177,6 +177,23 @@ run "retry_after_path_reaches_the_functions_and_a_marked_result_goes_along" {
   }
 }
 
+run "ramp_up_seconds_reaches_the_functions_and_a_ramp_goes_to_the_state_check" {
+  variables {
+    ramp_up_seconds = 120
+  }
+  assert {
+    condition     = aws_lambda_function.this["check_circuit"].environment[0].variables.RAMP_UP_SECONDS == "120"
+    error_message = "The state check ramps over ramp_up_seconds."
+  }
+  assert {
+    condition = contains([
+      for rule in jsondecode(aws_sfn_state_machine.this.definition).States.Route.Choices : rule.Next
+      if try(rule.Variable, "") == "$.read.Item.ramp_until"
+    ], "CheckCircuit")
+    error_message = "A circuit item with a ramp is routed to the state check, which draws who is admitted."
+  }
+}
+
 run "healthcheck_and_qualified_arns" {
   variables {
     downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"

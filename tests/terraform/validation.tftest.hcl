@@ -67,6 +67,14 @@ run "rejects_a_retry_after_path_that_is_not_a_field_path" {
   expect_failures = [var.retry_after_path]
 }
 
+run "rejects_a_negative_ramp_up" {
+  command = plan
+  variables {
+    ramp_up_seconds = -60
+  }
+  expect_failures = [var.ramp_up_seconds]
+}
+
 run "rejects_a_fallback_payload_field_step_functions_would_read_as_a_path" {
   command = plan
   variables {
