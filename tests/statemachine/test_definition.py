@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -241,13 +242,33 @@ def test_with_counted_errors_only_the_listed_errors_count(instances):
     trip(stack)  # one DependencyUnavailable opens it
 
 
-def play_an_outage(stack) -> list[dict]:
-    """The same calls on any instance: healthy, an outage past the threshold, the open duration over, recovery.
-    Each call's status, error, states, and the circuit after it."""
-    played = []
+OPEN_DURATION_ENDS = "the open duration ends"
+# Healthy, an outage past the threshold, the open duration over, a failing probe, the open duration over, recovery.
+OUTAGE = [True, True, *[False] * 5, OPEN_DURATION_ENDS, False, OPEN_DURATION_ENDS, True, True, True]
 
-    def call(payload: dict) -> None:
-        result = stack.call(payload)
+
+def seeded_traffic(seed: int) -> list[bool | str]:
+    """Calls whose outcomes a seed draws: 10 % errors, a 25-call outage, then 50 % errors, then 10 % again, with
+    the open duration ending every 8 calls."""
+    rng = random.Random(seed)
+    steps: list[bool | str] = []
+    for n, failing in enumerate([0.1] * 20 + [1.0] * 25 + [0.5] * 20 + [0.1] * 15):
+        if n % 8 == 7:
+            steps.append(OPEN_DURATION_ENDS)
+        steps.append(rng.random() >= failing)
+    return steps
+
+
+def play(stack, steps: list[bool | str]) -> list[dict]:
+    """Play the same calls on any instance: each step is a call to a healthy (True) or failing (False) downstream,
+    or the open duration ending. Each call's status, error, states, and the circuit after it."""
+    played = []
+    for n, step in enumerate(steps):
+        if step == OPEN_DURATION_ENDS:
+            end_open_duration(stack)
+            continue
+        stack.set_health(step)
+        result = stack.call({"n": n})
         item = stack.item()
         played.append(
             {
@@ -257,18 +278,6 @@ def play_an_outage(stack) -> list[dict]:
                 "circuit": (item.get("state", "CLOSED"), item.get("generation", 0), item.get("failure_count", 0)),
             }
         )
-
-    for n in range(2):
-        call({"n": n})
-    stack.set_health(False)
-    for n in range(2, 7):
-        call({"n": n})
-    end_open_duration(stack)
-    call({"n": 7})  # the probe, failing: reopens
-    end_open_duration(stack)
-    stack.set_health(True)
-    for n in range(8, 11):
-        call({"n": n})  # the probe succeeds and closes; the rest are healthy
     return played
 
 
@@ -281,7 +290,7 @@ def test_observe_mode_trips_and_recovers_as_enforce_mode_and_every_call_reaches_
     enforcing, observing = instances["failing"], instances["observing"]
     assert [s.settings().mode for s in (enforcing, observing)] == ["enforce", "observe"]
     since = {id(stack): len(stack.runner.invocations) for stack in (enforcing, observing)}
-    enforced, observed = play_an_outage(enforcing), play_an_outage(observing)
+    enforced, observed = play(enforcing, OUTAGE), play(observing, OUTAGE)
     # The same transitions, call by call: state, generation and count after each.
     assert [c["circuit"] for c in observed] == [c["circuit"] for c in enforced]
     assert [c["circuit"][0] for c in enforced] == ["CLOSED"] * 4 + ["OPEN"] * 4 + ["CLOSED"] * 3
@@ -292,6 +301,21 @@ def test_observe_mode_trips_and_recovers_as_enforce_mode_and_every_call_reaches_
     assert {(c["error"], c["states"][-2]) for c in would_have_been} == {("DependencyUnavailable", "ShortCircuit")}
     assert downstream_calls(observing, since[id(observing)]) == 11
     assert downstream_calls(enforcing, since[id(enforcing)]) == 11 - 2
+
+
+def test_observe_and_enforce_mode_make_the_same_transitions_over_seeded_traffic(instances):
+    """80 calls whose outcomes a seed draws, through both modes: the same transitions, call by call, and no call
+    short-circuited in observe mode."""
+    enforcing, observing = instances["failing"], instances["observing"]
+    steps = seeded_traffic(seed=22)
+    enforced, observed = play(enforcing, steps), play(observing, steps)
+    transitions = [c["circuit"] for c in enforced]
+    assert [c["circuit"] for c in observed] == transitions
+    assert {"OPEN", "HALF_OPEN"} & {state for state, _, _ in transitions}  # the traffic did trip the circuit
+    assert transitions[-1][0] == "CLOSED"
+    short_circuited = [c for c in enforced if c["error"] == "CircuitOpen"]
+    assert len(short_circuited) > 10
+    assert [c for c in observed if c["error"] == "CircuitOpen"] == []
 
 
 def move_the_ramp_back(stack, seconds: float) -> float:
