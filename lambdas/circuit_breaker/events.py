@@ -30,7 +30,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
-from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit
+from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit, iso8601
 from circuit_breaker.store import circuit_from_typed_item
 
 DETAIL_TYPE = "Circuit State Change"
@@ -150,6 +150,8 @@ def summary(change: CircuitChange, circuit_breaker: str, reason: str | None, mod
         f"Circuit {change.circuit} is {status(change.current)} (was {status(change.previous)}) since {since}, "
         f"circuit breaker {circuit_breaker} in {region}"
     )
+    if change.current.ramp_until is not None and change.current.state == CLOSED:
+        text += f", ramping up until {iso8601(change.current.ramp_until)}"
     if mode == "observe":
         text += " (observe mode: no call is short-circuited)"
     return f"{text}: {reason}" if reason else text
@@ -175,6 +177,7 @@ def _state(circuit: Circuit, reason: str | None, fallback_time: datetime | None)
         "reason": reason,
         "timestamp": timestamp,
         "generation": circuit.generation,
+        "rampUntil": iso8601(circuit.ramp_until),
     }
 
 

@@ -21,7 +21,7 @@ from circuit_breaker.events import (
     entry,
     status,
 )
-from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, HALF_OPEN, OPEN
+from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, HALF_OPEN, OPEN, iso8601
 from circuitctl.cli import main as circuitctl
 from tests.conftest import load_event
 from tests.lambdas.circuit_breaker.test_powertools_compatibility import CIRCUIT, backdate_opened_at, powertools_call
@@ -110,6 +110,23 @@ def test_an_observing_instances_events_say_so(make_breaker, stream):
     observed = detail(change, "orders", "observe")
     assert observed["mode"] == "observe" and "(observe mode: no call is short-circuited)" in observed["summary"]
     assert json.loads(entry(change, "s", "default", "orders", "observe")["Detail"])["mode"] == "observe"
+
+
+def test_a_recovery_with_a_ramp_says_until_when_and_the_ramps_end_is_no_event(make_breaker, clock, stream):
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=120)
+    breaker.record(CIRCUIT, 0, False, "DependencyUnavailable")
+    clock.advance(31)
+    probe = breaker.check(CIRCUIT, "probe")
+    breaker.record(CIRCUIT, probe.generation, True, None)
+    closed = [c for r in stream.new_records() if (c := circuit_change(r))][-1]
+    body = detail(closed, "orders")
+    assert (body["status"], body["state"]["rampUntil"]) == (CLOSED, iso8601(clock.now + 120))
+    assert body["previousState"]["rampUntil"] is None
+    assert f"ramping up until {iso8601(clock.now + 120)}" in body["summary"]
+    clock.advance(120)
+    assert breaker.check(CIRCUIT, "caller").action == "call"  # removes the ramp
+    removal = stream.new_records()
+    assert len(removal) == 1 and circuit_change(removal[0]) is None
 
 
 def test_the_sample_event_has_the_shape_the_code_produces(make_breaker, stream):
