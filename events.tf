@@ -28,6 +28,7 @@ locals {
     SENT_EVENTS_TABLE_NAME       = local.sent_events_table_name
     CIRCUIT_BREAKER_NAME         = var.name
     MODE                         = var.mode
+    TABLE_KEY                    = jsonencode(var.table_key)
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level
@@ -92,12 +93,15 @@ resource "aws_lambda_event_source_mapping" "circuit_events" {
   function_response_types = ["ReportBatchItemFailures"]
 
   # Only this instance's circuits: a shared table's other circuits belong to other instances (unless this instance
-  # publishes the whole table's).
+  # publishes the whole table's). In a single table, only the circuits' partition: its other items are no circuits.
   dynamic "filter_criteria" {
-    for_each = var.circuit_events.circuits == "own" ? [local.function_circuits.check_circuit] : []
+    for_each = var.circuit_events.circuits == "own" || var.table_key.sort_key != null ? [1] : []
     content {
       filter {
-        pattern = jsonencode({ dynamodb = { Keys = { id = { S = filter_criteria.value } } } })
+        pattern = jsonencode({ dynamodb = { Keys = merge(
+          { for attribute, key in local.circuit_partition : attribute => { S = [key.S] } },
+          var.circuit_events.circuits == "own" ? { (local.circuit_key_attribute) = { S = local.function_circuits.check_circuit } } : {},
+        ) } })
       }
     }
   }

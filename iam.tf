@@ -12,6 +12,11 @@ locals {
     record_outcome = distinct(concat([local.circuit_name], var.allowed_circuits))
     alarm_handler  = [local.circuit_name]
   }
+  # What DynamoDB's LeadingKeys condition can name: partition keys. In a single table (table_key with a sort key) every
+  # circuit shares one.
+  function_leading_keys = {
+    for function, circuits in local.function_circuits : function => var.table_key.sort_key == null ? circuits : [var.table_key.partition_value]
+  }
 
   # Role names are global to the account: with a prefix (Terraform appends a unique suffix) the same
   # `name` can be deployed in several regions. IAM allows prefixes of at most 38 characters.
@@ -62,7 +67,7 @@ data "aws_iam_policy_document" "function" {
 
   dynamic "statement" {
     # The events function reads the table's stream, never its items.
-    for_each = contains(keys(local.function_circuits), each.key) ? [local.function_circuits[each.key]] : []
+    for_each = contains(keys(local.function_leading_keys), each.key) ? [local.function_leading_keys[each.key]] : []
     content {
       sid       = "CircuitItems"
       actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -193,7 +198,7 @@ data "aws_iam_policy_document" "state_machine" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = local.function_circuits.check_circuit
+      values   = local.function_leading_keys.check_circuit
     }
   }
 
@@ -205,12 +210,12 @@ data "aws_iam_policy_document" "state_machine" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = local.function_circuits.check_circuit
+      values   = local.function_leading_keys.check_circuit
     }
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:Attributes"
-      values   = ["id", "failure_count", "failures_total", "failures_cleared", "state", "override", "generation"]
+      values   = concat(local.table_key_attributes, ["failure_count", "failures_total", "failures_cleared", "state", "override", "generation"])
     }
   }
 
@@ -327,9 +332,18 @@ data "aws_iam_policy_document" "operator" {
 
   statement {
     # `circuitctl list` scans: a dynamodb:LeadingKeys condition cannot restrict a Scan, so it sees every circuit in the table.
+    # In a single table it queries the circuits' partition instead.
     sid       = "ListCircuits"
-    actions   = ["dynamodb:Scan"]
+    actions   = var.table_key.sort_key == null ? ["dynamodb:Scan"] : ["dynamodb:Query"]
     resources = [local.table_arn]
+    dynamic "condition" {
+      for_each = var.table_key.sort_key == null ? [] : [1]
+      content {
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = [var.table_key.partition_value]
+      }
+    }
   }
 
   statement {
@@ -339,7 +353,7 @@ data "aws_iam_policy_document" "operator" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = local.function_circuits.check_circuit
+      values   = local.function_leading_keys.check_circuit
     }
   }
 

@@ -35,6 +35,7 @@ locals {
   # Read by lambdas/circuit_breaker/settings.py (ENVIRONMENT); tests/test_contract.py keeps the two equal.
   function_environment = {
     TABLE_NAME                   = local.table_name
+    TABLE_KEY                    = jsonencode(var.table_key)
     CIRCUIT_NAME                 = local.circuit_name
     ALLOWED_CIRCUITS             = jsonencode(var.allowed_circuits)
     FAILURE_THRESHOLD            = tostring(var.failure_threshold)

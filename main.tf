@@ -5,7 +5,14 @@ data "aws_caller_identity" "current" {}
 locals {
   circuit_name = coalesce(var.circuit_name, var.name)
   table_name   = var.create_table ? coalesce(var.table_name, "${var.name}-circuits") : var.table_name
-  table_arn    = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/${local.table_name}"
+  # The circuit item's key (table_key): its name in the partition key, or in a single table the shared partition value
+  # there and its name in the sort key. As the state machine writes it: for this instance's circuit, or the one in $.circuit.
+  table_key_attributes  = compact([var.table_key.partition_key, var.table_key.sort_key])
+  circuit_key_attribute = coalesce(var.table_key.sort_key, var.table_key.partition_key)
+  circuit_partition     = { for attribute, value in { (var.table_key.partition_key) = var.table_key.partition_value } : attribute => { S = value } if value != null }
+  circuit_key           = merge(local.circuit_partition, { (local.circuit_key_attribute) = { S = local.circuit_name } })
+  selected_circuit_key  = merge(local.circuit_partition, { (local.circuit_key_attribute) = { "S.$" = "$.circuit" } })
+  table_arn             = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/${local.table_name}"
 
   # Known at plan time even when the healthcheck function is created in the same apply.
   healthcheck_enabled = var.healthcheck != null
@@ -201,6 +208,8 @@ locals {
     partition                        = data.aws_partition.current.partition
     start_state                      = local.input_selects_circuit ? "CheckCircuit" : "ReadCircuit"
     table_name                       = jsonencode(local.table_name)
+    circuit_key                      = jsonencode(local.circuit_key)
+    selected_circuit_key             = jsonencode(local.selected_circuit_key)
     circuit_name                     = jsonencode(local.circuit_name)
     lambda_retry                     = jsonencode([local.lambda_retry])
     check_circuit_function_arn       = aws_lambda_function.this["check_circuit"].arn

@@ -23,6 +23,11 @@ output "dynamodb_table_name" {
   value       = local.table_name
 }
 
+output "table_key" {
+  description = "How the circuit table keys circuits (table_key, JSON): circuitctl's --table-key."
+  value       = jsonencode(var.table_key)
+}
+
 output "dynamodb_table_arn" {
   description = "ARN of the circuit table."
   value       = var.create_table ? aws_dynamodb_table.this[0].arn : local.table_arn

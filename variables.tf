@@ -559,6 +559,34 @@ variable "create_table" {
   }
 }
 
+variable "table_key" {
+  description = <<-EOT
+    How the circuit table keys a circuit's item. By default the circuit's name is the partition key "id", Powertools'
+    default layout. For Powertools' single-table layout (its static_pk_value and sort_key_attr), name the partition key,
+    the sort key that holds the circuit's name, and the partition key value every circuit shares, e.g. { partition_key =
+    "pk", sort_key = "sk", partition_value = "circuit_breaker#orders" }: a function decorated with @circuit_breaker on
+    the same table and key then sees this module's circuit, and the other way round. It keys the table this module
+    creates and a shared one (create_table = false) alike. With a sort key, IAM scopes the functions to the partition
+    (dynamodb:LeadingKeys names partition keys), not to their circuits.
+  EOT
+  type = object({
+    partition_key   = optional(string, "id")
+    sort_key        = optional(string)
+    partition_value = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = (var.table_key.sort_key == null) == (var.table_key.partition_value == null)
+    error_message = "table_key needs sort_key and partition_value together: the circuit's name goes in the sort key, and partition_value in the partition key of every circuit (Powertools' static_pk_value)."
+  }
+  validation {
+    condition     = var.table_key.partition_key != var.table_key.sort_key && var.table_key.partition_key != ""
+    error_message = "table_key.partition_key must be a non-empty attribute name, other than sort_key."
+  }
+}
+
 variable "table_name" {
   description = "Name of the circuit table. Required with create_table = false; defaults to \"<name>-circuits\"."
   type        = string

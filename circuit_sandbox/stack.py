@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from circuit_breaker.model import DEFAULT_TABLE_KEY, TableKey
 from circuit_breaker.settings import Settings
 
 from . import terraform
@@ -39,6 +40,7 @@ class Stack:
     health_parameter: str
     notification_topic_arn: str | None = None  # the circuit notifications' topic, if any
     notification_rule_arn: str | None = None  # the module's rule that sends them there
+    table_key: TableKey = DEFAULT_TABLE_KEY  # how the table keys circuits (table_key)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any], runner: Runner) -> Stack:
@@ -54,6 +56,7 @@ class Stack:
             health_parameter=outputs["health_parameter"],
             notification_topic_arn=outputs.get("notification_topic_arn"),
             notification_rule_arn=outputs.get("notification_rule_arn"),
+            table_key=TableKey.from_json(outputs.get("table_key") or "{}"),
         )
 
     def settings(self) -> Settings:
@@ -117,9 +120,8 @@ class Stack:
     def item(self) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeDeserializer
 
-        raw = self.ddb.get_item(TableName=self.table_name, Key={"id": {"S": self.circuit}}, ConsistentRead=True).get(
-            "Item", {}
-        )
+        key = self.table_key.of(self.circuit)
+        raw = self.ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item", {})
         return {k: TypeDeserializer().deserialize(v) for k, v in raw.items()}
 
     def publish_alarm(self, role: str, new_state: str, changed_at: str, old_state: str = "OK") -> None:
@@ -129,11 +131,14 @@ class Stack:
 
     def clear(self) -> None:
         """Forget every circuit in the instance's table and make its dependency healthy: a fresh instance."""
-        pages = self.ddb.get_paginator("scan").paginate(TableName=self.table_name, ProjectionExpression="id")
+        attributes = self.table_key.attributes
+        pages = self.ddb.get_paginator("scan").paginate(
+            TableName=self.table_name, ProjectionExpression=",".join(attributes)
+        )
         try:
             for page in pages:
                 for item in page["Items"]:
-                    self.ddb.delete_item(TableName=self.table_name, Key={"id": item["id"]})
+                    self.ddb.delete_item(TableName=self.table_name, Key={name: item[name] for name in attributes})
         except self.ddb.exceptions.ResourceNotFoundException:
             pass  # an instance on a table that does not exist holds no circuit
         self.set_health(True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from circuit_breaker.breaker import Breaker, CircuitNotFound
-from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN, Circuit
+from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN, Circuit, TableKey
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore, StoreError
 from circuit_breaker.telemetry import logger
@@ -52,6 +52,12 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="circuitctl", description="Show and override circuits.")
     root.add_argument(
         "--table", default=os.environ.get("CIRCUIT_TABLE"), help="circuit table name (default: $CIRCUIT_TABLE)"
+    )
+    root.add_argument(
+        "--table-key",
+        default=os.environ.get("CIRCUIT_TABLE_KEY"),
+        help="how the table keys circuits, as the module's table_key output gives it (JSON); default: by id "
+        "($CIRCUIT_TABLE_KEY)",
     )
     root.add_argument("--json", action="store_true", help="print JSON instead of a table")
     commands = root.add_subparsers(dest="command", required=True)
@@ -90,7 +96,11 @@ def run(argv: Sequence[str], breaker: Breaker | None = None) -> list[Circuit]:
     if breaker is None:
         if not args.table:
             raise UsageError("name the circuit table with --table or $CIRCUIT_TABLE")
-        breaker = Breaker(Settings(table_name=args.table, circuit_name="-"), CircuitStore(args.table))
+        try:
+            key = TableKey.from_json(args.table_key or "{}")
+        except ValueError as error:
+            raise UsageError(f"argument --table-key: {error}") from None
+        breaker = Breaker(Settings(table_name=args.table, circuit_name="-"), CircuitStore(args.table, key=key))
     if args.command == "list":
         return breaker.store.scan()
     if args.command == "show":

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from circuit_breaker import events
-from circuit_breaker.model import Attr
+from circuit_breaker.model import DEFAULT_TABLE_KEY, Attr
 from circuit_breaker.settings import ENVIRONMENT
 from tests.conftest import environment_of_variables
 from tests.hcl import ROOT, hcl, local, resource, unquote, variables
@@ -83,9 +83,14 @@ def test_template_placeholders_are_exactly_the_keys_templatefile_passes():
 
 
 def test_table_key_and_ttl_attribute_match_the_record():
+    """The table is keyed as table_key says, whose default is the record's key, and its TTL is the record's."""
     table = resource("dynamodb.tf", "aws_dynamodb_table", "this")
-    assert table["hash_key"] == Attr.ID
-    assert table["attribute"] == [{"name": Attr.ID, "type": "S"}]
+    assert (table["hash_key"], table["range_key"]) == ("${var.table_key.partition_key}", "${var.table_key.sort_key}")
+    [attribute] = [block["attribute"] for block in table["dynamic"] if "attribute" in block]
+    assert attribute["for_each"] == "${local.table_key_attributes}"
+    assert attribute["content"] == [{"name": "${attribute.value}", "type": "S"}]
+    default = re.search(r'partition_key\s*=\s*optional\(string, "(\w+)"\)', variables()["table_key"]["type"])
+    assert default is not None and default.group(1) == Attr.ID == DEFAULT_TABLE_KEY.partition_key
     assert table["ttl"][0]["attribute_name"] == Attr.EXPIRATION
 
 
@@ -102,7 +107,8 @@ def test_the_attributes_the_state_machine_reads_and_writes_are_the_records():
     iam = (ROOT / "iam.tf").read_text()
     statement = iam[iam.index('sid       = "ResetFailures"') :]
     allowed = set(re.findall(r'"([a-z_]+)"', statement[statement.index("dynamodb:Attributes") :].split("]")[0]))
-    assert written | {Attr.ID} <= allowed
+    assert written <= allowed
+    assert "concat(local.table_key_attributes," in statement[statement.index("dynamodb:Attributes") :].split("]")[0]
 
 
 @pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler", "circuit_events"])

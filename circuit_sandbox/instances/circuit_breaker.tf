@@ -35,6 +35,7 @@ module "circuit_breaker" {
   state_machine_log_level      = try(each.value.state_machine_log_level, null)
   tracing_enabled              = try(each.value.tracing_enabled, null)
   create_table                 = local.supplied[each.key].create_table
+  table_key                    = try(each.value.table_key, null)
   table_name                   = try(each.value.table_name, null)
   table_stream_enabled         = try(each.value.table_stream_enabled, null)
   table_point_in_time_recovery = try(each.value.table_point_in_time_recovery, null)

@@ -157,6 +157,7 @@ output "instances" {
       sns_topic_arn          = breaker.sns_topic_arn
       circuit_name           = breaker.circuit_name
       dynamodb_table_name    = breaker.dynamodb_table_name
+      table_key              = breaker.table_key
       cloudwatch_alarm_names = breaker.cloudwatch_alarm_names
       health_parameter       = aws_ssm_parameter.health[name].name
       notification_topic_arn = try(aws_sns_topic.notifications[name].arn, null)

@@ -21,7 +21,7 @@ from circuit_breaker.telemetry import count, logger, mark, metrics
 
 settings = Settings.from_environment()
 mark(mode=settings.mode)  # every metric says whether the breaker enforces or observes
-breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
 
 MAX_MESSAGE_BYTES = 256 * 1024
 

@@ -19,7 +19,7 @@ from circuit_breaker.telemetry import count, logger, mark, metrics
 settings = Settings.from_environment()
 mark(mode=settings.mode)  # every metric says whether the breaker enforces or observes
 # At init, once per execution environment: the client and its connections serve every invocation.
-breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
 
 
 class InvalidCircuitRequest(ValueError):

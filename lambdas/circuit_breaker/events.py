@@ -30,7 +30,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
-from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN, OVERRIDES, Attr, Circuit, iso8601
+from circuit_breaker.model import (
+    CLOSED,
+    DEFAULT_TABLE_KEY,
+    HALF_OPEN,
+    OPEN,
+    OVERRIDES,
+    Attr,
+    Circuit,
+    TableKey,
+    iso8601,
+)
 from circuit_breaker.store import circuit_from_typed_item
 
 DETAIL_TYPE = "Circuit State Change"
@@ -53,6 +63,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "SENT_EVENTS_TABLE_NAME": (True, ""),
     "CIRCUIT_BREAKER_NAME": (True, ""),
     "MODE": (False, "enforce"),
+    "TABLE_KEY": (False, "{}"),
 }
 
 
@@ -82,8 +93,10 @@ def status(circuit: Circuit) -> str:
     return circuit.override or circuit.state
 
 
-def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
-    """The change one stream record describes, or None when it changed neither state nor override."""
+def circuit_change(record: Mapping[str, Any], key: TableKey | None = None) -> CircuitChange | None:
+    """The change one stream record describes, or None when it changed neither state nor override, or is not a
+    circuit's (another partition of a single table). `key`: how the table keys circuits (default: by `id`)."""
+    key = key or DEFAULT_TABLE_KEY
     stream = record.get("dynamodb") if isinstance(record, Mapping) else None
     if not isinstance(stream, Mapping):
         raise MalformedRecord("stream record has no dynamodb object")
@@ -91,10 +104,13 @@ def circuit_change(record: Mapping[str, Any]) -> CircuitChange | None:
     if not isinstance(event_id, str) or not event_id or event_name not in ("INSERT", "MODIFY", "REMOVE"):
         raise MalformedRecord("stream record needs an eventID and eventName INSERT, MODIFY or REMOVE")
     keys = stream.get("Keys")
-    key = keys.get(Attr.ID) if isinstance(keys, Mapping) else None
-    name = key.get("S") if isinstance(key, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise MalformedRecord("stream record's Keys has no string id")
+    if not isinstance(keys, Mapping):
+        raise MalformedRecord("stream record has no Keys")
+    if key.sort_key is not None and keys.get(key.partition_key) != {"S": key.partition_value}:
+        return None  # another item of a single table: not a circuit
+    name = key.name_in(dict(keys))
+    if name is None:
+        raise MalformedRecord(f"stream record's Keys has no string {key.sort_key or key.partition_key}")
     if stream.get("StreamViewType", "NEW_AND_OLD_IMAGES") != "NEW_AND_OLD_IMAGES":
         raise MalformedRecord("the stream must carry NEW_AND_OLD_IMAGES")
     try:
@@ -215,6 +231,7 @@ class EventSettings:
     sent_events_table: str
     circuit_breaker: str
     mode: str = "enforce"  # the sending instance's: observe short-circuits no call
+    table_key: TableKey = DEFAULT_TABLE_KEY  # how the circuit table keys its circuits
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
@@ -232,6 +249,7 @@ class EventSettings:
             sent_events_table=get("SENT_EVENTS_TABLE_NAME"),
             circuit_breaker=get("CIRCUIT_BREAKER_NAME"),
             mode=get("MODE"),
+            table_key=TableKey.from_json(get("TABLE_KEY")),
         )
 
 
@@ -302,9 +320,9 @@ class Publisher:
     def publish(self, record: Any) -> str:
         """Send the event of one record, at most once per record; what happened, in one word."""
         try:
-            change = circuit_change(record)
+            change = circuit_change(record, self.settings.table_key)
         except MalformedRecord:
-            self.on_skipped("malformed", _circuit_of(record))
+            self.on_skipped("malformed", _circuit_of(record, self.settings.table_key))
             return "malformed"
         if change is None:
             return "unchanged"
@@ -377,8 +395,8 @@ def _sequence_number(record: Any) -> str:
     return str(sequence) if sequence is not None else ""
 
 
-def _circuit_of(record: Any) -> str:
+def _circuit_of(record: Any, key: TableKey) -> str:
     try:
-        return str(record["dynamodb"]["Keys"][Attr.ID]["S"])
-    except (KeyError, TypeError):
+        return key.name_in(dict(record["dynamodb"]["Keys"])) or "unknown"
+    except (KeyError, TypeError, ValueError):
         return "unknown"

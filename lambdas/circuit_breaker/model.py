@@ -7,6 +7,7 @@ table sees the same circuit. Everything else is an extra attribute Powertools ig
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -65,6 +66,62 @@ class Attr:
     @staticmethod
     def alarm_changed_at(role: str) -> str:
         return f"{role}_alarm_changed_at"
+
+
+@dataclass(frozen=True)
+class TableKey:
+    """How a circuit's item is keyed. By default its name is the partition key `id`, as in Powertools' default
+    layout. In a single table (Powertools' `static_pk_value` and `sort_key_attr`), every circuit shares the partition
+    key value `partition_value` and its name is the sort key."""
+
+    partition_key: str = Attr.ID
+    sort_key: str | None = None
+    partition_value: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sort_key is None) != (self.partition_value is None):
+            raise ValueError("a table key with a sort key needs a partition value, and only then")
+        if self.sort_key == self.partition_key:
+            raise ValueError(f"the partition key and the sort key are both {self.partition_key!r}")
+
+    @classmethod
+    def from_json(cls, text: str) -> TableKey:
+        """From the TABLE_KEY environment variable Terraform sets: {"partition_key", "sort_key", "partition_value"}."""
+        raw = json.loads(text or "{}")
+        fields = {"partition_key", "sort_key", "partition_value"}
+        if not isinstance(raw, dict) or not raw.keys() <= fields:
+            raise ValueError(f"a table key is an object with {', '.join(sorted(fields))}")
+        if not all(value is None or (isinstance(value, str) and value) for value in raw.values()):
+            raise ValueError("a table key's fields are non-empty strings or null")
+        return cls(**{name: value for name, value in raw.items() if value is not None})
+
+    def of(self, name: str) -> dict[str, dict[str, str]]:
+        """The circuit's key in DynamoDB's typed JSON."""
+        if self.sort_key is None:
+            return {self.partition_key: {"S": name}}
+        return {self.partition_key: {"S": str(self.partition_value)}, self.sort_key: {"S": name}}
+
+    def name_in(self, keys: Any) -> str | None:
+        """The circuit a typed key names; None when it is not a circuit's key here (another partition of a single
+        table, or no such attribute)."""
+        if not isinstance(keys, dict):
+            return None
+        if self.sort_key is not None and _string(keys.get(self.partition_key)) != self.partition_value:
+            return None
+        return _string(keys.get(self.sort_key or self.partition_key))
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
+
+# Powertools' default layout, and this module's.
+DEFAULT_TABLE_KEY = TableKey()
+
+
+def _string(typed: Any) -> str | None:
+    value = typed.get("S") if isinstance(typed, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)

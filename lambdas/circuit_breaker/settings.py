@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from circuit_breaker.model import DEFAULT_TABLE_KEY, TableKey
+
 _N = TypeVar("_N", int, float)
 
 ON_STORE_ERROR = ("fail_open", "fail_closed")
@@ -33,6 +35,7 @@ _FIELD_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
 # name -> (required, default). Defaults mirror variables.tf.
 ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "TABLE_NAME": (True, ""),
+    "TABLE_KEY": (False, "{}"),
     "CIRCUIT_NAME": (True, ""),
     "ALLOWED_CIRCUITS": (False, "[]"),
     "FAILURE_THRESHOLD": (False, "10"),
@@ -70,6 +73,7 @@ class AlarmBinding:
 class Settings:
     table_name: str
     circuit_name: str
+    table_key: TableKey = DEFAULT_TABLE_KEY
     allowed_circuits: frozenset[str] = frozenset()
     failure_threshold: int = 10
     success_threshold: int = 1
@@ -141,6 +145,7 @@ class Settings:
         return cls(
             table_name=get("TABLE_NAME"),
             circuit_name=get("CIRCUIT_NAME"),
+            table_key=_table_key(get("TABLE_KEY")),
             allowed_circuits=frozenset(_json(get, "ALLOWED_CIRCUITS", list)),
             failure_threshold=_number(get, "FAILURE_THRESHOLD", int),
             success_threshold=_number(get, "SUCCESS_THRESHOLD", int),
@@ -205,6 +210,13 @@ def _json(get: Callable[[str], str], name: str, kind: type) -> Any:
     if not isinstance(value, kind):
         raise ConfigurationError(f"{name} must be a JSON {kind.__name__}")
     return value
+
+
+def _table_key(text: str) -> TableKey:
+    try:
+        return TableKey.from_json(text)
+    except ValueError as error:  # json.JSONDecodeError included
+        raise ConfigurationError(f"TABLE_KEY: {error}") from None
 
 
 def _alarm_bindings(raw: dict[str, Any]) -> dict[str, AlarmBinding]:

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
-from circuit_breaker.model import Attr, Circuit
+from circuit_breaker.model import DEFAULT_TABLE_KEY, Circuit, TableKey
 
 _serializer = None
 _deserializer = None
@@ -82,11 +82,12 @@ class Update:
 
 
 class CircuitStore:
-    """The table of circuits. Without a client given, one is created on first use (clients.CONFIG)."""
+    """The table of circuits, keyed by `key`. Without a client given, one is created on first use (clients.CONFIG)."""
 
-    def __init__(self, table_name: str, client: Any = None) -> None:
+    def __init__(self, table_name: str, client: Any = None, key: TableKey | None = None) -> None:
         self.table_name = table_name
         self._client = client
+        self.key = key or DEFAULT_TABLE_KEY
 
     @property
     def client(self) -> Any:
@@ -96,9 +97,7 @@ class CircuitStore:
 
     def read(self, name: str, consistent: bool = False) -> Circuit:
         try:
-            response = self.client.get_item(
-                TableName=self.table_name, Key={Attr.ID: {"S": name}}, ConsistentRead=consistent
-            )
+            response = self.client.get_item(TableName=self.table_name, Key=self.key.of(name), ConsistentRead=consistent)
         except (ClientError, BotoCoreError) as error:
             raise StoreError(f"reading circuit {name!r} failed: {error}") from error
         return Circuit.from_item(name, _deserialize(response.get("Item")))
@@ -106,9 +105,7 @@ class CircuitStore:
     def update(self, name: str, update: Update) -> Circuit | None:
         """Apply `update`; return the new record, or None when its condition did not hold."""
         try:
-            response = self.client.update_item(
-                TableName=self.table_name, Key={Attr.ID: {"S": name}}, **update.expression()
-            )
+            response = self.client.update_item(TableName=self.table_name, Key=self.key.of(name), **update.expression())
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
@@ -118,13 +115,24 @@ class CircuitStore:
         return Circuit.from_item(name, _deserialize(response.get("Attributes")))
 
     def scan(self) -> list[Circuit]:
-        """Every circuit in the table (operator use only: a full scan)."""
-        circuits = []
+        """Every circuit in the table (operator use only): a full scan, or in a single table a query of the circuits'
+        partition."""
+        key, circuits = self.key, []
+        if key.sort_key is None:
+            pages = self.client.get_paginator("scan").paginate(TableName=self.table_name)
+        else:
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="#partition = :partition",
+                ExpressionAttributeNames={"#partition": key.partition_key},
+                ExpressionAttributeValues={":partition": {"S": key.partition_value}},
+            )
         try:
-            for page in self.client.get_paginator("scan").paginate(TableName=self.table_name):
+            for page in pages:
                 for raw in page.get("Items", []):
-                    item = _deserialize(raw) or {}
-                    circuits.append(Circuit.from_item(item[Attr.ID], item))
+                    name = key.name_in(raw)
+                    if name is not None:
+                        circuits.append(Circuit.from_item(name, _deserialize(raw)))
         except (ClientError, BotoCoreError) as error:
             raise StoreError(f"listing circuits failed: {error}") from error
         return sorted(circuits, key=lambda c: c.name)

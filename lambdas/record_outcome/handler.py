@@ -26,7 +26,7 @@ from circuit_breaker.telemetry import count, logger, mark, metrics
 
 settings = Settings.from_environment()
 mark(mode=settings.mode)  # every metric says whether the breaker enforces or observes
-breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb")))
+breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
 
 # Generations count transitions from 0; beyond 2**53 a number is no longer exact in JSON, and
 # beyond 38 digits DynamoDB cannot hold it (boto3 raises decimal.Rounded).

@@ -91,6 +91,7 @@ def handler(stream):
         "SENT_EVENTS_TABLE_NAME": SENT,
         "CIRCUIT_BREAKER_NAME": NAME,
         "MODE": "enforce",
+        "TABLE_KEY": json.dumps({"partition_key": "id", "sort_key": None, "partition_value": None}),
         "POWERTOOLS_SERVICE_NAME": NAME,
     }
     assert set(environment) == {*ENVIRONMENT, "POWERTOOLS_SERVICE_NAME"}

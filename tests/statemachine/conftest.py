@@ -18,6 +18,7 @@ from tests.conftest import applied
 # No alarms, healthcheck or circuit events: nothing here evaluates alarms or runs the schedule or the stream.
 QUIET: dict[str, Any] = {"downstream_alarm": {"enabled": False}, "healthcheck": False, "circuit_events": False}
 FALLBACK_PAYLOAD = {"ok": False, "message": "try again later"}
+SINGLE_TABLE_KEY = {"partition_key": "pk", "sort_key": "sk", "partition_value": "circuit_breaker#single-table"}
 RAMP_UP_SECONDS = 30000  # three steps of 10,000 s: a test moves the ramp's start back instead of waiting
 INSTANCES: dict[str, dict[str, Any]] = {
     "healthy": QUIET,
@@ -37,6 +38,8 @@ INSTANCES: dict[str, dict[str, Any]] = {
     },
     "fallback-fn": QUIET | {"failure_threshold": 1, "fallback_mode": "function"},
     "ramping": QUIET | {"failure_threshold": 1, "ramp_up_seconds": RAMP_UP_SECONDS},
+    # Powertools' single-table layout: the circuit at a shared partition key value, its name in the sort key.
+    "single-table": QUIET | {"failure_threshold": 2, "table_key": SINGLE_TABLE_KEY},
     "counted": QUIET | {"failure_threshold": 1, "counted_errors": ["DependencyUnavailable"]},
     "bad-results": QUIET
     | {

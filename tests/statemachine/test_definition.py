@@ -95,7 +95,7 @@ def end_open_duration(stack) -> None:
     """Move open_until into the past instead of sleeping through it."""
     stack.ddb.update_item(
         TableName=stack.table_name,
-        Key={"id": {"S": stack.circuit}},
+        Key=stack.table_key.of(stack.circuit),
         UpdateExpression="SET open_until = :past",
         ExpressionAttributeValues={":past": {"N": "1"}},
     )
@@ -325,7 +325,7 @@ def move_the_ramp_back(stack, seconds: float) -> float:
     started_at = time.time() - seconds
     stack.ddb.update_item(
         TableName=stack.table_name,
-        Key={"id": {"S": stack.circuit}},
+        Key=stack.table_key.of(stack.circuit),
         UpdateExpression="SET ramp_started_at = :started_at, ramp_until = :until",
         ExpressionAttributeValues={
             ":started_at": {"N": f"{started_at:.3f}"},
@@ -377,6 +377,31 @@ def test_a_recovery_admits_each_ramp_step_its_share_and_then_every_call_on_the_h
     assert stack.call()["states"] == HEALTHY  # the first call after the ramp removed it
     item = stack.item()
     assert (item["state"], item["generation"], "ramp_until" in item) == ("CLOSED", generation, False)
+
+
+def test_a_circuit_in_a_single_table_counts_resets_trips_and_recovers_through_its_composite_key(instances):
+    """Powertools' single-table layout: every read and write of the state machine and the functions goes to the
+    item at the shared partition value and the circuit's name, and leaves the app's other items alone."""
+    stack = instances["single-table"]
+    assert (stack.table_key.partition_key, stack.table_key.sort_key) == ("pk", "sk")
+    order = {"pk": {"S": "order#1"}, "sk": {"S": stack.circuit}, "state": {"S": "OPEN"}}  # no circuit, same name
+    stack.ddb.put_item(TableName=stack.table_name, Item=order)
+    assert stack.call()["states"] == HEALTHY
+    stack.set_health(False)
+    assert stack.call()["status"] == "FAILED"
+    assert stack.item()["failure_count"] == 1
+    stack.set_health(True)
+    assert stack.call()["states"] == RESETTING
+    assert stack.item()["failure_count"] == 0
+    trip(stack)
+    result = stack.call()
+    assert (result["error"], result["states"]) == ("CircuitOpen", SHORT_CIRCUITED)
+    end_open_duration(stack)
+    stack.set_health(True)
+    assert stack.call()["status"] == "SUCCEEDED"
+    assert stack.item()["state"] == "CLOSED"
+    key = {"pk": order["pk"], "sk": order["sk"]}
+    assert stack.ddb.get_item(TableName=stack.table_name, Key=key)["Item"] == order
 
 
 def test_probe_success_closes_the_circuit(instances):

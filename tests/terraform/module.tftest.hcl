@@ -194,6 +194,40 @@ run "ramp_up_seconds_reaches_the_functions_and_a_ramp_goes_to_the_state_check" {
   }
 }
 
+run "a_single_table_keys_the_table_the_state_machine_the_events_and_iam_by_partition_and_sort_key" {
+  variables {
+    table_key = { partition_key = "pk", sort_key = "sk", partition_value = "circuit_breaker#orders" }
+  }
+  assert {
+    condition     = aws_dynamodb_table.this[0].hash_key == "pk" && aws_dynamodb_table.this[0].range_key == "sk"
+    error_message = "The table is created with the partition and sort key table_key names."
+  }
+  assert {
+    condition = alltrue([
+      jsondecode(aws_sfn_state_machine.this.definition).States.ReadCircuit.Parameters.Key == { pk = { S = "circuit_breaker#orders" }, sk = { S = "orders" } },
+      jsondecode(aws_sfn_state_machine.this.definition).States.ReadAfterCall.Parameters.Key == { pk = { S = "circuit_breaker#orders" }, sk = { "S.$" = "$.circuit" } },
+      jsondecode(aws_sfn_state_machine.this.definition).States.ResetFailures.Parameters.Key == { pk = { S = "circuit_breaker#orders" }, sk = { "S.$" = "$.circuit" } },
+    ])
+    error_message = "The state machine reads and resets the item at the shared partition value and the circuit's name."
+  }
+  assert {
+    condition     = [for filter in aws_lambda_event_source_mapping.circuit_events[0].filter_criteria[0].filter : jsondecode(filter.pattern)] == [{ dynamodb = { Keys = { pk = { S = ["circuit_breaker#orders"] }, sk = { S = ["orders"] } } } }]
+    error_message = "The events function gets the stream records of this instance's circuits only."
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["check_circuit"].environment[0].variables.TABLE_KEY) == { partition_key = "pk", sort_key = "sk", partition_value = "circuit_breaker#orders" }
+    error_message = "The functions key circuit items as table_key says."
+  }
+  assert {
+    condition = flatten([
+      for statement in data.aws_iam_policy_document.state_machine.statement : [
+        for condition in statement.condition : condition.values if condition.variable == "dynamodb:LeadingKeys"
+      ] if statement.sid == "ReadCircuit"
+    ]) == ["circuit_breaker#orders"]
+    error_message = "IAM scopes the state machine's reads to the partition value: dynamodb:LeadingKeys names partition keys."
+  }
+}
+
 run "healthcheck_and_qualified_arns" {
   variables {
     downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"

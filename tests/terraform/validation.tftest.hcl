@@ -75,6 +75,14 @@ run "rejects_a_negative_ramp_up" {
   expect_failures = [var.ramp_up_seconds]
 }
 
+run "rejects_a_sort_key_without_the_partition_value_circuits_share" {
+  command = plan
+  variables {
+    table_key = { partition_key = "pk", sort_key = "sk" }
+  }
+  expect_failures = [var.table_key]
+}
+
 run "rejects_a_fallback_payload_field_step_functions_would_read_as_a_path" {
   command = plan
   variables {
