@@ -14,7 +14,7 @@ output "state_machine_role_arn" {
 }
 
 output "circuit_name" {
-  description = "Circuit (table item id) this state machine checks."
+  description = "Circuit (its item's id, or sort key with table_key) this state machine checks."
   value       = local.circuit_name
 }
 

@@ -190,7 +190,7 @@ variable "ramp_up_seconds" {
     this many seconds instead of all at once: 10 %, then 25 %, then 50 % of calls are admitted, each share for a third
     of it, and the rest short-circuited with retry_after_seconds until the next step; then every call. A failure
     during the ramp counts as usual. While it lasts every call runs the state check function; after it the healthy
-    path is unchanged. An operator's close has no ramp. 0: no ramp, every call at once.
+    path is unchanged. An operator's close (force-closed, and its release) has no ramp. 0: no ramp, every call at once.
   EOT
   type        = number
   default     = 0
@@ -566,8 +566,10 @@ variable "table_key" {
     the sort key that holds the circuit's name, and the partition key value every circuit shares, e.g. { partition_key =
     "pk", sort_key = "sk", partition_value = "circuit_breaker#orders" }: a function decorated with @circuit_breaker on
     the same table and key then sees this module's circuit, and the other way round. It keys the table this module
-    creates and a shared one (create_table = false) alike. With a sort key, IAM scopes the functions to the partition
-    (dynamodb:LeadingKeys names partition keys), not to their circuits.
+    creates and a shared one (create_table = false) alike. With a sort key, IAM scopes the module's roles and the
+    operator policies to the partition (dynamodb:LeadingKeys names partition keys), not to their circuits; circuit
+    events (circuits = "table" included) cover that partition's circuits, named by the sort key: keep names unique
+    across the partitions of one table.
   EOT
   type = object({
     partition_key   = optional(string, "id")
@@ -584,6 +586,10 @@ variable "table_key" {
   validation {
     condition     = var.table_key.partition_key != var.table_key.sort_key && var.table_key.partition_key != ""
     error_message = "table_key.partition_key must be a non-empty attribute name, other than sort_key."
+  }
+  validation {
+    condition     = var.table_key.sort_key != "" && var.table_key.partition_value != ""
+    error_message = "table_key.sort_key and partition_value must not be empty: DynamoDB refuses an empty key."
   }
 }
 

@@ -130,7 +130,8 @@ class Stack:
         self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message))
 
     def clear(self) -> None:
-        """Forget every circuit in the instance's table and make its dependency healthy: a fresh instance."""
+        """Forget every circuit in the instance's table and make its dependency healthy: a fresh instance. Other items
+        of a single table stay."""
         attributes = self.table_key.attributes
         pages = self.ddb.get_paginator("scan").paginate(
             TableName=self.table_name, ProjectionExpression=",".join(attributes)
@@ -138,7 +139,8 @@ class Stack:
         try:
             for page in pages:
                 for item in page["Items"]:
-                    self.ddb.delete_item(TableName=self.table_name, Key={name: item[name] for name in attributes})
+                    if self.table_key.name_in(item) is not None:
+                        self.ddb.delete_item(TableName=self.table_name, Key={name: item[name] for name in attributes})
         except self.ddb.exceptions.ResourceNotFoundException:
             pass  # an instance on a table that does not exist holds no circuit
         self.set_health(True)

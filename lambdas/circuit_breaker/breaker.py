@@ -74,7 +74,8 @@ def ramp_step(started_at: float | None, until: float | None, now: float) -> tupl
     if started_at is None or until is None or not started_at < until or now >= until:
         return None
     length = (until - started_at) / len(RAMP_SHARES)
-    step = max(0, int((now - started_at) // length))  # a clock behind the close's: the first step
+    # A clock behind the close's: the first step. The last one never rounds past its end.
+    step = min(max(0, int((now - started_at) // length)), len(RAMP_SHARES) - 1)
     return RAMP_SHARES[step], started_at + (step + 1) * length
 
 

@@ -83,6 +83,14 @@ run "rejects_a_sort_key_without_the_partition_value_circuits_share" {
   expect_failures = [var.table_key]
 }
 
+run "rejects_an_empty_sort_key" {
+  command = plan
+  variables {
+    table_key = { partition_key = "pk", sort_key = "", partition_value = "circuit_breaker#orders" }
+  }
+  expect_failures = [var.table_key]
+}
+
 run "rejects_a_fallback_payload_field_step_functions_would_read_as_a_path" {
   command = plan
   variables {

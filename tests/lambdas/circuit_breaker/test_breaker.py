@@ -708,7 +708,10 @@ def test_a_failure_during_the_ramp_counts_as_usual_and_a_trip_ends_the_ramp(make
     probe = breaker.check(CIRCUIT, "probe")
     assert breaker.record(CIRCUIT, probe.generation, True, None) == "closed"
     breaker.draw = lambda: 0.0  # every call admitted
-    trip(breaker)
+    admitted = [breaker.check(CIRCUIT, f"caller-{i}") for i in range(2)]
+    assert [d.action for d in admitted] == [CALL, CALL]
+    for decision in admitted:
+        breaker.record(CIRCUIT, decision.generation, False, "DependencyUnavailable", decision.failures_seen)
     circuit = breaker.store.read(CIRCUIT, consistent=True)
     assert (circuit.state, circuit.ramp_started_at, circuit.ramp_until) == (OPEN, None, None)
     assert circuit.reason == "2 consecutive failures (last: DependencyUnavailable)"
@@ -720,6 +723,18 @@ def test_the_healthcheck_alarm_back_to_ok_ramps_too(make_breaker, clock):
     clock.advance(600)
     assert breaker.on_alarm("orders-healthcheck", "OK", millis(clock)) == "OPEN -> CLOSED"
     assert breaker.store.read(CIRCUIT, consistent=True).ramp_until == clock.now + 60
+
+
+def test_a_late_removal_of_an_ended_ramp_never_removes_the_next_one(make_breaker, clock):
+    """A check reads an ended ramp; before it removes it, the circuit trips and recovers again, with a new ramp."""
+    breaker = make_breaker(failure_threshold=1, ramp_up_seconds=300)
+    recover(breaker, clock)
+    clock.advance(300)
+    ended = breaker.store.read(CIRCUIT, consistent=True)
+    recover(breaker, clock)
+    new_ramp = breaker.store.read(CIRCUIT, consistent=True).ramp_until
+    breaker._end_ramp(ended)
+    assert breaker.store.read(CIRCUIT, consistent=True).ramp_until == new_ramp == clock.now + 300
 
 
 def test_an_operator_close_has_no_ramp_and_ends_one(make_breaker, clock):
