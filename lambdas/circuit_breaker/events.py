@@ -22,7 +22,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
+from circuit_breaker.event_sources import EventSourceError, EventSources, mappings_from_json
 from circuit_breaker.model import (
     CLOSED,
     DEFAULT_TABLE_KEY,
@@ -64,6 +65,7 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "CIRCUIT_BREAKER_NAME": (True, ""),
     "MODE": (False, "enforce"),
     "TABLE_KEY": (False, "{}"),
+    "EVENT_SOURCE_MAPPINGS": (False, "{}"),
 }
 
 
@@ -232,6 +234,8 @@ class EventSettings:
     circuit_breaker: str
     mode: str = "enforce"  # the sending instance's: observe short-circuits no call
     table_key: TableKey = DEFAULT_TABLE_KEY  # how the circuit table keys its circuits
+    # circuit -> the event source mappings it pauses while it admits no calls (circuit_breaker.event_sources)
+    event_source_mappings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
@@ -250,6 +254,7 @@ class EventSettings:
             circuit_breaker=get("CIRCUIT_BREAKER_NAME"),
             mode=get("MODE"),
             table_key=TableKey.from_json(get("TABLE_KEY")),
+            event_source_mappings=mappings_from_json(get("EVENT_SOURCE_MAPPINGS")),
         )
 
 
@@ -268,6 +273,10 @@ class Publisher:
     function stopped between the two calls (killed, timed out), remembering failed three times
     (counted, and the record is not reported as failed, which would resend it for certain), or
     PutEvents failed ambiguously (the event accepted, the answer lost) and the record was retried.
+
+    With `sources`, the last change of each circuit in the batch also sets the event source mappings
+    that circuit pauses (the earlier ones would only be undone); a mapping that cannot be set fails
+    that record like an unsent event, and its retry sets it again.
     """
 
     def __init__(
@@ -280,6 +289,8 @@ class Publisher:
         on_skipped: Callable[[str, str], None] = lambda reason, circuit: None,
         on_failed: Callable[[PublishError], None] = lambda error: None,
         on_forgotten: Callable[[PublishError], None] = lambda error: None,
+        sources: EventSources | None = None,
+        on_source_failed: Callable[[EventSourceError], None] = lambda error: None,
     ) -> None:
         self.settings = settings
         self._events = events_client
@@ -289,6 +300,8 @@ class Publisher:
         self.on_skipped = on_skipped
         self.on_failed = on_failed
         self.on_forgotten = on_forgotten
+        self.sources = sources
+        self.on_source_failed = on_source_failed
 
     @property
     def events(self) -> Any:
@@ -305,17 +318,37 @@ class Publisher:
     def process(self, records: list[Any]) -> dict[str, list[dict[str, str]]]:
         """Handle a batch; the partial-batch response Lambda expects for a stream."""
         failures: list[dict[str, str]] = []
-        for record in records:
+        followed = self._last_changes(records)
+        for index, record in enumerate(records):
             sequence = _sequence_number(record)
             if failures:
                 failures.append({"itemIdentifier": sequence})
                 continue
             try:
                 self.publish(record)
+                if index in followed and self.sources is not None:
+                    self.sources.follow(followed[index], self.settings.mode)
             except PublishError as error:
                 self.on_failed(error)
                 failures.append({"itemIdentifier": sequence})
+            except EventSourceError as error:
+                self.on_source_failed(error)
+                failures.append({"itemIdentifier": sequence})
         return {"batchItemFailures": failures}
+
+    def _last_changes(self, records: list[Any]) -> dict[int, Circuit]:
+        """Record index -> the circuit after the batch's last change of it, for circuits that pause mappings."""
+        if self.sources is None or not self.sources.mappings:
+            return {}
+        last: dict[str, tuple[int, Circuit]] = {}
+        for index, record in enumerate(records):
+            try:
+                change = circuit_change(record, self.settings.table_key)
+            except MalformedRecord:
+                continue
+            if change is not None and change.circuit in self.sources.mappings:
+                last[change.circuit] = (index, change.current)
+        return dict(last.values())
 
     def publish(self, record: Any) -> str:
         """Send the event of one record, at most once per record; what happened, in one word."""

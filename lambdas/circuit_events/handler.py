@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit_breaker import clients
+from circuit_breaker.event_sources import EventSourceError, EventSources
 from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, PublishError, status
 from circuit_breaker.telemetry import count, gauge, logger, metrics
 
@@ -55,6 +56,19 @@ def forgotten(error: PublishError) -> None:
     )
 
 
+def source_changed(circuit: str, uuid: str, enabled: bool) -> None:
+    count("EventSourcesResumed" if enabled else "EventSourcesPaused", circuit)
+    logger.info(
+        "event source mapping resumed" if enabled else "event source mapping paused",
+        extra={"circuit": circuit, "event_source_mapping": uuid},
+    )
+
+
+def source_failed(error: EventSourceError) -> None:
+    count("EventSourceErrors", error.circuit)
+    logger.error("event source mapping not set; to be retried", extra={"circuit": error.circuit, "error": str(error)})
+
+
 publisher = Publisher(
     settings,
     events_client=clients.client("events"),
@@ -63,6 +77,10 @@ publisher = Publisher(
     on_skipped=skipped,
     on_failed=failed,
     on_forgotten=forgotten,
+    sources=EventSources(settings.event_source_mappings, clients.client("lambda"), on_changed=source_changed)
+    if settings.event_source_mappings
+    else None,
+    on_source_failed=source_failed,
 )
 
 

@@ -21,6 +21,7 @@ from circuit_breaker.store import CircuitStore
 from circuit_sandbox.aws.runner import FunctionSpec, ModuleEnvironment
 from tests.conftest import LAMBDAS, load_event
 from tests.hcl import local
+from tests.lambdas.circuit_breaker.test_event_sources import consumer_mapping
 from tests.lambdas.circuit_breaker.test_events import Stream
 from tests.lambdas.circuit_breaker.test_telemetry import emf_blobs
 
@@ -84,6 +85,10 @@ def breaker(stream) -> Breaker:
 
 @pytest.fixture
 def handler(stream):
+    return events_function()
+
+
+def events_function(**variables: str) -> Any:
     """A fresh environment of the events function, with its handler string from the HCL."""
     environment = {
         "EVENT_BUS_NAME": "default",
@@ -92,9 +97,11 @@ def handler(stream):
         "CIRCUIT_BREAKER_NAME": NAME,
         "MODE": "enforce",
         "TABLE_KEY": json.dumps({"partition_key": "id", "sort_key": None, "partition_value": None}),
+        "EVENT_SOURCE_MAPPINGS": "{}",
         "POWERTOOLS_SERVICE_NAME": NAME,
     }
     assert set(environment) == {*ENVIRONMENT, "POWERTOOLS_SERVICE_NAME"}
+    environment.update(variables)
     handler = local("events.tf", "circuit_events_function")["circuit_events"]["handler"]
     return ModuleEnvironment(FunctionSpec(f"{NAME}-circuit-events", handler, LAMBDAS, environment)).module
 
@@ -256,3 +263,34 @@ def test_lambdas_sample_stream_event_is_published(handler, bus, lambda_context):
 def test_an_event_without_records_is_nothing_to_do(handler, lambda_context):
     assert handler.lambda_handler({"nothing": True}, lambda_context) == {"batchItemFailures": []}
     assert handler.process_records([]) == {"batchItemFailures": []}
+
+
+def test_a_paused_consumer_is_logged_and_counted_and_a_failure_to_pause_is_retried(
+    stream, breaker, lambda_context, capsys, caplog
+):
+    # Given the events function of a circuit that pauses a queue consumer's mapping
+    mapping = consumer_mapping("orders-consumer")
+    function = events_function(EVENT_SOURCE_MAPPINGS=json.dumps({NAME: [mapping]}))
+    breaker.record(NAME, 0, False, "DependencyUnavailable")
+    records = stream.new_records()
+    capsys.readouterr()
+    # When Lambda cannot disable it
+    lambda_client = function.publisher.sources.client
+    function.publisher.sources.client = FailingLambda()
+    assert function.lambda_handler({"Records": records}, lambda_context)["batchItemFailures"]
+    output = capsys.readouterr().out
+    assert "event source mapping not set; to be retried" in caplog.text
+    assert [blob["EventSourceErrors"] for blob in emf_blobs(output) if "EventSourceErrors" in blob] == [[1]]
+    # When the record is retried and Lambda can
+    function.publisher.sources.client = lambda_client
+    assert function.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    # Then the mapping is paused, logged and counted
+    assert boto3.client("lambda").get_event_source_mapping(UUID=mapping)["State"] == "Disabled"
+    output = capsys.readouterr().out
+    assert "event source mapping paused" in caplog.text
+    assert [blob["EventSourcesPaused"] for blob in emf_blobs(output) if "EventSourcesPaused" in blob] == [[1]]
+
+
+class FailingLambda:
+    def get_event_source_mapping(self, **kwargs):
+        raise ClientError({"Error": {"Code": "TooManyRequestsException"}}, "GetEventSourceMapping")
