@@ -29,6 +29,7 @@ locals {
     CIRCUIT_BREAKER_NAME         = var.name
     MODE                         = var.mode
     TABLE_KEY                    = jsonencode(var.table_key)
+    EVENT_SOURCE_MAPPINGS        = jsonencode(length(var.event_source_mappings) > 0 ? { (local.circuit_name) = var.event_source_mappings } : {})
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -108,6 +108,16 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
+    # Queue consumers paused while the circuit is open (lambdas/circuit_breaker/event_sources.py).
+    for_each = each.key == "circuit_events" && length(var.event_source_mappings) > 0 ? [1] : []
+    content {
+      sid       = "PauseEventSources"
+      actions   = ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"]
+      resources = [for uuid in var.event_source_mappings : "arn:${local.partition}:lambda:${data.aws_region.current.region}:${local.account_id}:event-source-mapping:${uuid}"]
+    }
+  }
+
+  dynamic "statement" {
     # The event source mapping sends what it gives up on with the function's role.
     for_each = each.key == "circuit_events" && var.circuit_events.on_failure_destination_arn != null ? [var.circuit_events.on_failure_destination_arn] : []
     content {
@@ -288,10 +298,10 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  count = local.healthcheck_enabled ? 1 : 0
+  count = local.schedules_enabled ? 1 : 0
 
   name_prefix        = local.role_name_prefix.scheduler
-  description        = "${local.role_description}: healthcheck schedule"
+  description        = "${local.role_description}: ${join(" and ", compact([local.healthcheck_enabled ? "healthcheck" : "", local.probe_enabled ? "probe" : ""]))} schedule"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
   tags               = var.tags
 
@@ -303,18 +313,31 @@ resource "aws_iam_role" "scheduler" {
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  count = local.healthcheck_enabled ? 1 : 0
+  count = local.schedules_enabled ? 1 : 0
 
-  statement {
-    actions   = ["lambda:InvokeFunction"]
-    resources = [var.healthcheck.function_arn]
+  dynamic "statement" {
+    for_each = local.healthcheck_enabled ? [var.healthcheck.function_arn] : []
+    content {
+      sid       = "RunHealthcheck"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.probe_enabled ? [1] : []
+    content {
+      sid       = "RunProbe"
+      actions   = ["states:StartExecution"]
+      resources = [local.state_machine_arn]
+    }
   }
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  count = local.healthcheck_enabled ? 1 : 0
+  count = local.schedules_enabled ? 1 : 0
 
-  name   = "invoke-healthcheck"
+  name   = "run-schedules"
   role   = aws_iam_role.scheduler[0].id
   policy = data.aws_iam_policy_document.scheduler[0].json
 
@@ -373,7 +396,7 @@ data "aws_iam_policy_document" "caller" {
   statement {
     sid       = var.type == "EXPRESS" ? "RunSynchronously" : "StartExecutions"
     actions   = var.type == "EXPRESS" ? ["states:StartSyncExecution"] : ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.this.arn]
+    resources = [local.state_machine_arn]
   }
 
   dynamic "statement" {
@@ -381,7 +404,7 @@ data "aws_iam_policy_document" "caller" {
     content {
       sid       = "DescribeExecutions"
       actions   = ["states:DescribeExecution"]
-      resources = ["${replace(aws_sfn_state_machine.this.arn, ":stateMachine:", ":execution:")}:*"]
+      resources = ["${replace(local.state_machine_arn, ":stateMachine:", ":execution:")}:*"]
     }
   }
 }

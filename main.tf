@@ -16,6 +16,14 @@ locals {
 
   # Known at plan time even when the healthcheck function is created in the same apply.
   healthcheck_enabled = var.healthcheck != null
+  probe_enabled       = var.probe != null
+  # The state machine's ARN, as AWS forms it from its name: known at plan time, so that a queue consumer this module
+  # pauses (event_source_mappings) can be given it without a cycle, and the schedules' policy needs no replacement of
+  # the state machine first.
+  state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${var.name}"
+
+  # EventBridge Scheduler runs the healthcheck and the probe with one role (schedule.tf).
+  schedules_enabled = local.healthcheck_enabled || local.probe_enabled
 
   # The fallback the caller gave, unless fallback_mode names one (variables.tf refuses a mode that contradicts it).
   fallback_mode = coalesce(var.fallback_mode, var.fallback_payload != null ? "payload" : var.fallback_function_arn != null ? "function" : "fail")

@@ -1,6 +1,6 @@
 output "state_machine_arn" {
-  description = "ARN of the state machine to call instead of the downstream function."
-  value       = aws_sfn_state_machine.this.arn
+  description = "ARN of the state machine to call instead of the downstream function. Known at plan time (formed from name), so a consumer whose event source mapping the module pauses can take it without a cycle."
+  value       = local.state_machine_arn
 }
 
 output "state_machine_name" {
@@ -79,13 +79,18 @@ output "lambda_role_arns" {
 }
 
 output "scheduler_role_arn" {
-  description = "ARN of the healthcheck schedule's role (null without a healthcheck)."
+  description = "ARN of the role that runs the healthcheck and probe schedules (null without either)."
   value       = one(aws_iam_role.scheduler[*].arn)
 }
 
 output "healthcheck_schedule_arn" {
   description = "ARN of the healthcheck schedule (null without a healthcheck)."
   value       = one(aws_scheduler_schedule.healthcheck[*].arn)
+}
+
+output "probe_schedule_arn" {
+  description = "ARN of the probe schedule (null without a probe)."
+  value       = one(aws_scheduler_schedule.probe[*].arn)
 }
 
 output "operator_read_only_policy_json" {

@@ -443,6 +443,61 @@ variable "healthcheck" {
   }
 }
 
+variable "probe" {
+  description = <<-EOT
+    A probe that waits for no traffic: EventBridge Scheduler starts the state machine with input (a JSON object the
+    downstream accepts, e.g. jsonencode({ ping = true })) on schedule_expression. Once the open duration ends, the next
+    run is the circuit's probe; while the circuit is closed it is one more call like any other, and counts like one.
+    Required with event_source_mappings, whose paused consumer sends no call to elect a probe from. null: probes come
+    from the callers' own calls.
+  EOT
+  type = object({
+    input               = string
+    schedule_expression = optional(string, "rate(1 minute)")
+  })
+  default = null
+
+  validation {
+    condition     = var.probe == null ? true : can(keys(jsondecode(var.probe.input)))
+    error_message = "probe.input must be a JSON object (e.g. jsonencode({ ping = true })): the state machine's input, which the downstream receives."
+  }
+  validation {
+    condition     = var.probe == null ? true : can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.probe.schedule_expression))
+    error_message = "probe.schedule_expression must be rate(...) or cron(...)."
+  }
+}
+
+variable "event_source_mappings" {
+  description = <<-EOT
+    Queue consumers paused while the circuit is open: the UUIDs (aws_lambda_event_source_mapping's uuid) of the event
+    source mappings (SQS, Kinesis, DynamoDB streams) that feed a consumer calling the downstream through this circuit
+    breaker. The events function disables them when the circuit admits no calls (OPEN, HALF_OPEN, FORCED_OPEN), whoever
+    changed it, and enables them again when it does (CLOSED, FORCED_CLOSED): messages wait in their queue instead of
+    failing into a dead-letter queue. Needs circuit_events and a probe; no ramp. Set lifecycle { ignore_changes =
+    [enabled] } on the mappings, or an apply would enable a paused one. In observe mode nothing is paused.
+  EOT
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for uuid in var.event_source_mappings : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", uuid))])
+    error_message = "event_source_mappings holds event source mapping UUIDs (aws_lambda_event_source_mapping.<name>.uuid), not ARNs or names."
+  }
+  validation {
+    condition     = length(var.event_source_mappings) == 0 || var.circuit_events.enabled
+    error_message = "event_source_mappings needs circuit_events.enabled: the events function pauses and resumes the mappings."
+  }
+  validation {
+    condition     = length(var.event_source_mappings) == 0 || var.probe != null
+    error_message = "event_source_mappings needs a probe: a paused consumer sends no call, so only a scheduled probe can close the circuit again."
+  }
+  validation {
+    condition     = length(var.event_source_mappings) == 0 || var.ramp_up_seconds == 0
+    error_message = "event_source_mappings and ramp_up_seconds do not go together: a ramp would send most of a resumed queue's messages back to it. Ramp a consumer with its mapping's scaling_config.maximum_concurrency instead."
+  }
+}
+
 ################################################################################
 # Fallback
 ################################################################################

@@ -7,6 +7,7 @@ Each module stands in for one service's missing part and knows nothing of the ap
 - `runner`, `worker`: Lambda's execution environments, one process each, running what was deployed;
 - `cloudwatch`: the `AWS/Lambda` metrics, alarm evaluation and notifications; EventBridge Scheduler;
 - `streams`: Lambda's DynamoDB stream poller (event source mappings);
+- `queues`: Lambda's SQS poller (event source mappings);
 - `eventbridge`: EventBridge rule targets (SNS), with their input transformations;
 - `stepfunctions`: `StartSyncExecution` for EXPRESS state machines.
 
@@ -22,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from .cloudwatch import AlarmEvaluator, LambdaMetrics, Scheduler
+from .queues import QueuePoller
 from .runner import ProcessRunner
 from .server import CREDENTIALS, local_aws
 from .stepfunctions import synchronous_executions
@@ -40,6 +42,7 @@ class Emulator:
     evaluator: AlarmEvaluator
     scheduler: Scheduler
     pump: StreamPump
+    queues: QueuePoller
     time_scale: float = 1.0
     region: str = REGION
 
@@ -68,7 +71,15 @@ def emulator(
     with ExitStack() as stack:
         endpoint = stack.enter_context(local_aws(REGION, port))
         runner = ProcessRunner(
-            {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION},
+            {
+                **CREDENTIALS,
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                # botocore puts `sync-` before the host of StartSyncExecution (AWS's sync-states endpoint); the
+                # emulator is one address, so a function's own client must not (botocore reads this variable).
+                "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+            },
             max_environments,
         )
         stack.callback(runner.close)
@@ -76,6 +87,7 @@ def emulator(
         stack.enter_context(synchronous_executions())
         # Before anything is applied: streams polled into their functions, not invoked inside writes.
         pump = stack.enter_context(event_delivery())
+        queues = stack.enter_context(QueuePoller(time_scale=time_scale).running())
         metrics = LambdaMetrics()
         runner.listeners.append(metrics.record)
         # A record's age is stream time: it runs time_scale times faster, like the alarm periods that judge it.
@@ -84,4 +96,4 @@ def emulator(
         )
         evaluator = stack.enter_context(AlarmEvaluator(metrics, time_scale=time_scale).running(alarm_interval))
         scheduler = stack.enter_context(Scheduler(time_scale=time_scale).running())
-        yield Emulator(endpoint, runner, metrics, evaluator, scheduler, pump, time_scale)
+        yield Emulator(endpoint, runner, metrics, evaluator, scheduler, pump, queues, time_scale)

@@ -30,10 +30,12 @@ periods that judge it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,6 +46,8 @@ from typing import Any, ClassVar, Protocol
 import boto3
 
 from .runner import Invocation
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT = "123456789012"
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
@@ -419,7 +423,9 @@ def _every(interval: float, action: Callable[[], Any], name: str) -> Iterator[No
 
 
 class Scheduler:
-    """EventBridge Scheduler for the emulator: invokes each `rate(...)` schedule's Lambda target when due.
+    """EventBridge Scheduler for the emulator: runs each `rate(...)` schedule's target when due.
+
+    A Lambda function's target is invoked; a state machine's is started (StartExecution).
 
     Schedules are read from the emulator on every tick, so instances provisioned later run too.
     Each runs every `interval / time_scale` seconds. Runs are started without waiting for the
@@ -439,9 +445,11 @@ class Scheduler:
     def __init__(self, clock: Callable[[], float] = time.monotonic, time_scale: float = 1.0) -> None:
         self._scheduler = boto3.client("scheduler")
         self._lambda = boto3.client("lambda")
+        self._states = boto3.client("stepfunctions")
         self.clock = clock
         self.time_scale = time_scale
         self.runs = 0
+        self.errors: list[str] = []  # runs that could not be started, each once
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="schedule-run")
         self._due: dict[str, float] = {}
         self._schedules: dict[str, dict[str, Any]] = {}
@@ -466,10 +474,26 @@ class Scheduler:
                 schedule = self._schedules[name]
                 self._due[name] += self.interval(schedule["ScheduleExpression"]) / self.time_scale
                 target = schedule["Target"]
-                self._pool.submit(
-                    self._lambda.invoke, FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode()
-                )
+                if ":states:" in target["Arn"]:  # Step Functions' StartExecution, as Scheduler's templated target
+                    run = self._pool.submit(
+                        self._states.start_execution,
+                        stateMachineArn=target["Arn"],
+                        name=uuid.uuid4().hex,  # Scheduler names each execution; moto would name them all "None"
+                        input=target.get("Input", "{}"),
+                    )
+                else:
+                    run = self._pool.submit(
+                        self._lambda.invoke, FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode()
+                    )
+                run.add_done_callback(lambda done, name=name: self._failed(name, done.exception()))
                 self.runs += 1
+
+    def _failed(self, name: str, error: BaseException | None) -> None:
+        if error is not None:
+            message = f"schedule {name}: {type(error).__name__}: {error}"
+            if message not in self.errors:
+                self.errors.append(message)
+                logger.warning("scheduler: %s", message)
 
     @contextmanager
     def running(self, resolution: float = 0.1) -> Iterator[Scheduler]:

@@ -28,6 +28,8 @@ module "circuit_breaker" {
   store_error_alarm            = try(each.value.store_error_alarm, null)
   events_pipeline_alarm        = try(each.value.events_pipeline_alarm, null)
   healthcheck                  = local.supplied[each.key].healthcheck
+  probe                        = try(each.value.probe, null)
+  event_source_mappings        = try(each.value.event_source_mappings, null)
   fallback_mode                = try(each.value.fallback_mode, null)
   fallback_payload             = try(each.value.fallback_payload, null)
   fallback_function_arn        = local.supplied[each.key].fallback_function_arn

@@ -41,7 +41,7 @@ run "circuit_events_by_default" {
     error_message = "Sent events are remembered in an encrypted table of the instance, expired by TTL."
   }
   assert {
-    condition     = aws_lambda_function.this["circuit_events"].environment[0].variables == tomap({ EVENT_BUS_NAME = "default", EVENT_SOURCE = "circuit-breaker", SENT_EVENTS_TABLE_NAME = "orders-sent-circuit-events", CIRCUIT_BREAKER_NAME = "orders", MODE = "enforce", TABLE_KEY = jsonencode({ partition_key = "id", sort_key = null, partition_value = null }), POWERTOOLS_SERVICE_NAME = "orders", POWERTOOLS_METRICS_NAMESPACE = "CircuitBreaker", POWERTOOLS_LOG_LEVEL = "INFO" })
+    condition     = aws_lambda_function.this["circuit_events"].environment[0].variables == tomap({ EVENT_BUS_NAME = "default", EVENT_SOURCE = "circuit-breaker", SENT_EVENTS_TABLE_NAME = "orders-sent-circuit-events", CIRCUIT_BREAKER_NAME = "orders", MODE = "enforce", TABLE_KEY = jsonencode({ partition_key = "id", sort_key = null, partition_value = null }), EVENT_SOURCE_MAPPINGS = "{}", POWERTOOLS_SERVICE_NAME = "orders", POWERTOOLS_METRICS_NAMESPACE = "CircuitBreaker", POWERTOOLS_LOG_LEVEL = "INFO" })
     error_message = "The events function is told its bus, source, sent-events table and instance; nothing of the circuit's settings."
   }
   assert {

@@ -25,6 +25,17 @@ run "shared_table_express_plans_as_a_first_apply" {
   }
 }
 
+run "queue_consumer_plans_as_a_first_apply" {
+  command = plan
+  module {
+    source = "./examples/queue-consumer"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.orders.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The consumer reports failed messages, so a short-circuited call keeps only its own message."
+  }
+}
+
 run "every_arn_input_unknown_at_plan" {
   command = plan
   module {

@@ -228,6 +228,53 @@ run "a_single_table_keys_the_table_the_state_machine_the_events_and_iam_by_parti
   }
 }
 
+run "queue_consumers_are_paused_by_the_events_function_and_probed_by_a_schedule" {
+  variables {
+    probe                 = { input = "{\"ping\": true}" }
+    event_source_mappings = ["0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"]
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["circuit_events"].environment[0].variables.EVENT_SOURCE_MAPPINGS) == { orders = ["0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"] }
+    error_message = "The events function is told which mappings this instance's circuit pauses."
+  }
+  assert {
+    condition = one([
+      for statement in data.aws_iam_policy_document.function["circuit_events"].statement : statement.resources if statement.sid == "PauseEventSources"
+    ]) == toset(["arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"])
+    error_message = "The events function may read and update those mappings, and no other."
+  }
+  assert {
+    condition     = length([for statement in data.aws_iam_policy_document.function["check_circuit"].statement : statement if statement.sid == "PauseEventSources"]) == 0
+    error_message = "Only the events function touches the mappings."
+  }
+  assert {
+    condition = alltrue([
+      aws_scheduler_schedule.probe[0].target[0].arn == aws_sfn_state_machine.this.arn,
+      aws_scheduler_schedule.probe[0].target[0].input == "{\"ping\": true}",
+      aws_scheduler_schedule.probe[0].schedule_expression == "rate(1 minute)",
+      aws_scheduler_schedule.probe[0].target[0].role_arn == aws_iam_role.scheduler[0].arn,
+    ])
+    error_message = "The probe schedule starts the state machine with probe.input every minute by default."
+  }
+  assert {
+    condition = one([
+      for statement in data.aws_iam_policy_document.scheduler[0].statement : statement.actions if statement.sid == "RunProbe"
+    ]) == toset(["states:StartExecution"]) && length(aws_scheduler_schedule.healthcheck) == 0
+    error_message = "The schedules' role may start the state machine; without a healthcheck nothing else is scheduled."
+  }
+}
+
+run "without_queue_consumers_the_events_function_pauses_nothing" {
+  assert {
+    condition     = aws_lambda_function.this["circuit_events"].environment[0].variables.EVENT_SOURCE_MAPPINGS == "{}"
+    error_message = "No mappings, nothing to pause."
+  }
+  assert {
+    condition     = length(aws_scheduler_schedule.probe) == 0
+    error_message = "No probe schedule unless asked for."
+  }
+}
+
 run "healthcheck_and_qualified_arns" {
   variables {
     downstream_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api:live"

@@ -44,7 +44,12 @@ def test_checkov_finds_nothing_unexplained():
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 100
     files = {c["file_path"] for c in results.get("passed_checks", [])}
-    assert {"/main.tf", "/examples/basic/main.tf", "/examples/shared-table-express/main.tf"} <= files
+    assert {
+        "/main.tf",
+        "/examples/basic/main.tf",
+        "/examples/shared-table-express/main.tf",
+        "/examples/queue-consumer/main.tf",
+    } <= files
     unexplained = [
         c["check_id"]
         for c in results.get("skipped_checks", [])

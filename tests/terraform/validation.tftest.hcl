@@ -628,3 +628,48 @@ run "rejects_counted_errors_that_leave_out_a_failure_result" {
   }
   expect_failures = [var.counted_errors]
 }
+
+run "rejects_paused_event_sources_without_a_probe" {
+  command = plan
+  variables {
+    event_source_mappings = ["0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"]
+  }
+  expect_failures = [var.event_source_mappings]
+}
+
+run "rejects_paused_event_sources_without_circuit_events" {
+  command = plan
+  variables {
+    probe                 = { input = "{}" }
+    circuit_events        = { enabled = false }
+    event_source_mappings = ["0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"]
+  }
+  expect_failures = [var.event_source_mappings]
+}
+
+run "rejects_paused_event_sources_with_a_ramp" {
+  command = plan
+  variables {
+    probe                 = { input = "{}" }
+    ramp_up_seconds       = 60
+    event_source_mappings = ["0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"]
+  }
+  expect_failures = [var.event_source_mappings]
+}
+
+run "rejects_an_event_source_mapping_arn_for_a_uuid" {
+  command = plan
+  variables {
+    probe                 = { input = "{}" }
+    event_source_mappings = ["arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:0b5c6f42-5d1c-4a4e-9d0e-0f1a2b3c4d5e"]
+  }
+  expect_failures = [var.event_source_mappings]
+}
+
+run "rejects_a_probe_input_that_is_no_json_object" {
+  command = plan
+  variables {
+    probe = { input = "[1, 2]" }
+  }
+  expect_failures = [var.probe]
+}

@@ -15,7 +15,7 @@ import time
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tools.stand_in_provider.values import differs
 
@@ -46,6 +46,8 @@ NOT_FOUND = {
     "NotFoundException",
     "ParameterNotFound",
     "StateMachineDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
 }
 
 
@@ -1194,6 +1196,71 @@ class SsmParameter(Resource):
 
     def delete(self, state):
         _gone(lambda: self.client(state).delete_parameter(Name=state["name"]))
+
+
+class SqsQueue(Resource):
+    type_name, service = "aws_sqs_queue", "sqs"
+    replaced_by = frozenset({"region", "name", "name_prefix", "fifo_queue"})
+
+    # argument -> queue attribute, as SetQueueAttributes names them
+    ATTRIBUTES: ClassVar[dict[str, str]] = {
+        "delay_seconds": "DelaySeconds",
+        "max_message_size": "MaximumMessageSize",
+        "message_retention_seconds": "MessageRetentionPeriod",
+        "receive_wait_time_seconds": "ReceiveMessageWaitTimeSeconds",
+        "visibility_timeout_seconds": "VisibilityTimeout",
+        "policy": "Policy",
+        "redrive_policy": "RedrivePolicy",
+        "redrive_allow_policy": "RedriveAllowPolicy",
+        "kms_master_key_id": "KmsMasterKeyId",
+        "kms_data_key_reuse_period_seconds": "KmsDataKeyReusePeriodSeconds",
+        "sqs_managed_sse_enabled": "SqsManagedSseEnabled",
+        "content_based_deduplication": "ContentBasedDeduplication",
+        "deduplication_scope": "DeduplicationScope",
+        "fifo_throughput_limit": "FifoThroughputLimit",
+    }
+
+    def create(self, values):
+        name = _name(values) + (".fifo" if values.get("fifo_queue") and not values.get("name") else "")
+        attributes = self._attributes(values)
+        if values.get("fifo_queue"):
+            attributes["FifoQueue"] = "true"
+        url = self.client(values).create_queue(
+            QueueName=name, Attributes=attributes, **_given(tags=self.aws.tags(values) or None)
+        )["QueueUrl"]
+        return {"id": url, "url": url, "name": name, **self._computed(values, url)}
+
+    def update(self, prior, values):
+        self.client(values).set_queue_attributes(QueueUrl=prior["url"], Attributes=self._attributes(values))
+        return self._computed(values, prior["url"])
+
+    def _attributes(self, values: dict[str, Any]) -> dict[str, str]:
+        return {
+            attribute: str(value).lower() if isinstance(value, bool) else str(value)
+            for argument, attribute in self.ATTRIBUTES.items()
+            if (value := values.get(argument)) is not None and value != ""
+        }
+
+    def _computed(self, values: dict[str, Any], url: str) -> dict[str, Any]:
+        held = self.client(values).get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return {
+            "arn": held["QueueArn"],
+            "policy": values.get("policy") or held.get("Policy", ""),
+            "redrive_policy": values.get("redrive_policy") or held.get("RedrivePolicy", ""),
+            "redrive_allow_policy": values.get("redrive_allow_policy") or held.get("RedriveAllowPolicy", ""),
+            "kms_data_key_reuse_period_seconds": int(held.get("KmsDataKeyReusePeriodSeconds", 300)),
+            "sqs_managed_sse_enabled": held.get("SqsManagedSseEnabled", "true") == "true"
+            and not values.get("kms_master_key_id"),
+            "deduplication_scope": values.get("deduplication_scope") or ("queue" if values.get("fifo_queue") else ""),
+            "fifo_throughput_limit": values.get("fifo_throughput_limit")
+            or ("perQueue" if values.get("fifo_queue") else ""),
+        }
+
+    def exists(self, state):
+        return _found(lambda: self.client(state).get_queue_attributes(QueueUrl=state["url"]))
+
+    def delete(self, state):
+        _gone(lambda: self.client(state).delete_queue(QueueUrl=state["url"]))
 
 
 class SfnStateMachine(Resource):
