@@ -37,10 +37,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar, Protocol
 
 import boto3
@@ -485,10 +486,11 @@ class Scheduler:
                     run = self._pool.submit(
                         self._lambda.invoke, FunctionName=target["Arn"], Payload=target.get("Input", "{}").encode()
                     )
-                run.add_done_callback(lambda done, name=name: self._failed(name, done.exception()))
+                run.add_done_callback(partial(self._failed, name))
                 self.runs += 1
 
-    def _failed(self, name: str, error: BaseException | None) -> None:
+    def _failed(self, name: str, run: Future[Any]) -> None:
+        error = run.exception()
         if error is not None:
             message = f"schedule {name}: {type(error).__name__}: {error}"
             if message not in self.errors:

@@ -88,9 +88,7 @@ def send(url: str, orders: range) -> None:
         )
 
 
-def test_an_outage_pauses_the_consumer_and_every_message_is_processed_once_after_it(
-    example, local_emulator, endpoint
-):
+def test_an_outage_pauses_the_consumer_and_every_message_is_processed_once_after_it(example, local_emulator, endpoint):
     ssm, functions = boto3.client("ssm"), example["function_names"]
     consumer = f"arn:aws:lambda:{REGION}:123456789012:function:{functions['consumer']}"
     mapping = Mapping(example["event_source_mapping_uuid"])
