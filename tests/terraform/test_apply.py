@@ -148,6 +148,7 @@ def held(aws: Emulator) -> dict[str, list[str]]:
             "event rules": [r["Name"] for r in aws.client("events").list_rules()["Rules"]],
             "dashboards": [d["DashboardName"] for d in aws.client("cloudwatch").list_dashboards()["DashboardEntries"]],
             "event source mappings": [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]],
+            "queues": aws.client("sqs").list_queues().get("QueueUrls", []),
         }.items()
         if names
     }
@@ -349,6 +350,11 @@ def test_every_resource_type_applies_to_the_emulator_and_destroys(aws):
     assert machine["loggingConfiguration"]["level"] == "ALL"
     mapping = lam.get_event_source_mapping(UUID=updated["aws_lambda_event_source_mapping.stream"]["uuid"])
     assert mapping["BatchSize"] == 200
+    queue = aws.client("sqs").get_queue_attributes(
+        QueueUrl=updated["aws_sqs_queue.this"]["url"], AttributeNames=["All"]
+    )
+    assert queue["Attributes"]["VisibilityTimeout"] == "60"
+    assert json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"] == 6
     topic = aws.client("sns").get_topic_attributes(TopicArn=updated["aws_sns_topic.this"]["arn"])["Attributes"]
     assert topic["DisplayName"] == "revision 2"
     assert (
