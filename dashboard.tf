@@ -29,6 +29,10 @@ resource "aws_cloudwatch_dashboard" "this" {
     circuit_events         = local.circuit_events_enabled
     events_function_name   = "${var.name}-circuit-events"
     notification_rule      = var.notifications != null ? "${var.name}-circuit-notifications" : null
-    event_metrics          = concat(["StoreErrors"], local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [])
+    event_metrics = concat(
+      ["StoreErrors"],
+      local.circuit_events_enabled ? ["EventsPublished", "EventPublishErrors"] : [],
+      length(var.event_source_mappings) > 0 ? ["EventSourcesPaused", "EventSourcesResumed", "EventSourceErrors"] : [],
+    )
   })
 }

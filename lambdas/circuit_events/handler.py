@@ -57,11 +57,12 @@ def forgotten(error: PublishError) -> None:
 
 
 def source_changed(circuit: str, uuid: str, enabled: bool) -> None:
-    count("EventSourcesResumed" if enabled else "EventSourcesPaused", circuit)
-    logger.info(
-        "event source mapping resumed" if enabled else "event source mapping paused",
-        extra={"circuit": circuit, "event_source_mapping": uuid},
-    )
+    if enabled:
+        count("EventSourcesResumed", circuit)
+        logger.info("event source mapping resumed", extra={"circuit": circuit, "event_source_mapping": uuid})
+    else:
+        count("EventSourcesPaused", circuit)
+        logger.info("event source mapping paused", extra={"circuit": circuit, "event_source_mapping": uuid})
 
 
 def source_failed(error: EventSourceError) -> None:
