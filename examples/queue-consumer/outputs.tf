@@ -32,3 +32,8 @@ output "function_names" {
   description = "The consumer and the downstream."
   value       = { consumer = aws_lambda_function.consumer.function_name, downstream = aws_lambda_function.downstream.function_name }
 }
+
+output "circuit_name" {
+  description = "The consumer's circuit (circuitctl show <name>)."
+  value       = module.circuit_breaker.circuit_name
+}

@@ -17,10 +17,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig, circuit_breaker
+from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
 from circuit_sandbox import terraform
 from circuit_sandbox.aws import REGION, Emulator
 from circuit_sandbox.scenario import wait_for
+from circuitctl.cli import main as circuitctl
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "queue-consumer"
 VARIABLES = {"name": "cb-queue", "open_duration_seconds": 2}
@@ -131,3 +134,54 @@ def test_an_outage_pauses_the_consumer_and_every_message_is_processed_once_after
     assert any(d.failed for d in batches if d.started < first)
     assert all(not d.failed for d in batches if d.started > last)
     assert local_emulator.queues.errors == [] and local_emulator.scheduler.errors == []
+
+
+def test_operators_and_powertools_pause_and_resume_the_consumer_through_the_events_pipeline(example, endpoint):
+    # Given the example's circuit closed and its consumer running
+    table, circuit, mapping = (
+        example["dynamodb_table_name"],
+        example["circuit_name"],
+        example["event_source_mapping_uuid"],
+    )
+    functions = boto3.client("lambda")
+
+    def state() -> str:
+        return functions.get_event_source_mapping(UUID=mapping)["State"]
+
+    assert state() == "Enabled"
+    # When an operator forces the circuit open, then closed, then releases it
+    def operator(command: str) -> int:
+        return circuitctl(["--table", table, command, circuit, "--reason", "maintenance", "--by", "ana"])
+
+    assert operator("force-open") == 0
+    assert wait_for(lambda: state() == "Disabled", PAUSE_WITHIN)
+    assert operator("force-closed") == 0
+    assert wait_for(lambda: state() == "Enabled", PAUSE_WITHIN)
+    assert operator("release") == 0
+    # When Powertools' @circuit_breaker on the same table trips the circuit
+    persistence = CircuitBreakerDynamoDBPersistence(table_name=table, boto3_client=boto3.client("dynamodb"))
+
+    @circuit_breaker(
+        name=circuit,
+        persistence_store=persistence,
+        config=CircuitBreakerConfig(failure_threshold=1, recovery_timeout=1, local_cache_max_age=0),
+    )
+    def call(fail: bool) -> str:
+        if fail:
+            raise RuntimeError("dependency down")
+        return "ok"
+
+    with pytest.raises(RuntimeError):
+        call(fail=True)
+    # Then the consumer is paused, and Powertools' probe closing it resumes the consumer
+    assert wait_for(lambda: state() == "Disabled", PAUSE_WITHIN)
+    # (Powertools admits its probe after the 1 s recovery timeout; the module's scheduled probe may close it first)
+    assert wait_for(lambda: _closes(call) and state() == "Enabled", PAUSE_WITHIN)
+
+
+def _closes(call) -> bool:
+    """One call through Powertools; whether it went through (its probe, or any call once closed)."""
+    try:
+        return call(fail=False) == "ok"
+    except Exception:
+        return False
