@@ -149,6 +149,7 @@ def test_operators_and_powertools_pause_and_resume_the_consumer_through_the_even
         return functions.get_event_source_mapping(UUID=mapping)["State"]
 
     assert state() == "Enabled"
+
     # When an operator forces the circuit open, then closed, then releases it
     def operator(command: str) -> int:
         return circuitctl(["--table", table, command, circuit, "--reason", "maintenance", "--by", "ana"])
