@@ -11,6 +11,8 @@ Each module stands in for one service's missing part and knows nothing of the ap
 - `eventbridge`: EventBridge rule targets (SNS), with their input transformations;
 - `stepfunctions`: `StartSyncExecution` for EXPRESS state machines.
 
+Each runs its background work in `background.every`, which fails the run if the work stops.
+
 `emulator()` is the one place that starts them together and installs every patch of moto.
 """
 

@@ -46,6 +46,7 @@ from typing import Any, ClassVar, Protocol
 
 import boto3
 
+from .background import every
 from .runner import Invocation
 
 logger = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ class AlarmEvaluator:
     @contextmanager
     def running(self, interval: float) -> Iterator[AlarmEvaluator]:
         """Evaluate every `interval` seconds in a background thread."""
-        with _every(interval, self.evaluate, "alarm-evaluator"):
+        with every(interval, self.evaluate, "alarm-evaluator"):
             yield self
 
 
@@ -397,30 +398,6 @@ def function_dimension(dimensions: list[dict[str, str]]) -> str:
         if dimension["Name"] == "FunctionName":
             return dimension["Value"]
     raise ValueError("the sandbox evaluates AWS/Lambda alarms with a FunctionName dimension only")
-
-
-@contextmanager
-def _every(interval: float, action: Callable[[], Any], name: str) -> Iterator[None]:
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                action()
-            except Exception as error:
-                errors.append(error)
-                return
-
-    thread = threading.Thread(target=loop, name=name, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{name} stopped") from errors[0]
 
 
 class Scheduler:
@@ -500,7 +477,7 @@ class Scheduler:
     @contextmanager
     def running(self, resolution: float = 0.1) -> Iterator[Scheduler]:
         try:
-            with _every(resolution, self.tick, "scheduler"):
+            with every(resolution, self.tick, "scheduler"):
                 yield self
         finally:
             self._pool.shutdown(wait=True)

@@ -25,6 +25,8 @@ from typing import Any, Self
 
 import boto3
 
+from .background import every
+
 
 @contextmanager
 def sns_targets() -> Iterator[None]:
@@ -158,19 +160,10 @@ class QueueReader:
 
     @contextmanager
     def draining(self) -> Iterator[None]:
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(self.interval):
-                self.drain()
-
-        thread = threading.Thread(target=loop, name=f"observer-{self.queue_arn.rsplit(':', 1)[-1]}", daemon=True)
-        thread.start()
         try:
-            yield
+            with every(self.interval, self.drain, f"observer-{self.queue_arn.rsplit(':', 1)[-1]}"):
+                yield
         finally:
-            stop.set()
-            thread.join()
             self.drain()
             self._sqs.delete_queue(QueueUrl=self.queue_url)
 

@@ -35,6 +35,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .background import every
+
 logger = logging.getLogger(__name__)
 
 RECEIVE_LIMIT = 10  # messages one ReceiveMessage returns at most
@@ -110,20 +112,8 @@ class QueuePoller:
     @contextmanager
     def running(self) -> Iterator[QueuePoller]:
         """Poll every `interval` seconds in a background thread, moto's own delivery switched off."""
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(self.interval):
-                self.poll()
-
-        with polled_queues():
-            thread = threading.Thread(target=loop, name="queue-poller", daemon=True)
-            thread.start()
-            try:
-                yield self
-            finally:
-                stop.set()
-                thread.join()
+        with polled_queues(), every(self.interval, self.poll, "queue-poller"):
+            yield self
 
     def _error(self, message: str) -> None:
         if message not in self.errors:

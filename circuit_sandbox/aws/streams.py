@@ -40,6 +40,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .background import every
+
 logger = logging.getLogger(__name__)
 
 # One GetRecords reads at most this many records; Lambda's own poller reads up to 1,000.
@@ -203,21 +205,10 @@ class StreamPump:
     @contextmanager
     def running(self) -> Iterator[StreamPump]:
         """Buffer the streams and poll every `interval` seconds in a background thread."""
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(self.interval):
-                self.poll()
-
         with buffered_streams():
             self.poll()  # mappings that exist now start at their position now, not a tick later
-            thread = threading.Thread(target=loop, name="stream-pump", daemon=True)
-            thread.start()
-            try:
+            with every(self.interval, self.poll, "stream-pump"):
                 yield self
-            finally:
-                stop.set()
-                thread.join()
 
     # ------------------------------------------------------------------------ polling
 
