@@ -14,6 +14,9 @@ reference paths (`$`, `$.a.b`, `$$.Execution.Input`, `$$.Execution.Id`); Pass, T
 Choice, Fail and Succeed states. Like Step Functions, a Choice comparison of a path that
 is not present fails the execution (States.Runtime); the definition guards with IsPresent.
 Retries are not modelled: a task error that a Retry would catch is an error here.
+
+It is a deliberate replica of moto's interpreter, for speed: tests/circuit_bench/test_simulation.py
+replays the same calls through both and requires the same route for every call.
 """
 
 from __future__ import annotations

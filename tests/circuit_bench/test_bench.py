@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from circuit_sandbox import bench, costs, discrimination
+from circuit_bench import bench, costs, discrimination
+from circuit_bench.simulation import Deployment
 from circuit_sandbox.aws.cloudwatch import Scheduler
-from circuit_sandbox.simulation import Deployment
 from circuit_sandbox.stack import Stack
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from circuit_sandbox import alarm_odds, discrimination, simulation
-from circuit_sandbox.asl import StateMachine, TaskFailed
-from circuit_sandbox.simulation import Deployment, Simulation, quiet_telemetry
+from circuit_bench import alarm_odds, discrimination, simulation
+from circuit_bench.asl import StateMachine, TaskFailed
+from circuit_bench.simulation import Deployment, Simulation, quiet_telemetry
 from circuit_sandbox.stack import Stack
 
 

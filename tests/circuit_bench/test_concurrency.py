@@ -1,6 +1,6 @@
 """The simulator against the sandbox under concurrency: a total outage met by many callers at once.
 
-The replay (tests/circuit_sandbox/test_simulation.py) checks the simulator call by call, one call at a
+The replay (tests/circuit_bench/test_simulation.py) checks the simulator call by call, one call at a
 time. Here 24 callers, joining a quarter of a second apart, run executions back to back in the
 sandbox (real Terraform, moto's interpreter, the handlers in worker processes) while the
 dependency fails; then the simulator plays the same arrival schedule, with the task durations
@@ -20,9 +20,9 @@ from datetime import datetime
 
 import pytest
 
+from circuit_bench.simulation import EPOCH, Deployment, Latency, Simulation, quiet_telemetry
 from circuit_sandbox.aws import Emulator, emulator
 from circuit_sandbox.scenario import wait_for
-from circuit_sandbox.simulation import EPOCH, Deployment, Latency, Simulation, quiet_telemetry
 from circuit_sandbox.stack import Stack, instances_warmed
 
 CALLERS = 24

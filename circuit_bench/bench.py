@@ -8,7 +8,7 @@ Two sources of figures:
   healthcheck schedule keep values AWS accepts (60 s, rate(1 minute)); the emulator runs
   their time TIME_SCALE times faster; rows that depend on them give AWS-equivalent seconds
   (sandbox seconds × TIME_SCALE) and say so;
-- the simulator (circuit_sandbox.simulation, circuit_sandbox.discrimination): the real circuit code and the
+- the simulator (circuit_bench.simulation, circuit_bench.discrimination): the real circuit code and the
   definition Terraform deployed on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
   first checked against the real definition in moto, call by call, and the comparison printed.
 """
@@ -36,15 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from circuit_breaker.breaker import TRIP_SETTLE_SECONDS
+from circuit_sandbox.aws import Emulator, emulator
+from circuit_sandbox.aws.runner import FunctionSpec
+from circuit_sandbox.aws.server import OPERATIONS
+from circuit_sandbox.scenario import Traffic, wait_for
+from circuit_sandbox.stack import Stack, instances_warmed
+from circuit_sandbox.terraform import ROOT
 
 from . import alarm_odds, costs, discrimination, simulation
-from .aws import Emulator, emulator
-from .aws.runner import FunctionSpec
-from .aws.server import OPERATIONS
-from .scenario import Traffic, wait_for
 from .simulation import Deployment, alarm_period
-from .stack import Stack, instances_warmed
-from .terraform import ROOT
 
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck run in 3 s
 PERIOD = 60  # the designs' alarm periods, as AWS takes them
@@ -510,7 +510,7 @@ def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = pr
 def expected_trips(found: dict[str, Any], deployment: Deployment) -> None:
     """False trips per hour from the tails (in band: the count's; the alarm: the error count's), and the trade-off.
 
-    Adds to each cell what `circuit_sandbox.alarm_odds` expects, and to `found` the worst phase of the default alarm
+    Adds to each cell what `circuit_bench.alarm_odds` expects, and to `found` the worst phase of the default alarm
     and of the alternatives it is weighed against.
     """
     threshold = found["assumptions"]["failure_threshold"]
@@ -705,7 +705,7 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
     lines = [
         "## The simulator, checked against the sandbox",
         "",
-        "`circuit_sandbox/simulation.py` runs the definition Terraform deployed (its Choice rules, paths and "
+        "`circuit_bench/simulation.py` runs the definition Terraform deployed (its Choice rules, paths and "
         "Catch route every call), the real `Breaker.check`, record_outcome's `parse` then `Breaker.record`, and "
         "`Breaker.on_alarm`, on a virtual clock over an in-memory table with DynamoDB's semantics for the "
         "updates the store makes (checked against moto's by a test). The downstream alarm is the one the "
@@ -748,7 +748,7 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
         "",
         f"Independent background errors; Poisson arrivals; each cell simulates at least {CELL_MINUTES} minutes "
         f"and {CELL_CALLS:,} calls. Trips are rare events: a cell with 0 trips says none in that time, not that "
-        "the rate is 0, so the expected rates come from the tails (`circuit_sandbox/alarm_odds.py`): in band, from how "
+        "the rate is 0, so the expected rates come from the tails (`circuit_bench/alarm_odds.py`): in band, from how "
         "often the simulated count reached each value below failure_threshold and still stood when a trip there "
         "would be decided (a geometric tail, extrapolated "
         "to the threshold; — when the count never reached 2 ten times); the alarm, from the binomial tail of a "
@@ -874,7 +874,7 @@ def trade_off_markdown(sim: dict[str, Any]) -> list[str]:
         "than the strictly consecutive reference at 20 % background errors: at 600 calls a minute, a "
         "minute's error rate varies by about ±1.8 points, so a threshold that a 25 % outage reaches every "
         "minute is also reached by 20 % of background errors. Computed from the settings "
-        "(`circuit_sandbox/alarm_odds.py`): worst phase of a 50 % and a 25 % outage (1 % before), at the expected "
+        "(`circuit_bench/alarm_odds.py`): worst phase of a 50 % and a 25 % outage (1 % before), at the expected "
         "rate of each period, alarm only (in band may trip first); expected false trips per hour (OK → "
         "ALARM, which opens the circuit). The partial-outage sweep below checks the default's worst phase "
         "in the simulator.",
@@ -996,7 +996,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
         f"A whole period of {_percent(discrimination.LEAD_IN_BACKGROUND)} background errors, then from a point of "
         "the next period on half or a quarter of the calls fail. Worst: the slowest of the phases (and where in "
         "the period that outage started); expected worst: the alarm's, at the expected error rate of each "
-        "period (`circuit_sandbox/alarm_odds.py`); below its minimum calls a period counts as 0 %. Target: OPEN within "
+        "period (`circuit_bench/alarm_odds.py`); below its minimum calls a period counts as 0 %. Target: OPEN within "
         + " and ".join(f"{seconds} s for {_percent(share)}" for share, seconds in PARTIAL_TARGETS.items())
         + " at ≥ 10 calls/s.",
         "",

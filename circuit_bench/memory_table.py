@@ -1,13 +1,13 @@
 """An in-memory DynamoDB table for the simulator: GetItem and UpdateItem, nothing else.
 
-`circuit.store.CircuitStore` calls a boto3 DynamoDB client; this is a client with the same
-two methods and DynamoDB's semantics for exactly the expression forms `circuit.store.Update`
+`circuit_breaker.store.CircuitStore` calls a boto3 DynamoDB client; this is a client with the same
+two methods and DynamoDB's semantics for exactly the expression forms `circuit_breaker.store.Update`
 generates, and the state machine's ResetFailures: `SET` (including `if_not_exists` and `#a = #a - :n`),
 `ADD` on numbers, `REMOVE`; conditions joined
 with AND / OR / NOT and parentheses, `attribute_exists`, `attribute_not_exists` and the six
 comparisons. A condition that does not hold raises the `ConditionalCheckFailedException`
 ClientError boto3 raises. Anything else is refused loudly rather than guessed.
-tests/circuit_sandbox/test_memory_table.py drives random sequences of circuit operations through
+tests/circuit_bench/test_memory_table.py drives random sequences of circuit operations through
 this table and moto's, and requires identical items after every step.
 
 Comparisons follow DynamoDB: values of different types (or a missing attribute) are never

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .aws.cloudwatch import state_change_time
+from circuit_sandbox.aws.cloudwatch import state_change_time
+from circuit_sandbox.stack import Stack, instances_applied
+
 from .simulation import EPOCH, Call, Deployment, Latency, Outage, Simulation, alarm_period, quiet_telemetry
-from .stack import Stack, instances_applied
 
 CIRCUIT = "sim"  # the module's defaults
 REPLAY = "replay"  # the replay's scenario
@@ -91,8 +92,8 @@ def applied(
 
     While the block runs, this process's boto3 talks to that moto (AWS_ENDPOINT_URL).
     """
-    from .aws.runner import InProcessRunner
-    from .aws.server import local_aws
+    from circuit_sandbox.aws.runner import InProcessRunner
+    from circuit_sandbox.aws.server import local_aws
 
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # it logs every failed state
     runner = InProcessRunner()

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from circuit_bench.memory_table import MemoryTable, condition, update
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN
 from circuit_breaker.settings import AlarmBinding, Settings
 from circuit_breaker.store import CircuitStore, Update
-from circuit_sandbox.memory_table import MemoryTable, condition, update
 from tests.lambdas.circuit_breaker.conftest import Clock
 
 TABLE = "circuits"

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .aws.cloudwatch import ERROR_RATE
+from circuit_sandbox.aws.cloudwatch import ERROR_RATE
 
 HOUR = 3600.0
 

@@ -8,8 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from circuit_sandbox import alarm_odds, simulation
-from circuit_sandbox.alarm_odds import RateAlarm
+from circuit_bench import alarm_odds, simulation
+from circuit_bench.alarm_odds import RateAlarm
 
 PREVIOUS_DEFAULT = RateAlarm(threshold=25, datapoints=2, periods=2, period=60, minimum=20)
 DELAY = simulation.ALARM_EVALUATION_DELAY + simulation.NOTIFICATION_DELAY

@@ -3,11 +3,11 @@
 Hours of traffic at 1000 calls/s do not fit in the sandbox, so this runs the same pieces
 without the emulator, as a discrete-event simulation:
 
-- the state machine is the rendered definition, run by `circuit_sandbox.asl` (its Choice rules,
+- the state machine is the rendered definition, run by `circuit_bench.asl` (its Choice rules,
   paths and Catch decide every call's route, not a restatement of them);
 - the state check is `Breaker.check`, the outcome recording is record_outcome's `parse` of
   the state data the definition passes, then `Breaker.record`; the alarm handler's part is
-  `Breaker.on_alarm`. All on a `CircuitStore` over `circuit_sandbox.memory_table` and the virtual clock;
+  `Breaker.on_alarm`. All on a `CircuitStore` over `circuit_bench.memory_table` and the virtual clock;
 - the downstream alarm is the one Terraform created, as DescribeAlarms returns it, evaluated
   by `circuit_sandbox.aws.cloudwatch` once per period over the downstream's simulated invocations and
   what the breaker counted (its `count`, as the EMF metrics Powertools would publish),
@@ -53,12 +53,21 @@ from typing import Any
 from aws_lambda_powertools.shared import constants
 from botocore.exceptions import ClientError
 
+from circuit_sandbox.aws.cloudwatch import (
+    LAMBDA,
+    CustomSample,
+    Sample,
+    datapoints,
+    decide,
+    function_dimension,
+    metric_key,
+)
+from circuit_sandbox.aws.runner import CodeCache, FunctionSpec, ModuleEnvironment
+from circuit_sandbox.stack import Stack
+
 from .asl import Finished, StateMachine, Task, TaskFailed
-from .aws.cloudwatch import LAMBDA, CustomSample, Sample, datapoints, decide, function_dimension, metric_key
-from .aws.runner import CodeCache, FunctionSpec, ModuleEnvironment
 from .costs import billed_steps
 from .memory_table import MemoryTable
-from .stack import Stack
 
 EPOCH = 1_800_000_000.0  # where virtual time starts (2027-01-15)
 DOWNSTREAM_ERROR = "DependencyUnavailable"  # what the example downstream raises
