@@ -43,7 +43,7 @@ from circuit_sandbox.scenario import Traffic, wait_for
 from circuit_sandbox.stack import Stack, instances_warmed
 from circuit_sandbox.terraform import ROOT
 
-from . import alarm_odds, costs, discrimination, simulation
+from . import alarm_odds, costs, discrimination, provenance, simulation
 from .simulation import Deployment, alarm_period
 
 TIME_SCALE = 20  # 60 s CloudWatch periods and a 1-minute healthcheck run in 3 s
@@ -662,6 +662,7 @@ def run() -> dict[str, Any]:
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "time_scale": TIME_SCALE,
+        "sources": provenance.digest(ROOT),  # before measuring: the figures are this code's
     }
     report["simulation"] = simulate()  # before the emulator: its check against moto runs moto in this process
     report["simulation seconds"] = round(time.monotonic() - started, 1)
@@ -1042,6 +1043,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"(60 s → {PERIOD_SECONDS:g} s), and figures that depend on them are scaled back and marked "
         "AWS-equivalent. Simulator sections: "
         "AWS time.",
+        "",
+        f"{provenance.MARKER} `{report['sources']}` (circuit_bench/provenance.py; a test fails when the code "
+        "differs: run `make bench` again).",
         "",
     ]
     lines += simulation_markdown(report["simulation"])
