@@ -5,9 +5,10 @@ without the emulator, as a discrete-event simulation:
 
 - the state machine is the rendered definition, run by `circuit_bench.asl` (its Choice rules,
   paths and Catch decide every call's route, not a restatement of them);
-- the state check is `Breaker.check`, the outcome recording is record_outcome's `parse` of
-  the state data the definition passes, then `Breaker.record`; the alarm handler's part is
-  `Breaker.on_alarm`. All on a `CircuitStore` over `circuit_bench.memory_table` and the virtual clock;
+- the state check is `Breaker.check`, the outcome recording is record_outcome's parser
+  (`circuit_breaker.inputs.parse_outcome`) of the state data the definition passes, then
+  `Breaker.record`; the alarm handler's part is `Breaker.on_alarm`. All on a `CircuitStore`
+  over `circuit_bench.memory_table` and the virtual clock;
 - the downstream alarm is the one Terraform created, as DescribeAlarms returns it, evaluated
   by `circuit_sandbox.aws.cloudwatch` once per period over the downstream's simulated invocations and
   what the breaker counted (its `count`, as the EMF metrics Powertools would publish),
@@ -15,9 +16,8 @@ without the emulator, as a discrete-event simulation:
 
 All of it comes from an instance the real Terraform applied into the emulator
 (`Deployment.described`): the definition the state machine holds, the environment (Settings)
-and handler its functions were deployed with, record_outcome's deployed package, and the
-downstream alarm. A `Deployment` is plain data: it is built once per configuration and sent to
-the worker processes that simulate with it.
+its functions were deployed with, and the downstream alarm. A `Deployment` is plain data: it is
+built once per configuration and sent to the worker processes that simulate with it.
 
 Timing model (assumed, stated in the report): calls arrive as a Poisson process; every task
 takes a fixed time (`Latency`); a task that touches the table does so at its start, in global
@@ -33,9 +33,6 @@ healthcheck.
 
 from __future__ import annotations
 
-import atexit
-import base64
-import hashlib
 import heapq
 import io
 import itertools
@@ -47,7 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.shared import constants
@@ -62,7 +59,6 @@ from circuit_sandbox.aws.cloudwatch import (
     function_dimension,
     metric_key,
 )
-from circuit_sandbox.aws.runner import CodeCache, FunctionSpec, ModuleEnvironment
 from circuit_sandbox.stack import Stack
 
 from .asl import Finished, StateMachine, Task, TaskFailed
@@ -241,8 +237,6 @@ class Deployment:
     environment: dict[str, str]  # the module functions' environment (GetFunctionConfiguration)
     function_arns: dict[str, str]  # SIMULATED_FUNCTIONS -> ARN
     memory_size: int  # MB, of the module's functions
-    record_outcome_handler: str  # the handler string record_outcome was deployed with
-    record_outcome_package: bytes  # and its deployment package
     downstream_alarm: dict[str, Any] | None  # DescribeAlarms, or None when the instance has none
 
     @classmethod
@@ -253,15 +247,12 @@ class Deployment:
             for key in SIMULATED_FUNCTIONS
         }
         machine = stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)
-        record_outcome = configurations["record_outcome"]
         return cls(
             definition=machine["definition"],
             machine_type=machine["type"],
             environment=dict(configurations["check_circuit"]["Environment"]["Variables"]),
             function_arns={key: configuration["FunctionArn"] for key, configuration in configurations.items()},
             memory_size=int(configurations["check_circuit"]["MemorySize"]),
-            record_outcome_handler=record_outcome["Handler"],
-            record_outcome_package=_deployed_package(record_outcome["FunctionArn"]),
             downstream_alarm=stack.alarm("downstream") if "downstream" in stack.alarm_names else None,
         )
 
@@ -274,40 +265,6 @@ class Deployment:
         if self.downstream_alarm is None:
             raise ValueError("this instance has no downstream alarm")
         return str(self.downstream_alarm["AlarmName"])
-
-
-def _deployed_package(function_arn: str) -> bytes:
-    """The zip the emulator holds for a function (GetFunction's Code.Location is no URL in moto)."""
-    from moto.awslambda.models import lambda_backends
-
-    _, _, _, region, account, _, name = function_arn.split(":")
-    return bytes(lambda_backends[account][region].get_function(name).code_bytes)
-
-
-_parsers: dict[tuple[str, bytes], Callable[[object], Any]] = {}
-
-
-@lru_cache(maxsize=1)
-def _code() -> CodeCache:
-    """Where this process unpacks the deployed packages it loads (removed when it exits)."""
-    code = CodeCache()
-    atexit.register(code.close)
-    return code
-
-
-def _outcome_parser(deployment: Deployment) -> Callable[[object], Any]:
-    """record_outcome's `parse`, from its deployed package, loaded with its deployed environment, as Lambda would."""
-    key = (deployment.record_outcome_handler, deployment.record_outcome_package)
-    if key not in _parsers:
-        digest = base64.b64encode(hashlib.sha256(deployment.record_outcome_package).digest()).decode()
-        spec = FunctionSpec(
-            deployment.function_name("record_outcome"),
-            deployment.record_outcome_handler,
-            _code().unpack(digest, deployment.record_outcome_package),
-            deployment.environment,
-        )
-        _parsers[key] = ModuleEnvironment(spec).module.parse
-    return _parsers[key]
 
 
 class Simulation:
@@ -323,6 +280,7 @@ class Simulation:
         lag: float = 0.0,
     ) -> None:
         from circuit_breaker.breaker import TRIP_SETTLE_SECONDS, Breaker
+        from circuit_breaker.inputs import parse_outcome
         from circuit_breaker.settings import Settings
         from circuit_breaker.store import CircuitStore
 
@@ -352,7 +310,7 @@ class Simulation:
         # Where the functions' EMF metrics go: the namespace and service Powertools reads from their environment.
         self._metric_namespace = deployment.environment[constants.METRICS_NAMESPACE_ENV]
         self._service = deployment.environment[constants.SERVICE_NAME_ENV]
-        self.parse = _outcome_parser(deployment)
+        self.parse = partial(parse_outcome, settings=self.settings)
         self.transitions: list[Transition] = []
         self.count_starts: list[float] = []  # when a failure count went from 0 to 1
         # How many times the failure count went up to each value and still stood when a trip there would be decided.

@@ -18,10 +18,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from circuit_breaker.breaker import Breaker, CircuitNotFound
+from circuit_breaker.breaker import Breaker
+from circuit_breaker.exceptions import CircuitNotFound, StoreError
 from circuit_breaker.model import FORCED_CLOSED, FORCED_OPEN, Circuit, TableKey
 from circuit_breaker.settings import Settings
-from circuit_breaker.store import CircuitStore, StoreError
+from circuit_breaker.store import CircuitStore
 from circuit_breaker.telemetry import logger
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

@@ -12,6 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
+from circuit_breaker.exceptions import InvalidCircuitRequest
+from circuit_breaker.inputs import requested_circuit
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuit_breaker.telemetry import count, logger, mark, metrics
@@ -22,22 +24,6 @@ mark(mode=settings.mode)  # every metric says whether the breaker enforces or ob
 breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
 
 
-class InvalidCircuitRequest(ValueError):
-    """The execution input names a circuit this state machine may not use."""
-
-
-def circuit_name(event: object) -> str:
-    if not isinstance(event, dict):
-        raise InvalidCircuitRequest("state check input must be a JSON object")
-    execution_input = event.get("input")
-    requested = execution_input.get("circuit") if isinstance(execution_input, dict) else None
-    if requested is None or requested == settings.circuit_name:
-        return settings.circuit_name
-    if isinstance(requested, str) and requested in settings.allowed_circuits:
-        return requested
-    raise InvalidCircuitRequest(f"execution input may not select circuit {str(requested)[:100]!r}")
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -46,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     caller = str(given or getattr(context, "aws_request_id", "unknown"))[:256]
     logger.append_keys(execution=caller)
     try:
-        name = circuit_name(event)
+        name = requested_circuit(event, settings)
     except InvalidCircuitRequest as error:
         count("InvalidRequests", settings.circuit_name)
         logger.error("invalid state check request", extra={"error": str(error)})

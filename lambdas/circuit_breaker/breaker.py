@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from circuit_breaker.exceptions import CircuitNotFound, Contention, StoreError
 from circuit_breaker.model import (
     CLOSED,
     FORCED_CLOSED,
@@ -29,7 +30,7 @@ from circuit_breaker.model import (
     to_number,
 )
 from circuit_breaker.settings import NOTIFY_ONLY_ROLES, Settings
-from circuit_breaker.store import CircuitStore, StoreError, Update
+from circuit_breaker.store import CircuitStore, Update
 from circuit_breaker.telemetry import count, logger
 
 CALL = "call"
@@ -93,14 +94,6 @@ class EvenDraws:
     def __call__(self) -> float:
         self.last = (self.last + self.STEP) % 1.0
         return self.last
-
-
-class CircuitNotFound(LookupError):
-    """The operator named a circuit that has no record."""
-
-
-class Contention(StoreError):
-    """The record kept changing under a read-modify-write; the caller should retry later."""
 
 
 @dataclass(frozen=True)

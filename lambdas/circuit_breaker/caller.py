@@ -11,7 +11,7 @@
 
 An EXPRESS state machine (the module's default `type`) is run with `StartSyncExecution`; a
 STANDARD one (`type="STANDARD"`) is started and then described until it ends. Every failure
-an execution can end in is one subclass of `CircuitBreakerError`, which keeps the execution's
+an execution can end in is one subclass of `ExecutionError` (a `CircuitBreakerError`), which keeps the execution's
 `error`, `cause` and ARN; the README's "What your caller sees" lists them.
 
 The caller needs `states:StartSyncExecution` on the state machine (EXPRESS), or
@@ -30,6 +30,8 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from circuit_breaker.exceptions import ExecutionError
+
 # What the module's ShortCircuit state (fallback_mode = "fail") says: main.tf, local.short_circuit_states. The cause
 # is JSON (circuit, action, state, reason, retry_after_seconds); 0.2.0 and earlier wrote "circuit <name> is <state>:
 # <reason>".
@@ -45,15 +47,7 @@ TIMEOUT_ERRORS = frozenset({"States.Timeout"})
 _AWS_ERROR = re.compile(r"^(States|Lambda)\.")
 
 
-class CircuitBreakerError(Exception):
-    """An execution of the circuit breaker ended without the downstream's result."""
-
-    def __init__(self, message: str, *, error: str, cause: str, execution_arn: str) -> None:
-        super().__init__(message)
-        self.error, self.cause, self.execution_arn = error, cause, execution_arn
-
-
-class CircuitOpenError(CircuitBreakerError):
+class CircuitOpenError(ExecutionError):
     """The circuit is OPEN (or FORCED_OPEN, or its store unreadable with fail_closed): the downstream was not called.
 
     `retry_after_seconds`: whole seconds until the circuit may admit a probe (rounded up), or None when nobody
@@ -78,7 +72,7 @@ class CircuitOpenError(CircuitBreakerError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class DownstreamError(CircuitBreakerError):
+class DownstreamError(ExecutionError):
     """The downstream function raised (or returned a result the module's failure_result classifies as failed).
 
     `error_type` and `message` are the function's; `stack_trace` (file paths and lines of the
@@ -99,15 +93,15 @@ class DownstreamError(CircuitBreakerError):
         self.error_type, self.message, self.stack_trace = error_type, message, stack_trace
 
 
-class InvalidCircuitRequestError(CircuitBreakerError):
+class InvalidCircuitRequestError(ExecutionError):
     """The input selected a circuit this state machine may not use (allowed_circuits)."""
 
 
-class ExecutionTimeoutError(CircuitBreakerError):
+class ExecutionTimeoutError(ExecutionError):
     """The execution ran out of time (States.Timeout, or StartSyncExecution's TIMED_OUT)."""
 
 
-class ExecutionFailedError(CircuitBreakerError):
+class ExecutionFailedError(ExecutionError):
     """Step Functions or Lambda failed the execution (States.* or Lambda.* other than a timeout)."""
 
 
@@ -123,7 +117,7 @@ def invoke(
 ) -> Any:
     """Run the state machine with `payload` (JSON-serialisable); return the downstream's result (or fallback).
 
-    Raises a `CircuitBreakerError` subclass when the execution fails, and botocore's ClientError
+    Raises an `ExecutionError` subclass when the execution fails, and botocore's ClientError
     when Step Functions refuses the request itself (access denied, input over 256 KiB).
     `stepfunctions` is a boto3 Step Functions client (default: one made here, see `stepfunctions_client`).
     A STANDARD execution is described every `poll_seconds` until it ends, for `timeout_seconds` at most.

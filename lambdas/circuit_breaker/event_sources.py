@@ -23,19 +23,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from circuit_breaker.exceptions import EventSourceError
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, Circuit
 
 # What a mapping's State is when it is, or is becoming, enabled or disabled (Lambda's API).
 ENABLED_STATES = ("Enabled", "Enabling")
 DISABLED_STATES = ("Disabled", "Disabling")
-
-
-class EventSourceError(Exception):
-    """A mapping could not be read or set; the record is to be retried."""
-
-    def __init__(self, circuit: str, message: str) -> None:
-        super().__init__(message)
-        self.circuit = circuit
 
 
 def admits_calls(circuit: Circuit, mode: str = "enforce") -> bool:

@@ -30,7 +30,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
-from circuit_breaker.event_sources import EventSourceError, EventSources, mappings_from_json
+from circuit_breaker.event_sources import EventSources, mappings_from_json
+from circuit_breaker.exceptions import EventSourceError, MalformedRecord, PublishError
 from circuit_breaker.model import (
     CLOSED,
     DEFAULT_TABLE_KEY,
@@ -67,10 +68,6 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "TABLE_KEY": (False, "{}"),
     "EVENT_SOURCE_MAPPINGS": (False, "{}"),
 }
-
-
-class MalformedRecord(ValueError):
-    """A stream record that is not a circuit item's change (or an item with an unknown state)."""
 
 
 @dataclass(frozen=True)
@@ -216,14 +213,6 @@ def _iso(moment: datetime) -> str:
 
 
 # ---------------------------------------------------------------------------- publishing
-
-
-class PublishError(Exception):
-    """The event could not be sent, or its sending not remembered; the record is to be retried."""
-
-    def __init__(self, circuit: str, message: str) -> None:
-        super().__init__(message)
-        self.circuit = circuit
 
 
 @dataclass(frozen=True)

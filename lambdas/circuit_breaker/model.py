@@ -11,16 +11,29 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-CLOSED = "CLOSED"
-OPEN = "OPEN"
-HALF_OPEN = "HALF_OPEN"
-STATES = (CLOSED, OPEN, HALF_OPEN)
 
-FORCED_OPEN = "FORCED_OPEN"
-FORCED_CLOSED = "FORCED_CLOSED"
-OVERRIDES = (FORCED_OPEN, FORCED_CLOSED)
+class State(StrEnum):
+    """A circuit's state, as Powertools stores it. Members are strings: they compare equal to what is stored."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+class Override(StrEnum):
+    """An operator's override (circuitctl), stored as the item's `override`; it takes precedence over the state."""
+
+    FORCED_OPEN = "FORCED_OPEN"
+    FORCED_CLOSED = "FORCED_CLOSED"
+
+
+CLOSED, OPEN, HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
+STATES = tuple(State)
+FORCED_OPEN, FORCED_CLOSED = Override.FORCED_OPEN, Override.FORCED_CLOSED
+OVERRIDES = tuple(Override)
 
 # Stored as `half_open_owner` on a forced-open circuit: no probe election (ours or
 # Powertools') can win while an owner is present, and no real caller has this id.

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from circuit_breaker.exceptions import ConfigurationError
 from circuit_breaker.model import DEFAULT_TABLE_KEY, TableKey
 
 _N = TypeVar("_N", int, float)
@@ -55,10 +56,6 @@ ENVIRONMENT: dict[str, tuple[bool, str]] = {
     "MODE": (False, "enforce"),
     "RAMP_UP_SECONDS": (False, "0"),
 }
-
-
-class ConfigurationError(ValueError):
-    """An environment variable is missing or out of its domain."""
 
 
 @dataclass(frozen=True)

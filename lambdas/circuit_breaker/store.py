@@ -8,14 +8,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker import clients
+from circuit_breaker.exceptions import StoreError
 from circuit_breaker.model import DEFAULT_TABLE_KEY, Circuit, TableKey
 
 _serializer = None
 _deserializer = None
-
-
-class StoreError(Exception):
-    """The table could not be read or written (throttled, unavailable, timed out, denied)."""
 
 
 @dataclass

@@ -12,8 +12,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from circuit_breaker import clients
-from circuit_breaker.event_sources import EventSourceError, EventSources
-from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, PublishError, status
+from circuit_breaker.event_sources import EventSources
+from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, status
+from circuit_breaker.exceptions import EventSourceError, PublishError
 from circuit_breaker.telemetry import count, gauge, logger, metrics
 
 settings = EventSettings.from_environment()

@@ -35,7 +35,8 @@ def test_the_input_may_select_only_allowed_circuits(load_handler, lambda_context
 
 
 def test_missing_configuration_fails_the_cold_start_with_a_clear_message(load_handler, monkeypatch):
-    from circuit_breaker.settings import ConfigurationError, Settings
+    from circuit_breaker.exceptions import ConfigurationError
+    from circuit_breaker.settings import Settings
 
     with pytest.raises(ConfigurationError, match="missing environment variables: TABLE_NAME"):
         Settings.from_environment({"CIRCUIT_NAME": "orders"})

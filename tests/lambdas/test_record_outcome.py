@@ -7,6 +7,7 @@ import logging
 import boto3
 import pytest
 
+from circuit_breaker.inputs import parse_outcome
 from tests.conftest import load_event
 from tests.lambdas.conftest import circuit_item
 
@@ -30,7 +31,8 @@ def test_the_state_machines_failure_payload_names_its_execution_in_every_log_lin
     handler = load_handler("record_outcome", failure_threshold=2)
     execution = "arn:aws:states:eu-west-1:123456789012:express:orders:run-1:abc"
     wrapped = {"execution": execution, "state": load_event("record_failure.json")}
-    assert handler.parse(wrapped) == handler.parse(load_event("record_failure.json"))
+    flat = load_event("record_failure.json")
+    assert parse_outcome(wrapped, handler.settings) == parse_outcome(flat, handler.settings)
     # What CloudWatch Logs would receive: Powertools' formatter output (its logger is one per service in a process,
     # so it is captured here rather than from stdout).
     captured = io.StringIO()
@@ -165,14 +167,14 @@ def test_the_retry_hint_is_read_from_the_error_or_the_result_at_retry_after_path
     load_handler, orders_table, fields, hint
 ):
     handler = load_handler("record_outcome", retry_after_path="$.retry_after_seconds")
-    outcome = handler.parse({"circuit": "orders", "read": {}} | fields)
+    outcome = parse_outcome({"circuit": "orders", "read": {}} | fields, handler.settings)
     assert outcome.retry_after == hint
 
 
 def test_without_retry_after_path_no_hint_is_read(load_handler, orders_table):
     handler = load_handler("record_outcome")
     event = {"circuit": "orders", "read": {}, "error": lambda_error(json.dumps({"retry_after_seconds": 90}))}
-    assert handler.parse(event).retry_after is None
+    assert parse_outcome(event, handler.settings).retry_after is None
 
 
 def test_a_trip_asked_to_wait_stays_open_that_long_within_the_bounds(load_handler, orders_table, lambda_context):

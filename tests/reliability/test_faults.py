@@ -11,9 +11,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from circuit_breaker import telemetry
 from circuit_breaker.breaker import CALL, SHORT_CIRCUIT, Breaker
+from circuit_breaker.exceptions import StoreError
 from circuit_breaker.model import CLOSED, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
-from circuit_breaker.store import CircuitStore, StoreError
+from circuit_breaker.store import CircuitStore
 from tests.lambdas.circuit_breaker.conftest import ALARMS, Clock
 from tests.reliability.conftest import count, handler_environment
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuit_breaker.breaker import Breaker, Contention
+from circuit_breaker.breaker import Breaker
+from circuit_breaker.exceptions import Contention
 from circuit_breaker.model import FORCED_OPEN, HALF_OPEN, OPEN
 from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore

@@ -17,13 +17,12 @@ from circuit_breaker.breaker import (
     SHORT_CIRCUIT,
     TRIP_SETTLE_SECONDS,
     Breaker,
-    CircuitNotFound,
     EvenDraws,
     ramp_step,
 )
+from circuit_breaker.exceptions import CircuitNotFound, ConfigurationError, StoreError
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, FORCED_OPEN_OWNER, HALF_OPEN, OPEN, STATES
-from circuit_breaker.settings import ConfigurationError, Settings
-from circuit_breaker.store import StoreError
+from circuit_breaker.settings import Settings
 
 CIRCUIT = "orders"
 T0 = "2027-01-15T08:00:00.000+0000"

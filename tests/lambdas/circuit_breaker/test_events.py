@@ -12,15 +12,8 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from circuit_breaker.events import (
-    DETAIL_TYPE,
-    STATUS_LEVELS,
-    MalformedRecord,
-    circuit_change,
-    detail,
-    entry,
-    status,
-)
+from circuit_breaker.events import DETAIL_TYPE, STATUS_LEVELS, circuit_change, detail, entry, status
+from circuit_breaker.exceptions import MalformedRecord
 from circuit_breaker.model import CLOSED, FORCED_CLOSED, FORCED_OPEN, HALF_OPEN, OPEN, iso8601
 from circuitctl.cli import main as circuitctl
 from tests.conftest import load_event

@@ -20,8 +20,9 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitB
 
 from circuit_breaker.breaker import CALL, CALL_AND_RECORD, SHORT_CIRCUIT, Breaker
 from circuit_breaker.events import circuit_change
+from circuit_breaker.exceptions import ConfigurationError
 from circuit_breaker.model import CLOSED, OPEN, TableKey
-from circuit_breaker.settings import ConfigurationError, Settings
+from circuit_breaker.settings import Settings
 from circuit_breaker.store import CircuitStore
 from circuitctl.cli import main as circuitctl
 from tests.lambdas.circuit_breaker.test_events import Stream
