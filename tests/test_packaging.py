@@ -34,7 +34,7 @@ def test_the_wheel_holds_no_generic_top_level_module(tmp_path):
     [wheel] = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
-    assert top_level == {"circuit_breaker", "circuit_sandbox", "circuitctl"}
+    assert top_level == {"circuit_breaker", "circuit_bench", "circuit_sandbox", "circuitctl"}
     assert not top_level & {"sandbox", "circuit", "tools", "tests", "check_circuit", "record_outcome", "alarm_handler"}
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
