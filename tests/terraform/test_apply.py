@@ -33,7 +33,7 @@ from tests.conftest import SOURCES, load_event
 from tests.statemachine.test_definition import lint
 from tools.stand_in_provider import emulator
 from tools.stand_in_provider.aws import Aws
-from tools.stand_in_provider.provider import load_schemas
+from tools.stand_in_provider.schemas import load_schemas
 from tools.stand_in_provider.terraform import ROOT
 
 EXAMPLES = ROOT / "examples"

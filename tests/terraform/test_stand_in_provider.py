@@ -11,7 +11,7 @@ import msgpack
 from tools.stand_in_provider import provider
 from tools.stand_in_provider.archive import archive_file
 from tools.stand_in_provider.aws import policy_document
-from tools.stand_in_provider.provider import load_schemas
+from tools.stand_in_provider.schemas import load_schemas
 from tools.stand_in_provider.values import UNKNOWN, changed, encode, resolve, unknown_computed
 
 ALARM = load_schemas("aws")["resource_schemas"]["aws_cloudwatch_metric_alarm"]["block"]

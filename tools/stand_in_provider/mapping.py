@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tools.stand_in_provider.aws import Aws
+from tools.stand_in_provider.schemas import load_schemas
 
 # Error codes that mean "no such object" in the services used here.
 NOT_FOUND = {"ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity", "NotFound", "NotFoundException"}
@@ -30,6 +29,17 @@ NOT_FOUND |= {"QueueDoesNotExist"}
 OWN = ("id", "region", "tags_all")
 
 Values = dict[str, Any]
+
+
+class Aws(Protocol):
+    """What a resource needs of the provider (aws.Aws): its clients, its region and its default tags."""
+
+    @property
+    def region(self) -> str: ...
+
+    def client(self, service: str, region: str | None = None) -> Any: ...
+
+    def tags(self, values: Values) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,6 @@ def schema(type_name: str) -> dict[str, Any]:
 
 @functools.cache
 def _schemas() -> dict[str, Any]:
-    from tools.stand_in_provider.provider import load_schemas
-
     return load_schemas("aws")["resource_schemas"]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
-import gzip
 import hashlib
 import json
 import os
@@ -24,10 +23,10 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+from tools.stand_in_provider.schemas import SCHEMAS, load_schemas
 from tools.stand_in_provider.terraform import BUILD, write_atomically
 from tools.stand_in_provider.values import UNKNOWN, changed, decode, encode, known_only, resolve, unknown_computed
 
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
 MAGIC_COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
 
 
@@ -38,17 +37,6 @@ def _schema_cache(name: str, pb: Any) -> Path:
     for path in sorted(SCHEMAS.glob(f"{name}.*")):
         digest.update(path.read_bytes())
     return BUILD / "schemas" / f"{name}-{digest.hexdigest()[:16]}.pb"
-
-
-def load_schemas(name: str) -> dict[str, Any]:
-    if name == "aws":
-        with gzip.open(SCHEMAS / "aws.schema.json.gz", "rt") as handle:
-            schemas = json.load(handle)
-        schemas["provider"] = json.loads((SCHEMAS / "aws.provider.json").read_text())
-        return schemas
-    if name == "archive":
-        return json.loads((SCHEMAS / "archive.schema.json").read_text())
-    raise SystemExit(f"no schema for provider {name!r}; have aws and archive")
 
 
 # ---------------------------------------------------------------------------- schema -> protobuf
