@@ -11,17 +11,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from circuit_breaker import clients
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.exceptions import MalformedNotification, StoreError
 from circuit_breaker.inputs import parse_notification
-from circuit_breaker.settings import Settings
-from circuit_breaker.store import CircuitStore
-from circuit_breaker.telemetry import count, logger, mark, metrics
+from circuit_breaker.telemetry import count, logger, metrics
 
-settings = Settings.from_environment()
-mark(mode=settings.mode)  # every metric says whether the breaker enforces or observes
-breaker = Breaker(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
+breaker = Breaker.from_environment()  # at init: its client and connections serve every invocation
+settings = breaker.settings
 
 
 @logger.inject_lambda_context(clear_state=True)

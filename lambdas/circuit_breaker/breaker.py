@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from circuit_breaker import clients
 from circuit_breaker.exceptions import CircuitNotFound, Contention, StoreError
 from circuit_breaker.model import (
     CLOSED,
@@ -31,7 +32,7 @@ from circuit_breaker.model import (
 )
 from circuit_breaker.settings import NOTIFY_ONLY_ROLES, Settings
 from circuit_breaker.store import CircuitStore, Update
-from circuit_breaker.telemetry import count, logger
+from circuit_breaker.telemetry import count, logger, mark
 
 CALL = "call"
 CALL_AND_RECORD = "call_and_record"
@@ -152,6 +153,15 @@ class Breaker:
         self.count = count  # what the breaker counts, per circuit: EMF metrics on Lambda
         self.defer = defer  # runs a step after some seconds: on Lambda it sleeps, a simulator schedules it
         self.draw = draw or EvenDraws()  # during a ramp, a call is admitted when its draw is below the step's share
+
+    @classmethod
+    def from_environment(cls) -> Breaker:
+        """The breaker a handler builds at init, once per execution environment: its settings from the
+        function's environment, its store on the table they name, through a client whose connections serve
+        every invocation. Every metric it publishes says whether the breaker enforces or observes."""
+        settings = Settings.from_environment()
+        mark(mode=settings.mode)
+        return cls(settings, CircuitStore(settings.table_name, clients.client("dynamodb"), settings.table_key))
 
     # ------------------------------------------------------------------ the call path
 
