@@ -19,7 +19,6 @@ The event follows AWS's own "CloudWatch Alarm State Change": `detail.state` and
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from circuit_breaker.model import (
     TableKey,
     iso8601,
 )
+from circuit_breaker.settings import reader
 from circuit_breaker.store import circuit_from_typed_item
 
 DETAIL_TYPE = "Circuit State Change"
@@ -228,14 +228,7 @@ class EventSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
-        env = os.environ if environ is None else environ
-        missing = [name for name, (required, _) in ENVIRONMENT.items() if required and not env.get(name)]
-        if missing:
-            raise ValueError(f"missing environment variables: {', '.join(missing)}")
-
-        def get(name: str) -> str:
-            return env.get(name) or ENVIRONMENT[name][1]
-
+        get = reader(ENVIRONMENT, environ)
         return cls(
             bus=get("EVENT_BUS_NAME"),
             source=get("EVENT_SOURCE"),

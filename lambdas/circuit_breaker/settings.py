@@ -131,14 +131,7 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        missing = [name for name, (required, _) in ENVIRONMENT.items() if required and not env.get(name)]
-        if missing:
-            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-
-        def get(name: str) -> str:
-            return env.get(name) or ENVIRONMENT[name][1]
-
+        get = reader(ENVIRONMENT, environ)
         return cls(
             table_name=get("TABLE_NAME"),
             circuit_name=get("CIRCUIT_NAME"),
@@ -179,6 +172,16 @@ class Settings:
         except ValueError:
             return None
         return seconds if 0 < seconds <= MAX_SECONDS else None  # NaN and infinity fail both bounds
+
+
+def reader(variables: Mapping[str, tuple[bool, str]], environ: Mapping[str, str] | None = None) -> Callable[[str], str]:
+    """How a function reads its `variables` (name -> (required, default)) from `environ` (default: os.environ):
+    each by name, its default when unset or empty. Raises ConfigurationError naming every required one missing."""
+    env = os.environ if environ is None else environ
+    missing = [name for name, (required, _) in variables.items() if required and not env.get(name)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    return lambda name: env.get(name) or variables[name][1]
 
 
 def _at_most(name: str, value: float, limit: float) -> None:

@@ -6,6 +6,8 @@ Every metric carries its circuit as a dimension, so one circuit can be graphed a
 """
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,6 +24,15 @@ metrics = Metrics()
 CIRCUIT_DIMENSION = "circuit"
 # Properties every metric blob carries (EMF metadata, not dimensions: alarms and dashboards keep their metrics).
 _properties: dict[str, str] = {}
+
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+def instrumented(handler: _Handler) -> _Handler:
+    """A Lambda handler with Powertools' context in every log line (cleared per invocation) and its metrics
+    flushed when it returns: what every handler of this package is wrapped in."""
+    return cast(_Handler, logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(handler)))
 
 
 def mark(**properties: str) -> None:

@@ -15,7 +15,7 @@ from circuit_breaker import clients
 from circuit_breaker.event_sources import EventSources
 from circuit_breaker.events import STATUS_LEVELS, CircuitChange, EventSettings, Publisher, status
 from circuit_breaker.exceptions import EventSourceError, PublishError
-from circuit_breaker.telemetry import count, gauge, logger, metrics
+from circuit_breaker.telemetry import count, gauge, instrumented, logger
 
 settings = EventSettings.from_environment()
 
@@ -97,8 +97,7 @@ def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:
     return response
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):

@@ -15,14 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from circuit_breaker.breaker import Breaker
 from circuit_breaker.exceptions import MalformedOutcome, StoreError
 from circuit_breaker.inputs import parse_outcome
-from circuit_breaker.telemetry import count, logger, metrics
+from circuit_breaker.telemetry import count, instrumented, logger
 
 breaker = Breaker.from_environment()  # at init: its client and connections serve every invocation
 settings = breaker.settings
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution = event.get("execution") if isinstance(event, dict) else None
     if isinstance(execution, str):  # the state machine's execution ARN: every log line of this call names it
