@@ -39,7 +39,7 @@ demo: install
 # Lint and types first (and mypy --strict over what runs in Lambda and circuitctl): a finding fails
 # the run before the slower tests start. The test files run on two workers, each file on one (its
 # module-scoped emulator and applies stay together). The demo's scenario races real time against
-# the machine's load, so it runs last, alone.
+# the machine's load, so it runs last, alone. The slowest tests are listed at the end of the run.
 SCENARIO := tests/circuit_sandbox/test_scenario.py
 
 test: environments
@@ -47,7 +47,7 @@ test: environments
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --strict lambdas circuitctl
-	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=$(SCENARIO)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 --ignore=$(SCENARIO)
 	$(BIN)/python -m pytest --no-cov $(SCENARIO)
 
 # The pre-commit hooks over every file: terraform fmt, ruff, mypy, checkov, README tables.
