@@ -42,6 +42,7 @@ from circuit_breaker.model import (
     TableKey,
     iso8601,
 )
+from circuit_breaker.settings import ENVIRONMENT as SETTINGS_ENVIRONMENT
 from circuit_breaker.settings import reader
 from circuit_breaker.store import circuit_from_typed_item
 
@@ -57,17 +58,6 @@ SENT_EVENT_TTL_SECONDS = 2 * 86400
 
 # Attempts at remembering a sent event (each with botocore's own retries) before going on without.
 REMEMBER_ATTEMPTS = 3
-
-# name -> (required, default). lambda.tf sets them on the events function (circuit_events_environment).
-ENVIRONMENT: dict[str, tuple[bool, str]] = {
-    "EVENT_BUS_NAME": (False, "default"),
-    "EVENT_SOURCE": (False, "circuit-breaker"),
-    "SENT_EVENTS_TABLE_NAME": (True, ""),
-    "CIRCUIT_BREAKER_NAME": (True, ""),
-    "MODE": (False, "enforce"),
-    "TABLE_KEY": (False, "{}"),
-    "EVENT_SOURCE_MAPPINGS": (False, "{}"),
-}
 
 
 @dataclass(frozen=True)
@@ -230,14 +220,25 @@ class EventSettings:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventSettings:
         get = reader(ENVIRONMENT, environ)
         return cls(
+            table_key=TableKey.from_json(get("TABLE_KEY")),
+            event_source_mappings=mappings_from_json(get("EVENT_SOURCE_MAPPINGS")),
             bus=get("EVENT_BUS_NAME"),
             source=get("EVENT_SOURCE"),
             sent_events_table=get("SENT_EVENTS_TABLE_NAME"),
             circuit_breaker=get("CIRCUIT_BREAKER_NAME"),
             mode=get("MODE"),
-            table_key=TableKey.from_json(get("TABLE_KEY")),
-            event_source_mappings=mappings_from_json(get("EVENT_SOURCE_MAPPINGS")),
         )
+
+
+# name -> (required, default). lambda.tf sets them on the events function (circuit_events_environment).
+# MODE and TABLE_KEY are the circuit functions' own, defaults and all.
+ENVIRONMENT: dict[str, tuple[bool, str]] = {
+    "EVENT_BUS_NAME": (False, "default"),
+    "EVENT_SOURCE": (False, "circuit-breaker"),
+    "EVENT_SOURCE_MAPPINGS": (False, "{}"),
+    **{name: (True, "") for name in ("SENT_EVENTS_TABLE_NAME", "CIRCUIT_BREAKER_NAME")},
+    **{name: SETTINGS_ENVIRONMENT[name] for name in ("MODE", "TABLE_KEY")},
+}
 
 
 class Publisher:
