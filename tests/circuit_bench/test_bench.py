@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from circuit_bench import bench, costs, discrimination
+from circuit_bench import costs, designs, discrimination, experiments, measurements, targets
+from circuit_bench.report import markdown
 from circuit_bench.simulation import Deployment
 from circuit_sandbox.aws.cloudwatch import Scheduler
 from circuit_sandbox.stack import Stack
@@ -24,7 +25,7 @@ def applied() -> Iterator[tuple[Stack, Deployment]]:
 
 @pytest.fixture
 def assumptions(applied) -> dict:
-    return bench.assumptions(applied[1])
+    return experiments.assumptions(applied[1])
 
 
 HEALTHY = ["ReadCircuit", "Route", "CallDownstream", "ReadAfterCall", "Settle"]
@@ -97,18 +98,18 @@ def simulation(assumptions: dict) -> dict:
     }
     outages = [
         {"variant": variant, "rate": rate, "failure rate": 1.0, **outage}
-        for variant in bench.TOTAL_OUTAGES
+        for variant in experiments.TOTAL_OUTAGES
         for rate in (10, 1000)
     ]
     outages += [
         {"variant": "partial", "rate": rate, "failure rate": share, **outage, "tripped by": "alarm", "phase": 0.5}
         for rate in (10, 1000)
-        for share in bench.PARTIAL_OUTAGES.values()
+        for share in experiments.PARTIAL_OUTAGES.values()
     ]
     outages += [
         {"variant": f"failures in {t:g} s", "rate": rate, "failure rate": 1.0, **outage, "seconds to OPEN": t + 1}
-        for t in bench.SLOW_FAILURES
-        for rate in bench.SLOW_RATES
+        for t in experiments.SLOW_FAILURES
+        for rate in experiments.SLOW_RATES
     ]
     return {
         "assumptions": assumptions,
@@ -123,7 +124,7 @@ def simulation(assumptions: dict) -> dict:
             "differences": [],
             "routes": {" → ".join(HEALTHY): 3},
         },
-        "costs": bench.cost_rows(paths, assumptions["latency"], 256),
+        "costs": experiments.cost_rows(paths, assumptions["latency"], 256),
         "alarm trade-off": [],
         "reference per hour": {},
         "partial expected": {},
@@ -131,7 +132,7 @@ def simulation(assumptions: dict) -> dict:
     }
 
 
-def report(assumptions: dict, **changes) -> dict:
+def figures(assumptions: dict, **changes) -> dict:
     base = {
         "date": "2026-11-26",
         "machine": "test",
@@ -163,7 +164,7 @@ def test_the_assumptions_are_what_terraform_applied(applied, assumptions):
     assert assumptions["failure_threshold"] == settings.failure_threshold
     assert assumptions["open_duration_seconds"] == settings.open_duration_seconds
     alarm = stack.alarm("downstream")
-    assert assumptions["downstream alarm"] == bench.describe_alarm(alarm)
+    assert assumptions["downstream alarm"] == experiments.describe_alarm(alarm)
     assert (
         f"{alarm['Threshold']:g} in {alarm['DatapointsToAlarm']} of {alarm['EvaluationPeriods']}"
         in (assumptions["downstream alarm"])
@@ -175,38 +176,53 @@ def test_the_assumptions_are_what_terraform_applied(applied, assumptions):
 
 
 def test_met_targets_read_met(assumptions):
-    lines = bench.verdicts(report(assumptions))
-    assert lines and all(line.startswith("met: ") for line in lines), lines
-    assert bench.why_missed(report(assumptions)) == []
-    assert "Why the missed targets" not in bench.markdown(report(assumptions))
+    found = targets.evaluate(figures(assumptions))
+    assert found and all(target.met for target in found), [t for t in found if not t.met]
+    rendered = markdown(figures(assumptions))
+    assert all(f"| {t.name} | {t.bound} | {t.figure} | **met** |" in rendered for t in found)
+    assert "Why the missed targets" not in rendered
 
 
 def test_missed_targets_read_missed_with_the_mechanism(assumptions):
-    bad = report(assumptions, probes_with_100_callers=2)
+    bad = figures(assumptions, probes_with_100_callers=2)
     simulated = bad["simulation"] = copy.deepcopy(bad["simulation"])
     simulated["cells"][0]["trips"] = 1  # 10/s at 5 %
     simulated["cells"][1]["expected per hour"]["alarm"] = 0.5  # 10/s at 10 %: above the reference
     half = next(o for o in simulated["outages"] if o["variant"] == "partial" and o["failure rate"] == 0.5)
     half["seconds to OPEN"] = 150.5
-    total = [o for o in simulated["outages"] if o["variant"] in bench.TOTAL_OUTAGES and o["rate"] == 1000]
+    total = [o for o in simulated["outages"] if o["variant"] in experiments.TOTAL_OUTAGES and o["rate"] == 1000]
     total[0].update({"failed calls": 140, "bound": 98})
     slow = next(o for o in simulated["outages"] if o["variant"] == "failures in 30 s")
     slow["seconds to OPEN"] = 61.0  # twice the failures' duration: counted too late
     simulated["paths"]["healthy, after the alarm's first OK notification"] = path([*CHECKED, "X"], 2, 1)
-    lines = bench.verdicts(bad)
-    missed = [line for line in lines if line.startswith("MISSED")]
-    assert len(missed) == 7, lines
-    assert "10/s 5 %: 1 in 0.2 h" in missed[0]
-    assert "10/s 10 %: 0.5 vs 1.0e-03" in missed[1]
-    assert "1000/s: 140 vs 98" in missed[2]  # the worst total-outage run
-    assert "T = 30 s at 10/s: slowest 61 s" in missed[3]
-    assert "120 s for 50 %: slowest 150.5 s" in missed[4]
-    assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in missed[5]
-    why = bench.why_missed(bad)
-    assert len(why) == 6  # the probe count is the sandbox's; the simulator explains its own
-    assert "The downstream alarm at 10/s 10 % (0.5 per hour)" in why[1]
-    assert "a failure was lost or counted late" in why[2] and "counted" in why[3] and "ReturnDownstreamResult" in why[5]
-    assert "### Why the missed targets are missed" in bench.markdown(bad)
+    missed = {t.name: t for t in targets.evaluate(bad) if not t.met}
+    assert list(missed) == [
+        "no false trips",
+        "noise at 10 % and 20 %",
+        "total outage",
+        "slow failures",
+        "partial outages",
+        "healthy call",
+        "one probe",
+    ]
+    assert "10/s 5 %: 1 in 0.2 h" in missed["no false trips"].figure
+    assert "10/s 10 %: 0.5 vs 1.0e-03" in missed["noise at 10 % and 20 %"].figure
+    assert "1000/s: 140 vs 98" in missed["total outage"].figure  # the worst total-outage run
+    assert "T = 30 s at 10/s: slowest 61 s" in missed["slow failures"].figure
+    assert "50 %: slowest 150.5 s" in missed["partial outages"].figure
+    assert "120 s for 50 %" in missed["partial outages"].bound
+    healthy = missed["healthy call"].figure
+    assert "after the alarm's first OK notification: 2 read(s), 0 writes, 1 module invocations, 6 states" in healthy
+    assert "The downstream alarm at 10/s 10 % (0.5 per hour)" in missed["noise at 10 % and 20 %"].why
+    assert "a failure was lost or counted late" in missed["total outage"].why
+    assert "counted" in missed["slow failures"].why and "ReturnDownstreamResult" in missed["healthy call"].why
+    rendered = markdown(bad)
+    assert (
+        "| one probe | 1 probe admitted with 100 concurrent callers past the open duration | 2 | **MISSED** |"
+        in rendered
+    )
+    assert "### Why the missed targets are missed" in rendered
+    assert all(f"- {name}: {target.why}" in rendered for name, target in missed.items())
 
 
 def test_the_cost_of_a_path_is_its_counted_operations_times_the_prices():
@@ -231,7 +247,7 @@ def test_the_cost_of_a_path_is_its_counted_operations_times_the_prices():
 
 def test_package_sizes_are_the_zips_terraform_deployed(applied):
     stack, _ = applied
-    sizes = bench.package_sizes(stack)
+    sizes = measurements.package_sizes(stack)
     assert set(sizes) == {"check_circuit", "record_outcome", "alarm_handler"}
     assert all(1_000 < size < 100_000 for size in sizes.values())
     deployed = stack.lambda_client.get_function(FunctionName=stack.function_names["record_outcome"])
@@ -239,7 +255,7 @@ def test_package_sizes_are_the_zips_terraform_deployed(applied):
 
 
 def test_the_designs_keep_alarm_periods_and_schedules_aws_accepts():
-    for name, design in bench.designs().items():
+    for name, design in designs.designs().items():
         healthcheck = design.get("healthcheck") or {}  # False: none
         periods = {
             "downstream_alarm": design.get("downstream_alarm", {}).get("period"),
