@@ -10,6 +10,11 @@ ClientError boto3 raises. Anything else is refused loudly rather than guessed.
 tests/circuit_bench/test_memory_table.py drives random sequences of circuit operations through
 this table and moto's, and requires identical items after every step.
 
+It reads expressions rather than a structured form of `Update` because the state machine writes
+through them too: ResetFailures is an UpdateItem task whose expression and condition are in the
+definition's text, and the simulator runs that text. A structured seam in the store would leave
+this parser in place for the definition and add a second way of stating the same write.
+
 Comparisons follow DynamoDB: values of different types (or a missing attribute) are never
 equal, ordered or unequal-ordered; `<>` holds for them. Numbers compare as decimals.
 Every request is counted (eventually consistent reads, strongly consistent reads, writes),

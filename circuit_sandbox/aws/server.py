@@ -151,6 +151,34 @@ def quicker_dispatch() -> Iterator[None]:
 
 
 @contextmanager
+def shared_symmetric_keys() -> Iterator[None]:
+    """Let moto's symmetric KMS keys share one RSA key.
+
+    moto generates a 2048-bit RSA private key for every KMS key it creates, symmetric ones included,
+    which never use it (only asymmetric keys sign, verify or give a public key): a tenth of a second
+    of CPU or more for each table and topic key of every instance applied. Symmetric keys share one,
+    made on first use; every other key spec gets its own, as before.
+    """
+    from moto.kms import models
+
+    original = models.generate_private_key
+    shared: list[Any] = []
+
+    def generate_private_key(key_spec: str) -> Any:
+        if key_spec != "SYMMETRIC_DEFAULT":
+            return original(key_spec)
+        if not shared:
+            shared.append(original(key_spec))
+        return shared[0]
+
+    models.generate_private_key = generate_private_key
+    try:
+        yield
+    finally:
+        models.generate_private_key = original
+
+
+@contextmanager
 def environ(variables: dict[str, str], unset: tuple[str, ...] = ()) -> Iterator[None]:
     """Set `variables` (and remove `unset`) in os.environ for the block; restore them afterwards."""
     saved = {key: os.environ.get(key) for key in (*variables, *unset)}
@@ -200,7 +228,13 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
     default_user_config["iam"] = {**saved_iam, "load_aws_managed_policies": True}  # type: ignore[typeddict-item]
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=60)
     try:
-        with environ(variables, unset=("AWS_PROFILE",)), atomic_dynamodb(), lighter_interpreter(), quicker_dispatch():
+        with (
+            environ(variables, unset=("AWS_PROFILE",)),
+            atomic_dynamodb(),
+            lighter_interpreter(),
+            quicker_dispatch(),
+            shared_symmetric_keys(),
+        ):
             yield endpoint
     finally:
         default_user_config["stepfunctions"] = saved_config  # type: ignore[typeddict-item]  # restored as it was

