@@ -474,30 +474,33 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
     What it imports from `code_dir` (a package's own modules and libraries) is
     imported afresh too, as every Lambda package carries its own copy: module state such as
     settings and the Powertools Logger and Metrics (configured by POWERTOOLS_*) is this
-    environment's. The process's own copies are put back afterwards.
+    environment's. A module is the package's when its top-level name is one the package holds,
+    wherever this process imported it from (another folder of the same code, an earlier
+    version), and the package's folder comes first on the path while it loads: the package's
+    own file is the one that runs. The process's own copies are put back afterwards.
     """
     spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_ids)}_{source.stem}", source)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {source}")
     module = importlib.util.module_from_spec(spec)
     with _environ_lock:
-        own = _modules_under(code_dir)
+        own = _modules_of(code_dir)
         for name in own:
             del sys.modules[name]
+        sys.path.insert(0, str(code_dir))  # first, as Lambda puts it: the package's own file of a name wins
         try:
             with environ(environment), worker.emulator_patience():
                 spec.loader.exec_module(module)
         finally:
-            for name in _modules_under(code_dir):
+            sys.path.remove(str(code_dir))  # the first occurrence: the one inserted
+            for name in _modules_of(code_dir):
                 del sys.modules[name]
             sys.modules.update(own)
     return module
 
 
-def _modules_under(code_dir: Path) -> dict[str, ModuleType]:
-    prefix = str(code_dir.resolve()) + "/"
-    return {
-        name: module
-        for name, module in list(sys.modules.items())
-        if (getattr(module, "__file__", None) or "").startswith(prefix)
-    }
+def _modules_of(code_dir: Path) -> dict[str, ModuleType]:
+    """The modules in sys.modules that `code_dir` provides: by top-level name (a package folder or a module file)."""
+    names = {path.stem if path.suffix == ".py" else path.name for path in code_dir.iterdir()}
+    names.discard("__pycache__")
+    return {name: module for name, module in list(sys.modules.items()) if name.partition(".")[0] in names}

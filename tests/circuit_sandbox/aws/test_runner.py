@@ -66,3 +66,29 @@ def test_clients_a_function_creates_wait_for_the_emulator_whatever_timeouts_it_s
         assert runner.invoke("patient", {}).response() == [[patience, patience, 2]] * 2
     finally:
         runner.close()
+
+
+def test_an_environment_runs_its_packages_own_modules_whatever_this_process_imported_under_their_names(
+    tmp_path, monkeypatch
+):
+    """A package's modules are its own even where this process already imported a module of the same name from
+    elsewhere (the source tree, an earlier version of the code): the environment's settings are its own."""
+    from circuit_sandbox.aws.runner import FunctionSpec, ModuleEnvironment
+
+    for folder, version in (("deployed", "deployed"), ("elsewhere", "elsewhere")):
+        package = tmp_path / folder / "shared_core"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(
+            f"import os\nVERSION = {version!r}\nSERVICE = os.environ.get('SERVICE', 'unset')\n"
+        )
+    (tmp_path / "deployed" / "app.py").write_text(
+        "import shared_core\n\ndef handler(event, context):\n    return [shared_core.VERSION, shared_core.SERVICE]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))
+    import shared_core  # this process's own, imported before the environment starts
+
+    monkeypatch.setitem(sys.modules, "shared_core", shared_core)
+    spec = FunctionSpec("app", "app.handler", tmp_path / "deployed", {"SERVICE": "orders"})
+    environment = ModuleEnvironment(spec)
+    assert environment.handler({}, None) == ["deployed", "orders"]
+    assert sys.modules["shared_core"] is shared_core  # put back for the process
