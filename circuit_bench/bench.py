@@ -1,17 +1,18 @@
 """`circuit-bench`: cost per call, discrimination, time to trip and to recover, cold start.
 
-One pipeline, one module a step:
+One pipeline, one module a step, in the order `run` takes them:
+- `experiments`: the simulator (circuit_bench.simulation, circuit_bench.discrimination), the real circuit code
+  and the definition Terraform deployed on a virtual clock, for hours of traffic at up to 1000 calls/s. It
+  applies its own instances and is first checked against the real definition in moto, call by call;
 - `designs`: the module instances the sandbox measures (this module's defaults, the seed article's design),
   applied by the real Terraform in one go (circuit_sandbox/instances);
-- `experiments`: the simulator (circuit_bench.simulation, circuit_bench.discrimination), the real circuit code
-  and the definition Terraform deployed on a virtual clock, for hours of traffic at up to 1000 calls/s. It is
-  first checked against the real definition in moto, call by call;
 - `measurements`: what only the sandbox can show (moto on loopback, handlers in worker processes): alarm
   recovery, probes under 100 callers, the seed and Powertools peers, the emulator's ceiling, cold start and
   package sizes. Alarm periods keep values AWS accepts and run TIME_SCALE times faster; figures that depend
   on them are scaled back to AWS time and say so;
-- the figures, as JSON (`--json`), with the digest of the code that produced them (`provenance`);
-- `targets`: every promise as data (name, bound, figure, verdict), read from the figures;
+- the figures, as JSON (`--json`), with the digest of the code that produced them (`provenance`) and the
+  targets' verdicts;
+- `targets`: every promise as data (name, bound, figure, met, why), read from the figures;
 - `report`: docs/benchmarks.md, rendered from the figures and the targets (`--from-json` renders an earlier run).
 """
 
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Written: {args.markdown}")
     if args.json_path:
         args.json_path.parent.mkdir(parents=True, exist_ok=True)
-        verdicts = [dataclasses.asdict(target) for target in evaluate(report)]
+        verdicts = [dataclasses.asdict(target) | {"verdict": target.verdict} for target in evaluate(report)]
         args.json_path.write_text(json.dumps(report | {"targets": verdicts}, indent=2))
         print(f"Figures: {args.json_path}")
     return 0

@@ -36,6 +36,7 @@ import multiprocessing.popen_forkserver
 import multiprocessing.spawn
 import shutil
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -476,8 +477,9 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
     settings and the Powertools Logger and Metrics (configured by POWERTOOLS_*) is this
     environment's. A module is the package's when its top-level name is one the package holds,
     wherever this process imported it from (another folder of the same code, an earlier
-    version), and the package's folder comes first on the path while it loads: the package's
-    own file is the one that runs. The process's own copies are put back afterwards.
+    version; not the standard library or an installed package), and the package's folder comes
+    first on the path while it loads: the package's own file is the one its module code imports.
+    The process's own copies are put back afterwards.
     """
     spec = importlib.util.spec_from_file_location(f"_lambda_env_{next(_ids)}_{source.stem}", source)
     if spec is None or spec.loader is None:
@@ -492,7 +494,8 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
             with environ(environment), worker.emulator_patience():
                 spec.loader.exec_module(module)
         finally:
-            sys.path.remove(str(code_dir))  # the first occurrence: the one inserted
+            with contextlib.suppress(ValueError):  # the first occurrence, the one inserted, unless the code took it
+                sys.path.remove(str(code_dir))
             for name in _modules_of(code_dir):
                 del sys.modules[name]
             sys.modules.update(own)
@@ -500,7 +503,30 @@ def _load_fresh(source: Path, code_dir: Path, environment: dict[str, str]) -> Mo
 
 
 def _modules_of(code_dir: Path) -> dict[str, ModuleType]:
-    """The modules in sys.modules that `code_dir` provides: by top-level name (a package folder or a module file)."""
-    names = {path.stem if path.suffix == ".py" else path.name for path in code_dir.iterdir()}
-    names.discard("__pycache__")
-    return {name: module for name, module in list(sys.modules.items()) if name.partition(".")[0] in names}
+    """The modules in sys.modules that `code_dir` provides: those under it, and those of a name it holds (a module
+    file, or a folder of Python files) that this process imported from elsewhere but not from Python's own library or
+    installed packages (the process keeps its standard library and the libraries it runs on)."""
+    prefix = str(code_dir.resolve()) + "/"
+    names = _package_names(code_dir)
+
+    def provided(name: str, module: ModuleType) -> bool:
+        where = getattr(module, "__file__", None) or ""
+        return where.startswith(prefix) or (name.partition(".")[0] in names and not where.startswith(_LIBRARIES))
+
+    return {name: module for name, module in list(sys.modules.items()) if provided(name, module)}
+
+
+def _package_names(code_dir: Path) -> set[str]:
+    names = {
+        path.stem if path.suffix == ".py" else path.name
+        for path in code_dir.iterdir()
+        if path.suffix == ".py" or (path.is_dir() and path.name.isidentifier() and any(path.glob("*.py")))
+    }
+    return names - set(sys.stdlib_module_names) - set(sys.builtin_module_names)
+
+
+# Where Python's own library and the installed packages live: a module from there is the process's, whatever its name.
+_LIBRARIES = tuple(
+    str(Path(path).resolve()) + "/"
+    for path in {sysconfig.get_path(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+)

@@ -225,6 +225,16 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     assert all(f"- {name}: {target.why}" in rendered for name, target in missed.items())
 
 
+def test_a_missed_sandbox_target_says_which_way_it_missed(assumptions):
+    none, two = (targets.one_probe(figures(assumptions, probes_with_100_callers=n)) for n in (0, 2))
+    assert not none.met and "No caller was admitted" in none.why
+    assert not two.met and "more than one caller" in two.why
+    slow = figures(assumptions)
+    slow["paths"] = {"this module": {"healthy": {"invocations": 1, "reads": 3, "writes": 0, "states": 6}}}
+    healthy = targets.sandbox_healthy_call(slow)
+    assert not healthy.met and healthy.why.startswith("Past the bound: reads, states.")
+
+
 def test_the_cost_of_a_path_is_its_counted_operations_times_the_prices():
     healthy = {
         "states": 3,

@@ -72,7 +72,8 @@ def test_an_environment_runs_its_packages_own_modules_whatever_this_process_impo
     tmp_path, monkeypatch
 ):
     """A package's modules are its own even where this process already imported a module of the same name from
-    elsewhere (the source tree, an earlier version of the code): the environment's settings are its own."""
+    elsewhere (the source tree, an earlier version of the code): the environment's settings are its own. A file
+    named like a module of Python's own library does not replace the process's."""
     from circuit_sandbox.aws.runner import FunctionSpec, ModuleEnvironment
 
     for folder, version in (("deployed", "deployed"), ("elsewhere", "elsewhere")):
@@ -81,14 +82,20 @@ def test_an_environment_runs_its_packages_own_modules_whatever_this_process_impo
         (package / "__init__.py").write_text(
             f"import os\nVERSION = {version!r}\nSERVICE = os.environ.get('SERVICE', 'unset')\n"
         )
+    (tmp_path / "deployed" / "queue.py").write_text("SHADOWED = True\n")
     (tmp_path / "deployed" / "app.py").write_text(
-        "import shared_core\n\ndef handler(event, context):\n    return [shared_core.VERSION, shared_core.SERVICE]\n"
+        "import queue\nimport shared_core\n\n"
+        "def handler(event, context):\n"
+        "    return [shared_core.VERSION, shared_core.SERVICE, hasattr(queue, 'SHADOWED')]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))
+    monkeypatch.setitem(sys.modules, "shared_core", None)  # recorded as absent: taken out when the test ends
+    del sys.modules["shared_core"]
     import shared_core  # this process's own, imported before the environment starts
 
-    monkeypatch.setitem(sys.modules, "shared_core", shared_core)
+    queue = sys.modules["queue"]
     spec = FunctionSpec("app", "app.handler", tmp_path / "deployed", {"SERVICE": "orders"})
     environment = ModuleEnvironment(spec)
-    assert environment.handler({}, None) == ["deployed", "orders"]
+    assert environment.handler({}, None) == ["deployed", "orders", False]
     assert sys.modules["shared_core"] is shared_core  # put back for the process
+    assert sys.modules["queue"] is queue
