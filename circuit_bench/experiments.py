@@ -41,6 +41,11 @@ SLOW_RUNS = 5
 SIMULATION_WORKERS = 2
 
 
+def slow_variant(seconds: float) -> str:
+    """The name of the slow-failure outage whose failures take `seconds`, as its runs are labelled."""
+    return f"failures in {seconds:g} s"
+
+
 def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """The simulator's figures: its check against the sandbox, per-path costs, background errors, outages.
 
@@ -77,7 +82,7 @@ def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = pr
     ]
     outages += [
         (
-            f"failures in {seconds:g} s",
+            slow_variant(seconds),
             {"rate": rate, "failure_rate": 1.0, "seed": 3000 + run, "failure_seconds": seconds},
         )
         for seconds in SLOW_FAILURES

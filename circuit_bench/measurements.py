@@ -33,6 +33,7 @@ _names = iter(range(1_000_000))
 # Requested executions/s for the sandbox's own ceiling, each for THROUGHPUT_SECONDS.
 THROUGHPUT_RATES = (10, 25, 100)
 THROUGHPUT_SECONDS = 10
+COLD_START_RUNS = 7  # rounds of fresh interpreters, each importing boto3 then every handler
 
 
 def module_functions(stack: Stack) -> dict[str, str]:
@@ -290,37 +291,34 @@ def deployed_functions(emu: Emulator, stack: Stack, folder: Path) -> dict[str, F
     return found
 
 
-def cold_start(functions: dict[str, FunctionSpec], runs: int = 7) -> dict[str, Any]:
-    """Import time of each deployed handler over a bare `import boto3`, in fresh interpreters (median of `runs`).
+def cold_start(functions: dict[str, FunctionSpec], runs: int = COLD_START_RUNS) -> dict[str, Any]:
+    """Import time of each deployed handler over a bare `import boto3`, in fresh interpreters.
 
     Each imports its handler module from its own deployed package, with its deployed environment.
+    The imports alternate, round after round, and each handler's ratio is the median over the rounds
+    of its import over the same round's `import boto3`: a machine that slows down for a while slows
+    both sides of a ratio instead of one.
     """
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 
-    def median(module: str, spec: FunctionSpec | None = None) -> float:
+    def seconds(module: str, spec: FunctionSpec | None = None) -> float:
         environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
         if spec is not None:
             environment |= {**spec.environment, "PYTHONPATH": str(spec.code_dir)}
-        samples = [
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", code.format(module)],
-                    env=environment,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
-            for _ in range(runs)
-        ]
-        return statistics.median(samples)
+        done = subprocess.run(
+            [sys.executable, "-c", code.format(module)], env=environment, check=True, capture_output=True, text=True
+        )
+        return float(done.stdout)
 
-    boto3_seconds = median("boto3")
-    found: dict[str, Any] = {"import boto3 (ms)": round(boto3_seconds * 1000, 1)}
-    for key, spec in functions.items():
-        module = spec.handler.rpartition(".")[0]
-        # A handler's import is its init: settings, Powertools, and the DynamoDB client (so boto3) it keeps.
-        found[key] = round(median(module, spec) / boto3_seconds, 2)
+    boto3_samples: list[float] = []
+    ratios: dict[str, list[float]] = {key: [] for key in functions}
+    for _ in range(runs):
+        boto3_samples.append(seconds("boto3"))
+        for key, spec in functions.items():
+            # A handler's import is its init: settings, Powertools, and the DynamoDB client (so boto3) it keeps.
+            ratios[key].append(seconds(spec.handler.rpartition(".")[0], spec) / boto3_samples[-1])
+    found: dict[str, Any] = {"import boto3 (ms)": round(statistics.median(boto3_samples) * 1000, 1)}
+    found |= {key: round(statistics.median(samples), 2) for key, samples in ratios.items()}
     return found
 
 

@@ -25,8 +25,9 @@ from .experiments import (
     TOTAL_OUTAGE_RUNS,
     TOTAL_OUTAGES,
     blended,
+    slow_variant,
 )
-from .measurements import THROUGHPUT_SECONDS
+from .measurements import COLD_START_RUNS, THROUGHPUT_SECONDS
 from .targets import PARTIAL_TARGETS, SLOW_MARGIN_SECONDS, Target, evaluate
 from .units import duration, hourly, money, percent
 
@@ -121,7 +122,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Cold start and package size",
         "",
-        f"Bare `import boto3`: {report['cold_start_ratio_to_boto3']['import boto3 (ms)']} ms (median of 7).",
+        f"Bare `import boto3`: {report['cold_start_ratio_to_boto3']['import boto3 (ms)']} ms (median of "
+        f"{COLD_START_RUNS}). Each handler's ratio is the median over {COLD_START_RUNS} rounds of fresh interpreters, "
+        "each round importing boto3 and then every handler, of its import over that round's `import boto3`.",
         "",
         "| function | import (its init, boto3 and its client included) / import boto3 | zip bytes |",
         "|---|---:|---:|",
@@ -426,7 +429,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
     ]
     for failing in SLOW_FAILURES:
         for rate in SLOW_RATES:
-            runs = [o for o in outages if o["variant"] == f"failures in {failing:g} s" and o["rate"] == rate]
+            runs = [o for o in outages if o["variant"] == slow_variant(failing) and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
             target = failing + SLOW_MARGIN_SECONDS
             if not tripped:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .experiments import PARTIAL_OUTAGES, PHASES, READ_LAG, SLOW_FAILURES, SLOW_RATES, TOTAL_OUTAGES
+from .experiments import PARTIAL_OUTAGES, PHASES, READ_LAG, SLOW_FAILURES, SLOW_RATES, TOTAL_OUTAGES, slow_variant
 from .units import hourly, percent
 
 # Expected false trips per hour that count as none: fewer than one in 1,000 hours (about six weeks).
@@ -187,7 +187,7 @@ def nothing_admitted_after_open(sim: Figures) -> Target:
 
 
 def slow_failures_trip_at_their_pace(sim: Figures) -> Target:
-    variants = {f"failures in {t:g} s": t for t in SLOW_FAILURES}
+    variants = {slow_variant(t): t for t in SLOW_FAILURES}
     slow = [o for o in sim["outages"] if o["variant"] in variants]
     late = [o for o in slow if not o["tripped"] or o["seconds to OPEN"] > variants[o["variant"]] + SLOW_MARGIN_SECONDS]
     return Target(
@@ -197,7 +197,7 @@ def slow_failures_trip_at_their_pace(sim: Figures) -> Target:
             f"T = {t:g} s at {rate}/s: slowest {max(o.get('seconds to OPEN', math.inf) for o in runs):g} s"
             for t in SLOW_FAILURES
             for rate in SLOW_RATES
-            if (runs := [o for o in slow if o["variant"] == f"failures in {t:g} s" and o["rate"] == rate])
+            if (runs := [o for o in slow if o["variant"] == slow_variant(t) and o["rate"] == rate])
         ),
         not late,
         "Slow failures trip late: failures that complete after a count started are not all counted.",

@@ -107,7 +107,7 @@ def simulation(assumptions: dict) -> dict:
         for share in experiments.PARTIAL_OUTAGES.values()
     ]
     outages += [
-        {"variant": f"failures in {t:g} s", "rate": rate, "failure rate": 1.0, **outage, "seconds to OPEN": t + 1}
+        {"variant": experiments.slow_variant(t), "rate": rate, "failure rate": 1.0, **outage, "seconds to OPEN": t + 1}
         for t in experiments.SLOW_FAILURES
         for rate in experiments.SLOW_RATES
     ]
