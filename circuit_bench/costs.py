@@ -29,6 +29,13 @@ DYNAMODB_PER_WRITE_UNIT = 0.625 / 1_000_000
 EVENTUAL_READ_UNITS = 0.5  # an eventually consistent read of an item under 4 KB
 STRONG_READ_UNITS = 1.0  # a strongly consistent one
 WRITE_UNITS = 1.0  # a write of an item under 1 KB (a circuit record is a few hundred bytes)
+# One partition serves at most these units a second, on demand or provisioned, and one item is never split
+# across partitions: a circuit, one item, shares them among all its calls.
+PARTITION_LIMITS_SOURCE = (
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html"
+)
+PARTITION_READ_UNITS_PER_SECOND = 3_000
+PARTITION_WRITE_UNITS_PER_SECOND = 1_000
 
 # Assumptions, printed with the figures.
 EXPRESS_EXECUTION_MB = 64  # an execution's memory: the definition and small state data fit the first step
@@ -128,6 +135,25 @@ def per_million(ops: dict[str, float], machine: str, function_mb: int, function_
     return 1_000_000 * (dynamodb + functions + state_machine)
 
 
+def item_ceiling(ops: dict[str, float]) -> dict[str, Any]:
+    """Calls a second one circuit's item serves at these per-call operations: by its reads, by its writes, and both.
+
+    None where the calls use none of that kind of unit.
+    """
+    read_units = ops.get("eventual reads", 0) * EVENTUAL_READ_UNITS + ops.get("strong reads", 0) * STRONG_READ_UNITS
+    write_units = ops.get("writes", 0) * WRITE_UNITS
+    by_reads = PARTITION_READ_UNITS_PER_SECOND / read_units if read_units else None
+    by_writes = PARTITION_WRITE_UNITS_PER_SECOND / write_units if write_units else None
+    bounds = [bound for bound in (by_reads, by_writes) if bound is not None]
+    return {
+        "read units per call": read_units,
+        "write units per call": write_units,
+        "calls/s by reads": by_reads,
+        "calls/s by writes": by_writes,
+        "calls/s": min(bounds) if bounds else None,
+    }
+
+
 def prices() -> dict[str, Any]:
     """The prices and their sources, for the report."""
     return {
@@ -142,5 +168,10 @@ def prices() -> dict[str, Any]:
         "DynamoDB on-demand, per million write units": DYNAMODB_PER_WRITE_UNIT * 1_000_000,
         "read units per eventually consistent / strongly consistent read": [EVENTUAL_READ_UNITS, STRONG_READ_UNITS],
         "write units per write": WRITE_UNITS,
+        "one partition's read and write units a second": [
+            PARTITION_READ_UNITS_PER_SECOND,
+            PARTITION_WRITE_UNITS_PER_SECOND,
+        ],
+        "partition limits source": PARTITION_LIMITS_SOURCE,
         "EXPRESS execution memory (MB, assumed)": EXPRESS_EXECUTION_MB,
     }

@@ -109,6 +109,7 @@ def simulate(workers: int = SIMULATION_WORKERS, echo: Callable[[str], None] = pr
             for machine in ("EXPRESS", "STANDARD")
         }
     found["costs"] = cost_rows(found["paths"], found["assumptions"]["latency"], memory)
+    found["circuit ceiling"] = circuit_ceiling(found["paths"], found["cells"])
     found["prices"] = costs.prices()
     return found
 
@@ -220,6 +221,19 @@ def blended(path_totals: dict[str, dict[str, Any]]) -> dict[str, float]:
         for key in ("eventual reads", "strong reads", "writes", "billed 100 ms"):
             ops[key] += totals[key] / calls
     return ops
+
+
+def circuit_ceiling(paths: dict[str, dict[str, Any]], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Calls a second one circuit carries: on the healthy path (background None), then at each background
+    error share at the fastest simulated rate, where successes completing together write the most resets."""
+    rows = [{"rate": None, "background": None, **costs.item_ceiling(paths["healthy"])}]
+    fastest = max(cell["rate"] for cell in cells)
+    rows += [
+        {"rate": fastest, "background": cell["background"], **costs.item_ceiling(blended(cell["path totals"]))}
+        for cell in cells
+        if cell["rate"] == fastest
+    ]
+    return rows
 
 
 def cost_rows(paths: dict[str, dict[str, Any]], latency: dict[str, float], memory: int) -> list[dict[str, Any]]:

@@ -310,6 +310,37 @@ def simulation_markdown(sim: dict[str, Any]) -> list[str]:
             f"{money(row['EXPRESS'])} | {money(row['STANDARD'])} |"
         )
     lines.append("")
+    lines += ceiling_markdown(sim)
+    return lines
+
+
+def ceiling_markdown(sim: dict[str, Any]) -> list[str]:
+    """Calls a second one circuit carries: its one item's share of a partition's read and write units."""
+    limits = sim["prices"]["one partition's read and write units a second"]
+    lines = [
+        "## One circuit's ceiling",
+        "",
+        f"Every call of a circuit reads, and some write, the circuit's one item, and DynamoDB serves one partition "
+        f"at most {limits[0]:,} read units and {limits[1]:,} write units a second ([source]"
+        f"({sim['prices']['partition limits source']})), on demand as provisioned; an item is never split, so "
+        "those are the circuit's. Calls a second one circuit carries, at the units per call the simulator "
+        "counted: on the healthy path, then over every call of the background-error cells at the fastest "
+        "rate (failures write, and successes completing together while failures are pending write their "
+        "resets). Past it, DynamoDB throttles the reads (`ReadCircuit` retries them, then `on_store_error` "
+        "routes the call) and the writes: spread the traffic over several circuits.",
+        "",
+        "| calls | read units per call | write units per call | calls/s by reads | calls/s by writes | calls/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in sim["circuit ceiling"]:
+        calls = "healthy" if row["background"] is None else f"{percent(row['background'])} failing, at {row['rate']}/s"
+        kinds = ("calls/s by reads", "calls/s by writes", "calls/s")
+        by = ["—" if row[kind] is None else f"{row[kind]:,.0f}" for kind in kinds]
+        lines.append(
+            f"| {calls} | {row['read units per call']:.2f} | {row['write units per call']:.3f} | "
+            f"{by[0]} | {by[1]} | **{by[2]}** |"
+        )
+    lines.append("")
     return lines
 
 

@@ -125,6 +125,7 @@ def simulation(assumptions: dict) -> dict:
             "routes": {" → ".join(HEALTHY): 3},
         },
         "costs": experiments.cost_rows(paths, assumptions["latency"], 256),
+        "circuit ceiling": experiments.circuit_ceiling(paths, cells),
         "alarm trade-off": [],
         "reference per hour": {},
         "partial expected": {},
@@ -253,6 +254,24 @@ def test_the_cost_of_a_path_is_its_counted_operations_times_the_prices():
     checked = costs.per_million({**healthy, "module invocations": 1}, "EXPRESS", 256, 0.02)
     invocation = costs.LAMBDA_ARM64_PER_REQUEST + 256 / 1024 * 0.02 * costs.LAMBDA_ARM64_PER_GB_SECOND
     assert checked - express == pytest.approx(invocation * 1e6)
+
+
+def test_one_circuit_carries_its_items_units_over_the_units_each_call_uses(assumptions):
+    healthy = costs.item_ceiling({"eventual reads": 0, "strong reads": 2, "writes": 0})
+    assert healthy["calls/s by reads"] == costs.PARTITION_READ_UNITS_PER_SECOND / 2
+    assert healthy["calls/s by writes"] is None and healthy["calls/s"] == healthy["calls/s by reads"]
+    # Eventually consistent reads take half a unit; here the writes bind first.
+    busy = costs.item_ceiling({"eventual reads": 1, "strong reads": 2, "writes": 0.9})
+    assert busy["read units per call"] == 2.5 and busy["write units per call"] == 0.9
+    assert busy["calls/s"] == busy["calls/s by writes"] == pytest.approx(costs.PARTITION_WRITE_UNITS_PER_SECOND / 0.9)
+    assert busy["calls/s by reads"] == costs.PARTITION_READ_UNITS_PER_SECOND / 2.5
+    # The healthy path, then the fastest rate's cells, one per background error share.
+    simulated = simulation(assumptions)
+    rows = experiments.circuit_ceiling(simulated["paths"], simulated["cells"])
+    assert [(row["rate"], row["background"]) for row in rows] == [(None, None), (1000, 0.05), (1000, 0.10)]
+    rendered = markdown(figures(assumptions))
+    assert "| healthy | 2.00 | 0.000 | 1,500 | — | **1,500** |" in rendered
+    assert "| 5 % failing, at 1000/s | 2.00 | 0.000 | 1,500 | — | **1,500** |" in rendered
 
 
 def test_package_sizes_are_the_zips_terraform_deployed(applied):
