@@ -194,6 +194,22 @@ def test_the_readmes_costs_per_call_are_those_make_bench_wrote():
     assert f"a short-circuited call ${rows['short-circuited (timed OPEN)'][0]}" in readme
 
 
+def test_the_readmes_ceiling_per_circuit_is_the_one_make_bench_wrote():
+    """The README's Cost section quotes docs/benchmarks.md's ceiling: on the healthy path, and the lowest."""
+    table = (ROOT / "docs" / "benchmarks.md").read_text().split("## One circuit's ceiling", 1)[1]
+    rows = {
+        cells[0]: cells[-1].strip("*")
+        for line in table.split("\n## ", 1)[0].splitlines()
+        if line.startswith("| ") and not line.startswith("| calls |")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    readme = " ".join((ROOT / "README.md").read_text().split("## Cost", 1)[1].split("\n## ", 1)[0].split())
+    lowest = min(rows.values(), key=lambda calls: int(calls.replace(",", "")))
+    assert rows["healthy"] == "1,500" and f"one circuit carries about {rows['healthy']} calls/s" in readme
+    assert f"about {lowest} with 20 % of its calls failing at 1,000 calls/s" in readme
+    assert rows["20 % failing, at 1000/s"] == lowest
+
+
 def optional_default(variable: str, attribute: str) -> str:
     """The default an `optional(type, default)` attribute of a variable's object type declares."""
     body = variables()[variable]["type"]
