@@ -324,6 +324,10 @@ variable "downstream_alarm" {
     error_message = "downstream_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
   }
   validation {
+    condition     = var.downstream_alarm.period * var.downstream_alarm.evaluation_periods <= (var.downstream_alarm.period < 3600 ? 86400 : 604800)
+    error_message = "downstream_alarm.period * evaluation_periods must be at most one day (86400 s) with a period under an hour, 7 days (604800 s) otherwise: CloudWatch refuses a longer alarm."
+  }
+  validation {
     condition     = contains(["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"], var.downstream_alarm.comparison_operator)
     error_message = "downstream_alarm.comparison_operator must be GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold."
   }
@@ -363,6 +367,10 @@ variable "store_error_alarm" {
     error_message = "store_error_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
   }
   validation {
+    condition     = var.store_error_alarm.period * var.store_error_alarm.evaluation_periods <= (var.store_error_alarm.period < 3600 ? 86400 : 604800)
+    error_message = "store_error_alarm.period * evaluation_periods must be at most one day (86400 s) with a period under an hour, 7 days (604800 s) otherwise: CloudWatch refuses a longer alarm."
+  }
+  validation {
     condition     = var.store_error_alarm.threshold >= 1
     error_message = "store_error_alarm.threshold must be at least 1 store error per period."
   }
@@ -393,6 +401,10 @@ variable "events_pipeline_alarm" {
   validation {
     condition     = var.events_pipeline_alarm.evaluation_periods >= 1 && var.events_pipeline_alarm.datapoints_to_alarm >= 1 && var.events_pipeline_alarm.datapoints_to_alarm <= var.events_pipeline_alarm.evaluation_periods
     error_message = "events_pipeline_alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = var.events_pipeline_alarm.evaluation_periods <= 1440
+    error_message = "events_pipeline_alarm.evaluation_periods must be at most 1440: its periods are minutes, and CloudWatch refuses an alarm over more than one day of them."
   }
 }
 
@@ -436,6 +448,10 @@ variable "healthcheck" {
   validation {
     condition     = var.healthcheck == null ? true : (var.healthcheck.alarm.evaluation_periods >= 1 && var.healthcheck.alarm.datapoints_to_alarm >= 1 && var.healthcheck.alarm.datapoints_to_alarm <= var.healthcheck.alarm.evaluation_periods)
     error_message = "healthcheck.alarm needs 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+  validation {
+    condition     = var.healthcheck == null ? true : var.healthcheck.alarm.period * var.healthcheck.alarm.evaluation_periods <= (var.healthcheck.alarm.period < 3600 ? 86400 : 604800)
+    error_message = "healthcheck.alarm.period * evaluation_periods must be at most one day (86400 s) with a period under an hour, 7 days (604800 s) otherwise: CloudWatch refuses a longer alarm."
   }
   validation {
     condition     = var.healthcheck == null ? true : contains(["missing", "ignore", "breaching", "notBreaching"], var.healthcheck.alarm.treat_missing_data)

@@ -405,3 +405,11 @@ run "rejects_an_unknown_circuits_scope" {
   }
   expect_failures = [var.circuit_events]
 }
+
+run "rejects_a_pipeline_alarm_over_more_than_a_day_of_minutes" {
+  command = plan
+  variables {
+    events_pipeline_alarm = { evaluation_periods = 1441 }
+  }
+  expect_failures = [var.events_pipeline_alarm]
+}

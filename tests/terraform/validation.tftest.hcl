@@ -673,3 +673,47 @@ run "rejects_a_probe_input_that_is_no_json_object" {
   }
   expect_failures = [var.probe]
 }
+
+# CloudWatch evaluates an alarm over at most one day of periods under an hour, 7 days otherwise.
+run "rejects_a_downstream_alarm_over_more_than_a_day_of_minutes" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 60, evaluation_periods = 1441 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "accepts_a_downstream_alarm_of_a_week_of_hours" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 3600, evaluation_periods = 168, datapoints_to_alarm = 2 }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 168
+    error_message = "A week of hourly periods is what CloudWatch accepts: the plan must take it."
+  }
+}
+
+run "rejects_a_downstream_alarm_over_more_than_a_week_of_hours" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 3600, evaluation_periods = 169 }
+  }
+  expect_failures = [var.downstream_alarm]
+}
+
+run "rejects_a_store_error_alarm_over_more_than_a_day" {
+  command = plan
+  variables {
+    store_error_alarm = { period = 300, evaluation_periods = 289 }
+  }
+  expect_failures = [var.store_error_alarm]
+}
+
+run "rejects_a_healthcheck_alarm_over_more_than_a_day" {
+  command = plan
+  variables {
+    healthcheck = { function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-health", alarm = { period = 120, evaluation_periods = 721 } }
+  }
+  expect_failures = [var.healthcheck]
+}
