@@ -1,5 +1,5 @@
 ################################################################################
-# The module's functions: each zip holds its handler package and the shared `circuit` core
+# The module's functions: each zip holds its handler package and the shared `circuit_breaker` core
 ################################################################################
 
 locals {

@@ -1,6 +1,6 @@
 """The sandbox: the module's real state machine and handlers, driven through an outage and back.
 
-`Sandbox` starts the emulator, the process runner, the alarm evaluator and the healthcheck
+`running` starts the emulator, the process runner, the alarm evaluator and the healthcheck
 schedule, and has the real Terraform apply `examples/basic` into it (`circuit_sandbox.terraform`),
 with the scenario's settings as the example's variables. `Recorder` turns what the runner
 sees into a timeline: calls, outcomes, probes, and the transitions the handlers log.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from circuit_bench import promises
 from circuit_breaker import events
 from circuit_breaker.model import DEFAULT_TABLE_KEY, Attr
 from circuit_breaker.settings import ENVIRONMENT
@@ -113,7 +114,7 @@ def test_the_attributes_the_state_machine_reads_and_writes_are_the_records():
 
 @pytest.mark.parametrize("module", ["check_circuit", "record_outcome", "alarm_handler", "circuit_events"])
 def test_lambda_packages_import_only_the_core_powertools_and_the_runtime(module):
-    """What a function zip holds: its package and `circuit`. boto3 and botocore come with the runtime."""
+    """What a function zip holds: its package and `circuit_breaker`. boto3 and botocore come with the runtime."""
     allowed = {"circuit_breaker", module, "aws_lambda_powertools", "boto3", "botocore", "__future__"}
     for source in [*(ROOT / "lambdas" / module).glob("*.py"), *(ROOT / "lambdas" / "circuit_breaker").glob("*.py")]:
         for imported in re.findall(r"^\s*(?:from|import) ([a-z_0-9]+)", source.read_text(), re.MULTILINE):
@@ -208,6 +209,15 @@ def test_the_readmes_ceiling_per_circuit_is_the_one_make_bench_wrote():
     assert rows["healthy"] == "1,500" and f"one circuit carries about {rows['healthy']} calls/s" in readme
     assert f"about {lowest} with 20 % of its calls failing at 1,000 calls/s" in readme
     assert rows["20 % failing, at 1000/s"] == lowest
+
+
+def test_the_readmes_promises_are_those_make_bench_wrote():
+    """The README's "How fast it trips" is, word for word, the "In short" of docs/benchmarks.md."""
+    report = (ROOT / "docs" / "benchmarks.md").read_text().split("\n## In short\n", 1)[1].split("\n## ", 1)[0]
+    measured = [line for line in report.splitlines() if line.startswith("- ")]
+    written = promises.README_BLOCK.search((ROOT / "README.md").read_text())
+    assert written, "README.md: no <!-- promises: written by make bench --> block"
+    assert len(measured) == 4 and written.group(2).splitlines() == measured
 
 
 def optional_default(variable: str, attribute: str) -> str:

@@ -87,7 +87,7 @@ publisher = Publisher(
 
 
 def process_records(records: list[Any]) -> dict[str, list[dict[str, str]]]:
-    """The handler without Lambda: stream records in, partial-batch response out (the sandbox calls this)."""
+    """The handler without Lambda: stream records in, partial-batch response out (the tests call it)."""
     response = publisher.process(records)
     if response["batchItemFailures"]:
         logger.warning(
