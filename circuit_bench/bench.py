@@ -33,7 +33,7 @@ from circuit_sandbox.aws import emulator
 from circuit_sandbox.stack import instances_warmed
 from circuit_sandbox.terraform import ROOT
 
-from . import provenance
+from . import promises, provenance
 from .designs import PERIOD_SECONDS, RATES, TIME_SCALE, designs
 from .experiments import simulate
 from .measurements import (
@@ -99,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / "docs" / "benchmarks.md",
         help="where to write the report (default docs/benchmarks.md)",
     )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=ROOT / "README.md",
+        help="whose promises to write between its markers (default README.md)",
+    )
     args = parser.parse_args(argv)
     report = json.loads(args.from_json.read_text()) if args.from_json else run()
     text = markdown(report)
@@ -106,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(text)
     print(f"Written: {args.markdown}")
+    readme = args.readme.read_text()
+    if (updated := promises.into_readme(readme, report)) != readme:
+        args.readme.write_text(updated)
+        print(f"Promises written: {args.readme}")
     if args.json_path:
         args.json_path.parent.mkdir(parents=True, exist_ok=True)
         verdicts = [dataclasses.asdict(target) | {"verdict": target.verdict} for target in evaluate(report)]

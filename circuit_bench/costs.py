@@ -20,8 +20,7 @@ PRICES_RECORDED = "2026-11-28"
 STANDARD_PER_TRANSITION = 0.025 / 1_000
 EXPRESS_PER_REQUEST = 1.00 / 1_000_000
 EXPRESS_PER_GB_SECOND = 0.00001667
-EXPRESS_MEMORY_STEP_MB = 64  # EXPRESS bills memory in 64 MB steps...
-EXPRESS_DURATION_STEP_SECONDS = 0.1  # ...and duration in 100 ms steps
+EXPRESS_DURATION_STEP_SECONDS = 0.1  # EXPRESS bills duration in 100 ms steps
 LAMBDA_ARM64_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_ARM64_PER_GB_SECOND = 0.0000133334
 DYNAMODB_PER_READ_UNIT = 0.125 / 1_000_000
@@ -38,7 +37,7 @@ PARTITION_READ_UNITS_PER_SECOND = 3_000
 PARTITION_WRITE_UNITS_PER_SECOND = 1_000
 
 # Assumptions, printed with the figures.
-EXPRESS_EXECUTION_MB = 64  # an execution's memory: the definition and small state data fit the first step
+EXPRESS_EXECUTION_MB = 64  # billed in 64 MB steps: the definition and small state data fit the first
 # The downstream's own Lambda charges are the user's with or without a circuit breaker: not counted.
 # Its duration is, as the EXPRESS execution waits for it.
 

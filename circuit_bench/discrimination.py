@@ -233,7 +233,7 @@ def paths(deployment: Deployment, seed: int = 1) -> dict[str, dict[str, Any]]:
 
         take("healthy, no record yet", False)
         sim.alarm_notification(deployment.alarm_name, "OK", int(sim.now * 1000))
-        take("healthy, after the alarm's first OK notification (a record without a state)", False)
+        take("healthy, after the alarm's first OK notification (the record it created)", False)
         sim.call(True)  # a first counted failure writes the state; its reset leaves a plain CLOSED record
         sim.call(False)
         take("healthy", False)

@@ -10,7 +10,7 @@ from typing import Any
 
 from circuit_breaker.breaker import TRIP_SETTLE_SECONDS
 
-from . import discrimination, provenance
+from . import discrimination, promises, provenance
 from .designs import PERIOD_SECONDS
 from .experiments import (
     CELL_CALLS,
@@ -60,6 +60,7 @@ def markdown(report: dict[str, Any]) -> str:
         else "The code these figures were measured on was not recorded.",
         "",
     ]
+    lines += promises.markdown(report)
     lines += simulation_markdown(report["simulation"])
     lines += [
         "## Cost per call, measured in the sandbox",

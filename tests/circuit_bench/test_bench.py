@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from circuit_bench import costs, designs, discrimination, experiments, measurements, targets
+from circuit_bench import costs, designs, discrimination, experiments, measurements, promises, targets
 from circuit_bench.report import markdown
 from circuit_bench.simulation import Deployment
 from circuit_sandbox.aws.cloudwatch import Scheduler
@@ -128,7 +128,7 @@ def simulation(assumptions: dict) -> dict:
         "circuit ceiling": experiments.circuit_ceiling(paths, cells),
         "alarm trade-off": [],
         "reference per hour": {},
-        "partial expected": {},
+        "partial expected": {"0.5 at 10/s": 110.0, "0.5 at 100/s": 100.0, "0.5 at 1000/s": 90.0, "0.25 at 10/s": 140.0},
         "prices": costs.prices(),
     }
 
@@ -272,6 +272,37 @@ def test_one_circuit_carries_its_items_units_over_the_units_each_call_uses(assum
     rendered = markdown(figures(assumptions))
     assert "| healthy | 2.00 | 0.000 | 1,500 | — | **1,500** |" in rendered
     assert "| 5 % failing, at 1000/s | 2.00 | 0.000 | 1,500 | — | **1,500** |" in rendered
+
+
+def test_the_promises_say_what_the_run_measured_and_where_it_fell_short(assumptions):
+    met = figures(assumptions)
+    said = promises.promises(met)
+    total = len([o for o in met["simulation"]["outages"] if o["variant"] in experiments.TOTAL_OUTAGES])
+    assert f"so in all {total} simulated outages" in said[0]
+    assert "within T + 2 s at 10 calls/s and more" in said[1] and "4.0 s for T = 3 s, 31.0 s for T = 30 s" in said[1]
+    assert "a 50 % outage opened the circuit within 2 s and a 25 % one within 2 s" in said[2]
+    assert "the alarm's worst is 110 s and never" in said[2]  # 25 % at 100 and 1000/s: none given
+    assert "no trips in" in said[3] and "pays for the alarm's speed" not in said[3]
+    # One run over the bound, one that let a call through after OPEN (the same run counts once), an alarm too noisy.
+    bad = figures(assumptions)
+    simulated = bad["simulation"] = copy.deepcopy(bad["simulation"])
+    total_runs = [o for o in simulated["outages"] if o["variant"] in experiments.TOTAL_OUTAGES]
+    total_runs[0].update({"failed calls": 40, "calls after the trip not short-circuited": 1})
+    total_runs[1]["calls after the trip not short-circuited"] = 2
+    simulated["cells"][1]["expected per hour"]["alarm"] = 0.5  # 10/s at 10 %
+    said = promises.promises(bad)
+    assert f"so in {total - 2} of {total} simulated outages" in said[0]
+    assert "0.5 trips an hour at 10 calls/s with 10 % failing (a strictly consecutive counter: 1.0e-03)" in said[3]
+
+
+def test_the_promises_go_between_the_readmes_markers_only(assumptions):
+    readme = "# A\n\n<!-- promises: written by make bench -->\n- old\n<!-- end of promises -->\n\n## B\n"
+    written = promises.into_readme(readme, figures(assumptions))
+    before, block = written.split("<!-- promises: written by make bench -->\n")
+    assert before == "# A\n\n" and block.endswith("<!-- end of promises -->\n\n## B\n")
+    assert "- old" not in block and block.count("\n- ") + block.startswith("- ") == 4
+    assert promises.into_readme("# no markers\n", figures(assumptions)) == "# no markers\n"
+    assert promises.markdown(figures(assumptions))[0] == "## In short"
 
 
 def test_package_sizes_are_the_zips_terraform_deployed(applied):
