@@ -51,6 +51,8 @@ from .measurements import (
 from .report import markdown
 from .targets import evaluate
 
+DEFAULT_MARKDOWN = ROOT / "docs" / "benchmarks.md"
+
 
 def run() -> dict[str, Any]:
     started = time.monotonic()
@@ -96,14 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown",
         type=Path,
-        default=ROOT / "docs" / "benchmarks.md",
+        default=DEFAULT_MARKDOWN,
         help="where to write the report (default docs/benchmarks.md)",
     )
     parser.add_argument(
         "--readme",
         type=Path,
-        default=ROOT / "README.md",
-        help="whose promises to write between its markers (default README.md)",
+        help="whose promises to write between its markers (default README.md, when the report goes to its default)",
     )
     args = parser.parse_args(argv)
     report = json.loads(args.from_json.read_text()) if args.from_json else run()
@@ -112,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(text)
     print(f"Written: {args.markdown}")
-    readme = args.readme.read_text()
-    if (updated := promises.into_readme(readme, report)) != readme:
-        args.readme.write_text(updated)
-        print(f"Promises written: {args.readme}")
+    readme_path = args.readme or (ROOT / "README.md" if args.markdown == DEFAULT_MARKDOWN else None)
+    if readme_path and (updated := promises.into_readme(readme := readme_path.read_text(), report)) != readme:
+        readme_path.write_text(updated)
+        print(f"Promises written: {readme_path}")
     if args.json_path:
         args.json_path.parent.mkdir(parents=True, exist_ok=True)
         verdicts = [dataclasses.asdict(target) | {"verdict": target.verdict} for target in evaluate(report)]

@@ -295,9 +295,10 @@ def cold_start(functions: dict[str, FunctionSpec], runs: int = COLD_START_RUNS) 
     """Import time of each deployed handler over a bare `import boto3`, in fresh interpreters.
 
     Each imports its handler module from its own deployed package, with its deployed environment.
-    The imports alternate, round after round, and each handler's ratio is the median over the rounds
-    of its import over the same round's `import boto3`: a machine that slows down for a while slows
-    both sides of a ratio instead of one.
+    Each round imports boto3, then every handler, each in a fresh interpreter; a handler's ratio is the
+    median over the rounds of its import over the same round's `import boto3`, so a machine that slows
+    down for a while slows both sides of a ratio instead of one. Files are in the page cache after the
+    first round either way.
     """
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 

@@ -323,18 +323,21 @@ def ceiling_markdown(sim: dict[str, Any]) -> list[str]:
         "",
         f"Every call of a circuit reads, and some write, the circuit's one item, and DynamoDB serves one partition "
         f"at most {limits[0]:,} read units and {limits[1]:,} write units a second ([source]"
-        f"({sim['prices']['partition limits source']})), on demand as provisioned; an item is never split, so "
+        f"({sim['prices']['partition limits source']})), on demand or provisioned; an item is never split, so "
         "those are the circuit's. Calls a second one circuit carries, at the units per call the simulator "
         "counted: on the healthy path, then over every call of the background-error cells at the fastest "
         "rate (failures write, and successes completing together while failures are pending write their "
-        "resets). Past it, DynamoDB throttles the reads (`ReadCircuit` retries them, then `on_store_error` "
-        "routes the call) and the writes: spread the traffic over several circuits.",
+        "resets). Writes per call grow with the rate, so where the writes bind the figure is an upper bound. "
+        "Past it, DynamoDB throttles the reads (`ReadCircuit` retries them, then `on_store_error` routes the "
+        "call) and the writes: spread the traffic over several circuits.",
         "",
         "| calls | read units per call | write units per call | calls/s by reads | calls/s by writes | calls/s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in sim["circuit ceiling"]:
-        calls = "healthy" if row["background"] is None else f"{percent(row['background'])} failing, at {row['rate']}/s"
+        calls = "healthy"
+        if row["background"] is not None:
+            calls = f"{percent(row['background'])} failing, at {row['rate']:,}/s"
         kinds = ("calls/s by reads", "calls/s by writes", "calls/s")
         by = ["—" if row[kind] is None else f"{row[kind]:,.0f}" for kind in kinds]
         lines.append(

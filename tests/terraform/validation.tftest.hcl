@@ -675,6 +675,17 @@ run "rejects_a_probe_input_that_is_no_json_object" {
 }
 
 # CloudWatch evaluates an alarm over at most one day of periods under an hour, 7 days otherwise.
+run "accepts_a_downstream_alarm_of_exactly_a_day_of_minutes" {
+  command = plan
+  variables {
+    downstream_alarm = { period = 60, evaluation_periods = 1440 }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.downstream[0].evaluation_periods == 1440
+    error_message = "A day of one-minute periods is what CloudWatch accepts: the plan must take it."
+  }
+}
+
 run "rejects_a_downstream_alarm_over_more_than_a_day_of_minutes" {
   command = plan
   variables {
