@@ -3,7 +3,8 @@
 Each module stands in for one service's missing part and knows nothing of the application it runs:
 
 - `server`: moto as a server on loopback, its Step Functions interpreter executing ASL, item
-  operations atomic as DynamoDB's are;
+  operations atomic as DynamoDB's are, IAM, KMS, SNS, CloudWatch and Scheduler safe to
+  call at once;
 - `runner`, `worker`: Lambda's execution environments, one process each, running what was deployed;
 - `cloudwatch`: the `AWS/Lambda` metrics, alarm evaluation and notifications; EventBridge Scheduler;
 - `streams`: Lambda's DynamoDB stream poller (event source mappings);

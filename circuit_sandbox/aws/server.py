@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, ItemsView, Iterator, KeysView, ValuesView
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +64,63 @@ def atomic_dynamodb() -> Iterator[None]:
             setattr(DynamoDBBackend, name, operation)
         for name, operation in handler_originals.items():
             setattr(DynamoHandler, name, operation)
+
+
+# moto's backends that look through their own dicts while Terraform adds to them (the sandbox's alarm
+# evaluator and scheduler read alarms and schedules as they are created), by class, with the methods
+# that wait on other requests and so run outside the lock (SNS's publish runs the subscribed functions).
+_SERIALISED_BACKENDS = {
+    ("moto.iam.models", "IAMBackend"): (),
+    ("moto.kms.models", "KmsBackend"): (),
+    ("moto.sns.models", "SNSBackend"): ("publish", "publish_batch"),
+    ("moto.cloudwatch.models", "CloudWatchBackend"): (),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend"): (),
+}
+
+
+@contextmanager
+def thread_safe_backends() -> Iterator[None]:
+    """Run each method of moto's IAM, KMS, SNS, CloudWatch and Scheduler backends alone, as AWS serves concurrent calls.
+
+    moto's server answers each request on its own thread, and these backends iterate their dicts
+    while another request's thread may add to them: Terraform creating two roles at once (or a
+    function whose role Lambda looks up while another role is created) could fail one with
+    "dictionary changed size during iteration", which the server answers with an HTML 500 that
+    no client retries. Every method these classes define runs under one lock, and one that returns
+    a live view of a dict or a generator returns a snapshot taken under the lock instead. None of
+    them waits on another request while it holds the lock; the ones that do are left out.
+    """
+    import importlib
+
+    originals: list[tuple[type, str, Any]] = []
+
+    def serialised(operation):
+        @functools.wraps(operation)
+        def run(*args, **kwargs):
+            with _lock:
+                result = operation(*args, **kwargs)
+                if isinstance(result, (KeysView, ValuesView, ItemsView)):
+                    return list(result)
+                if isinstance(result, Generator):
+                    return iter(list(result))
+                return result
+
+        return run
+
+    for (module, name), outside in _SERIALISED_BACKENDS.items():
+        backend = getattr(importlib.import_module(module), name)
+        methods = {attribute: value for attribute, value in vars(backend).items() if inspect.isfunction(value)}
+        if missing := set(outside) - set(methods):
+            raise RuntimeError(f"moto's {name} no longer defines {sorted(missing)}: review _SERIALISED_BACKENDS")
+        for attribute, method in methods.items():
+            if attribute not in outside and not attribute.startswith("__"):
+                originals.append((backend, attribute, method))
+                setattr(backend, attribute, serialised(method))
+    try:
+        yield
+    finally:
+        for backend, attribute, method in originals:
+            setattr(backend, attribute, method)
 
 
 @contextmanager
@@ -231,6 +289,7 @@ def local_aws(region: str = "us-east-1", port: int = 0) -> Iterator[str]:
         with (
             environ(variables, unset=("AWS_PROFILE",)),
             atomic_dynamodb(),
+            thread_safe_backends(),
             lighter_interpreter(),
             quicker_dispatch(),
             shared_symmetric_keys(),
