@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import os
 import threading
 import urllib.request
 from collections import Counter
-from collections.abc import Generator, ItemsView, Iterator, KeysView, ValuesView
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,11 +88,9 @@ def thread_safe_backends() -> Iterator[None]:
     function whose role Lambda looks up while another role is created) could fail one with
     "dictionary changed size during iteration", which the server answers with an HTML 500 that
     no client retries. Every method these classes define runs under one lock, and one that returns
-    a live view of a dict or a generator returns a snapshot taken under the lock instead. None of
+    a live view of a dict or a lazy iterator returns a snapshot taken under the lock instead. None of
     them waits on another request while it holds the lock; the ones that do are left out.
     """
-    import importlib
-
     originals: list[tuple[type, str, Any]] = []
 
     def serialised(operation):
@@ -101,7 +100,7 @@ def thread_safe_backends() -> Iterator[None]:
                 result = operation(*args, **kwargs)
                 if isinstance(result, (KeysView, ValuesView, ItemsView)):
                     return list(result)
-                if isinstance(result, Generator):
+                if isinstance(result, Iterator):  # a generator, filter or map over a dict
                     return iter(list(result))
                 return result
 

@@ -5,6 +5,7 @@ import threading
 
 import boto3
 from moto import mock_aws
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.kms.models import kms_backends
 from moto.sns.models import SNSBackend
@@ -66,6 +67,24 @@ def test_a_role_is_created_only_when_no_other_request_is_looking_through_the_rol
         writer.join(60)
         assert sorted(role.name for role in backend.get_roles()) == ["first", "second"]
         assert isinstance(backend.get_roles(), list)  # a snapshot, not a live view of the dict
+
+
+def test_a_lazy_answer_is_read_under_the_lock_not_after_it():
+    with mock_aws(), thread_safe_backends():
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        cloudwatch.put_metric_alarm(
+            AlarmName="errors",
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        alarms = cloudwatch_backends[ACCOUNT][REGION].get_alarms_by_state_value("OK")
+        cloudwatch.delete_alarms(AlarmNames=["errors"])
+        assert [alarm.name for alarm in alarms] == ["errors"]  # read before the alarm went
 
 
 def test_only_the_listed_backends_are_serialised_and_sns_publishes_outside_the_lock():
