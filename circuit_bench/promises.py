@@ -12,12 +12,14 @@ import re
 
 from .experiments import OUTAGE_RATES, PARTIAL_OUTAGES, PHASES, READ_LAG, SLOW_FAILURES, TOTAL_OUTAGES, slow_variant
 from .targets import (
-    PARTIAL_RATE,
+    PARTIAL_RATES,
     QUIET_BACKGROUND,
     SLOW_MARGIN_SECONDS,
     Figures,
+    began_open,
     expected_per_hour,
     noisy_cells_over_the_reference,
+    partial_runs,
     quiet_cells,
     runs_over_the_bound,
 )
@@ -59,9 +61,15 @@ def _trips(value: float) -> str:
     return f"{text} trip{'' if text == '1' else 's'} an hour"
 
 
-def _never(runs: list[Figures]) -> str:
-    never = sum(not o["tripped"] for o in runs)
-    return f"; {never} of {len(runs)} never opened" if never else ""
+def _never(sim: Figures, runs: list[Figures]) -> str:
+    """How many of `runs` never opened, and how many began open (from a false trip before the outage)."""
+    already_open = began_open(sim, runs)
+    never = sum(not o["tripped"] and o not in already_open for o in runs)
+    return (f"; {never} of {len(runs)} never opened" if never else "") + (
+        f"; {len(already_open)} of {len(runs)} began with the circuit already open, from a false trip before the outage"
+        if already_open
+        else ""
+    )
 
 
 def _total(sim: Figures) -> str:
@@ -90,7 +98,7 @@ def _total(sim: Figures) -> str:
         "beyond those no breaker could stop, the calls in flight when its first failure came back and when the "
         f"circuit opened, and {after}: {held} simulated outages at {OUTAGE_RATES[0]:,} to "
         f"{_calls_per_second(OUTAGE_RATES[-1])} ({'; '.join(TOTAL_OUTAGES)}), with reads up to {READ_LAG:g} s "
-        f"old wherever they are eventually consistent. The circuit opened within {opened}{_never(total)}."
+        f"old wherever they are eventually consistent. The circuit opened within {opened}{_never(sim, total)}."
     )
 
 
@@ -114,30 +122,25 @@ def _slow(sim: Figures) -> str:
     return (
         "**Slow failures trip at their own pace.** Failures count in the order they complete, so a total outage "
         f"whose failures take T seconds opens about T after it begins, {within} (slowest of {len(every)} "
-        f"simulated: {slowest or 'none opened'}{_never(every)})."
+        f"simulated: {slowest or 'none opened'}{_never(sim, every)})."
     )
 
 
 def _partial(sim: Figures) -> str:
-    fast_rates = [rate for rate in OUTAGE_RATES if rate >= PARTIAL_RATE]
     worst, expected, everywhere = [], [], True
     for share in PARTIAL_OUTAGES.values():
-        fast = [
-            o
-            for o in sim["outages"]
-            if o["variant"] == "partial" and o["failure rate"] == share and o["rate"] in fast_rates
-        ]
+        fast = partial_runs(sim, share)
         seconds = [o["seconds to OPEN"] for o in fast if o["tripped"]]
         everywhere &= len(seconds) == len(fast)
         opened = f"within {_seconds(max(seconds))}" if seconds else "never"
         worst.append((percent(share), opened if len(seconds) == len(fast) else f"in {len(seconds)} of {len(fast)}"))
-        alarm = max(sim["partial expected"].get(f"{share:g} at {rate:g}/s", math.inf) for rate in fast_rates)
+        alarm = max(sim["partial expected"].get(f"{share:g} at {rate:g}/s", math.inf) for rate in PARTIAL_RATES)
         if not math.isinf(alarm):
             expected.append(f"{_seconds(alarm)} for {percent(share)}")
     (first, reached), *others = worst
     text = (
         f"**Partial outages trip through the downstream alarm** (`downstream_alarm`): at "
-        f"{_calls_per_second(fast_rates[0])} and more, "
+        f"{_calls_per_second(PARTIAL_RATES[0])} and more, "
         + _listed([f"a {first} outage opened the circuit {reached}"] + [f"a {o} one {r}" for o, r in others])
         + (
             f", wherever in the alarm's minute it began ({PHASES} starts each, simulated)."

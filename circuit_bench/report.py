@@ -28,7 +28,7 @@ from .experiments import (
     slow_variant,
 )
 from .measurements import COLD_START_RUNS, THROUGHPUT_SECONDS
-from .targets import PARTIAL_TARGETS, SLOW_MARGIN_SECONDS, Target, evaluate
+from .targets import PARTIAL_TARGETS, SLOW_MARGIN_SECONDS, Target, evaluate, partial_runs
 from .units import duration, hourly, money, percent
 
 # What the same measurement gave before the emulator cached its JSONPaths and DynamoDB clients
@@ -494,7 +494,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
     ]
     for rate in OUTAGE_RATES:
         for label, share in PARTIAL_OUTAGES.items():
-            runs = partial_runs(sim, rate, share)
+            runs = partial_runs(sim, share, (rate,))
             tripped = [o for o in runs if o["tripped"]]
             expected = duration(sim["partial expected"].get(f"{share:g} at {rate:g}/s", math.inf))
             if not tripped:
@@ -513,7 +513,3 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
             )
     lines.append("")
     return lines
-
-
-def partial_runs(sim: dict[str, Any], rate: float, share: float) -> list[dict[str, Any]]:
-    return [o for o in sim["outages"] if o["variant"] == "partial" and o["rate"] == rate and o["failure rate"] == share]

@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .experiments import PARTIAL_OUTAGES, PHASES, READ_LAG, SLOW_FAILURES, SLOW_RATES, TOTAL_OUTAGES, slow_variant
+from .experiments import (
+    OUTAGE_RATES,
+    PARTIAL_OUTAGES,
+    PHASES,
+    READ_LAG,
+    SLOW_FAILURES,
+    SLOW_RATES,
+    TOTAL_OUTAGES,
+    slow_variant,
+)
 from .units import hourly, percent
 
 # Expected false trips per hour that count as none: fewer than one in 1,000 hours (about six weeks).
@@ -21,6 +30,7 @@ NO_TRIPS_PER_HOUR = 0.001
 QUIET_BACKGROUND = 0.05  # background error shares up to this may trip nothing
 PARTIAL_TARGETS = {0.5: 120, 0.25: 180}  # seconds to OPEN in the worst phase, at >= PARTIAL_RATE calls/s
 PARTIAL_RATE = 10
+PARTIAL_RATES = tuple(rate for rate in OUTAGE_RATES if rate >= PARTIAL_RATE)  # the rates its target covers
 SLOW_MARGIN_SECONDS = 2  # a total outage whose failures take T seconds opens within T + this
 HEALTHY_READS, HEALTHY_STATES = 2, 5  # the healthy path's ceiling: reads, and states entered
 SANDBOX_CEILING_TARGET = 25  # executions/s on two cores
@@ -156,22 +166,23 @@ def _total_outages(sim: Figures) -> list[Figures]:
     return [o for o in sim["outages"] if o["variant"] in TOTAL_OUTAGES]
 
 
-def _already_open(sim: Figures) -> list[Figures]:
-    """Total outages that began with the circuit already open.
+def began_open(sim: Figures, runs: list[Figures]) -> list[Figures]:
+    """The outages of `runs` that began with the circuit already open.
 
     A run with no trip of its own that failed fewer calls than failure_threshold began so (a closed circuit fails
     every call of a total outage): the bound holds, and the earlier trip is the false trips'.
     """
     threshold = sim["assumptions"]["failure_threshold"]
-    return [o for o in _total_outages(sim) if not o["tripped"] and o["failed calls"] < threshold]
+    return [o for o in runs if not o["tripped"] and o["failed calls"] < threshold]
 
 
 def runs_over_the_bound(sim: Figures) -> list[Figures]:
     """Total outages that failed more calls than the bound, or never tripped from a closed circuit."""
-    already_open = _already_open(sim)
+    total = _total_outages(sim)
+    already_open = began_open(sim, total)
     return [
         o
-        for o in _total_outages(sim)
+        for o in total
         if (not o["tripped"] and o not in already_open) or (o["tripped"] and o["failed calls"] > o["bound"])
     ]
 
@@ -179,7 +190,7 @@ def runs_over_the_bound(sim: Figures) -> list[Figures]:
 def total_outage_bound(sim: Figures) -> Target:
     threshold = sim["assumptions"]["failure_threshold"]
     total = _total_outages(sim)
-    already_open = _already_open(sim)
+    already_open = began_open(sim, total)
     over = runs_over_the_bound(sim)
     worst: dict[float, tuple[int, int, int]] = {}
     for run in total:
@@ -220,7 +231,10 @@ def nothing_admitted_after_open(sim: Figures) -> Target:
 def slow_failures_trip_at_their_pace(sim: Figures) -> Target:
     variants = {slow_variant(t): t for t in SLOW_FAILURES}
     slow = [o for o in sim["outages"] if o["variant"] in variants]
-    late = [o for o in slow if not o["tripped"] or o["seconds to OPEN"] > variants[o["variant"]] + SLOW_MARGIN_SECONDS]
+    already_open = began_open(sim, slow)
+    tripped = [o for o in slow if o["tripped"]]
+    late = [o for o in tripped if o["seconds to OPEN"] > variants[o["variant"]] + SLOW_MARGIN_SECONDS]
+    late += [o for o in slow if not o["tripped"] and o not in already_open]
     return Target(
         "slow failures",
         f"a total outage whose failures take T seconds opens within T + {SLOW_MARGIN_SECONDS} s at "
@@ -236,14 +250,17 @@ def slow_failures_trip_at_their_pace(sim: Figures) -> Target:
     )
 
 
+def partial_runs(sim: Figures, share: float, rates: tuple[float, ...] = PARTIAL_RATES) -> list[Figures]:
+    """The partial outages with `share` of calls failing, at `rates` (by default the ones the target covers)."""
+    return [
+        o for o in sim["outages"] if o["variant"] == "partial" and o["failure rate"] == share and o["rate"] in rates
+    ]
+
+
 def partial_outages_in_the_worst_phase(sim: Figures) -> Target:
     slowest = {}
     for share in PARTIAL_OUTAGES.values():
-        runs = [
-            o
-            for o in sim["outages"]
-            if o["variant"] == "partial" and o["failure rate"] == share and o["rate"] >= PARTIAL_RATE
-        ]
+        runs = partial_runs(sim, share)
         slowest[share] = max((o["seconds to OPEN"] if o["tripped"] else math.inf for o in runs), default=math.inf)
     return Target(
         "partial outages",

@@ -226,6 +226,21 @@ def test_missed_targets_read_missed_with_the_mechanism(assumptions):
     assert all(f"- {name}: {target.why}" in rendered for name, target in missed.items())
 
 
+def test_an_outage_that_began_with_the_circuit_open_is_within_its_bound_and_one_that_never_opened_is_not(assumptions):
+    threshold = assumptions["failure_threshold"]
+    checked_by = {next(iter(experiments.TOTAL_OUTAGES)): "total outage", experiments.slow_variant(30): "slow failures"}
+    for variant, target in checked_by.items():
+        # Fewer failed calls than failure_threshold: the circuit was open from the start (a closed one fails them all).
+        for failed, met in ((threshold - 1, True), (threshold, False)):
+            run = figures(assumptions)
+            simulated = run["simulation"] = copy.deepcopy(run["simulation"])
+            outage = next(o for o in simulated["outages"] if o["variant"] == variant)
+            outage.update({"tripped": False, "failed calls": failed})
+            del outage["seconds to OPEN"]  # as the simulator leaves a run that did not trip
+            found = {t.name: t.met for t in targets.evaluate(run)}
+            assert found[target] is met, (variant, failed)
+
+
 def test_a_missed_sandbox_target_says_which_way_it_missed(assumptions):
     none, two = (targets.one_probe(figures(assumptions, probes_with_100_callers=n)) for n in (0, 2))
     assert not none.met and "No caller was admitted" in none.why
@@ -292,15 +307,18 @@ def test_the_promises_say_what_the_run_measured_and_where_it_fell_short(assumpti
     total_runs = [o for o in outages if o["variant"] in experiments.TOTAL_OUTAGES]
     total_runs[0].update({"failed calls": 40, "calls after the trip not short-circuited": 1})
     total_runs[1]["calls after the trip not short-circuited"] = 2
+    total_runs[2].update({"tripped": False, "seconds to OPEN": None, "failed calls": 1})  # open from a false trip
     slow = [o for o in outages if o["variant"] == experiments.slow_variant(30)]
     slow[0]["seconds to OPEN"] = 61.0
-    slow[1].update({"tripped": False, "seconds to OPEN": None})
+    slow[1].update({"tripped": False, "seconds to OPEN": None, "failed calls": 50})
     next(o for o in outages if o["variant"] == "partial" and o["failure rate"] == 0.25)["tripped"] = False
     simulated["cells"][1]["expected per hour"]["alarm"] = 0.5  # 10/s at 10 %
     simulated["cells"][3]["expected per hour"]["alarm"] = 1.0  # 1000/s at 10 %
     said = promises.promises(bad)
     assert "should reach the downstream (2 runs let one through): so in" in said[0]
-    assert f"so in {total - 2} of {total}" in said[0]
+    assert f"so in {total - 2} of {total}" in said[0]  # a run that began open is within the bound
+    assert f"; 1 of {total} began with the circuit already open, from a false trip before the outage." in said[0]
+    assert "never opened" not in said[0]
     assert "though not always within T + 2 s at 10 calls/s and more: 1 of 4 simulated opened later" in said[1]
     assert "61.0 s for T = 30 s; 1 of 4 never opened)" in said[1]
     assert "a 25 % one in 1 of 2 of the runs starting at 12 points" in said[2] and "wherever" not in said[2]
