@@ -28,7 +28,7 @@ from .experiments import (
     slow_variant,
 )
 from .measurements import COLD_START_RUNS, THROUGHPUT_SECONDS
-from .targets import PARTIAL_TARGETS, SLOW_MARGIN_SECONDS, Target, evaluate, partial_runs
+from .targets import PARTIAL_TARGETS, SLOW_MARGIN_SECONDS, Target, began_open, evaluate, partial_runs
 from .units import duration, hourly, money, percent
 
 # What the same measurement gave before the emulator cached its JSONPaths and DynamoDB clients
@@ -434,15 +434,14 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
         for rate in OUTAGE_RATES:
             runs = [o for o in outages if o["variant"] == variant and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
+            already_open = len(began_open(sim, runs))
+            within = sum(o["failed calls"] <= o["bound"] for o in tripped) + already_open
+            within_text = f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
             if not tripped:
-                lines.append(f"| {rate} | {variant} | — | 0 of {len(runs)} | — | — | no trip within the run |")
+                lines.append(f"| {rate} | {variant} | — | {within_text} | — | — | no trip within the run |")
                 continue
             failed = [o["failed calls"] for o in tripped]
             seconds = [o["seconds to OPEN"] for o in tripped]
-            # No trip of its own and fewer failures than the threshold: the circuit was already open (false trip).
-            already_open = sum(not o["tripped"] and o["failed calls"] < threshold for o in runs)
-            within = sum(o["failed calls"] <= o["bound"] for o in tripped) + already_open
-            within_text = f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
             lines.append(
                 f"| {rate} | {variant} | {statistics.median(failed):g}, {max(failed)} | {within_text} | "
                 f"{statistics.median(o['calls in flight when the first failure came back'] for o in tripped):g}, "
@@ -467,15 +466,17 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
             runs = [o for o in outages if o["variant"] == slow_variant(failing) and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
             target = failing + SLOW_MARGIN_SECONDS
+            already_open = len(began_open(sim, runs))
+            within = sum(o["failed calls"] <= o["bound"] for o in tripped) + already_open
+            within_text = f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
             if not tripped:
-                lines.append(f"| {rate} | {failing:g} s | no trip within the run | {target:g} | — | — |")
+                lines.append(f"| {rate} | {failing:g} s | no trip within the run | {target:g} | — | {within_text} |")
                 continue
             opened = [o["seconds to OPEN"] for o in tripped]
             failed = [o["failed calls"] for o in tripped]
-            within = sum(o["failed calls"] <= o["bound"] for o in tripped)
             lines.append(
                 f"| {rate} | {failing:g} s | {statistics.median(opened):.2f}, {max(opened):.2f} | {target:g} | "
-                f"{statistics.median(failed):g}, {max(failed)} | {within} of {len(runs)} |"
+                f"{statistics.median(failed):g}, {max(failed)} | {within_text} |"
             )
     lines += [
         "",

@@ -68,15 +68,17 @@ def atomic_dynamodb() -> Iterator[None]:
 
 
 # moto's backends that look through their own dicts while Terraform adds to them (the sandbox's alarm
-# evaluator and scheduler read alarms and schedules as they are created), by class, with the methods
-# that wait on other requests and so run outside the lock (SNS's publish runs the subscribed functions).
+# evaluator and scheduler read alarms and schedules as they are created), by class, with the methods left
+# outside the lock: those that wait on other requests (SNS's publish and publish_batch run the subscribed
+# functions), and those a backend's constructor calls, under moto's own lock, on the backend it is building.
 _SERIALISED_BACKENDS = {
-    ("moto.iam.models", "IAMBackend"): (),
+    ("moto.iam.models", "IAMBackend"): ("_init_aws_policies", "_init_managed_policies", "initialize_service_roles"),
     ("moto.kms.models", "KmsBackend"): (),
     ("moto.sns.models", "SNSBackend"): ("publish", "publish_batch"),
     ("moto.cloudwatch.models", "CloudWatchBackend"): (),
     ("moto.scheduler.models", "EventBridgeSchedulerBackend"): (),
 }
+_backends_lock = threading.RLock()
 
 
 @contextmanager
@@ -87,16 +89,17 @@ def thread_safe_backends() -> Iterator[None]:
     while another request's thread may add to them: Terraform creating two roles at once (or a
     function whose role Lambda looks up while another role is created) could fail one with
     "dictionary changed size during iteration", which the server answers with an HTML 500 that
-    no client retries. Every method these classes define runs under one lock, and one that returns
-    a live view of a dict or a lazy iterator returns a snapshot taken under the lock instead. None of
-    them waits on another request while it holds the lock; the ones that do are left out.
+    no client retries. Every method these classes define runs under one lock (not the item
+    operations' one: neither calls the other), and one that returns a view of a dict or a lazy
+    iterator returns a list made under the lock instead. No method under the lock waits on
+    another request.
     """
     originals: list[tuple[type, str, Any]] = []
 
     def serialised(operation):
         @functools.wraps(operation)
         def run(*args, **kwargs):
-            with _lock:
+            with _backends_lock:
                 result = operation(*args, **kwargs)
                 if isinstance(result, (KeysView, ValuesView, ItemsView)):
                     return list(result)

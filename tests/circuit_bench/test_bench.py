@@ -239,6 +239,11 @@ def test_an_outage_that_began_with_the_circuit_open_is_within_its_bound_and_one_
             del outage["seconds to OPEN"]  # as the simulator leaves a run that did not trip
             found = {t.name: t.met for t in targets.evaluate(run)}
             assert found[target] is met, (variant, failed)
+            said = " ".join(promises.promises(run)[:2])
+            assert ("began with the circuit already open" in said) is met and ("never opened" in said) is not met
+            assert ("not always within T + 2 s" in said) is (target == "slow failures" and not met)
+            rendered = markdown(run)
+            assert (" (1 already open) |" in rendered) is met
 
 
 def test_a_missed_sandbox_target_says_which_way_it_missed(assumptions):

@@ -89,7 +89,9 @@ def test_a_lazy_answer_is_read_under_the_lock_not_after_it():
 
 def test_only_the_listed_backends_are_serialised_and_sns_publishes_outside_the_lock():
     get_roles, publish, subscribe = IAMBackend.get_roles, SNSBackend.publish, SNSBackend.subscribe
+    built = IAMBackend._init_managed_policies
     with thread_safe_backends():
+        assert IAMBackend._init_managed_policies is built  # the constructor runs it under moto's own lock
         assert IAMBackend.get_roles is not get_roles
         assert SNSBackend.subscribe is not subscribe
         assert SNSBackend.publish is publish  # it runs subscribed Lambda functions, which make requests of their own
