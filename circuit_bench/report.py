@@ -409,6 +409,13 @@ def trade_off_markdown(sim: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _within_the_bound(sim: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """How many of `runs` kept the bound: tripped within it, or began with the circuit already open."""
+    already_open = len(began_open(sim, runs))
+    within = sum(o["tripped"] and o["failed calls"] <= o["bound"] for o in runs) + already_open
+    return f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
+
+
 def outage_markdown(sim: dict[str, Any]) -> list[str]:
     """The outage tables: total outages (the bound in every run), slow failures, partial outages."""
     threshold = sim["assumptions"]["failure_threshold"]
@@ -434,9 +441,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
         for rate in OUTAGE_RATES:
             runs = [o for o in outages if o["variant"] == variant and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
-            already_open = len(began_open(sim, runs))
-            within = sum(o["failed calls"] <= o["bound"] for o in tripped) + already_open
-            within_text = f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
+            within_text = _within_the_bound(sim, runs)
             if not tripped:
                 lines.append(f"| {rate} | {variant} | — | {within_text} | — | — | no trip within the run |")
                 continue
@@ -466,9 +471,7 @@ def outage_markdown(sim: dict[str, Any]) -> list[str]:
             runs = [o for o in outages if o["variant"] == slow_variant(failing) and o["rate"] == rate]
             tripped = [o for o in runs if o["tripped"]]
             target = failing + SLOW_MARGIN_SECONDS
-            already_open = len(began_open(sim, runs))
-            within = sum(o["failed calls"] <= o["bound"] for o in tripped) + already_open
-            within_text = f"{within} of {len(runs)}" + (f" ({already_open} already open)" if already_open else "")
+            within_text = _within_the_bound(sim, runs)
             if not tripped:
                 lines.append(f"| {rate} | {failing:g} s | no trip within the run | {target:g} | — | {within_text} |")
                 continue
